@@ -1,0 +1,78 @@
+"""Analysis cache, keyed by content hash and settings.
+
+Analysis (transcripts, face tracks, crop paths) runs once per clip and is shared by every network,
+every episode that uses the clip and every re-render. Entries are JSON files written atomically.
+The cache lives in ``$CADRE_CACHE_DIR`` (default ``~/.cache/cadre``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("CADRE_CACHE_DIR")
+    if root:
+        return Path(root)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cadre"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 of a file's content. Remembered per (inode, size, mtime) so big clips hash once."""
+    path = Path(path)
+    st = path.stat()
+    memo = cache_dir() / "hashes" / hashlib.sha256(
+        f"{path.resolve()}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
+    if memo.is_file():
+        return memo.read_text().strip()
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    value = digest.hexdigest()
+    atomic_write_text(memo, value)
+    return value
+
+
+def make_key(*parts) -> str:
+    """Stable key from JSON-serialisable parts (content hashes, settings dicts, versions)."""
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _entry(kind: str, key: str) -> Path:
+    return cache_dir() / kind / key[:2] / f"{key}.json"
+
+
+def load(kind: str, key: str) -> dict | None:
+    """Return the cached JSON for ``kind``/``key``, or None (a damaged entry counts as missing)."""
+    path = _entry(kind, key)
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def store(kind: str, key: str, data: dict) -> None:
+    atomic_write_text(_entry(kind, key), json.dumps(data, ensure_ascii=False))

@@ -1,0 +1,28 @@
+"""Errors a user can act on. The CLI prints them as one line and exits with ``exit_code``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class CadreError(Exception):
+    """Bad input or configuration: names the file, says what is wrong and what to do."""
+
+    exit_code = 1
+
+    def __init__(self, path: str | Path | None, message: str):
+        self.path = str(path) if path is not None else None
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class RedactionError(CadreError):
+    """Face masking could not run. Rendering stops: privacy fails closed."""
+
+
+class BatchFailed(CadreError):
+    """Some jobs of a batch failed; the others completed."""
+
+    exit_code = 3

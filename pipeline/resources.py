@@ -1,0 +1,55 @@
+"""Find shipped data (``presets/``, ``assets/``) in a checkout or an installed wheel."""
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import CadreError
+
+_PKG = Path(__file__).resolve().parent
+
+
+@lru_cache(maxsize=None)
+def data_dir(name: str) -> Path:
+    """Return the ``presets`` or ``assets`` folder, wherever Cadre is installed."""
+    for candidate in (_PKG / "_data" / name, _PKG.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise CadreError(name, f"Cadre's {name}/ folder is missing; reinstall Cadre")
+
+
+def preset_names(kind: str) -> list[str]:
+    """Names of the TOML presets of one kind (``networks``, ``captions``, ``redaction``, ``branding``)."""
+    return sorted(p.stem for p in (data_dir("presets") / kind).glob("*.toml") if not p.stem.startswith("_"))
+
+
+def preset_path(kind: str, name: str) -> Path:
+    path = data_dir("presets") / kind / f"{name}.toml"
+    if not path.is_file():
+        allowed = ", ".join(preset_names(kind)) or "none"
+        raise CadreError(name, f"unknown {kind} preset '{name}'; choose one of: {allowed}")
+    return path
+
+
+def load_toml(path: Path) -> dict:
+    """Parse a TOML file, turning syntax errors into one clear line."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise CadreError(path, f"invalid TOML ({exc}); fix the syntax") from None
+    except OSError as exc:
+        raise CadreError(path, f"cannot read ({exc.strerror})") from None
+
+
+def load_preset(kind: str, name: str) -> dict:
+    return load_toml(preset_path(kind, name))
+
+
+def asset_path(relative: str) -> Path:
+    return data_dir("assets") / relative
+
+
+def font_dir() -> Path:
+    return asset_path("fonts")
