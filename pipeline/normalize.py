@@ -67,13 +67,13 @@ def video_input(span: ClipSpan, size: tuple[int, int] | None = None):
 
 
 def audio_input(span: ClipSpan):
-    """Audio of ``span`` as 48 kHz stereo; a clip without audio gets exact-length silence."""
+    """Audio of ``span`` as 48 kHz stereo, exactly ``frame_count / FPS`` long (silence if it has none)."""
     if span.info.has_audio:
         a = ffmpeg.input(str(span.path), ss=f"{span.start:.3f}", t=f"{span.duration:.3f}").audio
     else:
         a = ffmpeg.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi", t=f"{span.duration:.3f}").audio
     return (a.filter("aresample", AUDIO_RATE).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
-             .filter("apad").filter("atrim", duration=f"{span.duration:.3f}"))
+             .filter("apad").filter("atrim", duration=f"{span.frame_count / FPS:.6f}"))
 
 
 def analysis_size(info: MediaInfo, width: int) -> tuple[int, int]:

@@ -1,0 +1,202 @@
+"""The job, end to end: ``render_episode`` runs probe -> analyse -> plan -> render -> validate ->
+report for one episode folder. The CLI (``cadre render``) is a thin layer over this function.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .analyse import ClipAnalysis, analyse_clip
+from .audio import render_audio
+from .episode import Episode, load_episode
+from .errors import CadreError
+from .export import export_network, extract_cover
+from .mask_timeline import MaskTimeline
+from .networks import combined_safe_zone, load_networks, master_profile
+from .plan import ClipPlan, EditPlan, episode_words, plan_parts
+from .render import MasterJob, encode_master
+
+Events = Callable[..., None]   # events(kind, **data): "stage", "progress", "warning"
+
+
+@dataclass
+class RenderOptions:
+    networks: tuple[str, ...] = ()
+    out_dir: Path | None = None
+    redact: str | None = None          # "none" must be asked for explicitly
+    caption_style: str | None = None
+    reframe: str | None = None
+    split: bool | None = None
+    language: str | None = None
+    x264_preset: str | None = None
+
+
+def _noop(kind, **data):
+    pass
+
+
+def output_root(folder: Path, out_dir: Path | None) -> Path:
+    return Path(out_dir) if out_dir else folder.resolve().parent / "exports"
+
+
+def _staging(root: Path, episode: str) -> Path:
+    """A private staging folder inside the output folder, so the final rename is atomic."""
+    try:
+        (root / episode).mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".cadre-staging-", dir=root / episode))
+    except OSError as exc:
+        raise CadreError(root, f"cannot write to the output folder ({exc.strerror}); "
+                               "choose another with -o or fix its permissions") from None
+
+
+def _redaction_settings(episode: Episode, options: RenderOptions):
+    name = options.redact or episode.settings.redaction
+    if name == "none":
+        return None, {"mode": "none", "explicit": True,
+                      "requested_by": "--redact none" if options.redact == "none" else "episode.toml"}
+    from .redaction import load_redaction
+
+    return load_redaction(name), None
+
+
+def _publish(staging: Path, ep_out: Path, names: list[str]) -> None:
+    """Swap each finished network folder into place; an older export is replaced whole."""
+    for name in names:
+        final = ep_out / name
+        if final.exists():
+            old = staging / f".old-{name}"
+            final.rename(old)
+        (staging / name).rename(final)
+
+
+def render_episode(folder: str | Path, options: RenderOptions | None = None, events: Events = _noop) -> dict:
+    options = options or RenderOptions()
+    folder = Path(folder)
+    overrides = {"networks": tuple(options.networks) or None, "caption_style": options.caption_style,
+                 "reframe": options.reframe, "split": options.split, "language": options.language}
+    episode = load_episode(folder, overrides)
+    settings = episode.settings
+    networks = load_networks(list(settings.networks))
+    profile = master_profile()
+    if options.x264_preset or os.environ.get("CADRE_X264_PRESET"):
+        profile["x264_preset"] = options.x264_preset or os.environ["CADRE_X264_PRESET"]
+    redaction, redaction_off = _redaction_settings(episode, options)
+    root = output_root(folder, options.out_dir)
+    root_existed = root.exists()
+    staging = _staging(root, episode.name)
+    try:
+        result = _render(episode, networks, profile, redaction, redaction_off, staging, events)
+        _publish(staging, root / episode.name, [n.name for n in networks])
+        (root / episode.name / "plan.json").write_text(json.dumps(result["plan"], indent=2, ensure_ascii=False))
+        result["out_dir"] = str(root / episode.name)
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_if_empty(root / episode.name)
+        if not root_existed:
+            _remove_if_empty(root)
+
+
+def _remove_if_empty(path: Path) -> None:
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
+def analyse_episode(episode: Episode, redaction, events: Events = _noop) -> list[ClipAnalysis]:
+    analyses = []
+    for i, span in enumerate(episode.spans):
+        events("stage", name="analyse", clip=span.path.name, index=i, count=len(episode.spans))
+        analyses.append(analyse_clip(span, episode.settings, redaction))
+    return analyses
+
+
+def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe) -> EditPlan:
+    clips, offset = [], 0.0
+    for a in analyses:
+        s = a.span
+        clips.append(ClipPlan(s.path.name, a.sha256, s.start, s.start + s.duration, s.frame_count, round(offset, 3),
+                              a.reframer.describe()))
+        offset += s.frame_count / 30
+    st = episode.settings
+    plan = EditPlan(episode.name, st.title or episode.name, st.language, clips, [n.name for n in networks],
+                    vars(safe), st.caption_style, st.redaction, st.branding,
+                    episode_words([(c, a.transcript.words) for c, a in zip(clips, analyses)]))
+    plan.parts = {n.name: plan_parts(plan.duration, n, st.split, episode.folder) for n in networks}
+    return plan
+
+
+def _render(episode, networks, profile, redaction, redaction_off, staging: Path, events: Events) -> dict:
+    settings = episode.settings
+    safe = combined_safe_zone(networks)
+    # duration limits are known before any work: fail fast
+    duration = sum(s.frame_count for s in episode.spans) / 30
+    for n in networks:
+        plan_parts(duration, n, settings.split, episode.folder)
+    analyses = analyse_episode(episode, redaction, events)
+    plan = build_plan(episode, analyses, networks, safe)
+    if redaction_off is None:
+        plan = replace(plan, redaction=redaction.name)
+    else:
+        plan = replace(plan, redaction="none")
+
+    events("stage", name="audio")
+    audio_path = staging / "audio.m4a"
+    loud = render_audio(list(episode.spans), profile, audio_path)
+    if loud.silent:
+        for n in networks:
+            if n.needs_audio:
+                raise CadreError(episode.folder, f"the episode has no audible sound, which {n.title} requires; "
+                                                 f"add sound or drop -n {n.name}")
+        events("warning", message="the episode is silent; loudness normalisation skipped")
+
+    overlays, extra = [], {"redaction": redaction_off, "captions": None, "branding": settings.branding}
+    words = plan.timeline_words()
+    if settings.caption_style != "none" and words:
+        from .ass import burn, write_ass
+        from .styles import load_style
+
+        ass_path = staging / "captions.ass"
+        extra["captions"] = write_ass(words, load_style(settings.caption_style), safe.margins(), ass_path,
+                                      language=settings.language)
+        overlays.append(lambda v: burn(v, ass_path))
+    if settings.branding != "none":
+        from .branding import load_branding, overlay
+
+        brand = load_branding(settings.branding)
+        overlays.insert(0, lambda v: overlay(v, brand, safe.margins(), plan.duration))
+
+    mask = None
+    if redaction is not None:
+        from .audit import redaction_report
+
+        timeline = MaskTimeline(analyses, redaction, _load_overrides(episode))
+        mask = timeline if timeline.any_masks() else None
+        extra["redaction"] = redaction_report({a.span.path.name: a.faces for a in analyses}, redaction,
+                                              timeline.overrides)
+    keyframes = sorted({p[0] for parts in plan.parts.values() for p in parts[1:]})
+    master = staging / "master.mp4"
+    job = MasterJob(list(episode.spans), [a.reframer for a in analyses], audio_path, master, profile,
+                    min(n.video_bitrate_max_kbps for n in networks), mask, overlays, keyframes)
+    events("stage", name="render", frames=job.total_frames)
+    encode_master(job, lambda done, total: events("progress", done=done, total=total))
+
+    cover = staging / "cover.jpg"
+    extract_cover(master, min(plan.duration * 0.3, max(0.0, plan.duration - 0.1)), cover)
+    reports = {}
+    for n in networks:
+        events("stage", name="export", network=n.name)
+        reports[n.name] = export_network(master, cover, plan, n, profile, staging / n.name, extra)
+    return {"episode": episode.name, "plan": plan.to_dict(), "reports": reports}
+
+
+def _load_overrides(episode: Episode):
+    from .redaction import load_overrides
+
+    return load_overrides(episode.folder)

@@ -1,0 +1,94 @@
+"""Loudness: two-pass EBU R128 normalisation to the master's target, and measuring it back."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+
+from .errors import CadreError
+from .ffmpeg import compile_graph, ffmpeg_exe, last_error_line
+from .normalize import AUDIO_RATE, ClipSpan, audio_input
+
+SILENCE_LUFS = -70.0  # below this there is nothing to normalise
+
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated: float
+    true_peak: float
+    lra: float
+    threshold: float
+    offset: float = 0.0
+
+    @property
+    def silent(self) -> bool:
+        return self.integrated <= SILENCE_LUFS
+
+
+def _loudnorm_json(stderr: str, source) -> dict:
+    match = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", stderr, re.S)
+    if not match:
+        raise CadreError(source, f"loudness measurement failed: {last_error_line(stderr)}")
+    return json.loads(match.group(0))
+
+
+def _num(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:  # "-inf" for silence
+        return -99.0
+
+
+def _measure(stream, source, target: dict) -> Loudness:
+    node = stream.filter("loudnorm", I=target["loudness_lufs"], TP=target["true_peak_dbtp"],
+                         LRA=target["loudness_range_lu"], print_format="json")
+    args = compile_graph(node.output("-", format="null"))
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", *args],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+    if proc.returncode != 0:
+        raise CadreError(source, f"loudness measurement failed: {last_error_line(proc.stderr)}")
+    data = _loudnorm_json(proc.stderr, source)
+    return Loudness(_num(data["input_i"]), _num(data["input_tp"]), _num(data["input_lra"]),
+                    _num(data["input_thresh"]), _num(data.get("target_offset", "0")))
+
+
+def episode_audio(spans: list[ClipSpan]):
+    """All clips' audio joined in order, 48 kHz stereo (ffmpeg-python stream)."""
+    streams = [audio_input(s) for s in spans]
+    return streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=0, a=1)
+
+
+def measure_spans(spans: list[ClipSpan], target: dict) -> Loudness:
+    """Pass 1: integrated loudness, true peak and range of the joined episode audio."""
+    return _measure(episode_audio(spans), spans[0].path.parent, target)
+
+
+def measure_file(path: Path, target: dict) -> Loudness:
+    """Loudness of a rendered file, read back for the report."""
+    return _measure(ffmpeg.input(str(path)).audio, path, target)
+
+
+def render_audio(spans: list[ClipSpan], target: dict, out_path: Path) -> Loudness:
+    """Pass 2: normalise the episode audio with pass-1 figures and encode AAC to ``out_path``.
+
+    Silence cannot be normalised; it is kept silent (the report warns about it).
+    """
+    measured = measure_spans(spans, target)
+    stream = episode_audio(spans)
+    if not measured.silent:
+        stream = stream.filter(
+            "loudnorm", I=target["loudness_lufs"], TP=target["true_peak_dbtp"], LRA=target["loudness_range_lu"],
+            measured_I=measured.integrated, measured_TP=measured.true_peak, measured_LRA=measured.lra,
+            measured_thresh=measured.threshold, offset=measured.offset, linear="true")
+    stream = stream.filter("aresample", AUDIO_RATE).filter("aformat", channel_layouts="stereo")
+    out = stream.output(str(out_path), acodec=target["audio_codec"], ar=AUDIO_RATE, ac=2,
+                        audio_bitrate=f"{target['audio_bitrate_kbps']}k", f="mp4")
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *compile_graph(out)],
+                          stderr=subprocess.PIPE, text=True, errors="replace")
+    if proc.returncode != 0:
+        raise CadreError(spans[0].path.parent, f"audio render failed: {last_error_line(proc.stderr)}")
+    return measured

@@ -1,0 +1,160 @@
+"""Episode and campaign settings: ``episode.toml`` over ``campaign.toml`` over built-in defaults.
+
+Every key is checked here, so a typo or a wrong value stops the run with one line that names the
+file, the key and what is allowed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import CadreError
+from .networks import network_names
+from .resources import load_toml, preset_names
+
+REFRAMES = ("fit", "crop")
+LANGUAGE = re.compile(r"^(auto|[a-z]{2,3})$")
+ASR_KEYS = {"engine": str, "model": str, "beam_size": int, "vad": bool, "initial_prompt": str,
+            "glossary": list, "compute_type": str}
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    file: str
+    start: float = 0.0
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    title: str = ""
+    language: str = "fr"
+    clips: tuple[ClipRef, ...] = ()
+    networks: tuple[str, ...] = ("tiktok", "snapchat", "instagram-reels", "youtube-shorts", "facebook-reels")
+    reframe: str = "fit"
+    focus: tuple[float, float] = (0.5, 0.5)
+    caption_style: str = "social"
+    redaction: str = "mosaic"
+    branding: str = "none"
+    split: bool = False
+    asr: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["clips"] = [vars(c) for c in self.clips]
+        return out
+
+
+CAMPAIGN_ONLY_EXCLUDED = {"title", "clips"}
+
+
+def _fail(path: Path, key: str, problem: str) -> None:
+    raise CadreError(path, f"key '{key}': {problem}")
+
+
+def _choice(path, key, value, allowed) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        _fail(path, key, f"{value!r} is not allowed; choose one of: {', '.join(allowed)}")
+    return value
+
+
+def _number(path, key, value, lo=None, hi=None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(path, key, f"{value!r} must be a number")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        _fail(path, key, f"{value} is out of range [{lo}, {hi}]")
+    return float(value)
+
+
+def _clip(path: Path, episode_dir: Path, item) -> ClipRef:
+    if isinstance(item, str):
+        item = {"file": item}
+    if not isinstance(item, dict) or "file" not in item:
+        _fail(path, "clips", f"{item!r} must be a file name or a table like {{file = \"1.mp4\", start = 2.0, end = 9.5}}")
+    unknown = set(item) - {"file", "start", "end"}
+    if unknown:
+        _fail(path, "clips", f"unknown key(s) {sorted(unknown)}; allowed: file, start, end")
+    name = item["file"]
+    if not isinstance(name, str) or not name:
+        _fail(path, "clips.file", f"{name!r} must be a file name")
+    target = (episode_dir / name).resolve()
+    if not target.is_relative_to(episode_dir.resolve()):
+        _fail(path, "clips.file", f"'{name}' points outside the episode folder; use a file inside {episode_dir}")
+    start = _number(path, "clips.start", item.get("start", 0.0), 0, None)
+    end = item.get("end")
+    if end is not None:
+        end = _number(path, "clips.end", end, 0, None)
+        if end <= start:
+            _fail(path, "clips.end", f"{end} must be after start {start}")
+    return ClipRef(name, start, end)
+
+
+def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> dict:
+    allowed = {f.name for f in fields(Settings)} - (CAMPAIGN_ONLY_EXCLUDED if campaign else set())
+    out: dict = {}
+    for key, value in data.items():
+        if key not in allowed:
+            _fail(path, key, f"unknown key; allowed keys: {', '.join(sorted(allowed))}")
+        if key == "title":
+            if not isinstance(value, str):
+                _fail(path, key, "must be a string")
+            out[key] = value
+        elif key == "language":
+            if not isinstance(value, str) or not LANGUAGE.match(value):
+                _fail(path, key, f"{value!r} must be 'auto' or a language code such as 'fr' or 'en'")
+            out[key] = value
+        elif key == "clips":
+            if not isinstance(value, list):
+                _fail(path, key, "must be a list of file names or tables")
+            out[key] = tuple(_clip(path, episode_dir, item) for item in value)
+        elif key == "networks":
+            if not isinstance(value, list) or not value:
+                _fail(path, key, f"must be a non-empty list; choose from: {', '.join(network_names())}")
+            out[key] = tuple(_choice(path, key, v, network_names()) for v in value)
+        elif key == "reframe":
+            out[key] = _choice(path, key, value, REFRAMES)
+        elif key == "focus":
+            if not isinstance(value, list) or len(value) != 2:
+                _fail(path, key, "must be [x, y] with each between 0 and 1")
+            out[key] = tuple(_number(path, key, v, 0.0, 1.0) for v in value)
+        elif key in ("caption_style", "redaction", "branding"):
+            kind = {"caption_style": "captions", "redaction": "redaction", "branding": "branding"}[key]
+            names = preset_names(kind) + (["none"] if key != "redaction" else [])
+            out[key] = _choice(path, key, value, sorted(set(names)))
+        elif key == "split":
+            if not isinstance(value, bool):
+                _fail(path, key, "must be true or false")
+            out[key] = value
+        elif key == "asr":
+            out[key] = _asr(path, value)
+    return out
+
+
+def _asr(path: Path, value) -> dict:
+    if not isinstance(value, dict):
+        _fail(path, "asr", "must be a table")
+    for k, v in value.items():
+        if k not in ASR_KEYS:
+            _fail(path, f"asr.{k}", f"unknown key; allowed keys: {', '.join(ASR_KEYS)}")
+        if not isinstance(v, ASR_KEYS[k]) or (ASR_KEYS[k] is int and isinstance(v, bool)):
+            _fail(path, f"asr.{k}", f"{v!r} must be of type {ASR_KEYS[k].__name__}")
+    return dict(value)
+
+
+def load_settings(episode_dir: Path, overrides: dict | None = None) -> Settings:
+    """Settings of one episode: defaults, then ``../campaign.toml``, then ``episode.toml``, then CLI."""
+    merged: dict = {}
+    campaign = episode_dir.parent / "campaign.toml"
+    if campaign.is_file():
+        merged.update(_parse(campaign, load_toml(campaign), episode_dir, campaign=True))
+    episode = episode_dir / "episode.toml"
+    if episode.is_file():
+        ep = _parse(episode, load_toml(episode), episode_dir, campaign=False)
+        if "asr" in ep and "asr" in merged:
+            ep["asr"] = {**merged["asr"], **ep["asr"]}
+        merged.update(ep)
+    settings = replace(Settings(), **merged)
+    if overrides:
+        settings = replace(settings, **{k: v for k, v in overrides.items() if v not in (None, ())})
+    return settings

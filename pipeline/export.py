@@ -1,0 +1,77 @@
+"""Per-network outputs from the one master: copy or stream-copy parts, sidecars, cover, report.
+
+All five networks share the same 1080x1920 H.264 master, so nothing is re-encoded here.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import ffmpeg
+
+from . import __version__
+from .errors import CadreError
+from .ffmpeg import compile_graph, run
+from .networks import Network
+from .plan import EditPlan
+from .report import measure_output
+from .transcript import Word
+from .validate import check_output
+
+
+def extract_cover(master: Path, at: float, out: Path) -> None:
+    node = ffmpeg.input(str(master), ss=f"{at:.3f}").output(str(out), vframes=1, **{"q:v": 2})
+    run(compile_graph(node), source=master, what="cover extraction")
+
+
+def cut_part(master: Path, start: float, end: float, out: Path) -> None:
+    """Stream-copy ``[start, end)`` of the master (cuts fall on forced key frames)."""
+    node = ffmpeg.input(str(master), ss=f"{start:.3f}", to=f"{end:.3f}").output(
+        str(out), c="copy", movflags="+faststart", map_metadata=-1, avoid_negative_ts="make_zero", f="mp4")
+    run(compile_graph(node), source=master, what="part cut")
+
+
+def part_words(words: list[Word], start: float, end: float) -> list[Word]:
+    return [w.shifted(-start) for w in words if w.start >= start - 1e-3 and w.start < end]
+
+
+def export_network(master: Path, cover: Path, plan: EditPlan, net: Network, profile: dict,
+                   out_dir: Path, extra_report: dict) -> dict:
+    """Write ``out_dir`` (the network's folder) and return its report; raise if a check fails."""
+    from .sidecars import write_sidecars
+
+    out_dir.mkdir(parents=True)
+    parts = plan.parts[net.name]
+    words = plan.timeline_words()
+    files = []
+    for index, (start, end) in enumerate(parts, 1):
+        stem = plan.episode if len(parts) == 1 else f"{plan.episode}-part{index}"
+        video = out_dir / f"{stem}.mp4"
+        if len(parts) == 1:
+            shutil.copyfile(master, video)
+        else:
+            cut_part(master, start, end, video)
+        write_sidecars(part_words(words, start, end), out_dir / f"{stem}.srt", out_dir / f"{stem}.vtt",
+                       language=plan.language)
+        measured = measure_output(video, profile)
+        checks = check_output(measured, net, profile)
+        failed = [c for c in checks if not c.ok]
+        if failed:
+            details = "; ".join(f"{c.name} is {c.value}, expected {c.expected}" for c in failed)
+            raise CadreError(video, f"fails {net.title} checks ({details}); see the settings above and render again")
+        files.append({**measured, "part": [start, end], "checks": [c.to_dict() for c in checks]})
+    shutil.copyfile(cover, out_dir / "cover.jpg")
+    report = {
+        "cadre_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "episode": plan.episode, "title": plan.title, "network": net.to_dict(),
+        "outputs": files,
+        "sources": [{"file": c.file, "sha256": c.sha256, "start": c.start, "end": c.end, "reframe": c.reframe}
+                    for c in plan.clips],
+        "plan_key": plan.key(),
+        **extra_report,
+    }
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
+    return report

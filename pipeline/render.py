@@ -1,0 +1,142 @@
+"""Stage 4: render the master. One ffmpeg pass decodes, normalises, reframes and joins the clips;
+Python touches the full-resolution frames only to mask faces; the same pass burns captions,
+overlays branding and encodes H.264 with the normalised audio.
+
+Without masks the whole job is a single ffmpeg process. With masks, frames stream
+decoder -> Python (mask) -> encoder, one frame at a time, so memory does not grow with length.
+"""
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+
+from .errors import CadreError
+from .ffmpeg import BASE_ARGS, compile_graph, ffmpeg_exe, last_error_line
+from .normalize import FPS, ClipSpan, video_input
+from .reframe import OUT_H, OUT_W, Reframer
+
+MaskFn = Callable[[int, np.ndarray], bool]     # (episode frame index, RGB frame) -> changed?
+Progress = Callable[[int, int], None]          # (frames done, frames total)
+
+
+@dataclass
+class MasterJob:
+    spans: list[ClipSpan]
+    reframers: list[Reframer]
+    audio_path: Path
+    out_path: Path
+    profile: dict
+    maxrate_kbps: int
+    mask: MaskFn | None = None
+    overlays: list[Callable] = field(default_factory=list)   # stream -> stream (branding, captions)
+    keyframes: list[float] = field(default_factory=list)     # forced key frames (part boundaries)
+
+    @property
+    def total_frames(self) -> int:
+        return sum(s.frame_count for s in self.spans)
+
+
+def reframed_video(job: MasterJob):
+    """Normalised, reframed clips joined into one 1080x1920 30 fps stream of exact frame count."""
+    parts = []
+    for span, reframer in zip(job.spans, job.reframers):
+        v = reframer.graph(video_input(span)).filter("format", "yuv420p")
+        # exact frame count per clip keeps audio, masks and captions in step
+        v = v.filter("tpad", stop_mode="clone", stop=2).filter("trim", end_frame=span.frame_count)
+        parts.append(v.filter("setpts", "PTS-STARTPTS"))
+    return parts[0] if len(parts) == 1 else ffmpeg.concat(*parts, v=1, a=0)
+
+
+def _encoder_output(job: MasterJob, video, tmp_out: Path):
+    for overlay in job.overlays:
+        video = overlay(video)
+    video = video.filter("format", job.profile["pix_fmt"])
+    audio = ffmpeg.input(str(job.audio_path)).audio
+    kwargs = {
+        "vcodec": job.profile["video_codec"], "profile:v": job.profile["profile"],
+        "preset": job.profile["x264_preset"], "crf": job.profile["crf"],
+        "maxrate": f"{job.maxrate_kbps}k", "bufsize": f"{2 * job.maxrate_kbps}k",
+        "r": FPS, "fps_mode": "cfr", "acodec": "copy", "movflags": "+faststart",
+        "map_metadata": -1, "map_chapters": -1, "f": "mp4",
+        "metadata:s:v": "handler_name=", "metadata:s:a": "handler_name=",
+    }
+    if job.keyframes:
+        kwargs["force_key_frames"] = ",".join(f"{t:.3f}" for t in job.keyframes)
+    return ffmpeg.output(video, audio, str(tmp_out), **kwargs)
+
+
+def _run_single(args: list[str], total: int, progress: Progress | None, source) -> None:
+    cmd = [ffmpeg_exe(), *BASE_ARGS, "-progress", "pipe:1", "-nostats", *args]
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
+        for line in proc.stdout:
+            if progress and line.startswith("frame="):
+                progress(min(total, int(line.split("=", 1)[1] or 0)), total)
+        code = proc.wait()
+        if code != 0:
+            err.seek(0)
+            raise CadreError(source, f"render failed: {last_error_line(err.read().decode('utf-8', 'replace'))}")
+
+
+def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source) -> None:
+    dec_args = compile_graph(reframed_video(job).output("pipe:", format="rawvideo", pix_fmt="rgb24"))
+    raw = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{OUT_W}x{OUT_H}", framerate=FPS)
+    enc_args = compile_graph(_encoder_output(job, raw.video, tmp_out))
+    size = OUT_W * OUT_H * 3
+    total = job.total_frames
+    with tempfile.TemporaryFile() as dec_err, tempfile.TemporaryFile() as enc_err:
+        dec = subprocess.Popen([ffmpeg_exe(), *BASE_ARGS, *dec_args], stdout=subprocess.PIPE, stderr=dec_err)
+        enc = subprocess.Popen([ffmpeg_exe(), *BASE_ARGS, *enc_args], stdin=subprocess.PIPE, stderr=enc_err)
+        buf = bytearray(size)
+        frame = np.frombuffer(buf, np.uint8).reshape(OUT_H, OUT_W, 3)
+        n = 0
+        try:
+            while dec.stdout.readinto(memoryview(buf)) == size:
+                job.mask(n, frame)
+                enc.stdin.write(buf)
+                n += 1
+                if progress and n % 15 == 0:
+                    progress(n, total)
+        except BaseException:
+            dec.kill()
+            enc.kill()
+            dec.wait()
+            enc.wait()
+            raise
+        finally:
+            dec.stdout.close()
+            try:
+                enc.stdin.close()
+            except BrokenPipeError:
+                pass
+        dec_code, enc_code = dec.wait(), enc.wait()
+        for code, err, what in ((dec_code, dec_err, "decoding"), (enc_code, enc_err, "encoding")):
+            if code != 0:
+                err.seek(0)
+                msg = last_error_line(err.read().decode("utf-8", "replace"))
+                raise CadreError(source, f"render failed while {what}: {msg}")
+        if n != total:
+            raise CadreError(source, f"render produced {n} of {total} frames; a clip could not be fully decoded")
+        if progress:
+            progress(n, total)
+
+
+def encode_master(job: MasterJob, progress: Progress | None = None) -> None:
+    """Encode ``job`` to ``job.out_path`` through a temporary name; nothing is left on failure."""
+    tmp_out = job.out_path.with_name(f".{job.out_path.stem}.part.mp4")
+    source = job.spans[0].path.parent
+    try:
+        if job.mask is None:
+            args = compile_graph(_encoder_output(job, reframed_video(job), tmp_out))
+            _run_single(args, job.total_frames, progress, source)
+        else:
+            _run_masked(job, tmp_out, progress, source)
+        tmp_out.replace(job.out_path)
+    finally:
+        tmp_out.unlink(missing_ok=True)
