@@ -1,0 +1,48 @@
+"""Shared fixtures: real media generated with the real ffmpeg, and the shared real media folder."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("CADRE_X264_PRESET", "ultrafast")   # speed, not quality, in tests
+os.environ.setdefault("CADRE_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "test-cache"))
+
+from pipeline.ffmpeg import run  # noqa: E402
+
+SHARED_MEDIA = Path(__file__).resolve().parent.parent.parent / "shared" / "media"
+
+
+@pytest.fixture(scope="session")
+def shared_media() -> Path:
+    if not SHARED_MEDIA.is_dir():
+        pytest.skip(f"real media folder {SHARED_MEDIA} is absent (it sits beside the checkout in CI)")
+    return SHARED_MEDIA
+
+
+def make_clip(path: Path, *, size="1920x1080", rate=30, duration=3.0, audio=True, extra_video=(),
+              vcodec=("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"), source="testsrc2") -> Path:
+    """Write a synthetic clip with ffmpeg's test sources (and a 440 Hz tone when ``audio``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    args = ["-f", "lavfi", "-i", f"{source}=s={size}:r={rate}:d={duration}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=f=440:d={duration}:sample_rate=44100"]
+    args += [*extra_video, *vcodec]
+    if audio:
+        args += ["-c:a", "aac", "-shortest"]
+    run([*args, str(path)], source=path, what="fixture")
+    return path
+
+
+@pytest.fixture
+def clip_factory(tmp_path):
+    def factory(name="1.mp4", folder="episode", **kwargs):
+        return make_clip(tmp_path / folder / name, **kwargs)
+    return factory
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
