@@ -17,9 +17,11 @@ from .episode import Episode, load_episode
 from .errors import CadreError
 from .export import export_network, extract_cover
 from .mask_timeline import MaskTimeline
-from .networks import combined_safe_zone, load_networks, master_profile
+from .networks import combined_safe_zone, load_networks, master_profile, network_names
+from .reframe import STRATEGIES
 from .plan import ClipPlan, EditPlan, episode_words, plan_parts
 from .render import MasterJob, encode_master
+from .report import measure_output
 
 Events = Callable[..., None]   # events(kind, **data): "stage", "progress", "warning"
 
@@ -79,6 +81,11 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
     folder = Path(folder)
     overrides = {"networks": tuple(options.networks) or None, "caption_style": options.caption_style,
                  "reframe": options.reframe, "split": options.split, "language": options.language}
+    for name in options.networks:
+        if name not in network_names():
+            raise CadreError(f"-n {name}", f"unknown network; choose from: {', '.join(network_names())}")
+    if options.reframe and options.reframe not in STRATEGIES:
+        raise CadreError(f"--reframe {options.reframe}", f"unknown strategy; choose from: {', '.join(STRATEGIES)}")
     episode = load_episode(folder, overrides)
     settings = episode.settings
     networks = load_networks(list(settings.networks))
@@ -189,10 +196,12 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
 
     cover = staging / "cover.jpg"
     extract_cover(master, min(plan.duration * 0.3, max(0.0, plan.duration - 0.1)), cover)
+    events("stage", name="measure")
+    measured = measure_output(master, profile)
     reports = {}
     for n in networks:
         events("stage", name="export", network=n.name)
-        reports[n.name] = export_network(master, cover, plan, n, profile, staging / n.name, extra)
+        reports[n.name] = export_network(master, measured, cover, plan, n, profile, staging / n.name, extra)
     return {"episode": episode.name, "plan": plan.to_dict(), "reports": reports}
 
 

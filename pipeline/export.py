@@ -37,9 +37,12 @@ def part_words(words: list[Word], start: float, end: float) -> list[Word]:
     return [w.shifted(-start) for w in words if w.start >= start - 1e-3 and w.start < end]
 
 
-def export_network(master: Path, cover: Path, plan: EditPlan, net: Network, profile: dict,
+def export_network(master: Path, master_measured: dict, cover: Path, plan: EditPlan, net: Network, profile: dict,
                    out_dir: Path, extra_report: dict) -> dict:
-    """Write ``out_dir`` (the network's folder) and return its report; raise if a check fails."""
+    """Write ``out_dir`` (the network's folder) and return its report; raise if a check fails.
+
+    A whole-episode output is a byte copy of the master, so the master's measurements hold for it.
+    """
     from .sidecars import write_sidecars
 
     out_dir.mkdir(parents=True)
@@ -55,12 +58,15 @@ def export_network(master: Path, cover: Path, plan: EditPlan, net: Network, prof
             cut_part(master, start, end, video)
         write_sidecars(part_words(words, start, end), out_dir / f"{stem}.srt", out_dir / f"{stem}.vtt",
                        language=plan.language)
-        measured = measure_output(video, profile)
+        if len(parts) == 1 and video.stat().st_size == master_measured["size_bytes"]:
+            measured = {**master_measured, "file": video.name}
+        else:
+            measured = measure_output(video, profile)
         checks = check_output(measured, net, profile)
         failed = [c for c in checks if not c.ok]
         if failed:
             details = "; ".join(f"{c.name} is {c.value}, expected {c.expected}" for c in failed)
-            raise CadreError(video, f"fails {net.title} checks ({details}); see the settings above and render again")
+            raise CadreError(video, f"fails {net.title} checks ({details}); check presets/master.toml and the episode settings, then render again")
         files.append({**measured, "part": [start, end], "checks": [c.to_dict() for c in checks]})
     shutil.copyfile(cover, out_dir / "cover.jpg")
     report = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("CADRE_X264_PRESET", "ultrafast")   # speed, not quality, in tests
+os.environ.setdefault("CADRE_X264_PRESET", "superfast")   # speed, not quality (ultrafast cannot make High profile)
 os.environ.setdefault("CADRE_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "test-cache"))
 
 from pipeline.ffmpeg import run  # noqa: E402

@@ -13,15 +13,16 @@ from .progress import RenderProgress
 def render_options(func):
     """Options shared by ``render`` and ``batch``."""
     options = [
-        click.option("-n", "--network", "networks", multiple=True, type=click.Choice(network_names()),
-                     help="Network to export for (repeatable). Default: those in episode/campaign.toml, else all."),
+        click.option("-n", "--network", "networks", multiple=True,
+                     help=f"Network to export for (repeatable): {', '.join(network_names())}. "
+                          "Default: those in episode/campaign.toml, else all."),
         click.option("--redact", help="Redaction preset (mosaic, solid, blur). 'none' disables face masking "
                                       "and is recorded in the report."),
         click.option("--captions", "caption_style", help="Caption style preset, or 'none'."),
-        click.option("--reframe", type=click.Choice(["fit", "crop"]), help="How 16:9 footage becomes 9:16."),
+        click.option("--reframe", help="How 16:9 footage becomes 9:16: fit or crop."),
         click.option("--split/--no-split", default=None, help="Split episodes longer than a network allows into parts."),
         click.option("--language", help="Speech language code, or 'auto'."),
-        click.option("--x264-preset", type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast",
+        click.option("--x264-preset", type=click.Choice(["superfast", "veryfast", "faster", "fast",
                                                           "medium", "slow", "slower"]), help="Encoder speed/quality."),
     ]
     for option in reversed(options):
