@@ -1,0 +1,101 @@
+"""openai-whisper engine (PyTorch), on a checkpoint converted from the CT2 weights.
+
+Install it the lean way (no CUDA-only triton): ``pip install torch`` (CPU build), then
+``pip install --no-deps openai-whisper`` and ``pip install numba tiktoken more-itertools tqdm``.
+Voice-activity filtering happens before the engine (:mod:`pipeline.asr.vad`), so both engines
+see the same speech.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import CadreError
+from ..models import Model, converted_path
+from ..transcript import Segment, Word
+from .base import (COMPRESSION_RATIO_THRESHOLD, HALLUCINATION_SILENCE_THRESHOLD, LOGPROB_THRESHOLD,
+                   NO_SPEECH_THRESHOLD, TEMPERATURES, Engine, EngineResult, TranscribeOptions)
+from .convert import convert
+
+log = logging.getLogger(__name__)
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_for(model: Model) -> Path:
+    """The converted checkpoint for ``model``, converting (and caching) it when absent or damaged."""
+    path = converted_path(model)
+    stamp = path.with_suffix(".sha256")
+    if path.is_file() and stamp.is_file() and stamp.read_text().strip() == _digest(path):
+        return path
+    log.info("converting %s to an openai-whisper checkpoint in %s", model.path, path)
+    convert(model.path, path)
+    stamp.write_text(_digest(path))
+    return path
+
+
+def load_checkpoint(path: Path):
+    import torch
+    from whisper.model import ModelDimensions, Whisper
+
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    model = Whisper(ModelDimensions(**checkpoint["dims"]))
+    model.load_state_dict(checkpoint["model_state_dict"])
+    heads = checkpoint.get("alignment_heads") or []
+    if heads:
+        mask = torch.zeros(model.dims.n_text_layer, model.dims.n_text_head, dtype=torch.bool)
+        for layer, head in heads:
+            mask[layer, head] = True
+        model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
+    return model.eval()
+
+
+class OpenAIWhisperEngine(Engine):
+    name = "openai-whisper"
+
+    def __init__(self, model: Model, options: TranscribeOptions):
+        try:
+            import torch
+            import whisper  # noqa: F401
+        except ImportError:
+            raise CadreError("openai-whisper", "the openai-whisper engine is not installed; run `pip install torch` "
+                                               "then `pip install --no-deps openai-whisper` and "
+                                               "`pip install numba tiktoken more-itertools tqdm`, "
+                                               "or use --engine faster-whisper") from None
+        if options.threads:
+            torch.set_num_threads(options.threads)
+        self.model = load_checkpoint(checkpoint_for(model))
+
+    def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None) -> EngineResult:
+        import torch
+        import whisper
+
+        if language is None:  # detect on the first 30 s
+            mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(audio), self.model.dims.n_mels)
+            with torch.no_grad():
+                _, probs = self.model.detect_language(mel)
+            language = max(probs, key=probs.get)
+        with torch.no_grad():
+            result = self.model.transcribe(
+                audio, language=language, beam_size=options.beam_size, best_of=options.beam_size,
+                temperature=TEMPERATURES, compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+                logprob_threshold=LOGPROB_THRESHOLD, no_speech_threshold=NO_SPEECH_THRESHOLD,
+                condition_on_previous_text=False, initial_prompt=options.prompt, word_timestamps=True,
+                hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
+                fp16=False, verbose=None,
+            )
+        out = []
+        for seg in result["segments"]:
+            words = [Word(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
+                     for w in seg.get("words", [])]
+            out.append(Segment(float(seg["start"]), float(seg["end"]), seg["text"].strip(), words))
+        return EngineResult(result.get("language") or language, out)
