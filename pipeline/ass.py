@@ -125,7 +125,7 @@ def text_box(style: CaptionStyle, safe: tuple[int, int, int, int], size: tuple[i
 @dataclass
 class Placed:
     caption: Caption
-    lines: list[list[tuple[int, str]]]     # per line: (word index in caption, display text)
+    lines: list[list[tuple[int, str]]]     # per line: (word index in the caption, display text)
     size: int
     shrunk: bool
 
@@ -153,46 +153,64 @@ def _split_long(word: str, measure: Measure, size: int, limit: float) -> list[st
     return [*pieces, cur] if cur else pieces
 
 
+Unit = list[tuple[int, str]]     # (word index in the caption, display text) kept on one line
+
+
 def place(caption: Caption, style: CaptionStyle, box: Box, measure: Measure, language: str) -> Placed:
-    """Choose lines and font size so the caption fits ``box``: keep, re-wrap, then shrink."""
+    """Choose lines and font size so the caption fits ``box``.
+
+    In order: the layout's lines; a pixel re-wrap; shrinking down to ``min_size``; more lines
+    (first keeping names and numbers whole, then at any space); finally cutting over-long tokens
+    and shrinking below ``min_size``. Never cut off.
+    """
     texts = _display_words(caption, style, language)
-    # units: one per chunk (never split), as (word indices, text)
-    units, i = [], 0
+    chunk_units: list[Unit] = []
+    space_units: list[Unit] = []
+    i = 0
     for chunk in caption.chunks:
-        idx = list(range(i, i + len(chunk)))
-        units.append((idx, " ".join(texts[j] for j in idx)))
+        idx = range(i, i + len(chunk))
+        chunk_units.append([(j, texts[j]) for j in idx])
+        space_units.extend([(j, piece)] for j in idx for piece in texts[j].split(" ") if piece)
         i += len(chunk)
 
-    def attempt(size: int, max_lines: int, starts=None):
-        starts = starts or wrap([u[1] for u in units], lambda t: measure.width(t, size), box.width, max_lines)
+    def cut_units(size: int) -> list[Unit]:
+        return [[(j, piece)] for unit in space_units for j, text in unit
+                for piece in _split_long(text, measure, size, box.width)]
+
+    def attempt(units: list[Unit], size: int, max_lines: int, starts=None):
+        unit_text = [" ".join(t for _, t in u) for u in units]
+        starts = starts or wrap(unit_text, lambda t: measure.width(t, size), box.width, max_lines)
         if starts is None:
             return None
         bounds = [*starts, len(units)]
-        lines = [[(j, texts[j]) for u in units[a:b] for j in u[0]] for a, b in zip(bounds, bounds[1:])]
+        lines = [[pair for u in units[a:b] for pair in u] for a, b in zip(bounds, bounds[1:])]
         too_wide = any(measure.width(" ".join(t for _, t in line), size) > box.width for line in lines)
         if too_wide or len(lines) * size > box.height:
             return None
         return lines
 
+    def most_lines(size: int) -> int:
+        return max(1, int(box.height // size))
+
     size = style.size
-    lines = attempt(size, style.max_lines, caption.line_starts) or attempt(size, style.max_lines)
+    lines = attempt(chunk_units, size, style.max_lines, caption.line_starts) or \
+        attempt(chunk_units, size, style.max_lines)
     if lines:
         return Placed(caption, lines, size, False)
-    tall = max(1, int(box.height // style.min_size))
-    for max_lines, floor in ((style.max_lines, style.min_size), (max(style.max_lines, tall), FLOOR_SIZE)):
-        for s in range(style.size - 1, floor - 1, -1):
-            lines = attempt(s, max_lines)
-            if lines:
-                return Placed(caption, lines, s, True)
-    # A single token wider than the frame even at the floor size: cut it into pieces.
-    s = max(style.min_size, FLOOR_SIZE)
-    lines = []
-    for idx, text in units:
-        for piece in _split_long(text, measure, s, box.width):
-            lines.append([(idx[0], piece)])
-    while len(lines) * s > box.height and s > FLOOR_SIZE:
-        s -= 1
-    return Placed(caption, lines, s, True)
+    for s in range(style.size - 1, style.min_size - 1, -1):
+        lines = attempt(chunk_units, s, style.max_lines)
+        if lines:
+            return Placed(caption, lines, s, True)
+    s = style.min_size
+    for units in (chunk_units, space_units, cut_units(s)):
+        lines = attempt(units, s, most_lines(s))
+        if lines:
+            return Placed(caption, lines, s, True)
+    for s in range(style.min_size - 1, FLOOR_SIZE - 1, -1):
+        lines = attempt(cut_units(s), s, most_lines(s))
+        if lines:
+            return Placed(caption, lines, s, True)
+    return Placed(caption, [[pair] for unit in cut_units(FLOOR_SIZE) for pair in unit], FLOOR_SIZE, True)
 
 
 # ---------------------------------------------------------------- writing

@@ -21,7 +21,6 @@ Rules, in order:
 """
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -176,39 +175,46 @@ def wrap(items: Sequence[str], measure: Callable[[str], float], limit: float, ma
 
     ``measure`` gives a line's width (characters for layout, pixels for placement). Uses the fewest
     lines that fit, then prefers balanced lines, breaks after punctuation and no line ending on a
-    weak word. An item wider than ``limit`` may sit alone on its line. None if nothing fits.
+    weak word (dynamic programming, so long texts stay cheap). An item wider than ``limit`` may sit
+    alone on its line. None if nothing fits.
     """
     n = len(items)
     if n == 0:
         return [0]
+    widths: dict[tuple[int, int], float] = {}
+
+    def width(a: int, b: int) -> float:
+        if (a, b) not in widths:
+            widths[(a, b)] = measure(" ".join(items[a:b]))
+        return widths[(a, b)]
+
+    def break_cost(a: int) -> float:            # a line ends after items[a - 1]
+        last = items[a - 1].split()[-1]
+        return (-0.1 if _ends_phrase(last) else 0.0) + (0.5 if _bare(last) in WEAK else 0.0)
+
+    inf = float("inf")
     for lines in range(1, min(max_lines, n) + 1):
-        best, best_cost = None, None
-        for cut in itertools.combinations(range(1, n), lines - 1):
-            starts = [0, *cut]
-            bounds = [*starts, n]
-            widths = []
-            ok = True
-            for a, b in zip(bounds, bounds[1:]):
-                width = measure(" ".join(items[a:b]))
-                if width > limit and b - a > 1:
-                    ok = False
-                    break
-                widths.append(width)
-            if not ok:
-                continue
-            cost = sum((max(widths) - w) ** 2 for w in widths) / max(limit, 1) ** 2
-            for b in cut:
-                last = items[b - 1].split()[-1]
-                if _ends_phrase(last):
-                    cost -= 0.3
-                if _bare(last) in WEAK:
-                    cost += 0.5
-            if len(widths) > 1 and widths[0] > widths[-1]:
-                cost += 0.02                                        # slight pyramid preference
-            if best_cost is None or cost < best_cost:
-                best, best_cost = starts, cost
-        if best is not None:
-            return best
+        target = width(0, n) / lines
+        cost = [[inf] * (n + 1) for _ in range(lines + 1)]
+        back = [[0] * (n + 1) for _ in range(lines + 1)]
+        cost[0][0] = 0.0
+        for j in range(1, lines + 1):
+            for i in range(j, n - (lines - j) + 1):
+                for a in range(j - 1, i):
+                    if cost[j - 1][a] == inf:
+                        continue
+                    w = width(a, i)
+                    if w > limit and i - a > 1:
+                        continue
+                    c = cost[j - 1][a] + 4 * ((w - target) / max(limit, 1)) ** 2 + (break_cost(a) if a else 0.0)
+                    if c < cost[j][i]:
+                        cost[j][i], back[j][i] = c, a
+        if cost[lines][n] < inf:
+            starts, i = [], n
+            for j in range(lines, 0, -1):
+                i = back[j][i]
+                starts.append(i)
+            return starts[::-1]
     return None
 
 

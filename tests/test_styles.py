@@ -1,0 +1,63 @@
+import pytest
+
+from pipeline.errors import CadreError
+from pipeline.resources import preset_names
+from pipeline.styles import CaptionStyle, load_style
+
+
+def test_required_presets_load():
+    names = preset_names("captions")
+    assert {"social", "karaoke", "punchy", "classic"} <= set(names)
+    for name in names:
+        style = load_style(name)
+        assert isinstance(style, CaptionStyle)
+        assert style.font_path.is_file()
+        assert style.font_family == "Roboto"
+
+
+def test_presets_have_their_character():
+    assert load_style("karaoke").karaoke
+    punchy = load_style("punchy")
+    assert punchy.case == "upper" and 1 <= punchy.max_words <= 3
+    assert load_style("classic").box
+    social = load_style("social")
+    assert social.bold and social.max_lines <= 2 and 70 <= social.size <= 90
+
+
+def test_overrides():
+    style = load_style("social", {"size": 90, "position": "top", "colour": "#FFEE00"})
+    assert (style.size, style.position, style.colour) == (90, "top", "#FFEE00")
+    assert style.rules.max_chars_per_line == load_style("social").max_chars_per_line
+
+
+def test_unknown_style_lists_allowed_names():
+    with pytest.raises(CadreError) as err:
+        load_style("tiktokk")
+    msg = str(err.value)
+    assert "tiktokk" in msg and all(n in msg for n in ("social", "karaoke", "punchy", "classic"))
+
+
+@pytest.mark.parametrize("key,value,expected", [
+    ("size", 500, "size = 500 is out of range; use a value from 20 to 200"),
+    ("outline", -1, "outline = -1 is out of range; use a value from 0 to 20"),
+    ("max_lines", 9, "max_lines = 9 is out of range; use a value from 1 to 4"),
+    ("max_cps", "fast", "max_cps must be a number from 5 to 40"),
+    ("size", 70.5, "size must be a whole number"),
+    ("position", "left", "choose one of: bottom, middle, top"),
+    ("case", "title", "choose one of: none, upper, lower"),
+    ("colour", "white", "is not a colour"),
+    ("karaoke", "yes", "karaoke must be true or false"),
+    ("min_size", 150, "min_size (150) must not exceed size (80)"),
+    ("sizes", 80, "unknown caption style key 'sizes'"),
+])
+def test_bad_values(key, value, expected):
+    with pytest.raises(CadreError) as err:
+        load_style("social", {key: value})
+    assert expected in str(err.value)
+    assert "social.toml" in str(err.value)
+
+
+def test_missing_font():
+    with pytest.raises(CadreError) as err:
+        load_style("social", {"font": "Missing-Bold.ttf"})
+    assert "font 'Missing-Bold.ttf' not found" in str(err.value) and "Roboto-Bold.ttf" in str(err.value)
