@@ -1,0 +1,125 @@
+"""Caption benchmarks (self-contained: synthetic 1080x1920 clip and words made with ffmpeg).
+
+1. Overhead: the same bare ffmpeg decode+encode of a 60 s 1080x1920 clip with and without the
+   ``ass`` filter (same x264 preset). Target: captions add <= 10 % to render time.
+2. Baseline: the plain pipeline most tutorials teach (moviepy, one TextClip per caption,
+   CompositeVideoClip, write_videofile) against Cadre (write_ass + one ffmpeg pass with libass),
+   on the same clip and captions, same x264 preset. Target: Cadre >= 3x faster.
+
+    /work/venv/bin/python benchmarks/bench_captions.py [--seconds 60] [--preset fast] [--repeat 2] [--skip-moviepy]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import ffmpeg  # noqa: E402
+
+from pipeline.ass import burn, text_box, write_ass  # noqa: E402
+from pipeline.ffmpeg import compile_graph, run  # noqa: E402
+from pipeline.layout import layout  # noqa: E402
+from pipeline.resources import font_dir  # noqa: E402
+from pipeline.styles import load_style  # noqa: E402
+from pipeline.transcript import Word  # noqa: E402
+
+SAFE = (65, 288, 192, 672)          # union of the networks' margins
+SIZE = (1080, 1920)
+SPEECH = ("Bonjour à tous, ce soir nous patrouillons avec la brigade de nuit à Lyon. Il y a eu 12 000 appels "
+          "au 17 cette année, vraiment ? Oui ! Le commandant Jean Dupont nous explique son métier.")
+
+
+def make_source(path: Path, seconds: float) -> None:
+    run(["-f", "lavfi", "-i", f"testsrc2=s={SIZE[0]}x{SIZE[1]}:r=30:d={seconds}",
+         "-f", "lavfi", "-i", f"sine=f=440:d={seconds}:sample_rate=48000",
+         "-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", "-b:a", "192k", "-shortest", str(path)], source=path, what="source clip")
+
+
+def make_words(seconds: float) -> list[Word]:
+    words, t, tokens = [], 0.3, SPEECH.split()
+    i = 0
+    while t < seconds - 0.5:
+        w = tokens[i % len(tokens)]
+        words.append(Word(round(t, 3), round(t + 0.26, 3), w))
+        t += 0.32 + (0.9 if w.endswith((".", "!")) else 0.0)
+        i += 1
+    return words
+
+
+def encode(source: Path, out: Path, preset: str, ass: Path | None) -> float:
+    inp = ffmpeg.input(str(source))
+    video = inp.video if ass is None else burn(inp.video, ass)
+    graph = ffmpeg.output(video, inp.audio, str(out), vcodec="libx264", preset=preset, crf=20,
+                          pix_fmt="yuv420p", acodec="aac", audio_bitrate="192k")
+    t0 = time.perf_counter()
+    run(compile_graph(graph), source=source, what="encode")
+    return time.perf_counter() - t0
+
+
+def cadre(source: Path, words, out: Path, ass: Path, preset: str) -> float:
+    t0 = time.perf_counter()
+    write_ass(words, load_style("social"), SAFE, ass, size=SIZE)
+    encode(source, out, preset, ass)
+    return time.perf_counter() - t0
+
+
+def moviepy_baseline(source: Path, words, out: Path, preset: str) -> float:
+    """The tutorial pipeline: one TextClip per caption, composited over the video, write_videofile."""
+    from moviepy import CompositeVideoClip, TextClip, VideoFileClip
+
+    t0 = time.perf_counter()
+    style = load_style("social")
+    box = text_box(style, SAFE, SIZE)
+    video = VideoFileClip(str(source))
+    clips = [video]
+    for cap in layout(words, style.rules):
+        txt = TextClip(font=str(font_dir() / style.font), text=cap.text, font_size=int(style.size * 0.76),
+                       color="white", stroke_color="black", stroke_width=int(style.outline),
+                       method="caption", size=(int(box.width), None), text_align="center")
+        y = int(box.bottom - txt.h)
+        clips.append(txt.with_start(cap.start).with_duration(cap.end - cap.start).with_position(("center", y)))
+    CompositeVideoClip(clips, size=SIZE).write_videofile(
+        str(out), fps=30, codec="libx264", preset=preset, audio_codec="aac", audio_bitrate="192k",
+        audio_fps=48000, threads=2, ffmpeg_params=["-crf", "20", "-pix_fmt", "yuv420p"], logger=None)
+    video.close()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--preset", default="fast", help="x264 preset (Cadre's master uses 'fast')")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of the overhead pair; the best time is kept")
+    ap.add_argument("--skip-moviepy", action="store_true")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cadre-bench-") as tmp:
+        tmp = Path(tmp)
+        source = tmp / "source.mp4"
+        make_source(source, args.seconds)
+        words = make_words(args.seconds)
+        ass = tmp / "captions.ass"
+        report = write_ass(words, load_style("social"), SAFE, ass, size=SIZE)
+        bare, burned = [], []
+        for _ in range(args.repeat):
+            bare.append(encode(source, tmp / "bare.mp4", args.preset, None))
+            burned.append(encode(source, tmp / "burned.mp4", args.preset, ass))
+        result = {"seconds": args.seconds, "preset": args.preset, "words": len(words),
+                  "caption_events": report["events"],
+                  "encode_without_captions_s": round(min(bare), 2), "encode_with_captions_s": round(min(burned), 2),
+                  "caption_overhead_pct": round(100 * (min(burned) / min(bare) - 1), 1)}
+        if not args.skip_moviepy:
+            t_cadre = cadre(source, words, tmp / "cadre.mp4", ass, args.preset)
+            t_movie = moviepy_baseline(source, words, tmp / "moviepy.mp4", args.preset)
+            result.update({"cadre_captioned_s": round(t_cadre, 2), "moviepy_captioned_s": round(t_movie, 2),
+                           "cadre_speedup_x": round(t_movie / t_cadre, 2)})
+        print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
