@@ -61,9 +61,9 @@ def _redaction_settings(episode: Episode, options: RenderOptions):
     if name == "none":
         return None, {"mode": "none", "explicit": True,
                       "requested_by": "--redact none" if options.redact == "none" else "episode.toml"}
-    from .redaction import load_redaction
+    from .redaction import load_settings
 
-    return load_redaction(name), None
+    return load_settings(name), None
 
 
 def _publish(staging: Path, ep_out: Path, names: list[str]) -> None:
@@ -208,4 +208,4 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
 def _load_overrides(episode: Episode):
     from .redaction import load_overrides
 
-    return load_overrides(episode.folder)
+    return load_overrides(episode.folder / "masks.toml", [s.path.name for s in episode.spans])

@@ -9,6 +9,9 @@ from bisect import bisect_right
 import numpy as np
 
 from .analyse import ClipAnalysis
+from .reframe import Placement
+
+Box = tuple[float, float, float, float]
 
 
 class MaskTimeline:
@@ -23,33 +26,35 @@ class MaskTimeline:
             total += a.span.frame_count
         self.total = total
 
-    def boxes(self, n: int) -> list[tuple[float, float, float, float]]:
-        """Output-pixel boxes to mask in episode frame ``n``."""
+    def boxes(self, n: int) -> list[tuple[Placement, list[Box]]]:
+        """For episode frame ``n``: each placement with the boxes to mask, relative to its ``dst``."""
         i = bisect_right(self.starts, n) - 1
         a = self.analyses[i]
         j = n - self.starts[i]
         if a.faces is None:
             return []
+        faces = a.faces.boxes_at(j, self.overrides)
+        if not faces:
+            return []
         out = []
-        for box in a.faces.boxes_at(j, self._clip_overrides(a)):
-            for placement in a.reframer.placements(j):
-                mapped = placement.map_box(box)
-                if mapped:
-                    out.append(mapped)
+        for placement in a.reframer.placements(j):
+            mapped = [m for m in (placement.map_box(b) for b in faces) if m]
+            if mapped:
+                out.append((placement, mapped))
         return out
-
-    def _clip_overrides(self, a: ClipAnalysis):
-        if self.overrides is None:
-            return None
-        return self.overrides.for_clip(a.span.path.name) if hasattr(self.overrides, "for_clip") else self.overrides
 
     def any_masks(self) -> bool:
         return any(self.boxes(n) for n in range(self.total))
 
     def __call__(self, n: int, frame: np.ndarray) -> bool:
+        """Mask output frame ``n`` in place; placements in drawing order, holes left untouched."""
         from .masking import mask_frame
 
-        boxes = self.boxes(n)
-        if boxes:
-            mask_frame(frame, boxes, self.settings)
-        return bool(boxes)
+        work = self.boxes(n)
+        for placement, boxes in work:
+            x0, y0, x1, y1 = placement.dst
+            kept = [(h, frame[h[1]:h[3], h[0]:h[2]].copy()) for h in placement.holes]
+            mask_frame(frame[y0:y1, x0:x1], boxes, self.settings)
+            for (hx0, hy0, hx1, hy1), pixels in kept:
+                frame[hy0:hy1, hx0:hx1] = pixels
+        return bool(work)

@@ -19,23 +19,26 @@ Box = tuple[float, float, float, float]
 
 @dataclass(frozen=True)
 class Placement:
-    """A source rectangle (normalised 0..1) shown in an output rectangle (pixels)."""
+    """A source rectangle (normalised 0..1) shown in an output rectangle ``dst`` (pixels).
+
+    ``holes`` are output rectangles drawn over this placement by a later one (the sharp
+    foreground of ``fit`` over its blurred background): masks of this placement must not touch them.
+    """
 
     src: Box
-    dst: Box
+    dst: tuple[int, int, int, int]
+    holes: tuple[tuple[int, int, int, int], ...] = ()
 
     def map_box(self, box: Box) -> Box | None:
-        """Output-pixel box of a normalised source ``box``, clipped to ``dst``; None if not visible."""
+        """A normalised source ``box`` in pixels relative to ``dst``'s corner, unclipped (the mask
+        keeps its full shape; the masker clips it), or None when it does not reach ``dst``."""
         sx0, sy0, sx1, sy1 = self.src
         dx0, dy0, dx1, dy1 = self.dst
         kx = (dx1 - dx0) / (sx1 - sx0)
         ky = (dy1 - dy0) / (sy1 - sy0)
-        x0 = dx0 + (box[0] - sx0) * kx
-        y0 = dy0 + (box[1] - sy0) * ky
-        x1 = dx0 + (box[2] - sx0) * kx
-        y1 = dy0 + (box[3] - sy0) * ky
-        x0, y0, x1, y1 = max(x0, dx0), max(y0, dy0), min(x1, dx1), min(y1, dy1)
-        if x1 <= x0 or y1 <= y0:
+        x0, x1 = (box[0] - sx0) * kx, (box[2] - sx0) * kx
+        y0, y1 = (box[1] - sy0) * ky, (box[3] - sy0) * ky
+        if x1 <= 0 or y1 <= 0 or x0 >= dx1 - dx0 or y0 >= dy1 - dy0:
             return None
         return x0, y0, x1, y1
 

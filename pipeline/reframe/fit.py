@@ -42,4 +42,4 @@ class FitReframer(Reframer):
         fg = Placement((0.0, 0.0, 1.0, 1.0), (x0, y0, x0 + fw, y0 + fh))
         if (fw, fh) == (OUT_W, OUT_H):
             return [fg]
-        return [Placement(self._background_src(), (0, 0, OUT_W, OUT_H)), fg]
+        return [Placement(self._background_src(), (0, 0, OUT_W, OUT_H), holes=(fg.dst,)), fg]

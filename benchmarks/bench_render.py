@@ -1,0 +1,94 @@
+"""Issue 2 numbers: Cadre's render against one hand-written ffmpeg command, five networks against
+one, and peak memory of a 10-minute episode against a 1-minute one.
+
+    python benchmarks/bench_render.py [--seconds 60] [--long-seconds 600] [--preset fast]
+
+The same x264 preset is used on both sides. Cadre runs with a warm analysis cache (analysis is
+cached per clip; a re-render never repeats it), and with --redact none so no face is masked on this
+synthetic clip either way; the cold first run is reported too.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from common import ROOT, save, table, timed
+
+sys.path.insert(0, str(ROOT))
+from pipeline.ffmpeg import ffmpeg_exe, run  # noqa: E402
+
+CADRE = [sys.executable, "-m", "pipeline.cli"]
+
+
+def make_source(path: Path, seconds: int, size: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run(["-f", "lavfi", "-i", f"testsrc2=s={size}:r=30:d={seconds}",
+         "-f", "lavfi", "-i", f"sine=f=330:d={seconds}:sample_rate=48000",
+         "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-c:a", "aac", "-shortest", str(path)],
+        source=path, what="benchmark source")
+
+
+def cadre_render(ep: Path, out: Path, preset: str, networks: list[str]) -> tuple[float, int]:
+    args = [*CADRE, "render", str(ep), "-o", str(out), "--reframe", "crop", "--redact", "none",
+            "--captions", "none", "--x264-preset", preset]
+    for n in networks:
+        args += ["-n", n]
+    shutil.rmtree(out, ignore_errors=True)
+    return timed(args)
+
+
+def hand_command(src: Path, out: Path, preset: str) -> tuple[float, int]:
+    # the same crop, scale, loudness filter and encode, written by hand in one command
+    return timed([ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(src),
+                  "-vf", "crop=608:1080:656:0,scale=1080:1920:flags=bicubic,setsar=1,fps=30,format=yuv420p",
+                  "-af", "loudnorm=I=-14:TP=-2:LRA=11,aresample=48000",
+                  "-c:v", "libx264", "-profile:v", "high", "-preset", preset, "-crf", "20",
+                  "-maxrate", "15000k", "-bufsize", "30000k", "-c:a", "aac", "-b:a", "192k", "-ar", "48000",
+                  "-movflags", "+faststart", str(out)])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--long-seconds", type=int, default=600)
+    ap.add_argument("--preset", default="fast")
+    ap.add_argument("--memory-preset", default="superfast")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        ep = tmp / "campaign" / "bench"
+        make_source(ep / "1.mp4", args.seconds, "1920x1080")
+        out = tmp / "exports"
+        cold, _ = cadre_render(ep, out, args.preset, ["tiktok"])
+        warm, _ = cadre_render(ep, out, args.preset, ["tiktok"])
+        bare, _ = hand_command(ep / "1.mp4", tmp / "hand.mp4", args.preset)
+        five, _ = cadre_render(ep, out, args.preset, [])
+        rows = [["hand-written ffmpeg (1 network)", f"{bare:.1f}", "1.00"],
+                ["cadre render -n tiktok (cold cache)", f"{cold:.1f}", f"{cold / bare:.2f}"],
+                ["cadre render -n tiktok (warm cache)", f"{warm:.1f}", f"{warm / bare:.2f}"],
+                ["cadre render, all five networks", f"{five:.1f}", f"{five / bare:.2f}"]]
+        text = table(f"Render, {args.seconds} s 1920x1080 clip, x264 preset {args.preset}",
+                     ["job", "wall s", "x hand ffmpeg"], rows)
+        print(f"five networks / one network (warm): {five / warm:.2f}  (target <= 1.3)")
+        print(f"tool overhead (warm) / hand ffmpeg: {warm / bare:.2f}  (target <= 1.15)")
+
+        mem = {}
+        for seconds in (60, args.long_seconds):
+            ep2 = tmp / "campaign" / f"mem{seconds}"
+            make_source(ep2 / "1.mp4", seconds, "1280x720")
+            cadre_render(ep2, out, args.memory_preset, ["tiktok"])          # fill the analysis cache
+            mem[seconds] = cadre_render(ep2, out, args.memory_preset, ["tiktok"])
+        rows = [[f"{s} s episode", f"{w:.1f}", f"{rss / 2**20:.0f}"] for s, (w, rss) in mem.items()]
+        text += table("Peak memory (cadre process + ffmpeg children, summed RSS)", ["episode", "wall s", "peak MiB"], rows)
+        ratio = mem[args.long_seconds][1] / mem[60][1]
+        print(f"peak memory {args.long_seconds} s / 60 s: {ratio:.2f}  (target <= 1.2)")
+    save("render", {"seconds": args.seconds, "preset": args.preset, "hand": bare, "cold": cold, "warm": warm,
+                    "five": five, "overhead": warm / bare, "five_over_one": five / warm,
+                    "memory": {str(k): v for k, v in mem.items()}, "memory_ratio": ratio})
+
+
+if __name__ == "__main__":
+    main()
