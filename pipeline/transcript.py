@@ -116,14 +116,15 @@ def words_text(words: list[Word]) -> str:
     return "".join(w.word for w in words).strip()
 
 
-def _split_lines(text: str) -> str:
-    """Break ``text`` into at most two lines, as balanced as the word boundaries allow."""
+def _split_lines(text: str) -> str | None:
+    """Break ``text`` into at most two lines of LINE_CHARS, as balanced as the word boundaries
+    allow; None when it does not fit."""
     if len(text) <= LINE_CHARS:
         return text
-    spaces = [i for i, c in enumerate(text) if c == " "]
-    if not spaces:
-        return text
-    best = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    fits = [i for i, c in enumerate(text) if c == " " and i <= LINE_CHARS and len(text) - i - 1 <= LINE_CHARS]
+    if not fits:
+        return None
+    best = min(fits, key=lambda i: abs(i - len(text) / 2))
     return text[:best] + "\n" + text[best + 1:]
 
 
@@ -131,12 +132,11 @@ def layout_cues(transcript: Transcript) -> list[Cue]:
     """Cut the transcript into subtitle cues for review: at most two 42-character lines and
     7 seconds each; a new cue after a pause, or after a sentence end once the cue has some text."""
     cues: list[Cue] = []
-    limit = LINE_CHARS * CUE_LINES
     current: list[Word] = []
     for w in transcript.words:
         if current:
             text = words_text(current + [w])
-            full = len(text) > limit or w.end - current[0].start > CUE_MAX_SECONDS
+            full = _split_lines(text) is None or w.end - current[0].start > CUE_MAX_SECONDS
             pause = w.start - current[-1].end >= CUE_GAP
             sentence = current[-1].word.rstrip().endswith((".", "?", "!", "…")) and len(words_text(current)) > 20
             if full or pause or sentence:
@@ -153,7 +153,8 @@ def layout_cues(transcript: Transcript) -> list[Cue]:
 def _cue(words: list[Word]) -> Cue:
     start = round(words[0].start, 3)
     end = round(max(words[-1].end, words[0].start + 0.1), 3)
-    return Cue(start, end, _split_lines(words_text(words)), list(words))
+    text = words_text(words)
+    return Cue(start, end, _split_lines(text) or text, list(words))  # one over-long word stays whole
 
 
 def _subs(cues: list[Cue]):
