@@ -30,15 +30,15 @@ def frame_at(path: Path, t: float) -> np.ndarray:
     raise AssertionError(f"no frame at {t}s in {path}")
 
 
-def colour_halves(path: Path, *, size: str, top: str, bottom: str, duration=3, extra=(), vcodec=None, audio=False):
+def colour_halves(path: Path, *, size: str, top: str, bottom: str, duration=3, post="", vcodec=None, audio=False):
     """A clip whose upper half is ``top`` and lower half ``bottom`` (as displayed)."""
     w, h = map(int, size.split("x"))
     args = ["-f", "lavfi", "-i", f"color=c={top}:s={w}x{h // 2}:r=30:d={duration}",
             "-f", "lavfi", "-i", f"color=c={bottom}:s={w}x{h // 2}:r=30:d={duration}"]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=f=300:d={duration}"]
-    args += ["-filter_complex", "[0:v][1:v]vstack[v]", "-map", "[v]"] + (["-map", "2:a", "-c:a", "aac"] if audio else [])
-    args += list(vcodec or ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]) + list(extra)
+    args += ["-filter_complex", f"[0:v][1:v]vstack{post}[v]", "-map", "[v]"] + (["-map", "2:a", "-c:a", "aac"] if audio else [])
+    args += list(vcodec or ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
     run([*args, str(path)], source=path, what="fixture")
     return path
 
@@ -54,14 +54,16 @@ def mixed_render(tmp_path_factory):
               extra_video=("-metadata", "location=+48.8566+002.3522/", "-metadata", "make=PolicePhone",
                            "-metadata", "model=X1"))
     # 2: portrait phone clip stored sideways with rotation metadata, HEVC, no audio: red on top as displayed
-    sideways = colour_halves(root / "sideways.mp4", size="720x1280", top="red", bottom="blue",
-                             extra=("-vf", "transpose=2"), duration=2)
-    run(["-display_rotation", "-90", "-i", str(sideways), "-c:v", "libx265", "-preset", "ultrafast",
-         "-x265-params", "log-level=error", "-tag:v", "hvc1", str(ep / "2.mov")], source=ep, what="fixture")
+    sideways = colour_halves(root / "sideways.mov", size="720x1280", top="red", bottom="blue",
+                             post=",transpose=2", duration=2,
+                             vcodec=("-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
+                                     "-tag:v", "hvc1", "-pix_fmt", "yuv420p"))
+    run(["-display_rotation", "-90", "-i", str(sideways), "-c", "copy", str(ep / "2.mov")], source=ep, what="fixture")
     # 10: 10-bit HDR (PQ, BT.2020) HEVC with variable frame rate; natural order puts it after 2
     make_clip(ep / "10.mp4", size="1280x720", rate=30, duration=2, audio=True,
               extra_video=("-vf", "setpts='(N/30+0.012*sin(N))/TB'", "-fps_mode", "vfr"),
-              vcodec=("-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error",
+              vcodec=("-c:v", "libx265", "-preset", "ultrafast",
+                      "-x265-params", "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc",
                       "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "smpte2084",
                       "-colorspace", "bt2020nc"))
     before = tree_hashes(ep)
