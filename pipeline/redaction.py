@@ -19,10 +19,11 @@ from .normalize import FPS, ClipSpan
 from .resources import load_preset, load_toml, preset_names
 from .tracking import FaceTracks, link
 
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 4
 METHODS = ("mosaic", "solid", "blur", "none")
 SHAPES = ("rect", "ellipse")
 DETECT_MIN_PX = 12          # smallest face (px tall) CenterFace finds reliably at threshold 0.3
+MARGIN_PX = 2              # localisation error of a detected box, in detector pixels, per side
 OUTPUT_SIZE = (1080, 1920)  # the master frame the 20 px promise refers to
 
 
@@ -309,6 +310,12 @@ def scan_plan(width: int, height: int, settings: RedactionSettings) -> ScanPlan:
     return ScanPlan(read_size, coarse_size, True, need * width / read_size[0])
 
 
+def _normalised(d, w: int, h: int, detector_scale: float):
+    """Box in 0..1 of the frame, widened by MARGIN_PX detector pixels: small boxes are imprecise."""
+    m = MARGIN_PX / detector_scale
+    return type(d)((d.x0 - m) / w, (d.y0 - m) / h, (d.x1 + m) / w, (d.y1 + m) / h, d.score)
+
+
 def analyse_faces(span: ClipSpan, settings: RedactionSettings) -> FaceTracks:
     """Detect and track the faces of one clip; cached by clip content, span, settings and model.
 
@@ -341,9 +348,11 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings) -> FaceTracks:
     for index, frame in read_frames(span, width=plan.read_size[0], every=settings.detect_every):
         h, w = frame.shape[:2]
         coarse = frame if (w, h) == (cw, ch) else cv2.resize(frame, (cw, ch), interpolation=cv2.INTER_AREA)
-        found = [d.scaled(1 / cw, 1 / ch) for d in detector.detect(coarse)]
-        if plan.tiled and index % settings.tile_every == 0:
-            found = nms(found + [d.scaled(1 / w, 1 / h) for d in detect_tiled(detector, frame, plan.upscale)])
+        found = [_normalised(d, cw, ch, 1.0) for d in detector.detect(coarse)]
+        if plan.tiled and (index % settings.tile_every == 0 or index + settings.detect_every >= frame_count):
+            # tiles see faces with more pixels, so their boxes are tighter: they win overlaps
+            fine = [_normalised(d, w, h, plan.upscale) for d in detect_tiled(detector, frame, plan.upscale)]
+            found = nms(fine + found, by_score=False)
         detections[index] = found
         last = index
     if frame_count and last < frame_count - settings.detect_every - 2:

@@ -8,7 +8,7 @@ frame ``i`` is then:
   nearest keyframe, so a face that moves unevenly between detections stays inside;
 - up to ``extend`` frames before the first / after the last keyframe: the end box, held and also
   carried along the track's velocity (their union), growing the same way;
-- padded ``pad`` times around its centre.
+- made at least ``MIN_ASPECT`` times as tall as wide, then padded ``pad`` times around its centre.
 
 Nothing is ever left out between detections, so detecting every k-th frame cannot open a gap.
 """
@@ -24,6 +24,7 @@ GROWTH = 0.02          # box growth per frame away from a detection (uncertainty
 MAX_SPEED = 0.15       # cap on extrapolated speed, in box sizes per frame
 MATCH_DISTANCE = 0.8   # centre distance, in box sizes, to link a detection to a track
 SIZE_RATIO = 2.0       # largest size change between linked detections
+MIN_ASPECT = 1.2       # a face box is at least 1.2 times as tall as wide (small detections come out squat)
 
 
 @dataclass
@@ -163,7 +164,18 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int) -> tupl
             held = np.broadcast_to(end, moved.shape)
             boxes[mask] = np.concatenate([np.minimum(held[:, :2], moved[:, :2]),
                                           np.maximum(held[:, 2:], moved[:, 2:])], axis=1)
-    return frames, _grow(boxes, pad * (1.0 + GROWTH * dist))
+    return frames, _grow(_upright(boxes), pad * (1.0 + GROWTH * dist))
+
+
+def _upright(boxes: np.ndarray) -> np.ndarray:
+    """Stretch boxes vertically about their centre to at least ``MIN_ASPECT`` height/width."""
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    extra = np.maximum(MIN_ASPECT * w - h, 0) / 2
+    out = boxes.copy()
+    out[:, 1] -= extra
+    out[:, 3] += extra
+    return out
 
 
 @dataclass

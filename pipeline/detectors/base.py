@@ -45,8 +45,8 @@ class FaceDetector(ABC):
         """Faces scoring at least ``self.threshold``; raise RedactionError if the model fails."""
 
 
-def nms(dets: list[Detection], iou: float = 0.4, contain: float = 0.7) -> list[Detection]:
-    """Keep the best-scoring box of each face.
+def nms(dets: list[Detection], iou: float = 0.4, contain: float = 0.7, by_score: bool = True) -> list[Detection]:
+    """Keep the best-scoring box of each face (or the first given, with ``by_score=False``).
 
     A box is dropped if it overlaps a better one by ``iou`` or lies mostly (``contain`` of its own
     area) inside it: half faces cut by a tile edge vanish into the whole face of the next tile.
@@ -54,7 +54,7 @@ def nms(dets: list[Detection], iou: float = 0.4, contain: float = 0.7) -> list[D
     if len(dets) < 2:
         return list(dets)
     boxes = np.array([d.box for d in dets], dtype=np.float64)
-    order = np.argsort([-d.score for d in dets], kind="stable")
+    order = np.argsort([-d.score for d in dets], kind="stable") if by_score else np.arange(len(dets))
     area = np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
     keep: list[int] = []
     for i in order:

@@ -3,7 +3,8 @@
 A face 20 px tall in the 1080x1920 output may be a few pixels tall in a 640 px analysis frame,
 below what CenterFace sees (about 10-12 px). ``detect_tiled`` cuts the frame into overlapping
 tiles of at most ``tile`` pixels (after upscaling by ``upscale``), detects on each, and maps the
-boxes back. Faces larger than the overlap are left to the whole-frame pass, which sees them.
+boxes back. A box touching an inner tile edge is dropped: a face smaller than the overlap lies
+whole in the neighbouring tile, and a larger one is found by the whole-frame pass.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import numpy as np
 from .base import Detection, FaceDetector, nms
 
 TILE = (640, 384)      # largest tile fed to the detector (w, h), in detector pixels
-OVERLAP = 64           # detector pixels shared by neighbouring tiles
+OVERLAP = 96           # detector pixels shared by neighbouring tiles
+EDGE = 2               # a box this close to an inner tile edge is a cut face: the neighbour has it whole
 
 
 def tile_origins(length: int, tile: int, overlap: int) -> tuple[list[int], int]:
@@ -44,5 +46,10 @@ def detect_tiled(detector: FaceDetector, frame: np.ndarray, upscale: float = 1.0
             if upscale != 1.0:
                 crop = cv2.resize(crop, (round(sw * upscale), round(sh * upscale)), interpolation=cv2.INTER_LINEAR)
             fy, fx = sh / crop.shape[0], sw / crop.shape[1]
-            out.extend(d.scaled(fx, fy, x, y) for d in detector.detect(np.ascontiguousarray(crop)))
+            ch, cw = crop.shape[:2]
+            for d in detector.detect(np.ascontiguousarray(crop)):
+                cut = ((x > 0 and d.x0 <= EDGE) or (y > 0 and d.y0 <= EDGE)
+                       or (x + sw < w and d.x1 >= cw - EDGE) or (y + sh < h and d.y1 >= ch - EDGE))
+                if not cut:
+                    out.append(d.scaled(fx, fy, x, y))
     return nms(out)
