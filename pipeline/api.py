@@ -79,20 +79,7 @@ def _publish(staging: Path, ep_out: Path, names: list[str]) -> None:
 def render_episode(folder: str | Path, options: RenderOptions | None = None, events: Events = _noop) -> dict:
     options = options or RenderOptions()
     folder = Path(folder)
-    overrides = {"networks": tuple(options.networks) or None, "caption_style": options.caption_style,
-                 "reframe": options.reframe, "split": options.split, "language": options.language}
-    for name in options.networks:
-        if name not in network_names():
-            raise CadreError(f"-n {name}", f"unknown network; choose from: {', '.join(network_names())}")
-    if options.reframe and options.reframe not in STRATEGIES:
-        raise CadreError(f"--reframe {options.reframe}", f"unknown strategy; choose from: {', '.join(STRATEGIES)}")
-    episode = load_episode(folder, overrides)
-    settings = episode.settings
-    networks = load_networks(list(settings.networks))
-    profile = master_profile()
-    if options.x264_preset or os.environ.get("CADRE_X264_PRESET"):
-        profile["x264_preset"] = options.x264_preset or os.environ["CADRE_X264_PRESET"]
-    redaction, redaction_off = _redaction_settings(episode, options)
+    episode, networks, profile, redaction, redaction_off = prepare(folder, options)
     root = output_root(folder, options.out_dir)
     root_existed = root.exists()
     staging = _staging(root, episode.name)
@@ -124,7 +111,7 @@ def analyse_episode(episode: Episode, redaction, events: Events = _noop) -> list
     return analyses
 
 
-def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe) -> EditPlan:
+def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe, parts: bool = True) -> EditPlan:
     clips, offset = [], 0.0
     for a in analyses:
         s = a.span
@@ -135,8 +122,47 @@ def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe) -
     plan = EditPlan(episode.name, st.title or episode.name, st.language, clips, [n.name for n in networks],
                     vars(safe), st.caption_style, st.redaction, st.branding,
                     episode_words([(c, a.transcript.words) for c, a in zip(clips, analyses)]))
-    plan.parts = {n.name: plan_parts(plan.duration, n, st.split, episode.folder) for n in networks}
+    if parts:
+        plan.parts = {n.name: plan_parts(plan.duration, n, st.split, episode.folder) for n in networks}
     return plan
+
+
+def build_overlays(settings, plan: EditPlan, safe, workdir: Path) -> tuple[list[Callable], dict | None]:
+    """Branding, then captions: ffmpeg-python steps applied to the masked frames, in that order."""
+    overlays, captions = [], None
+    if settings.branding != "none":
+        from .branding import load_branding, overlay
+
+        brand = load_branding(settings.branding)
+        overlays.append(lambda v: overlay(v, brand, safe.margins(), plan.duration))
+    words = plan.timeline_words()
+    if settings.caption_style != "none" and words:
+        from .ass import burn, write_ass
+        from .styles import load_style
+
+        ass_path = workdir / "captions.ass"
+        captions = write_ass(words, load_style(settings.caption_style), safe.margins(), ass_path,
+                             language=settings.language)
+        overlays.append(lambda v: burn(v, ass_path))
+    return overlays, captions
+
+
+def prepare(folder: Path, options: RenderOptions) -> tuple[Episode, list, dict, object, dict | None]:
+    """Episode, networks, master profile and redaction settings, all validated before any work."""
+    for name in options.networks:
+        if name not in network_names():
+            raise CadreError(f"-n {name}", f"unknown network; choose from: {', '.join(network_names())}")
+    if options.reframe and options.reframe not in STRATEGIES:
+        raise CadreError(f"--reframe {options.reframe}", f"unknown strategy; choose from: {', '.join(STRATEGIES)}")
+    overrides = {"networks": tuple(options.networks) or None, "caption_style": options.caption_style,
+                 "reframe": options.reframe, "split": options.split, "language": options.language}
+    episode = load_episode(folder, overrides)
+    networks = load_networks(list(episode.settings.networks))
+    profile = master_profile()
+    if options.x264_preset or os.environ.get("CADRE_X264_PRESET"):
+        profile["x264_preset"] = options.x264_preset or os.environ["CADRE_X264_PRESET"]
+    redaction, redaction_off = _redaction_settings(episode, options)
+    return episode, networks, profile, redaction, redaction_off
 
 
 def _render(episode, networks, profile, redaction, redaction_off, staging: Path, events: Events) -> dict:
@@ -163,21 +189,8 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
                                                  f"add sound or drop -n {n.name}")
         events("warning", message="the episode is silent; loudness normalisation skipped")
 
-    overlays, extra = [], {"redaction": redaction_off, "captions": None, "branding": settings.branding}
-    words = plan.timeline_words()
-    if settings.caption_style != "none" and words:
-        from .ass import burn, write_ass
-        from .styles import load_style
-
-        ass_path = staging / "captions.ass"
-        extra["captions"] = write_ass(words, load_style(settings.caption_style), safe.margins(), ass_path,
-                                      language=settings.language)
-        overlays.append(lambda v: burn(v, ass_path))
-    if settings.branding != "none":
-        from .branding import load_branding, overlay
-
-        brand = load_branding(settings.branding)
-        overlays.insert(0, lambda v: overlay(v, brand, safe.margins(), plan.duration))
+    overlays, captions = build_overlays(settings, plan, safe, staging)
+    extra = {"redaction": redaction_off, "captions": captions, "branding": settings.branding}
 
     mask = None
     if redaction is not None:

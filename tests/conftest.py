@@ -26,7 +26,8 @@ def make_clip(path: Path, *, size="1920x1080", rate=30, duration=3.0, audio=True
               vcodec=("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"), source="testsrc2") -> Path:
     """Write a synthetic clip with ffmpeg's test sources (and a 440 Hz tone when ``audio``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    args = ["-f", "lavfi", "-i", f"{source}=s={size}:r={rate}:d={duration}"]
+    sep = ":" if "=" in source else "="
+    args = ["-f", "lavfi", "-i", f"{source}{sep}s={size}:r={rate}:d={duration}"]
     if audio:
         args += ["-f", "lavfi", "-i", f"sine=f=440:d={duration}:sample_rate=44100"]
     args += [*extra_video, *vcodec]
