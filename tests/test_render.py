@@ -206,3 +206,15 @@ def test_snapchat_over_60s_is_refused_unless_split(tmp_path):
         total += info.duration
         assert (folder / f"{p.stem}.srt").is_file()
     assert abs(total - 62) < 0.2
+
+
+def test_4k_hevc_source(tmp_path):
+    ep = tmp_path / "ep"
+    make_clip(ep / "1.mp4", size="3840x2160", duration=1.5, rate=30,
+              vcodec=("-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1"))
+    assert probe(ep / "1.mp4").video_codec == "hevc"
+    result = render_episode(ep, RenderOptions(networks=("youtube-shorts",), caption_style="none", redact="none",
+                                              reframe="crop"))
+    with av.open(str(Path(result["out_dir"]) / "youtube-shorts" / "ep.mp4")) as c:
+        v = c.streams.video[0]
+        assert (v.codec_context.width, v.codec_context.height, v.frames) == (1080, 1920, 45)
