@@ -14,6 +14,10 @@ from ..transcript import Segment
 
 SAMPLE_RATE = 16000
 ENGINES = ("faster-whisper", "openai-whisper")
+LANGUAGES = frozenset((  # the codes multilingual Whisper knows
+    "en zh de es ru ko fr ja pt tr pl ca nl ar sv it id hi fi vi he uk el ms cs ro da hu ta no th ur hr bg lt "
+    "la mi ml cy sk te fa lv bn sr az sl kn et mk br eu is hy ne mn bs kk sq sw gl mr pa si km sn yo so af oc "
+    "ka be tg sd gu am yi lo uz fo ht ps tk nn mt sa lb my bo tl mg as tt haw ln ha ba jw su yue").split())
 
 # Decoding settings shared by both engines (the openai/whisper defaults, with previous-text
 # conditioning off: it is the main cause of repetition loops on long, noisy field recordings).
@@ -39,9 +43,12 @@ class TranscribeOptions:
     threads: int = field(default=0, compare=False)  # 0 = all cores; does not change the words
 
     def __post_init__(self):
+        from ..errors import CadreError
+
         if self.engine not in ENGINES:
-            from ..errors import CadreError
             raise CadreError(self.engine, f"unknown ASR engine; choose one of: {', '.join(ENGINES)}")
+        if self.language != "auto" and self.language not in LANGUAGES:
+            raise CadreError(self.language, "unknown language; use a Whisper language code (fr, en, es, ...) or auto")
         object.__setattr__(self, "glossary", tuple(self.glossary))
 
     @property

@@ -78,7 +78,6 @@ class OpenAIWhisperEngine(Engine):
     def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None) -> EngineResult:
         import torch
         import whisper
-
         if language is None:  # detect on the first 30 s
             mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(audio), self.model.dims.n_mels)
             with torch.no_grad():
