@@ -1,7 +1,8 @@
 """Stage: transcribe a clip, once, and let a person's corrections win.
 
 - :func:`machine_transcript` returns what Whisper heard, from the analysis cache when it can
-  (key: clip content hash, engine, model weights, options); the model runs only on a miss.
+  (key: hash of the clip's coded audio, engine, model weights, options); the model runs only
+  on a miss.
 - :func:`clip_transcript` is what render uses: the machine transcript, with the words of a
   human-edited ``<stem>.<lang>.srt`` beside the clip merged in. It never writes beside the clip.
 - :func:`write_sidecars` is ``cadre transcribe``: it writes ``<stem>.<lang>.srt`` and
@@ -21,7 +22,7 @@ import numpy as np
 
 from . import cache
 from .asr import guards
-from .asr.audio import audio_info, stream_audio
+from .asr.audio import audio_hash, audio_info, stream_audio
 from .asr.base import SAMPLE_RATE, TranscribeOptions
 from .corrections import apply_corrections
 from .errors import CadreError
@@ -47,7 +48,7 @@ def cache_key(clip: Path, options: TranscribeOptions) -> str:
     from .models import resolve
 
     model = resolve(options.model)
-    return cache.make_key(CACHE_KIND, STAGE_VERSION, cache.file_hash(clip), model.sha256, options.to_dict())
+    return cache.make_key(CACHE_KIND, STAGE_VERSION, audio_hash(clip), model.sha256, options.to_dict())
 
 
 def _meta(key: str, options: TranscribeOptions, srt: str) -> dict:

@@ -147,6 +147,15 @@ def test_second_transcription_comes_from_the_cache(episode, monkeypatch):
         stage.clip_transcript(episode, TranscribeOptions(beam_size=2, threads=2))
 
 
+def test_regraded_clip_with_the_same_audio_keeps_its_transcript(episode, monkeypatch):
+    regraded = episode.with_name("1-graded.mov")
+    ffmpeg("-i", str(episode), "-vf", "eq=brightness=0.1", "-c:v", "libx264", "-preset", "ultrafast",
+           "-c:a", "copy", str(regraded))
+    monkeypatch.setattr(stage, "run", lambda *a, **k: pytest.fail("the model ran for unchanged audio"))
+    transcript, cached = stage.machine_transcript(regraded, FR)
+    assert cached and "montagneux" in transcript.text
+
+
 # ---- bad input ----------------------------------------------------------------------------------
 
 def test_clip_without_audio_gives_empty_transcript_with_warning(tmp_path, fresh_cache):

@@ -5,6 +5,7 @@ stays at one block whatever the clip's length (a two-hour file never sits in mem
 """
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,42 @@ def audio_info(path: Path) -> AudioInfo:
             return AudioInfo(bool(streams), duration)
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise CadreError(path, f"not a readable media file ({exc.__class__.__name__}); export it again") from None
+
+
+def audio_hash(path: Path) -> str:
+    """sha256 of the first audio stream's coded packets (plus codec and rate).
+
+    Transcripts are keyed by this, not by the whole file: a clip re-exported with the same
+    audio (stabilised, colour-graded, metadata scrubbed) keeps its transcript and corrections.
+    Demuxing reads no pixels. Remembered per (path, inode, size, mtime), like file hashes.
+    A file without audio gets the hash of its whole content.
+    """
+    from ..cache import atomic_write_text, cache_dir, file_hash
+
+    path = Path(path)
+    st = path.stat()
+    memo = cache_dir() / "audio-hashes" / hashlib.sha256(
+        f"{path.resolve()}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
+    if memo.is_file():
+        return memo.read_text().strip()
+    digest = hashlib.sha256()
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                return file_hash(path)
+            stream = container.streams.audio[0]
+            cc = stream.codec_context
+            digest.update(f"{cc.name}|{cc.sample_rate}|{cc.channels}|".encode())
+            if cc.extradata:
+                digest.update(bytes(cc.extradata))
+            for packet in container.demux(stream):
+                if packet.size:
+                    digest.update(bytes(packet))
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise CadreError(path, f"not a readable media file ({exc.__class__.__name__}); export it again") from None
+    value = digest.hexdigest()
+    atomic_write_text(memo, value)
+    return value
 
 
 def stream_audio(path: Path, block_seconds: float = 30.0) -> Iterator[np.ndarray]:
