@@ -63,11 +63,12 @@ def _fill(roi: np.ndarray, full: tuple, clip: tuple, settings) -> np.ndarray:
     if method == "blur":
         cell = max(MIN_CELL, math.ceil(side * max(settings.blur_strength, 0.2)))
         means, _, _ = _cells(roi, full, clip, cell)
+        # only the cell means go on: smooth them at a quarter of the size, then scale up
         small = cv2.resize(means.astype(np.float32), (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_LINEAR)
         sigma = max(0.5, cell / 8)
         small = cv2.GaussianBlur(small, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REPLICATE)
-        out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-        return np.clip(np.rint(out), 0, 255).astype(np.uint8).reshape(h, w, -1)
+        small = cv2.convertScaleAbs(small)     # rounds and saturates to uint8 (values are already 0-255)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
     out = np.empty_like(roi)
     out[:] = np.asarray(settings.color, dtype=np.uint8)
     return out

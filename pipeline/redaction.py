@@ -19,9 +19,10 @@ from .normalize import FPS, ClipSpan
 from .resources import load_preset, load_toml, preset_names
 from .tracking import FaceTracks, link
 
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 METHODS = ("mosaic", "solid", "blur", "none")
 SHAPES = ("rect", "ellipse")
+ELLIPSE_MIN_PAD = 1.85      # the inscribed ellipse of a 1.85x box holds the face box padded 1.3x
 DETECT_MIN_PX = 12          # smallest face (px tall) CenterFace finds reliably at threshold 0.3
 MARGIN_PX = 2              # localisation error of a detected box, in detector pixels, per side
 OUTPUT_SIZE = (1080, 1920)  # the master frame the 20 px promise refers to
@@ -34,11 +35,11 @@ class RedactionSettings:
 
     name: str = "mosaic"
     method: str = "mosaic"          # mosaic | solid | blur | none
-    shape: str = "rect"             # rect | ellipse (the ellipse is inscribed in the padded box)
+    shape: str = "rect"             # rect | ellipse (inscribed in the padded box; needs pad >= 1.85)
     threshold: float = 0.3          # detector score to accept a face
     pad: float = 1.5                # box scale around the face, at least 1.3
     extend_frames: int = 15         # frames masked before the first and after the last detection
-    detect_every: int = 2           # run the whole-frame detector on every k-th frame
+    detect_every: int = 1           # run the whole-frame detector on every k-th frame
     tile_every: int = 6             # run the tiled small-face pass on every n-th frame
     min_face_px: int = 20           # smallest face, in 1080x1920 output pixels, that must be found
     analysis_width: int = 640       # whole-frame pass: about 640x360 pixels (360x640 if vertical)
@@ -89,6 +90,10 @@ def settings_from_dict(data: dict, source: str | Path, name: str | None = None) 
             value = tuple(value)
         values[key] = value
     settings = RedactionSettings(name=name or str(values.get("method", "mosaic")), **values)
+    if settings.shape == "ellipse" and settings.pad < ELLIPSE_MIN_PAD:
+        raise CadreError(source, f"pad = {settings.pad} is too small for shape = \"ellipse\": the ellipse inside a box "
+                                 f"padded {settings.pad}x covers only the face box padded {settings.pad / math.sqrt(2):.2f}x; "
+                                 f"use pad >= {ELLIPSE_MIN_PAD} or shape = \"rect\"")
     if settings.tile_every % settings.detect_every:
         raise CadreError(source, f"tile_every = {settings.tile_every} must be a multiple of "
                                  f"detect_every = {settings.detect_every}")
@@ -310,6 +315,23 @@ def scan_plan(width: int, height: int, settings: RedactionSettings) -> ScanPlan:
     return ScanPlan(read_size, coarse_size, True, need * width / read_size[0])
 
 
+def detect_frame(detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True) -> list:
+    """Faces of one frame (at ``plan.read_size``) in normalised boxes: whole frame, then tiles."""
+    import cv2
+
+    from .detectors.base import merge
+    from .detectors.tiling import detect_tiled
+
+    h, w = frame.shape[:2]
+    cw, ch = plan.coarse_size
+    coarse = frame if (w, h) == (cw, ch) else cv2.resize(frame, (cw, ch), interpolation=cv2.INTER_AREA)
+    found = [_normalised(d, cw, ch, 1.0) for d in detector.detect(coarse)]
+    if plan.tiled and tiled:
+        fine = [_normalised(d, w, h, plan.upscale) for d in detect_tiled(detector, frame, plan.upscale)]
+        found = merge(found + fine)
+    return found
+
+
 def _normalised(d, w: int, h: int, detector_scale: float):
     """Box in 0..1 of the frame, widened by MARGIN_PX detector pixels: small boxes are imprecise."""
     m = MARGIN_PX / detector_scale
@@ -322,10 +344,7 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings) -> FaceTracks:
     Raises RedactionError when the detector cannot run or the clip could not be read to its end:
     a frame that was never analysed must not be rendered unmasked.
     """
-    import cv2
-
-    from .detectors import get_detector, nms
-    from .detectors.tiling import detect_tiled
+    from .detectors import get_detector
     from .normalize import read_frames
 
     frame_count = span.frame_count
@@ -344,16 +363,9 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings) -> FaceTracks:
 
     detections = {}
     last = -1
-    cw, ch = plan.coarse_size
     for index, frame in read_frames(span, width=plan.read_size[0], every=settings.detect_every):
-        h, w = frame.shape[:2]
-        coarse = frame if (w, h) == (cw, ch) else cv2.resize(frame, (cw, ch), interpolation=cv2.INTER_AREA)
-        found = [_normalised(d, cw, ch, 1.0) for d in detector.detect(coarse)]
-        if plan.tiled and (index % settings.tile_every == 0 or index + settings.detect_every >= frame_count):
-            # tiles see faces with more pixels, so their boxes are tighter: they win overlaps
-            fine = [_normalised(d, w, h, plan.upscale) for d in detect_tiled(detector, frame, plan.upscale)]
-            found = nms(fine + found, by_score=False)
-        detections[index] = found
+        tiled = index % settings.tile_every == 0 or index + settings.detect_every >= frame_count
+        detections[index] = detect_frame(detector, frame, plan, tiled)
         last = index
     if frame_count and last < frame_count - settings.detect_every - 2:
         raise RedactionError(span.path, f"face analysis read only {last + 1} of {frame_count} frames; "

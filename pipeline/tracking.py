@@ -24,6 +24,8 @@ GROWTH = 0.02          # box growth per frame away from a detection (uncertainty
 MAX_SPEED = 0.15       # cap on extrapolated speed, in box sizes per frame
 MATCH_DISTANCE = 0.8   # centre distance, in box sizes, to link a detection to a track
 SIZE_RATIO = 2.0       # largest size change between linked detections
+EDGE = 0.015           # a box this close to the frame border (a few detector pixels) belongs to a cut face
+CUT_GROWTH = 1.25      # a cut face's box is given this much more than the track's whole-face size
 MIN_ASPECT = 1.2       # a face box is at least 1.2 times as tall as wide (small detections come out squat)
 
 
@@ -144,7 +146,7 @@ def _grow(boxes: np.ndarray, factor: np.ndarray) -> np.ndarray:
 def track_boxes(track: Track, pad: float, extend: int, frame_count: int) -> tuple[np.ndarray, np.ndarray]:
     """Frame indices and padded mask boxes (N, 4) of ``track`` over its extended span."""
     kf = np.asarray(track.frames)
-    kb = np.asarray(track.boxes, dtype=np.float64)
+    kb = _unclipped(np.asarray(track.boxes, dtype=np.float64))
     lo = max(0, track.first - extend)
     hi = min(max(frame_count - 1, track.last), track.last + extend)
     frames = np.arange(lo, hi + 1)
@@ -165,6 +167,34 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int) -> tupl
             boxes[mask] = np.concatenate([np.minimum(held[:, :2], moved[:, :2]),
                                           np.maximum(held[:, 2:], moved[:, 2:])], axis=1)
     return frames, _grow(_upright(boxes), pad * (1.0 + GROWTH * dist))
+
+
+def _unclipped(kb: np.ndarray) -> np.ndarray:
+    """A face cut by the frame edge is detected smaller than it is: give such keyframes the
+    track's full size, grown outwards past the edge (the box of a face leaving the frame)."""
+    w, h = kb[:, 2] - kb[:, 0], kb[:, 3] - kb[:, 1]
+    touch = np.stack([kb[:, 0] <= EDGE, kb[:, 1] <= EDGE, kb[:, 2] >= 1 - EDGE, kb[:, 3] >= 1 - EDGE], axis=1)
+    if not touch.any():
+        return kb
+    whole = ~touch.any(axis=1)
+    rw, rh = (np.median(w[whole]), np.median(h[whole])) if whole.any() else (w.max(), h.max())
+    rw, rh = rw * CUT_GROWTH, rh * CUT_GROWTH          # a half face also shifts the detected centre
+    out = kb.copy()
+    # the side along the edge is unreliable too: widen it about its centre to the track's size
+    cut = touch.any(axis=1)
+    cx, cy = (kb[:, 0] + kb[:, 2]) / 2, (kb[:, 1] + kb[:, 3]) / 2
+    along_x = cut & ~touch[:, 0] & ~touch[:, 2]
+    along_y = cut & ~touch[:, 1] & ~touch[:, 3]
+    out[along_x, 0] = np.minimum(kb[along_x, 0], cx[along_x] - rw / 2)
+    out[along_x, 2] = np.maximum(kb[along_x, 2], cx[along_x] + rw / 2)
+    out[along_y, 1] = np.minimum(kb[along_y, 1], cy[along_y] - rh / 2)
+    out[along_y, 3] = np.maximum(kb[along_y, 3], cy[along_y] + rh / 2)
+    kb = out.copy()
+    out[:, 0] = np.where(touch[:, 0], np.minimum(kb[:, 0], kb[:, 2] - rw), kb[:, 0])
+    out[:, 1] = np.where(touch[:, 1], np.minimum(kb[:, 1], kb[:, 3] - rh), kb[:, 1])
+    out[:, 2] = np.where(touch[:, 2], np.maximum(kb[:, 2], kb[:, 0] + rw), kb[:, 2])
+    out[:, 3] = np.where(touch[:, 3], np.maximum(kb[:, 3], kb[:, 1] + rh), kb[:, 3])
+    return out
 
 
 def _upright(boxes: np.ndarray) -> np.ndarray:

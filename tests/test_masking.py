@@ -23,7 +23,7 @@ def detector():
 @pytest.mark.parametrize("preset", ["mosaic", "solid", "blur"])
 @pytest.mark.parametrize("shape", ["rect", "ellipse"])
 def test_face_is_no_longer_a_face(detector, preset, shape):
-    settings = load_settings(preset, shape=shape)
+    settings = load_settings(preset, shape=shape, pad=1.9)
     frame = data.astronaut().copy()
     original = frame.copy()
     mask_frame(frame, [FACE], settings)
@@ -54,6 +54,14 @@ def test_blur_holds_no_fine_detail():
     assert np.abs(np.diff(roi, axis=1)).mean() < 0.15 * np.abs(np.diff(orig, axis=1)).mean()
 
 
+def test_ellipse_needs_a_wider_box():
+    from pipeline.errors import CadreError
+
+    with pytest.raises(CadreError, match="too small for shape"):
+        load_settings("mosaic", shape="ellipse")
+    assert load_settings("mosaic", shape="ellipse", pad=1.9).shape == "ellipse"
+
+
 def test_blur_strength_has_a_floor():
     from pipeline.errors import CadreError
 
@@ -77,7 +85,7 @@ def test_boxes_at_the_edges_and_tiny(box):
 
 
 def test_ellipse_covers_the_inscribed_ellipse():
-    settings = load_settings("mosaic", shape="ellipse")
+    settings = load_settings("mosaic", shape="ellipse", pad=1.9)
     cover = coverage((400, 400), [(100, 100, 300, 200)], settings)
     yy, xx = np.mgrid[0:400, 0:400] + 0.5
     inside = ((xx - 200) / 100) ** 2 + ((yy - 150) / 50) ** 2 <= 1
@@ -94,7 +102,7 @@ def test_box_outside_the_frame_is_ignored_and_nan_fails_closed():
 
 
 def test_fast_enough_for_every_output_frame():
-    settings = load_settings("mosaic", shape="ellipse")
+    settings = load_settings("blur")
     frame = np.random.default_rng(1).integers(0, 255, (1920, 1080, 3), dtype=np.uint8)
     boxes = [(100, 200, 400, 600), (600, 900, 700, 1020), (900, 100, 1200, 500), (10, 1700, 60, 1760)]
     mask_frame(frame, boxes, settings)

@@ -68,3 +68,29 @@ def nms(dets: list[Detection], iou: float = 0.4, contain: float = 0.7, by_score:
                 continue
         keep.append(int(i))
     return [dets[i] for i in sorted(keep)]
+
+
+def merge(dets: list[Detection], iou: float = 0.3, contain: float = 0.6) -> list[Detection]:
+    """One box per face from several passes: overlapping boxes become their union (best score).
+
+    Where two passes disagree on a face's extent, the mask takes both: privacy before tightness.
+    """
+    groups: list[list[Detection]] = []
+    for d in sorted(dets, key=lambda d: -d.score):
+        for g in groups:
+            if any(_overlaps(d, o, iou, contain) for o in g):
+                g.append(d)
+                break
+        else:
+            groups.append([d])
+    return [Detection(min(d.x0 for d in g), min(d.y0 for d in g), max(d.x1 for d in g), max(d.y1 for d in g),
+                      max(d.score for d in g)) for g in groups]
+
+
+def _overlaps(a: Detection, b: Detection, iou: float, contain: float) -> bool:
+    iw = max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0))
+    ih = max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
+    inter = iw * ih
+    aa = (a.x1 - a.x0) * (a.y1 - a.y0)
+    ab = (b.x1 - b.x0) * (b.y1 - b.y0)
+    return inter >= iou * (aa + ab - inter) or inter >= contain * min(aa, ab)

@@ -62,7 +62,20 @@ class CenterFace(FaceDetector):
     def __init__(self, threshold: float = 0.3, path: str | Path | None = None):
         super().__init__(threshold)
         self.model_file = str(path or model_path())
-        self._net, self.model_sha256 = _load(self.model_file)
+        net, self.model_sha256 = _load(self.model_file)
+        # cv2.dnn re-plans the whole network when the input size changes, which costs more than
+        # the inference itself: keep one network per input size (whole frame, tile).
+        self._nets = {(32, 32): net}
+
+    def _net(self, shape: tuple[int, int]):
+        net = self._nets.get(shape)
+        if net is None:
+            import cv2
+
+            if len(self._nets) >= 8:
+                self._nets.pop(next(iter(self._nets)))
+            net = self._nets[shape] = cv2.dnn.readNetFromONNX(self.model_file)
+        return net
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
         h, w = frame.shape[:2]
@@ -73,8 +86,9 @@ class CenterFace(FaceDetector):
         blob = np.zeros((1, 3, ph, pw), np.float32)
         blob[0, :, :h, :w] = frame.transpose(2, 0, 1)
         try:
-            self._net.setInput(blob)
-            heat, scale, offset, _ = self._net.forward(OUTPUTS)
+            net = self._net((ph, pw))
+            net.setInput(blob)
+            heat, scale, offset, _ = net.forward(OUTPUTS)
         except Exception as exc:
             raise RedactionError(self.model_file, f"face detector failed on a frame ({exc}); rendering stopped") from None
         return nms(_decode(heat, scale, offset, self.threshold, w, h), iou=0.3)
