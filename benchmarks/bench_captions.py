@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -52,28 +53,47 @@ def make_words(seconds: float) -> list[Word]:
     return words
 
 
-def encode(source: Path, out: Path, preset: str, ass: Path | None) -> float:
+class Timer:
+    """Wall time and CPU time (this process + finished children such as ffmpeg).
+
+    CPU time is what to compare on a shared machine: wall time swings with other people's load.
+    """
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), _cpu()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall, _cpu() - self.cpu
+
+
+def _cpu() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def encode(source: Path, out: Path, preset: str, ass: Path | None) -> Timer:
     inp = ffmpeg.input(str(source))
     video = inp.video if ass is None else burn(inp.video, ass)
     graph = ffmpeg.output(video, inp.audio, str(out), vcodec="libx264", preset=preset, crf=20,
                           pix_fmt="yuv420p", acodec="aac", audio_bitrate="192k")
-    t0 = time.perf_counter()
-    run(compile_graph(graph), source=source, what="encode")
-    return time.perf_counter() - t0
+    with Timer() as timer:
+        run(compile_graph(graph), source=source, what="encode")
+    return timer
 
 
-def cadre(source: Path, words, out: Path, ass: Path, preset: str) -> float:
-    t0 = time.perf_counter()
-    write_ass(words, load_style("social"), SAFE, ass, size=SIZE)
-    encode(source, out, preset, ass)
-    return time.perf_counter() - t0
+def cadre(source: Path, words, out: Path, ass: Path, preset: str) -> Timer:
+    with Timer() as timer:
+        write_ass(words, load_style("social"), SAFE, ass, size=SIZE)
+        encode(source, out, preset, ass)
+    return timer
 
 
-def moviepy_baseline(source: Path, words, out: Path, preset: str) -> float:
+def moviepy_baseline(source: Path, words, out: Path, preset: str) -> Timer:
     """The tutorial pipeline: one TextClip per caption, composited over the video, write_videofile."""
     from moviepy import CompositeVideoClip, TextClip, VideoFileClip
 
-    t0 = time.perf_counter()
+    timer = Timer().__enter__()
     style = load_style("social")
     box = text_box(style, SAFE, SIZE)
     video = VideoFileClip(str(source))
@@ -88,7 +108,8 @@ def moviepy_baseline(source: Path, words, out: Path, preset: str) -> float:
         str(out), fps=30, codec="libx264", preset=preset, audio_codec="aac", audio_bitrate="192k",
         audio_fps=48000, threads=2, ffmpeg_params=["-crf", "20", "-pix_fmt", "yuv420p"], logger=None)
     video.close()
-    return time.perf_counter() - t0
+    timer.__exit__()
+    return timer
 
 
 def main() -> None:
@@ -106,18 +127,23 @@ def main() -> None:
         ass = tmp / "captions.ass"
         report = write_ass(words, load_style("social"), SAFE, ass, size=SIZE)
         bare, burned = [], []
-        for _ in range(args.repeat):
-            bare.append(encode(source, tmp / "bare.mp4", args.preset, None))
-            burned.append(encode(source, tmp / "burned.mp4", args.preset, ass))
+        for i in range(args.repeat):            # alternate the order so warm-up favours neither side
+            pair = [(bare, None), (burned, ass)]
+            for times, with_ass in (pair if i % 2 == 0 else pair[::-1]):
+                times.append(encode(source, tmp / "out.mp4", args.preset, with_ass))
         result = {"seconds": args.seconds, "preset": args.preset, "words": len(words),
-                  "caption_events": report["events"],
-                  "encode_without_captions_s": round(min(bare), 2), "encode_with_captions_s": round(min(burned), 2),
-                  "caption_overhead_pct": round(100 * (min(burned) / min(bare) - 1), 1)}
+                  "caption_events": report["events"], "load_average_1min": round(__import__("os").getloadavg()[0], 2)}
+        for kind in ("wall", "cpu"):
+            b, c = min(getattr(t, kind) for t in bare), min(getattr(t, kind) for t in burned)
+            result[f"{kind}_without_captions_s"], result[f"{kind}_with_captions_s"] = round(b, 2), round(c, 2)
+            result[f"{kind}_caption_overhead_pct"] = round(100 * (c / b - 1), 1)
         if not args.skip_moviepy:
             t_cadre = cadre(source, words, tmp / "cadre.mp4", ass, args.preset)
             t_movie = moviepy_baseline(source, words, tmp / "moviepy.mp4", args.preset)
-            result.update({"cadre_captioned_s": round(t_cadre, 2), "moviepy_captioned_s": round(t_movie, 2),
-                           "cadre_speedup_x": round(t_movie / t_cadre, 2)})
+            for kind in ("wall", "cpu"):
+                result[f"{kind}_cadre_s"] = round(getattr(t_cadre, kind), 2)
+                result[f"{kind}_moviepy_s"] = round(getattr(t_movie, kind), 2)
+                result[f"{kind}_cadre_speedup_x"] = round(getattr(t_movie, kind) / getattr(t_cadre, kind), 2)
         print(json.dumps(result, indent=2))
 
 

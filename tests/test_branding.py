@@ -1,0 +1,90 @@
+"""Branding presets and the ffmpeg overlay, checked on real pixels."""
+import ffmpeg
+import numpy as np
+import pytest
+
+from pipeline.branding import Branding, TitleCard, load_branding, make_branding, overlay
+from pipeline.errors import CadreError
+from pipeline.ffmpeg import compile_graph, run
+from pipeline.resources import preset_names
+
+SAFE = (65, 288, 192, 672)
+SIZE = (1080, 1920)
+
+
+def frame(t, branding=None, title=None, duration=3.0):
+    v = ffmpeg.input(f"color=c=0x285a8c:s={SIZE[0]}x{SIZE[1]}:r=10:d={duration}", f="lavfi").video
+    if branding is not None:
+        v = overlay(v, branding, SAFE, duration, title=title)
+    out = ffmpeg.output(v, "pipe:", format="rawvideo", pix_fmt="rgb24", ss=t, vframes=1)
+    data = run(compile_graph(out), source="test", what="frame", capture_stdout=True).stdout
+    return np.frombuffer(data, np.uint8).reshape(SIZE[1], SIZE[0], 3)
+
+
+def changed(a, b):
+    return np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 12
+
+
+def inside_safe(mask):
+    left, top, right, bottom = SAFE
+    inner = np.zeros_like(mask)
+    inner[top:SIZE[1] - bottom, left:SIZE[0] - right] = True
+    return not (mask & ~inner).any()
+
+
+def test_presets_load():
+    assert {"none", "default"} <= set(preset_names("branding"))
+    none = load_branding("none")
+    assert none.logo is None and none.title is None
+    default = load_branding("default")
+    assert default.logo is not None and default.logo.path.name == "logo.png"
+    assert default.title is not None
+
+
+def test_logo_and_title_inside_safe_zone():
+    brand = load_branding("default")
+    bare = frame(1.0)
+    early = changed(bare, frame(1.0, brand, "Contrôle routier de nuit avec la brigade motorisée de Lyon"))
+    late = changed(bare, frame(2.8, brand, "Contrôle routier de nuit avec la brigade motorisée de Lyon"))
+    assert early.sum() > late.sum() > 2000          # title card then gone, logo stays
+    assert inside_safe(early) and inside_safe(late)
+    ys, xs = np.nonzero(late)
+    assert xs.min() > SIZE[0] // 2 and ys.max() < SIZE[1] // 2     # logo top-right
+
+
+def test_none_draws_nothing():
+    assert not changed(frame(1.0), frame(1.0, load_branding("none"), "Titre")).any()
+
+
+def test_title_from_preset_text_when_no_episode_title():
+    brand = Branding("t", title=TitleCard(seconds=1.0, text="Patrouille"))
+    mask = changed(frame(0.5), frame(0.5, brand, None))
+    assert mask.sum() > 1000 and inside_safe(mask)
+
+
+def test_logo_that_is_not_an_image(tmp_path):
+    fake = tmp_path / "logo.png"
+    fake.write_text("not a picture")
+    with pytest.raises(CadreError) as err:
+        make_branding("x", {"logo": {"file": str(fake)}})
+    assert "not a readable image" in str(err.value) and str(fake) in str(err.value)
+
+
+@pytest.mark.parametrize("data,expected", [
+    ({"logo": {"file": "nope.png"}}, "logo.file file 'nope.png' not found"),
+    ({"logo": {"file": "logo.png", "position": "centre"}}, "choose one of: top-left"),
+    ({"logo": {"file": "logo.png", "opacity": 3}}, "opacity = 3 is out of range"),
+    ({"title": {"size": 500}}, "size = 500 is out of range"),
+    ({"title": {"colour": "red"}}, "is not a colour"),
+    ({"watermark": {}}, "unknown key 'watermark'"),
+])
+def test_bad_values(data, expected):
+    with pytest.raises(CadreError) as err:
+        make_branding("x", data, "x.toml")
+    assert expected in str(err.value)
+
+
+def test_unknown_preset_lists_names():
+    with pytest.raises(CadreError) as err:
+        load_branding("fancy")
+    assert "none" in str(err.value) and "default" in str(err.value)
