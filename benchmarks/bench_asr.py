@@ -129,7 +129,10 @@ def main() -> int:
 
     figures = {"engines": {}, "threads": args.threads, "repeat": args.repeat}
     languages = sorted({r["lang"] for r in refs})
-    print(f"\nASR benchmark: Whisper base, same weights, beam 5, word timestamps, VAD, {args.threads} threads")
+    load = os.getloadavg()
+    figures["load_average"] = load
+    print(f"\nASR benchmark: Whisper base, same weights, beam 5, word timestamps, VAD, {args.threads} threads "
+          f"(machine load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores)")
     print(f"{'engine':<24}" + "".join(f"{'WER ' + lang:>10}" for lang in languages)
           + f"{'RTF':>8}{'audio s':>9}{'time s':>8}{'silence':>9}")
     for label, rows in results.items():

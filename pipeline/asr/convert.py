@@ -193,8 +193,9 @@ def alignment_heads_of(model_dir: Path) -> list[list[int]]:
 def convert(model_dir: Path, out_file: Path) -> None:
     """Write an openai-whisper checkpoint (``torch.save``) converted from ``model_dir/model.bin``.
 
-    The checkpoint has openai-whisper's two keys, ``dims`` and ``model_state_dict`` (float32,
-    this runs on CPU), plus ``alignment_heads`` taken from the CT2 config.
+    The checkpoint has openai-whisper's two keys, ``dims`` and ``model_state_dict`` (tensors keep
+    the CT2 file's precision, float16 for the published models; ``load_state_dict`` widens them
+    to the float32 the CPU model runs in), plus ``alignment_heads`` taken from the CT2 config.
     """
     import torch
 
@@ -202,7 +203,10 @@ def convert(model_dir: Path, out_file: Path) -> None:
 
     tensors = read_ct2(model_dir / "model.bin")
     dims = dims_of(tensors)
-    state = {k: torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in state_dict_of(tensors, dims).items()}
+    state = {k: torch.from_numpy(np.array(v)) for k, v in state_dict_of(tensors, dims).items()}
+    if any(not torch.is_floating_point(t) for t in state.values()):
+        raise CadreError(model_dir / "model.bin", "quantized (int8) CT2 models cannot be converted for openai-whisper; "
+                                                  "import the float16 or float32 model instead")
     checkpoint = {"dims": asdict(dims), "model_state_dict": state,
                   "alignment_heads": alignment_heads_of(model_dir)}
     blob = io.BytesIO()
