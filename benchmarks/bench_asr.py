@@ -36,6 +36,7 @@ GAP = (4.0, 32.5)  # seconds: the near-silent stretch of the LINTO file
 
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFC", text).lower()
+    text = re.sub(r"(?<=\d)[ .,\u00a0\u202f](?=\d{3}\b)", "", text)  # 3 061 / 3.061 -> 3061 (French thousands)
     text = re.sub(r"[’'`´]", " ", text)          # l'accident -> l accident
     text = re.sub(r"[-‐‑–—]", " ", text)          # états-unis -> états unis
     text = re.sub(r"[^\w\s]", " ", text)          # punctuation, « », ...

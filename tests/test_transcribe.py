@@ -130,6 +130,22 @@ def test_glossary_goes_into_the_prompt_and_the_cache_key():
     assert TranscribeOptions(threads=1).to_dict() == TranscribeOptions(threads=2).to_dict()
 
 
+def test_guards_cut_repetition_loops_and_credit_hallucinations():
+    from pipeline.asr.guards import clean
+    from pipeline.transcript import Segment, Word
+
+    def seg(text, start):
+        words = [Word(start + i * 0.3, start + i * 0.3 + 0.25, " " + w, 0.9) for i, w in enumerate(text.split())]
+        return Segment(words[0].start, words[-1].end, text, words)
+
+    loop = seg("on y va " + "on y va " * 6 + "maintenant", 0.0)
+    credits = seg("Sous-titres réalisés par la communauté d'Amara.org", 20.0)
+    real = seg("non non non arrêtez", 40.0)
+    out = clean([loop, credits, real])
+    assert [s.text for s in out] == ["on y va maintenant", "non non non arrêtez"]
+    assert clean([seg("Merci.", t) for t in (0, 2, 4, 6, 8)]) == [seg("Merci.", t) for t in (0, 2, 4)]
+
+
 # ---- cache --------------------------------------------------------------------------------------
 
 def test_second_transcription_comes_from_the_cache(episode, monkeypatch):
