@@ -8,10 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import cache
 from .cache import file_hash
-from .normalize import ClipSpan, working_size
-from .reframe import Reframer, make_reframer
+from .errors import CadreError
+from .normalize import FPS, ClipSpan, working_size
+from .reframe import PLANNED, Reframer, is_vertical, make_reframer
 from .transcript import Transcript
+
+FOLLOW_VERSION = 1
+# faces for framing only (masking off): a person worth aiming at is big, and moves little in 0.1 s
+REFRAME_DETECTION = {"detect_every": 3, "tile_every": 30, "min_face_px": 80}
 
 
 @dataclass
@@ -34,11 +40,77 @@ def transcribe_span(span: ClipSpan, language: str, asr: dict) -> Transcript:
 
 def analyse_clip(span: ClipSpan, settings, redaction=None, with_transcript: bool = True) -> ClipAnalysis:
     """Transcript, face tracks and reframe of one clip; each part is cached by its own module."""
-    reframer = make_reframer(settings.reframe, working_size(span.info), settings.focus)
     transcript = transcribe_span(span, settings.language, settings.asr) if with_transcript else Transcript(settings.language)
     faces = None
     if redaction is not None:
         from .redaction import analyse_faces
 
         faces = analyse_faces(span, redaction)
+    reframer = reframe_clip(span, settings, faces)
     return ClipAnalysis(span, file_hash(span.path), reframer, transcript, faces)
+
+
+def reframe_clip(span: ClipSpan, settings, faces=None) -> Reframer:
+    """The clip's reframer. ``follow``/``auto`` and ``[[reframe_spans]]`` overrides get a plan from
+    the clip's shots and face tracks (``faces`` when masking ran, else a lighter detection run for
+    framing only, which never turns masking on); the plan is cached with the other analysis."""
+    size = working_size(span.info)
+    name = settings.reframe
+    overrides = settings.spans_for(span.path.name)
+    if is_vertical(size) or (name not in PLANNED and not overrides):
+        return make_reframer(name, size, settings.focus)
+    from .reframe import auto, follow
+
+    frame_count = span.frame_count
+    need_faces = name in PLANNED or any(o.effective_strategy == "follow" for o in overrides)
+    tracks = _framing_tracks(span, faces) if need_faces else []
+    strategy = name
+    if name == "auto" and auto.choose(size, tracks, frame_count) == "fit":
+        strategy = "fit"
+        if not overrides:
+            return make_reframer("fit", size, settings.focus)
+    from .shots import detect_shots
+
+    shots = detect_shots(span)
+    key = cache.make_key("follow", FOLLOW_VERSION, file_hash(span.path), span.start, span.end, size, strategy,
+                         settings.focus, [vars(o) for o in overrides], [t.to_dict() for t in tracks], shots.cuts,
+                         {k: v for k, v in vars(follow).items() if k.isupper() and isinstance(v, (int, float))},
+                         {k: v for k, v in vars(auto).items() if k.isupper() and isinstance(v, (int, float))})
+    cached = cache.load("follow", key)
+    if cached is not None:
+        plan = follow.FollowPlan.from_dict(cached)
+    else:
+        resolved = _resolve_overrides(span, overrides, shots)
+        sections = follow.sections(shots.ranges(), frame_count, strategy, settings.focus, resolved)
+        plan = follow.plan_clip(sections, tracks, shots, size, settings.focus[1])
+        cache.store("follow", key, plan.to_dict())
+    return make_reframer(name, size, settings.focus, plan)
+
+
+def _framing_tracks(span: ClipSpan, faces) -> list:
+    """Face tracks to frame by: the masking analysis when it ran, else detection for framing only."""
+    if faces is not None and not faces.disabled:
+        return faces.tracks
+    from .redaction import analyse_faces, load_settings
+
+    return analyse_faces(span, load_settings("mosaic", **REFRAME_DETECTION)).tracks
+
+
+def _resolve_overrides(span: ClipSpan, overrides, shots) -> list[tuple[int, int, str, tuple | None]]:
+    """``[[reframe_spans]]`` of one clip as frame ranges of the used part of the clip."""
+    out = []
+    ranges = shots.ranges()
+    for o in overrides:
+        if o.shot is not None:
+            if o.shot > len(ranges):
+                raise CadreError(span.path.parent / "episode.toml",
+                                 f"reframe_spans: shot = {o.shot} of clip '{span.path.name}' does not exist; "
+                                 f"it has {len(ranges)} shot(s) (numbered in plan.json and by cadre preview --crop-window)")
+            a, b = ranges[o.shot - 1]
+        else:
+            a = int(round((o.start - span.start) * FPS))
+            b = span.frame_count if o.end is None else int(round((o.end - span.start) * FPS))
+        a, b = max(0, a), min(span.frame_count, b)
+        if b > a:
+            out.append((a, b, o.effective_strategy, o.focus))
+    return out

@@ -13,7 +13,9 @@ from .errors import CadreError
 from .networks import network_names
 from .resources import load_toml, preset_names
 
-REFRAMES = ("fit", "crop")
+REFRAMES = ("fit", "crop", "follow", "auto")
+SPAN_STRATEGIES = ("fit", "crop", "follow")
+SPAN_KEYS = ("clip", "start", "end", "shot", "strategy", "focus", "note")
 LANGUAGE = re.compile(r"^(auto|[a-z]{2,3})$")
 ASR_KEYS = {"engine": str, "model": str, "beam_size": int, "vad": bool, "initial_prompt": str,
             "glossary": list, "compute_type": str}
@@ -24,6 +26,23 @@ class ClipRef:
     file: str
     start: float = 0.0
     end: float | None = None
+
+
+@dataclass(frozen=True)
+class ReframeSpan:
+    """An ``[[reframe_spans]]`` entry: how one time span (seconds of the clip file) or one shot
+    (1-based, as numbered in plan.json and ``cadre preview --crop-window``) of a clip is framed."""
+
+    clip: str
+    start: float = 0.0
+    end: float | None = None
+    shot: int | None = None
+    strategy: str | None = None                  # fit | crop | follow; None: crop when focus is given
+    focus: tuple[float, float] | None = None     # crop centre (crop), or where to look without faces (follow)
+
+    @property
+    def effective_strategy(self) -> str:
+        return self.strategy or "crop"
 
 
 @dataclass(frozen=True)
@@ -39,14 +58,19 @@ class Settings:
     branding: str = "none"
     split: bool = False
     asr: dict = field(default_factory=dict)
+    reframe_spans: tuple[ReframeSpan, ...] = ()
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["clips"] = [vars(c) for c in self.clips]
+        out["reframe_spans"] = [vars(r) for r in self.reframe_spans]
         return out
 
+    def spans_for(self, clip: str) -> list[ReframeSpan]:
+        return [r for r in self.reframe_spans if r.clip == clip]
 
-CAMPAIGN_ONLY_EXCLUDED = {"title", "clips"}
+
+CAMPAIGN_ONLY_EXCLUDED = {"title", "clips", "reframe_spans"}
 
 
 def _fail(path: Path, key: str, problem: str) -> None:
@@ -128,7 +152,60 @@ def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> 
             out[key] = value
         elif key == "asr":
             out[key] = _asr(path, value)
+        elif key == "reframe_spans":
+            if not isinstance(value, list):
+                _fail(path, key, "must be a list of tables: write [[reframe_spans]]")
+            out[key] = tuple(_reframe_span(path, episode_dir, n, item) for n, item in enumerate(value, 1))
     return out
+
+
+def _reframe_span(path: Path, episode_dir: Path, n: int, item) -> ReframeSpan:
+    """One ``[[reframe_spans]]`` table::
+
+        [[reframe_spans]]
+        clip = "02.mp4"
+        start = 4.0            # seconds of the clip file (or: shot = 3)
+        end = 9.5              # omit for the end of the clip
+        strategy = "fit"       # fit | crop | follow
+        focus = [0.3, 0.5]     # crop centre as fractions of the frame (strategy crop or follow)
+    """
+    key = f"reframe_spans #{n}"
+    if not isinstance(item, dict):
+        _fail(path, key, "must be a table like {clip = \"1.mp4\", start = 2.0, end = 6.0, strategy = \"fit\"}")
+    unknown = set(item) - set(SPAN_KEYS)
+    if unknown:
+        _fail(path, key, f"unknown key(s) {sorted(unknown)}; allowed: {', '.join(SPAN_KEYS)}")
+    clip = item.get("clip")
+    if not isinstance(clip, str) or not clip:
+        _fail(path, f"{key}.clip", "is missing; give the clip's file name, e.g. clip = \"01.mp4\"")
+    if episode_dir is not None and not (episode_dir / clip).is_file():
+        _fail(path, f"{key}.clip", f"'{clip}' is not a clip of the episode folder; use a file name from {episode_dir}")
+    shot = item.get("shot")
+    if shot is not None:
+        if isinstance(shot, bool) or not isinstance(shot, int) or shot < 1:
+            _fail(path, f"{key}.shot", f"{shot!r} must be a shot number from 1 (see plan.json or cadre preview --crop-window)")
+        if "start" in item or "end" in item:
+            _fail(path, key, "give either shot = N or start/end seconds, not both")
+    start = _number(path, f"{key}.start", item.get("start", 0.0), 0, None)
+    end = item.get("end")
+    if end is not None:
+        end = _number(path, f"{key}.end", end, 0, None)
+        if end <= start:
+            _fail(path, f"{key}.end", f"{end} must be after start {start}")
+    strategy = item.get("strategy")
+    if strategy is not None:
+        strategy = _choice(path, f"{key}.strategy", strategy, SPAN_STRATEGIES)
+    focus = item.get("focus")
+    if focus is not None:
+        if not isinstance(focus, list) or len(focus) != 2:
+            _fail(path, f"{key}.focus", "must be [x, y] with each between 0 and 1")
+        focus = tuple(_number(path, f"{key}.focus", v, 0.0, 1.0) for v in focus)
+        if strategy == "fit":
+            _fail(path, f"{key}.focus", "does nothing with strategy = \"fit\" (the whole frame shows); "
+                                        "remove it or use strategy = \"crop\"")
+    if strategy is None and focus is None:
+        _fail(path, key, "says nothing; give strategy = \"fit\" | \"crop\" | \"follow\" and/or focus = [x, y]")
+    return ReframeSpan(clip, start, end, shot, strategy, focus)
 
 
 def _asr(path: Path, value) -> dict:
