@@ -42,3 +42,96 @@ class RenderProgress:
             self.progress.update(self.task, completed=data["done"], total=data["total"])
         elif kind == "warning":
             click.echo(f"cadre: warning: {data['message']}", err=True)
+
+
+class BatchProgress:
+    """Receives ``cadre batch`` events: rich bars on a terminal (one per running job and an
+    overall bar with ETA), plain log lines otherwise, or one JSON object per line with ``--json``."""
+
+    def __init__(self, label: str, json_lines: bool = False):
+        self.label = label
+        self.json = json_lines
+        self.tty = sys.stderr.isatty() and not json_lines
+        self.progress = None
+        self.overall = None
+        self.tasks: dict[str, int] = {}       # job -> rich task
+        self.frames: dict[str, int] = {}      # job -> frames done (running renders)
+        self.finished = 0
+        self.count = 0
+        self.done_weight = 0
+
+    def __enter__(self):
+        if self.tty:
+            from rich.progress import SpinnerColumn, TimeElapsedColumn
+
+            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                     TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                                     TextColumn("eta"), TimeRemainingColumn(),
+                                     console=Console(stderr=True), transient=True)
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.__exit__(*exc)
+
+    def __call__(self, kind: str, **data) -> None:
+        if self.json:
+            import json
+
+            click.echo(json.dumps({"event": kind, **data}, ensure_ascii=False, default=str))
+            return
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler:
+            handler(**data)
+
+    def _line(self, text: str) -> None:
+        if self.progress:
+            self.progress.console.print(text, markup=False, highlight=False)
+        else:
+            click.echo(text, err=True)
+
+    def _on_batch_start(self, campaign, episodes, jobs, up_to_date, **_):
+        self.count = len(jobs)
+        self._line(f"cadre batch {campaign}: {episodes} episode(s), {len(jobs)} job(s) to run, "
+                   f"{up_to_date} output(s) up to date")
+        if self.progress:
+            self.overall = self.progress.add_task(f"{campaign}: 0/{len(jobs)} jobs",
+                                                  total=max(1, sum(j["weight"] for j in jobs)))
+
+    def _on_job_start(self, job, type, weight, **_):
+        if self.progress:
+            self.tasks[job] = self.progress.add_task(f"  {job}", total=weight if type == "render" else None)
+        else:
+            self._line(f"[start] {job}")
+
+    def _on_job_stage(self, job, name, **data):
+        if self.progress and job in self.tasks:
+            extra = " ".join(str(data[k]) for k in ("clip", "network") if data.get(k))
+            self.progress.update(self.tasks[job], description=f"  {job}: {name} {extra}".rstrip())
+
+    def _on_job_progress(self, job, done, total, **_):
+        if self.progress and job in self.tasks:
+            self.progress.update(self.tasks[job], completed=done, total=total)
+            self.frames[job] = done
+            self._update_overall()
+
+    def _on_job_done(self, job, status, detail, elapsed, weight, **_):
+        self.finished += 1
+        self.done_weight += weight
+        self.frames.pop(job, None)
+        if self.progress:
+            if job in self.tasks:
+                self.progress.remove_task(self.tasks.pop(job))
+            self._update_overall()
+        if status == "failed":
+            self._line(f"[failed] {job}: {detail}")
+        elif not self.progress:
+            self._line(f"[{status} {elapsed:.1f}s] {job} ({self.finished}/{self.count})")
+
+    def _update_overall(self):
+        self.progress.update(self.overall, completed=self.done_weight + sum(self.frames.values()),
+                             description=f"{self.label}: {self.finished}/{self.count} jobs")
+
+    def _on_warning(self, message, **_):
+        self._line(f"cadre: warning: {message}")

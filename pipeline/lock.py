@@ -1,0 +1,97 @@
+"""One batch at a time per campaign output folder.
+
+The lock is an advisory ``flock`` on ``<out>/.cadre-batch.lock``. The kernel drops it when the
+process holding it ends, however it ends (``kill -9`` included), so a stale lock never blocks:
+the file may stay behind, but it is free. The file also holds who took the lock (pid, host,
+start time, command), only to write a useful message for the batch that has to wait.
+
+Worker processes do not inherit the lock (file descriptors are not inheritable, and workers are
+spawned); they are tied to the batch's life instead (see ``executors/local.py``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from .errors import CadreError
+
+LOCK_NAME = ".cadre-batch.lock"
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+
+@dataclass
+class CampaignLock:
+    folder: Path                 # the campaign's output folder (what the lock protects)
+    campaign: Path | None = None
+    wait: float = 0.0            # seconds to wait for another batch before giving up
+    _fd: int | None = field(default=None, repr=False)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.folder) / LOCK_NAME
+
+    def acquire(self) -> "CampaignLock":
+        try:
+            Path(self.folder).mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise CadreError(self.folder, f"cannot create the batch lock ({exc.strerror}); check that the output "
+                                          "folder is writable, or choose another with -o") from None
+        deadline = time.monotonic() + self.wait
+        while not self._try(fd):
+            if time.monotonic() >= deadline:
+                holder = self.holder(fd)
+                os.close(fd)
+                raise CadreError(self.campaign or self.folder, f"another cadre batch is already running on this "
+                                 f"campaign ({holder}); wait for it to finish or stop it, then run again. "
+                                 f"A lock left by a killed batch frees itself: no file to delete")
+            time.sleep(min(0.5, max(0.05, deadline - time.monotonic())))
+        self._fd = fd
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "started": datetime.now().isoformat(timespec="seconds"),
+                "command": " ".join(Path(a).name if i == 0 else a for i, a in enumerate(sys.argv))}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        return self
+
+    @staticmethod
+    def _try(fd: int) -> bool:
+        if fcntl is None:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    @staticmethod
+    def holder(fd: int) -> str:
+        try:
+            info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+            return f"pid {info['pid']} on {info['host']}, started {info['started']}: {info.get('command', '')}".strip()
+        except (OSError, ValueError, KeyError):
+            return "holder unknown"
+
+    def release(self) -> None:
+        if self._fd is not None:
+            try:
+                os.ftruncate(self._fd, 0)
+            except OSError:
+                pass
+            os.close(self._fd)   # closing drops the flock
+            self._fd = None
+
+    def __enter__(self) -> "CampaignLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
