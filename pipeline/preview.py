@@ -1,5 +1,6 @@
 """One frame exactly as it will be published (reframed, masked, branded, captioned), as a PNG,
-optionally with each network's interface margins drawn over it for a layout check.
+optionally with each network's interface margins drawn over it for a layout check; or the source
+frame with the reframe window drawn over it (``crop_window_frame``).
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from .ffmpeg import BASE_ARGS, compile_graph, ffmpeg_exe, last_error_line
 from .mask_timeline import MaskTimeline
 from .networks import Network, combined_safe_zone
 from .normalize import FPS, ClipSpan, video_input
-from .reframe import OUT_H, OUT_W
+from .normalize import working_size
+from .reframe import OUT_H, OUT_W, FollowReframer
 from .resources import font_dir
 
 MARGIN_COLOURS = [(255, 0, 0), (255, 160, 0), (0, 160, 255), (0, 200, 80), (200, 0, 255)]
@@ -48,9 +50,8 @@ def draw_margins(image: Image.Image, networks: list[Network]) -> Image.Image:
     return Image.alpha_composite(image.convert("RGBA"), layer).convert("RGB")
 
 
-def preview_frame(folder: str | Path, at: float, out_png: Path, options: RenderOptions | None = None,
-                  margins: bool = False) -> Path:
-    """Write the published frame at ``at`` seconds of the episode to ``out_png``."""
+def _locate(folder, at: float, options: RenderOptions | None):
+    """Episode analysis, and the clip analysis, clip frame and episode frame shown at ``at`` s."""
     options = options or RenderOptions()
     episode, networks, _, redaction, _ = prepare(Path(folder), options)
     analyses = analyse_episode(episode, redaction)
@@ -61,13 +62,32 @@ def preview_frame(folder: str | Path, at: float, out_png: Path, options: RenderO
     n = min(int(round(at * FPS)), plan.frames - 1)
     starts = np.cumsum([0] + [a.span.frame_count for a in analyses[:-1]]).tolist()
     i = bisect_right(starts, n) - 1
-    a, j = analyses[i], n - starts[i]
+    return episode, networks, redaction, analyses, safe, plan, analyses[i], n - starts[i], n
+
+
+def _one_frame(a, j: int, size: tuple[int, int], graph) -> np.ndarray:
+    """Frame ``j`` of clip analysis ``a`` through ``graph`` (stream -> stream), as RGB ``size``."""
     one = ClipSpan(a.span.path, a.span.info, a.span.start + j / FPS, a.span.start + (j + 1.5) / FPS)
-    raw = _pipe(compile_graph(a.reframer.graph(video_input(one)).output(
+    w, h = size
+    raw = _pipe(compile_graph(graph(video_input(one)).output(
         "pipe:", format="rawvideo", pix_fmt="rgb24", vframes=1)), None, a.span.path)
-    if len(raw) < OUT_W * OUT_H * 3:
-        raise CadreError(a.span.path, f"no frame could be decoded at {at} s")
-    frame = np.frombuffer(raw[:OUT_W * OUT_H * 3], np.uint8).reshape(OUT_H, OUT_W, 3).copy()
+    if len(raw) < w * h * 3:
+        raise CadreError(a.span.path, f"no frame could be decoded at clip frame {j}")
+    return np.frombuffer(raw[:w * h * 3], np.uint8).reshape(h, w, 3).copy()
+
+
+def _reframe_at(reframer, j: int):
+    """The reframe graph for a stream that starts at clip frame ``j`` (a moving window starts there)."""
+    if isinstance(reframer, FollowReframer):
+        return lambda stream: reframer.graph(stream, first_frame=j)
+    return reframer.graph
+
+
+def preview_frame(folder: str | Path, at: float, out_png: Path, options: RenderOptions | None = None,
+                  margins: bool = False) -> Path:
+    """Write the published frame at ``at`` seconds of the episode to ``out_png``."""
+    episode, networks, redaction, analyses, safe, plan, a, j, n = _locate(folder, at, options)
+    frame = _one_frame(a, j, (OUT_W, OUT_H), _reframe_at(a.reframer, j))
     if redaction is not None:
         from .redaction import load_overrides
 
@@ -81,11 +101,47 @@ def preview_frame(folder: str | Path, at: float, out_png: Path, options: RenderO
             video = overlay(video)
         png = _pipe(compile_graph(video.output("pipe:", format="image2pipe", vcodec="png", vframes=1)),
                     frame.tobytes(), folder)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    tmp_png = out_png.with_name(f".{out_png.name}.part")
     image = Image.open(io.BytesIO(png)).convert("RGB")
     if margins:
         image = draw_margins(image, networks)
+    return _save(image, out_png)
+
+
+def _save(image: Image.Image, out_png: Path) -> Path:
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    tmp_png = out_png.with_name(f".{out_png.name}.part")
     image.save(tmp_png, format="PNG")
     tmp_png.replace(out_png)
     return out_png
+
+
+def draw_window(image: Image.Image, reframer, j: int, label: str) -> Image.Image:
+    """Darken what the output leaves out and outline the window the reframe shows at frame ``j``."""
+    w, h = image.size
+    places = reframer.placements(j)
+    src = places[-1].src                      # the sharp picture: the crop window, or fit's whole frame
+    box = [round(src[0] * w), round(src[1] * h), round(src[2] * w) - 1, round(src[3] * h) - 1]
+    layer = Image.new("RGBA", image.size, (0, 0, 0, 110))
+    ImageDraw.Draw(layer).rectangle(box, fill=(0, 0, 0, 0))
+    out = Image.alpha_composite(image.convert("RGBA"), layer)
+    draw = ImageDraw.Draw(out)
+    stroke = max(2, w // 320)
+    draw.rectangle(box, outline=(255, 210, 0, 255), width=stroke)
+    font = ImageFont.truetype(str(font_dir() / "Roboto-Bold.ttf"), max(14, h // 30))
+    draw.text((box[0] + 2 * stroke, box[1] + 2 * stroke), label, fill=(255, 210, 0, 255), font=font,
+              stroke_width=2, stroke_fill=(0, 0, 0, 255))
+    return out.convert("RGB")
+
+
+def crop_window_frame(folder: str | Path, at: float, out_png: Path, options: RenderOptions | None = None) -> Path:
+    """Write the source frame at ``at`` seconds (normalised, working size) with the reframe window
+    over it: what the published frame keeps, and the shot and mode (still, pan, fit) it belongs to."""
+    _, _, _, _, _, _, a, j, _ = _locate(folder, at, options)
+    size = working_size(a.span.info)
+    frame = _one_frame(a, j, size, lambda s: s)
+    r = a.reframer
+    label = f"{a.span.path.name} frame {j}: {r.name}"
+    if isinstance(r, FollowReframer) and r.segment(j) is not None:
+        seg = r.segment(j)
+        label += f", shot {seg.shot}, {seg.mode} ({seg.source})"
+    return _save(draw_window(Image.fromarray(frame), r, j, label), out_png)

@@ -35,6 +35,7 @@ BAND_PAN = 0.15          # a panning window keeps the subjects' centre within +-
 BAND_STILL = 0.30        # a still window only needs it within +-30 %
 MATTER_SIZE = 0.6        # a face matters if its median height is >= 60 % of the main face's ...
 MATTER_PRESENCE = 0.3    # ... and it is on screen at least 30 % as much as the main face
+FIT_WIDTH = 0.9          # faces that matter spanning more than 90 % of the window overflow it
 FIT_SHARE = 0.2          # shot shown whole when the faces that matter overflow the window this often
 MIN_FACE_SHARE = 0.15    # a shot "has a subject" when the main face is on screen this share of it
 HOLD = 6                 # frames a face is assumed to stay put past its first and last detection
@@ -249,20 +250,23 @@ def required(subj: Subjects, c: float) -> tuple[np.ndarray, np.ndarray, bool]:
     main = int(np.argmax(presence))
     med = np.array([np.median(subj.h[i][present[i]]) if present[i].any() else 0.0 for i in range(len(presence))])
     matters = (presence >= MATTER_PRESENCE * presence[main]) & (med >= MATTER_SIZE * med[main])
-    w = np.where(present, subj.x1 - subj.x0, 0.0)
-    lo = np.where(present & matters[:, None], subj.x0 - MARGIN * w, np.inf).min(axis=0)
-    hi = np.where(present & matters[:, None], subj.x1 + MARGIN * w, -np.inf).max(axis=0)
+    sel = present & matters[:, None]
+    lo = np.where(sel, subj.x0, np.inf).min(axis=0)
+    hi = np.where(sel, subj.x1, -np.inf).max(axis=0)
     seen = np.isfinite(lo)
-    too_wide = seen & (hi - lo > c)
+    too_wide = seen & (hi - lo > FIT_WIDTH * c)
     fit = bool(seen.any() and too_wide.sum() > FIT_SHARE * seen.sum())
-    # where the group overflows, keep the main face (with its margin) rather than nobody
-    m_lo = subj.x0[main] - MARGIN * w[main]
-    m_hi = subj.x1[main] + MARGIN * w[main]
+    # where the group overflows, keep the main face rather than nobody
     use_main = too_wide & present[main]
-    lo = np.where(use_main, m_lo, lo)
-    hi = np.where(use_main, m_hi, hi)
-    lo = np.where(seen, lo, np.nan)
-    hi = np.where(seen, hi, np.nan)
+    lo = np.where(use_main, subj.x0[main], lo)
+    hi = np.where(use_main, subj.x1[main], hi)
+    # room beside the faces: MARGIN face widths, as far as the window allows
+    widths = np.where(sel, subj.x1 - subj.x0, 0.0)
+    face_w = widths.sum(axis=0) / np.maximum(sel.sum(axis=0), 1)
+    with np.errstate(invalid="ignore"):
+        room = np.clip(np.minimum(MARGIN * face_w, (c - (hi - lo)) / 2), 0.0, None)
+    lo = np.where(seen, lo - room, np.nan)
+    hi = np.where(seen, hi + room, np.nan)
     return lo, hi, fit
 
 

@@ -1,0 +1,332 @@
+"""Issue 8 numbers: subject coverage, smoothness and render cost of the ``follow`` reframe.
+
+    /work/venv/bin/python benchmarks/bench_reframe.py [--shot-seconds 6] [--render-seconds 60]
+
+1. **Coverage.** A 1920x1080 pan-and-zoom clip is built from the labelled photos in
+   ``../shared/media/images`` (one shot per photo, hard cuts between them): a virtual camera zooms
+   and pans over each photo, so its hand-labelled face boxes move with known coordinates. The main
+   face is the largest labelled one. A frame counts as covered when that box lies wholly inside
+   what the 1080x1920 output shows of the source: the crop window (``placements()``, the rectangle
+   the render crops, exact to the pixel), or the whole frame in a shot shown with ``fit``. The
+   centre crop is scored the same way. ``facenet_pytorch_video.mp4`` (real pedestrians) has no
+   labels: its "truth" is the largest face CenterFace finds on every frame at full analysis settings.
+2. **Smoothness.** Per-frame change of the window's left edge, as a share of the frame width,
+   between consecutive frames of the same (true) shot; a step at a true cut is not counted.
+3. **Cost.** ``pipeline.api.render_episode`` of the same kind of clip with ``crop`` and with
+   ``follow`` (``redact="none"``, ``caption_style="none"``), warm analysis cache, alternating and
+   repeated; plus the one-off analysis cost of ``follow`` (faces for framing + shots) on a cold cache.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+MEDIA = ROOT.parent / "shared" / "media"
+
+from pipeline.config import Settings  # noqa: E402
+from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
+from pipeline.normalize import ClipSpan  # noqa: E402
+from pipeline.probe import probe  # noqa: E402
+
+W, H, FPS = 1920, 1080, 30
+# (photo, main face's path across the frame as fractions of the width, zoom: viewport height / photo height)
+SHOTS = [
+    ("skimage_astronaut.png", (0.46, 0.54), (0.9, 0.8)),   # barely moves: a still window
+    ("skimage_astronaut.png", (0.15, 0.85), (0.7, 0.6)),   # walks across the frame: a pan
+    ("skimage_astronaut.png", (0.85, 0.1), (0.5, 0.9)),    # fast the other way while zooming out
+    ("dlib_2009_004587.jpg", (0.75, 0.25), (0.55, 0.7)),
+    ("dlib_2008_001322.jpg", (0.25, 0.7), (0.5, 0.45)),
+    ("dlib_2008_002506.jpg", (0.7, 0.3), (0.6, 0.8)),
+    ("dlib_2008_002470.jpg", (0.3, 0.65), (0.6, 0.5)),
+]
+
+
+def table(title: str, header: list[str], rows: list[list]) -> str:
+    cells = [header] + [[f"{c:.3f}" if isinstance(c, float) else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = [f"\n{title}"]
+    for n, r in enumerate(cells):
+        lines.append("  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(r)))
+        if n == 0:
+            lines.append("  " + "  ".join("-" * w for w in widths))
+    text = "\n".join(lines)
+    print(text, flush=True)
+    return text
+
+
+# -- the pan-and-zoom clip -----------------------------------------------------------------------
+def load_photo(name: str) -> tuple[np.ndarray, list]:
+    img = cv2.cvtColor(cv2.imread(str(MEDIA / "images" / name)), cv2.COLOR_BGR2RGB)
+    if name.startswith("skimage"):
+        boxes = [[181, 58, 89, 120]]      # astronaut: CenterFace's box on the still 512x512 image (no label)
+    else:
+        boxes = json.loads((MEDIA / "images" / "faces_gt.json").read_text())["images"][name]["faces"]
+    return img, boxes
+
+
+def world_of(img: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """The photo in the middle of a canvas 3x as wide, 2x as tall, filled with a blurred, darkened
+    stretch of itself (no face survives the blur); returns the canvas and the photo's offset."""
+    h, w = img.shape[:2]
+    bg = cv2.resize(cv2.resize(img, (24, 16), interpolation=cv2.INTER_AREA), (3 * w, 2 * h))
+    bg = cv2.GaussianBlur(bg, (0, 0), 25) // 2 + 40
+    ox, oy = w, h // 2
+    bg[oy:oy + h, ox:ox + w] = img
+    return bg, ox, oy
+
+
+def ease(t: float) -> float:
+    return 0.5 - 0.5 * np.cos(np.pi * t)
+
+
+def make_clip(path: Path, shot_seconds: float) -> tuple[list[tuple[float, float, float, float]], list[int]]:
+    """Encode the clip; return the main face box (normalised) per frame and the true cut frames."""
+    proc = subprocess.Popen([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                             "-s", f"{W}x{H}", "-r", str(FPS), "-i", "-", "-c:v", "libx264", "-preset", "veryfast",
+                             "-crf", "18", "-pix_fmt", "yuv420p", str(path)], stdin=subprocess.PIPE)
+    truth, cuts = [], []
+    n = int(round(shot_seconds * FPS))
+    for name, (f0, f1), (z0, z1) in SHOTS:
+        img, boxes = load_photo(name)
+        world, ox, oy = world_of(img)
+        bx, by, bw, bh = max(boxes, key=lambda b: b[2] * b[3])
+        fx, fy = ox + bx + bw / 2, oy + by + bh / 2          # main face centre in world pixels
+        if truth:
+            cuts.append(len(truth))
+        for i in range(n):
+            e = ease(i / (n - 1))
+            vh = img.shape[0] * (z0 + (z1 - z0) * e)         # viewport height, world px
+            vw = vh * W / H
+            f = f0 + (f1 - f0) * e                          # face centre's place across the frame
+            x0 = fx - f * vw
+            y0 = fy - 0.42 * vh
+            k = W / vw
+            m = np.float32([[k, 0, -x0 * k], [0, k, -y0 * k]])
+            frame = cv2.warpAffine(world, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            proc.stdin.write(frame.tobytes())
+            truth.append((((ox + bx) - x0) * k / W, ((oy + by) - y0) * k / H,
+                          ((ox + bx + bw) - x0) * k / W, ((oy + by + bh) - y0) * k / H))
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise SystemExit("ffmpeg failed to encode the pan-and-zoom clip")
+    return truth, cuts
+
+
+# -- scoring -------------------------------------------------------------------------------------
+def windows(reframer, n: int) -> list[tuple[float, float, float, float] | None]:
+    """What the output shows of the source at each frame: the crop rectangle, or None (whole frame)."""
+    out = []
+    for i in range(n):
+        places = reframer.placements(i)
+        out.append(places[0].src if len(places) == 1 and places[0].src != (0.0, 0.0, 1.0, 1.0) else None)
+    return out
+
+
+def inside(box, win) -> bool:
+    if win is None:
+        win = (0.0, 0.0, 1.0, 1.0)
+    eps = 1e-9
+    return box[0] >= win[0] - eps and box[2] <= win[2] + eps and box[1] >= win[1] - eps and box[3] <= win[3] + eps
+
+
+def coverage(truth, wins, frames) -> float:
+    hits = [inside(truth[i], wins[i]) for i in frames]
+    return sum(hits) / max(1, len(hits))
+
+
+def steps(wins, shot_ranges) -> list[float]:
+    """Change of the window's left edge per frame inside each shot (fraction of the frame width);
+    a whole-frame (fit) frame counts as no window and is skipped."""
+    out = []
+    for a, b in shot_ranges:
+        for i in range(a + 1, b):
+            if wins[i] is not None and wins[i - 1] is not None:
+                out.append(abs(wins[i][0] - wins[i - 1][0]))
+    return out
+
+
+def follow_reframer(span: ClipSpan):
+    from pipeline.analyse import reframe_clip
+
+    return reframe_clip(span, Settings(reframe="follow"))
+
+
+def centre_reframer(span: ClipSpan):
+    from pipeline.analyse import reframe_clip
+
+    return reframe_clip(span, Settings(reframe="crop"))
+
+
+def mode_shares(reframer, n: int) -> dict:
+    counts: dict[str, int] = {}
+    for seg in reframer.plan.segments:
+        counts[seg.mode] = counts.get(seg.mode, 0) + (min(seg.end, n) - seg.start)
+    return {k: v / n for k, v in counts.items()}
+
+
+def bench_panzoom(tmp: Path, shot_seconds: float) -> dict:
+    path = tmp / "panzoom" / "1.mp4"
+    path.parent.mkdir(parents=True)
+    truth, cuts = make_clip(path, shot_seconds)
+    span = ClipSpan(path, probe(path))
+    n = min(span.frame_count, len(truth))
+    t0 = time.perf_counter()
+    follow = follow_reframer(span)
+    analysis_s = time.perf_counter() - t0
+    centre = centre_reframer(span)
+    fw, cw = windows(follow, n), windows(centre, n)
+    edges = [0, *cuts, n]
+    ranges = list(zip(edges, edges[1:]))
+    rows = []
+    for (a, b), (name, _, _) in zip(ranges, SHOTS):
+        seg_modes = sorted({s.mode for s in follow.plan.segments if s.start < b and s.end > a})
+        frames = [i for i in range(a, b) if inside(truth[i], None)]
+        st = steps(fw, [(a, b)])
+        rows.append([name, "+".join(seg_modes), coverage(truth, fw, frames), coverage(truth, cw, frames),
+                     f"{100 * max(st, default=0):.2f}"])
+    every = [i for i in range(n) if inside(truth[i], None)]
+    f_cov, c_cov = coverage(truth, fw, every), coverage(truth, cw, every)
+    cropped = [i for i in every if fw[i] is not None]
+    crop_cov = coverage(truth, fw, cropped)
+    rows.append(["all frames", "", f_cov, c_cov, ""])
+    rows.append([f"frames follow crops ({len(cropped)})", "still+pan", crop_cov, coverage(truth, cw, cropped), ""])
+    table(f"Coverage: main face wholly in the output, pan-and-zoom clip ({len(SHOTS)} shots x {shot_seconds:g} s, "
+          f"1920x1080, {n} frames)", ["shot", "follow mode", "follow", "centre crop", "max step %W"], rows)
+    st = steps(fw, ranges)
+    detected = follow.plan.segments and sorted({s.start for s in follow.plan.segments} - {0})
+    return {"frames": n, "follow": f_cov, "centre": c_cov, "follow_cropped_frames": crop_cov,
+            "modes": mode_shares(follow, n),
+            "true_cuts": cuts, "detected_cuts": list(detected or []), "analysis_s": analysis_s,
+            "step_mean": statistics.fmean(st) if st else 0.0, "step_max": max(st, default=0.0),
+            "steps_over_1pct": sum(s > 0.01 for s in st),
+            "accel_max": _accel_max(fw, ranges)}
+
+
+def _accel_max(wins, ranges) -> float:
+    worst = 0.0
+    for a, b in ranges:
+        xs = [w[0] for w in wins[a:b] if w is not None]
+        if len(xs) > 2:
+            worst = max(worst, float(np.abs(np.diff(xs, 2)).max()))
+    return worst
+
+
+def bench_pedestrians() -> dict:
+    from pipeline.redaction import analyse_faces, load_settings
+
+    path = MEDIA / "videos" / "facenet_pytorch_video.mp4"
+    span = ClipSpan(path, probe(path))
+    n = span.frame_count
+    dense = analyse_faces(span, load_settings("mosaic"))       # every frame, tiles: the reference
+    truth = []
+    for i in range(n):
+        live = []
+        for t in dense.tracks:
+            if i in t.frames:
+                live.append(t.boxes[t.frames.index(i)])
+        truth.append(max(live, key=lambda b: (b[2] - b[0]) * (b[3] - b[1])) if live else None)
+    follow, centre = follow_reframer(span), centre_reframer(span)
+    fw, cw = windows(follow, n), windows(centre, n)
+    frames = [i for i in range(n) if truth[i] is not None and inside(truth[i], None)]
+    st = steps(fw, [(a, b) for a, b in _shot_ranges(follow, n)])
+    f_cov, c_cov = coverage(truth, fw, frames), coverage(truth, cw, frames)
+    modes = mode_shares(follow, n)
+    table(f"Coverage: facenet_pytorch_video.mp4 (real pedestrians, {n} frames at 30 fps, {len(frames)} with a face; "
+          "truth = largest CenterFace face per frame)",
+          ["clip", "follow modes", "follow", "centre crop"],
+          [["pedestrians", ", ".join(f"{k} {v:.0%}" for k, v in modes.items()), f_cov, c_cov]])
+    return {"frames": n, "with_face": len(frames), "follow": f_cov, "centre": c_cov, "modes": modes,
+            "step_max": max(st, default=0.0)}
+
+
+def _shot_ranges(reframer, n):
+    starts = sorted({s.start for s in reframer.plan.segments} | {0})
+    return list(zip(starts, starts[1:] + [n]))
+
+
+# -- cost ----------------------------------------------------------------------------------------
+def render_once(folder: Path, out: Path, reframe: str) -> float:
+    import shutil
+
+    from pipeline.api import RenderOptions, render_episode
+
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    render_episode(folder, RenderOptions(networks=("tiktok",), out_dir=out, reframe=reframe, redact="none",
+                                         caption_style="none"))
+    return time.perf_counter() - t0
+
+
+def bench_cost(tmp: Path, seconds: float, shot_seconds: float, repeats: int) -> dict:
+    folder = tmp / "cost" / "episode"
+    folder.mkdir(parents=True)
+    # the pan-and-zoom shots, looped to the length asked for
+    src = tmp / "panzoom" / "1.mp4"
+    loops = max(1, int(round(seconds / (len(SHOTS) * shot_seconds))))
+    subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-stream_loop", str(loops - 1), "-i", str(src),
+                    "-f", "lavfi", "-i", "sine=f=330:sample_rate=48000", "-shortest", "-c:v", "copy", "-c:a", "aac",
+                    str(folder / "1.mp4")], check=True)
+    out = tmp / "cost" / "exports"
+    cold_t0 = time.perf_counter()
+    follow_reframer(ClipSpan(folder / "1.mp4", probe(folder / "1.mp4")))    # cold analysis: faces + shots + plan
+    analysis = time.perf_counter() - cold_t0
+    render_once(folder, out, "crop")                                        # warm everything else once
+    times: dict[str, list[float]] = {"crop": [], "follow": []}
+    for r in range(repeats):
+        order = ("crop", "follow") if r % 2 == 0 else ("follow", "crop")
+        for name in order:
+            times[name].append(render_once(folder, out, name))
+    crop, follow = min(times["crop"]), min(times["follow"])
+    duration = probe(folder / "1.mp4").duration
+    table(f"Render cost, {duration:.0f} s 1920x1080 clip, -n tiktok, redact none, no captions, x264 "
+          f"{os.environ.get('CADRE_X264_PRESET', 'fast')}, warm analysis cache, best of {repeats} (alternating)",
+          ["reframe", "wall s", "x crop"],
+          [["crop (centre)", f"{crop:.1f}", "1.00"], ["follow", f"{follow:.1f}", f"{follow / crop:.2f}"],
+           ["follow analysis, cold (once per clip)", f"{analysis:.1f}", f"{analysis / crop:.2f}"]])
+    return {"seconds": duration, "crop_s": times["crop"], "follow_s": times["follow"], "ratio": follow / crop,
+            "cold_analysis_s": analysis}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shot-seconds", type=float, default=6.0)
+    ap.add_argument("--render-seconds", type=float, default=60.0)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip-cost", action="store_true")
+    args = ap.parse_args()
+    if not MEDIA.is_dir():
+        raise SystemExit(f"{MEDIA} is missing")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["CADRE_CACHE_DIR"] = str(Path(tmp) / "cache")     # cold analysis, measured
+        tmp = Path(tmp)
+        pz = bench_panzoom(tmp, args.shot_seconds)
+        ped = bench_pedestrians()
+        table("Smoothness of the follow window inside shots (pan-and-zoom clip), fraction of frame width per frame",
+              ["mean step", "max step", "steps > 1 %", "max |accel|", "true cuts", "detected cuts"],
+              [[f"{100 * pz['step_mean']:.3f} %", f"{100 * pz['step_max']:.3f} %", pz["steps_over_1pct"],
+                f"{100 * pz['accel_max']:.3f} %", pz["true_cuts"], pz["detected_cuts"]]])
+        result = {"panzoom": pz, "pedestrians": ped}
+        if not args.skip_cost:
+            result["cost"] = bench_cost(tmp, args.render_seconds, args.shot_seconds, args.repeats)
+        print(f"\nfollow coverage {pz['follow']:.3f} (target >= 0.98), centre crop {pz['centre']:.3f}; "
+              f"max step {100 * pz['step_max']:.2f} % of width (target <= 1 %)"
+              + (f"; render cost x{result['cost']['ratio']:.2f} (target <= 1.20)" if "cost" in result else ""))
+    out = ROOT / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_reframe.json").write_text(json.dumps(result, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()
