@@ -21,7 +21,7 @@ from .cache import cache_dir
 from .campaign_report import Row, fill_from_outputs, merge_rows, write_report
 from .errors import CadreError
 from .executors import Executor, WorkerLost, make_executor
-from .jobs import EpisodePlan, Job, JobOutcome, build_graph, plan_episode, resolved_options
+from .jobs import EpisodePlan, Job, JobOutcome, build_graph, mark_analysed, plan_episode, resolved_options
 from .lock import CampaignLock
 
 WORKER_RETRIES = 1   # a job whose worker died is tried once more
@@ -174,6 +174,8 @@ def execute(jobs: list[Job], executor: Executor, events=_noop, retries: int = WO
 
     def finish(job: Job, outcome: JobOutcome) -> None:
         outcomes[job.id] = outcome
+        if job.kind == "analyse" and outcome.status == "done":
+            mark_analysed(job.key, job.task.clip)
         events("job_done", job=job.id, type=job.kind, episode=job.episode, status=outcome.status,
                detail=outcome.detail, elapsed=round(outcome.elapsed, 2), weight=job.weight, trace=outcome.trace)
 

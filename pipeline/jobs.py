@@ -34,10 +34,12 @@ from pathlib import Path
 
 from . import __version__
 from .api import RenderOptions, output_root, prepare, render_episode
+from . import cache
 from .cache import atomic_write_text, file_hash, make_key
 from .errors import CadreError
 
 RECORD = ".cadre-job.json"
+ANALYSED = "batch-analysed"   # cache entries marking an analysis job as finished
 # settings that only change the encode, never a clip's analysis (two episodes sharing a clip and
 # differing only in these share one analysis job)
 RENDER_ONLY = {"title", "clips", "networks", "caption_style", "branding", "split"}
@@ -103,6 +105,7 @@ def fingerprint_inputs(episode, networks, profile, redaction, redaction_off) -> 
 
 def changed_parts(old: dict, new: dict) -> list[str]:
     """Which top-level inputs differ (``edits``, ``clips``, ``settings``, ...), for the log."""
+    new = json.loads(json.dumps(new, default=str))   # as recorded: tuples became lists
     return [k for k in new if old.get(k) != new.get(k)] + [k for k in old if k not in new]
 
 
@@ -189,6 +192,7 @@ class Job:
     deps: tuple[str, ...] = ()
     weight: int = 1               # frames, for the overall progress and ETA
     episodes: tuple[str, ...] = ()   # every episode waiting on this job
+    key: str = ""                 # analysis key (marked in the cache once the job is done)
 
 
 @dataclass
@@ -223,7 +227,10 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
             red_key = redaction.analysis_key() if redaction is not None else None
             analysis_settings = {k: v for k, v in episode.settings.to_dict().items() if k not in RENDER_ONLY}
             for i, span in enumerate(episode.spans):
-                key = make_key("analyse", file_hash(span.path), span.start, span.end, analysis_settings, red_key)
+                key = make_key("analyse", __version__, file_hash(span.path), span.start, span.end, analysis_settings,
+                               red_key)
+                if not force and analysed(key):
+                    continue
                 plan.analyses.append((key, AnalyseTask(str(folder), options, i, Path(span.path).name, cache_dir),
                                       span.frame_count))
     except CadreError as exc:
@@ -231,6 +238,18 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
     except OSError as exc:
         plan.error = describe_os_error(exc, folder)
     return plan
+
+
+def analysed(key: str) -> bool:
+    """Whether an analysis job with this key has finished before (its results are in the cache)."""
+    return cache.load(ANALYSED, key) is not None
+
+
+def mark_analysed(key: str, clip: str) -> None:
+    try:
+        cache.store(ANALYSED, key, {"clip": clip, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    except OSError:   # only an optimisation: the render job finds or redoes the analysis itself
+        pass
 
 
 def build_graph(plans: list[EpisodePlan], options: RenderOptions, cache_dir: str) -> list[Job]:
@@ -248,7 +267,7 @@ def build_graph(plans: list[EpisodePlan], options: RenderOptions, cache_dir: str
                 shared.episodes += (plan.name,)
                 deps.append(shared.id)
                 continue
-            job = Job(job_id, "analyse", plan.name, task, (), frames, (plan.name,))
+            job = Job(job_id, "analyse", plan.name, task, (), frames, (plan.name,), key)
             jobs[f"analyse-key:{key}"] = job
             deps.append(job_id)
         task = RenderTask(str(plan.folder), plan.name, options, plan.fingerprint, plan.inputs, cache_dir)
@@ -300,7 +319,10 @@ def run_task(job_id: str, task: AnalyseTask | RenderTask, events) -> JobOutcome:
         networks = _analyse(task, forward) if isinstance(task, AnalyseTask) else _render(task, forward, start, warnings)
         return JobOutcome(job_id, "done", "", warnings, time.monotonic() - start, networks)
     except CadreError as exc:
-        return JobOutcome(job_id, "failed", str(exc), warnings, time.monotonic() - start)
+        detail = str(exc)
+        if "No space left on device" in detail:
+            detail += "; the disk is full: free some space or choose another output folder with -o, then run again"
+        return JobOutcome(job_id, "failed", detail, warnings, time.monotonic() - start)
     except OSError as exc:
         return JobOutcome(job_id, "failed", describe_os_error(exc, task.folder), warnings, time.monotonic() - start)
     except Exception as exc:  # a bug: isolate it to this job, keep the traceback
