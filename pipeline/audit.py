@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .masking import mask_frame
-from .normalize import FPS, ClipSpan, read_frames
+from .normalize import ClipSpan, read_frames
 from .tracking import FaceTracks, Track
 
 
