@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 import uuid
 
 from ..errors import CadreError
 from .base import EventSink, Executor, WorkerLost
 
-CONNECT_TIMEOUT = "10s"
+CONNECT_TIMEOUT = "10s"   # CADRE_DASK_TIMEOUT overrides
 
 
 class SchedulerUnreachable(CadreError):
@@ -61,7 +63,8 @@ class DaskExecutor(Executor):
         self.jobs = jobs
         if scheduler:
             try:
-                self.client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+                self.client = Client(scheduler, timeout=os.environ.get("CADRE_DASK_TIMEOUT", CONNECT_TIMEOUT),
+                                     set_as_default=False)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise SchedulerUnreachable(f"--scheduler {scheduler}", f"cannot reach the Dask scheduler "
                                            f"({exc.__class__.__name__}: {exc}); start it with `dask scheduler` "
@@ -104,13 +107,12 @@ class DaskExecutor(Executor):
                                   pure=False)
 
     def wait(self, handles: list, timeout: float) -> list:
-        from distributed import wait
-
-        try:
-            wait(handles, timeout=timeout, return_when="FIRST_COMPLETED")
-        except TimeoutError:
-            pass
-        return [h for h in handles if h.done()]
+        deadline = time.monotonic() + timeout
+        while True:
+            done = [h for h in handles if h.done()]
+            if done or time.monotonic() >= deadline:
+                return done
+            time.sleep(0.02)
 
     def outcome(self, handle):
         try:
