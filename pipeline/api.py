@@ -57,12 +57,17 @@ def _staging(root: Path, episode: str) -> Path:
 
 
 def _redaction_settings(episode: Episode, options: RenderOptions):
-    name = options.redact or episode.settings.redaction
-    if name == "none":
-        return None, {"mode": "none", "explicit": True,
-                      "requested_by": "--redact none" if options.redact == "none" else "episode.toml"}
+    """The redaction preset, and a record when face masking was explicitly turned off.
+
+    With ``none`` no face detector runs, but the manual regions a person put in ``masks.toml``
+    (plates, documents, whole-frame spans) are still masked.
+    """
     from .redaction import load_settings
 
+    name = options.redact or episode.settings.redaction
+    if name == "none":
+        return load_settings("none"), {"mode": "none", "explicit": True,
+                                       "requested_by": "--redact none" if options.redact == "none" else "episode.toml"}
     return load_settings(name), None
 
 
@@ -74,6 +79,11 @@ def _publish(staging: Path, ep_out: Path, names: list[str]) -> None:
             old = staging / f".old-{name}"
             final.rename(old)
         (staging / name).rename(final)
+    sheet = ep_out / "contact-sheet.jpg"
+    if (staging / sheet.name).is_file():
+        (staging / sheet.name).replace(sheet)
+    else:
+        sheet.unlink(missing_ok=True)
 
 
 def render_episode(folder: str | Path, options: RenderOptions | None = None, events: Events = _noop) -> dict:
@@ -134,7 +144,7 @@ def build_overlays(settings, plan: EditPlan, safe, workdir: Path) -> tuple[list[
         from .branding import load_branding, overlay
 
         brand = load_branding(settings.branding)
-        overlays.append(lambda v: overlay(v, brand, safe.margins(), plan.duration))
+        overlays.append(lambda v: overlay(v, brand, safe.margins(), plan.duration, title=plan.title))
     words = plan.timeline_words()
     if settings.caption_style != "none" and words:
         from .ass import burn, write_ass
@@ -173,11 +183,7 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
     for n in networks:
         plan_parts(duration, n, settings.split, episode.folder)
     analyses = analyse_episode(episode, redaction, events)
-    plan = build_plan(episode, analyses, networks, safe)
-    if redaction_off is None:
-        plan = replace(plan, redaction=redaction.name)
-    else:
-        plan = replace(plan, redaction="none")
+    plan = replace(build_plan(episode, analyses, networks, safe), redaction=redaction.name)
 
     events("stage", name="audio")
     audio_path = staging / "audio.m4a"
@@ -192,14 +198,16 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
     overlays, captions = build_overlays(settings, plan, safe, staging)
     extra = {"redaction": redaction_off, "captions": captions, "branding": settings.branding}
 
-    mask = None
-    if redaction is not None:
-        from .audit import redaction_report
+    from .audit import contact_sheet, redaction_report
 
-        timeline = MaskTimeline(analyses, redaction, _load_overrides(episode))
-        mask = timeline if timeline.any_masks() else None
-        extra["redaction"] = redaction_report({a.span.path.name: a.faces for a in analyses}, redaction,
-                                              timeline.overrides)
+    timeline = MaskTimeline(analyses, redaction, _load_overrides(episode))
+    mask = timeline if timeline.any_masks() else None
+    tracks = {a.span.path.name: a.faces for a in analyses}
+    extra["redaction"] = {**redaction_report(tracks, redaction, timeline.overrides), **(redaction_off or {})}
+    if any(t.tracks for t in tracks.values()):
+        events("stage", name="contact sheet")
+        contact_sheet(tracks, {a.span.path.name: a.span for a in analyses}, redaction, timeline.overrides,
+                      path=staging / "contact-sheet.jpg")
     keyframes = sorted({p[0] for parts in plan.parts.values() for p in parts[1:]})
     master = staging / "master.mp4"
     job = MasterJob(list(episode.spans), [a.reframer for a in analyses], audio_path, master, profile,
