@@ -174,7 +174,7 @@ def execute(jobs: list[Job], executor: Executor, events=_noop, retries: int = WO
 
     def finish(job: Job, outcome: JobOutcome) -> None:
         outcomes[job.id] = outcome
-        if job.kind == "analyse" and outcome.status == "done":
+        if job.kind == "analyse" and outcome.status == "done" and job.key:
             mark_analysed(job.key, job.task.clip)
         events("job_done", job=job.id, type=job.kind, episode=job.episode, status=outcome.status,
                detail=outcome.detail, elapsed=round(outcome.elapsed, 2), weight=job.weight, trace=outcome.trace)

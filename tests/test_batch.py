@@ -229,3 +229,18 @@ def test_full_disk_fails_one_episode_with_a_clear_message(tmp_path):
         assert not list(out.rglob(".cadre-staging-*")) and not (out / "big").exists()
     finally:
         subprocess.run(["umount", str(out)], check=False)
+
+
+def test_clip_that_fails_to_decode_halfway_fails_its_episode_only(tmp_path):
+    campaign = tmp_path / "c"
+    clip = make_clip(campaign / "broken" / "1.mp4", size="320x240", duration=2)
+    data = bytearray(clip.read_bytes())
+    for i in range(len(data) // 2, int(len(data) * 0.9)):    # the second half of the media data is noise
+        data[i] = (i * 7919) & 0xFF
+    clip.write_bytes(bytes(data))
+    make_clip(campaign / "good" / "1.mp4", size="320x240", duration=1, source="color=c=blue")
+    result = batch(campaign, "-n", "youtube-shorts", "--captions", "none")    # masking on: every frame is read
+    assert result.exit_code == 3, result.output
+    assert "cannot be decoded to its end" in result.output
+    assert decode_all(campaign / "exports" / "good" / "youtube-shorts" / "good.mp4") == 30
+    assert not (campaign / "exports" / "broken").exists()
