@@ -36,6 +36,7 @@ class RenderOptions:
     split: bool | None = None
     language: str | None = None
     x264_preset: str | None = None
+    require_approval: bool | None = None   # None: as campaign/episode.toml say; False only for review tools
 
 
 def _noop(kind, **data):
@@ -129,9 +130,11 @@ def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe, p
                               a.reframer.describe()))
         offset += s.frame_count / 30
     st = episode.settings
+    from .bleep import censor
+
+    words = censor(episode_words([(c, a.transcript.words) for c, a in zip(clips, analyses)]), st.bleep)
     plan = EditPlan(episode.name, st.title or episode.name, st.language, clips, [n.name for n in networks],
-                    vars(safe), st.caption_style, st.redaction, st.branding,
-                    episode_words([(c, a.transcript.words) for c, a in zip(clips, analyses)]))
+                    vars(safe), st.caption_style, st.redaction, st.branding, words)
     if parts:
         plan.parts = {n.name: plan_parts(plan.duration, n, st.split, episode.folder) for n in networks}
     return plan
@@ -172,6 +175,11 @@ def prepare(folder: Path, options: RenderOptions) -> tuple[Episode, list, dict, 
     if options.x264_preset or os.environ.get("CADRE_X264_PRESET"):
         profile["x264_preset"] = options.x264_preset or os.environ["CADRE_X264_PRESET"]
     redaction, redaction_off = _redaction_settings(episode, options)
+    required = episode.settings.require_approval if options.require_approval is None else options.require_approval
+    if required:
+        from .approval import check_approved
+
+        check_approved(episode, options, profile, redaction, redaction_off)
     return episode, networks, profile, redaction, redaction_off
 
 
@@ -186,8 +194,12 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
     plan = replace(build_plan(episode, analyses, networks, safe), redaction=redaction.name)
 
     events("stage", name="audio")
+    from .bleep import report as bleep_report, spans as bleep_spans
+
+    bleeps = bleep_spans(plan.words, plan.duration)
     audio_path = staging / "audio.m4a"
-    loud = render_audio(list(episode.spans), profile, audio_path)
+    loud = render_audio(list(episode.spans), profile, audio_path, [(b.start, b.end) for b in bleeps],
+                        settings.bleep_sound)
     if loud.silent:
         for n in networks:
             if n.needs_audio:
@@ -203,7 +215,8 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
     timeline = MaskTimeline(analyses, redaction, _load_overrides(episode))
     mask = timeline if timeline.any_masks() else None
     tracks = {a.span.path.name: a.faces for a in analyses}
-    extra["redaction"] = {**redaction_report(tracks, redaction, timeline.overrides), **(redaction_off or {})}
+    extra["redaction"] = {**redaction_report(tracks, redaction, timeline.overrides), **(redaction_off or {}),
+                          "bleeps": bleep_report(bleeps, settings)}
     if any(t.tracks for t in tracks.values()):
         events("stage", name="contact sheet")
         contact_sheet(tracks, {a.span.path.name: a.span for a in analyses}, redaction, timeline.overrides,

@@ -11,7 +11,7 @@ import ffmpeg
 
 from .errors import CadreError
 from .ffmpeg import compile_graph, ffmpeg_exe, last_error_line
-from .normalize import AUDIO_RATE, ClipSpan, audio_input
+from .normalize import AUDIO_RATE, FPS, ClipSpan, audio_input
 
 SILENCE_LUFS = -70.0  # below this there is nothing to normalise
 
@@ -72,10 +72,28 @@ def measure_file(path: Path, target: dict) -> Loudness:
     return _measure(ffmpeg.input(str(path)).audio, path, target)
 
 
-def render_audio(spans: list[ClipSpan], target: dict, out_path: Path) -> Loudness:
+def bleeped(stream, bleeps, sound: str, duration: float):
+    """Mute each ``(start, end)`` span of ``stream`` (episode seconds); with ``tone``, cover it with a beep."""
+    if not bleeps:
+        return stream
+    from .bleep import TONE_HZ, TONE_LEVEL
+
+    inside = "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in bleeps)
+    stream = stream.filter("volume", volume=0, enable=inside)
+    if sound != "tone":
+        return stream
+    tone = (ffmpeg.input(f"sine=frequency={TONE_HZ}:sample_rate={AUDIO_RATE}", f="lavfi", t=f"{duration:.3f}").audio
+            .filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+            .filter("volume", volume=TONE_LEVEL).filter("volume", volume=0, enable=f"not({inside})"))
+    return ffmpeg.filter([stream, tone], "amix", inputs=2, duration="first", normalize=0)
+
+
+def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(), bleep_sound: str = "tone") -> Loudness:
     """Pass 2: normalise the episode audio with pass-1 figures and encode AAC to ``out_path``.
 
-    Silence cannot be normalised; it is kept silent (the report warns about it).
+    Silence cannot be normalised; it is kept silent (the report warns about it). ``bleeps``
+    (``(start, end)`` episode seconds) are muted or toned after normalisation, so the level of
+    the tone is fixed and nothing of the word survives the loudness filter's look-ahead.
     """
     measured = measure_spans(spans, target)
     stream = episode_audio(spans)
@@ -85,6 +103,7 @@ def render_audio(spans: list[ClipSpan], target: dict, out_path: Path) -> Loudnes
             measured_I=measured.integrated, measured_TP=measured.true_peak, measured_LRA=measured.lra,
             measured_thresh=measured.threshold, offset=measured.offset, linear="true")
     stream = stream.filter("aresample", AUDIO_RATE).filter("aformat", channel_layouts="stereo")
+    stream = bleeped(stream, bleeps, bleep_sound, sum(s.frame_count for s in spans) / FPS)
     out = stream.output(str(out_path), acodec=target["audio_codec"], ar=AUDIO_RATE, ac=2,
                         audio_bitrate=f"{target['audio_bitrate_kbps']}k", f="mp4")
     proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *compile_graph(out)],

@@ -59,6 +59,9 @@ class Settings:
     split: bool = False
     asr: dict = field(default_factory=dict)
     reframe_spans: tuple[ReframeSpan, ...] = ()
+    bleep: tuple[str, ...] = ()          # terms muted in the audio and replaced in captions (bleep.py)
+    bleep_sound: str = "tone"            # tone | mute: what replaces the audio of a bleeped word
+    require_approval: bool = False       # render/batch refuse an unapproved or changed episode (approval.py)
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -152,6 +155,14 @@ def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> 
             out[key] = value
         elif key == "asr":
             out[key] = _asr(path, value)
+        elif key == "bleep":
+            out[key] = _bleep(path, value)
+        elif key == "bleep_sound":
+            out[key] = _choice(path, key, value, ("tone", "mute"))
+        elif key == "require_approval":
+            if not isinstance(value, bool):
+                _fail(path, key, "must be true or false")
+            out[key] = value
         elif key == "reframe_spans":
             if not isinstance(value, list):
                 _fail(path, key, "must be a list of tables: write [[reframe_spans]]")
@@ -208,6 +219,13 @@ def _reframe_span(path: Path, episode_dir: Path, n: int, item) -> ReframeSpan:
     return ReframeSpan(clip, start, end, shot, strategy, focus)
 
 
+def _bleep(path: Path, value) -> tuple[str, ...]:
+    """``bleep = ["Dupont", "12 rue des Lilas"]``: words or phrases to mute and hide in captions."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        _fail(path, "bleep", f"{value!r} must be a list of words or phrases, e.g. bleep = [\"Dupont\", \"12 rue des Lilas\"]")
+    return tuple(v.strip() for v in value)
+
+
 def _asr(path: Path, value) -> dict:
     if not isinstance(value, dict):
         _fail(path, "asr", "must be a table")
@@ -230,6 +248,11 @@ def load_settings(episode_dir: Path, overrides: dict | None = None) -> Settings:
         ep = _parse(episode, load_toml(episode), episode_dir, campaign=False)
         if "asr" in ep and "asr" in merged:
             ep["asr"] = {**merged["asr"], **ep["asr"]}
+        if "bleep" in ep and "bleep" in merged:   # privacy lists add up, never replace each other
+            ep["bleep"] = tuple(dict.fromkeys(merged["bleep"] + ep["bleep"]))
+        if ep.get("require_approval") is False and merged.get("require_approval"):
+            _fail(episode, "require_approval", "campaign.toml requires approval for every episode; "
+                                               "an episode cannot turn it off (remove the key)")
         merged.update(ep)
     settings = replace(Settings(), **merged)
     if overrides:

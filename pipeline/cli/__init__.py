@@ -13,7 +13,7 @@ import click
 from .. import __version__
 from ..errors import CadreError
 
-COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo"]
+COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve"]
 
 
 class CadreGroup(click.Group):

@@ -34,10 +34,14 @@ def render_options(func):
 @click.argument("episode_dir", type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), help="Output folder (default: exports/ beside the episode).")
 @render_options
-def command(episode_dir: Path, out_dir: Path | None, networks, redact, caption_style, reframe, split, language, x264_preset):
+@click.option("--require-approval", is_flag=True, default=False,
+              help="Refuse an episode that is unapproved or changed since cadre approve (as campaign.toml can ask).")
+def command(episode_dir: Path, out_dir: Path | None, networks, redact, caption_style, reframe, split, language, x264_preset,
+            require_approval):
     """Render EPISODE_DIR to a checked vertical file per network."""
     options = RenderOptions(networks=networks, out_dir=out_dir, redact=redact, caption_style=caption_style,
-                            reframe=reframe, split=split, language=language, x264_preset=x264_preset)
+                            reframe=reframe, split=split, language=language, x264_preset=x264_preset,
+                            require_approval=True if require_approval else None)
     with RenderProgress(episode_dir.name) as events:
         result = render_episode(episode_dir, options, events)
     for network, report in result["reports"].items():
