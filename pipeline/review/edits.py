@@ -1,0 +1,213 @@
+"""Saving a reviewer's edits to the files a person edits by hand, and nowhere else.
+
+- captions: the clip's ``<stem>.<lang>.srt`` (what render merges over the machine words);
+- face tracks and manual regions: ``<episode>/masks.toml`` ([[keep]] / [[mask]]);
+- bleeped terms: the ``bleep`` list of ``<episode>/episode.toml``.
+
+TOML files are edited with tomlkit, so a person's comments and layout survive. Every write is
+checked by the same loader render uses, and the file is left as it was if the check fails.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pysubs2
+import tomlkit
+
+from ..cache import atomic_write_text
+from ..errors import CadreError
+
+MAX_TEXT = 500          # characters in one cue
+
+
+@dataclass
+class CueEdit:
+    start: float
+    end: float
+    text: str
+
+
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+        raise CadreError(what, f"{value!r} must be a number of seconds >= 0")
+    return float(value)
+
+
+def parse_cues(items, source: str) -> list[CueEdit]:
+    """Cues sent by the page, checked: times in order, text of reasonable length."""
+    if not isinstance(items, list):
+        raise CadreError(source, "cues must be a list")
+    cues = []
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise CadreError(source, f"cue {n} must be an object with start, end and text")
+        start, end = _number(item.get("start"), f"cue {n} start"), _number(item.get("end"), f"cue {n} end")
+        text = item.get("text")
+        if not isinstance(text, str) or len(text) > MAX_TEXT:
+            raise CadreError(source, f"cue {n}: text must be a string of at most {MAX_TEXT} characters")
+        text = "\n".join(" ".join(line.split()) for line in text.replace("\r", "").split("\n") if line.strip())
+        if not text:
+            continue            # an emptied cue is deleted
+        if end <= start:
+            raise CadreError(source, f"cue {n}: end {end:.3f} s must be after start {start:.3f} s")
+        cues.append(CueEdit(round(start, 3), round(end, 3), text))
+    return sorted(cues, key=lambda c: (c.start, c.end))
+
+
+def srt_document(cues: list[CueEdit]) -> str:
+    """SRT text of ``cues``; the text is kept literal (no ASS tag processing)."""
+    subs = pysubs2.SSAFile()
+    for cue in cues:
+        subs.append(pysubs2.SSAEvent(start=int(round(cue.start * 1000)), end=int(round(cue.end * 1000)),
+                                     text=cue.text.replace("\n", "\\N")))
+    return subs.to_string("srt", keep_ssa_tags=True)
+
+
+def write_srt(path: Path, cues: list[CueEdit]) -> bool:
+    """Write the clip's SRT; False when nothing changed (the file is not touched)."""
+    text = srt_document(cues)
+    if path.is_file() and path.read_text("utf-8", errors="replace").replace("\r\n", "\n") == text:
+        return False
+    atomic_write_text(path, text)
+    return True
+
+
+def replace_in(cues: list[CueEdit], find: str, replace: str, whole_word: bool, case: bool) -> tuple[list[CueEdit], int]:
+    """``cues`` with every match of ``find`` replaced, and how many were replaced."""
+    if not isinstance(find, str) or not find.strip() or not isinstance(replace, str):
+        raise CadreError("find", "give the text to find (and the replacement, possibly empty)")
+    pattern = re.escape(find)
+    if whole_word:
+        pattern = rf"(?<!\w){pattern}(?!\w)"
+    rx = re.compile(pattern, 0 if case else re.IGNORECASE)
+    out, total = [], 0
+    for cue in cues:
+        text, n = rx.subn(lambda _m: replace, cue.text)
+        out.append(CueEdit(cue.start, cue.end, text))
+        total += n
+    return out, total
+
+
+# -- masks.toml ---------------------------------------------------------------------------------
+def _load_doc(path: Path):
+    return tomlkit.parse(path.read_text("utf-8")) if path.is_file() else tomlkit.document()
+
+
+def _save_checked(path: Path, doc, check) -> None:
+    """Write ``doc`` to ``path``, run ``check()``, and put the old file back if it fails."""
+    old = path.read_text("utf-8") if path.is_file() else None
+    atomic_write_text(path, tomlkit.dumps(doc))
+    try:
+        check()
+    except Exception:
+        if old is None:
+            path.unlink(missing_ok=True)
+        else:
+            atomic_write_text(path, old)
+        raise
+
+
+def _aot(doc, key: str):
+    if key not in doc:
+        doc.append(key, tomlkit.aot())
+    return doc[key]
+
+
+def set_track_kept(masks: Path, clip: str, track: str, keep: bool, check) -> None:
+    """One click on a face track: keep it visible (a [[keep]] entry) or mask it (no keep entry)."""
+    doc = _load_doc(masks)
+    keeps = _aot(doc, "keep")
+    mine = [i for i, e in enumerate(keeps) if e.get("clip") == clip and e.get("track") == track]
+    if keep and not mine:
+        entry = tomlkit.table()
+        entry.add("clip", clip)
+        entry.add("track", track)
+        entry.add("note", "kept visible in cadre review")
+        keeps.append(entry)
+    elif not keep:
+        for i in reversed(mine):
+            del keeps[i]
+    if not len(keeps):
+        del doc["keep"]
+    _save_checked(masks, doc, check)
+
+
+def region(value) -> list[float]:
+    if (not isinstance(value, list) or len(value) != 4
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+        raise CadreError("region", f"{value!r} must be [x0, y0, x1, y1], fractions of the frame")
+    x0, y0, x1, y1 = (round(min(1.0, max(0.0, float(v))), 4) for v in value)
+    if x1 - x0 < 0.005 or y1 - y0 < 0.005:
+        raise CadreError("region", "the box is empty; drag a larger box on the frame")
+    return [x0, y0, x1, y1]
+
+
+def add_mask(masks: Path, clip: str, box: list[float], start: float, end: float | None, label: str, check) -> None:
+    """A manual [[mask]] region over a time span (seconds of the clip file)."""
+    start = _number(start, "start")
+    if end is not None:
+        end = _number(end, "end")
+        if end <= start:
+            raise CadreError("end", f"{end} s must be after start {start} s")
+    doc = _load_doc(masks)
+    entry = tomlkit.table()
+    entry.add("clip", clip)
+    entry.add("region", region(box))
+    entry.add("start", round(start, 3))
+    if end is not None:
+        entry.add("end", round(end, 3))
+    if label:
+        entry.add("label", str(label)[:80])
+    _aot(doc, "mask").append(entry)
+    _save_checked(masks, doc, check)
+
+
+def remove_mask(masks: Path, index: int, check) -> None:
+    doc = _load_doc(masks)
+    items = doc.get("mask")
+    if items is None or isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
+        raise CadreError(masks, f"there is no [[mask]] number {index}")
+    del items[index]
+    if not len(items):
+        del doc["mask"]
+    _save_checked(masks, doc, check)
+
+
+# -- episode.toml -------------------------------------------------------------------------------
+def add_bleep(episode_toml: Path, term: str, check) -> bool:
+    """Add ``term`` to ``bleep = [...]``; False if it is already there."""
+    from ..bleep import fold
+
+    term = " ".join(str(term or "").split())
+    if not term or len(term) > 200:
+        raise CadreError("bleep", "give the word or phrase to bleep")
+    doc = _load_doc(episode_toml)
+    if "bleep" not in doc:
+        doc["bleep"] = tomlkit.array()
+    if any(fold(str(t)) == fold(term) for t in doc["bleep"]):
+        return False
+    doc["bleep"].append(term)
+    _save_checked(episode_toml, doc, check)
+    return True
+
+
+def remove_bleep(episode_toml: Path, term: str, check) -> bool:
+    from ..bleep import fold
+
+    doc = _load_doc(episode_toml)
+    terms = doc.get("bleep")
+    if terms is None:
+        return False
+    keep = [t for t in terms if fold(str(t)) != fold(str(term))]
+    if len(keep) == len(terms):
+        return False
+    if keep:
+        array = tomlkit.array()
+        array.extend(keep)
+        doc["bleep"] = array
+    else:
+        del doc["bleep"]
+    _save_checked(episode_toml, doc, check)
+    return True

@@ -1,0 +1,114 @@
+"""A fast 540x960 proxy of the episode with the captions, masks and bleeps as they will be published.
+
+It runs the render's own steps (analysis from the cache, the plan with bleep placeholders, the
+mask timeline from ``masks.toml``, the caption and branding overlays, the bleeped audio) and only
+changes the last ones: the 1080x1920 frames are scaled to 540x960 after captions are burned, and
+encoded fast at a low bit rate. Nothing is written beside the episode; the file goes where the
+caller says (the review server keeps it in its own temporary folder).
+"""
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..api import RenderOptions, analyse_episode, build_overlays, build_plan, prepare
+from ..audio import render_audio
+from ..bleep import spans as bleep_spans
+from ..errors import CadreError
+from ..mask_timeline import MaskTimeline
+from ..networks import combined_safe_zone
+from ..render import MasterJob, encode_master
+
+PROXY_SIZE = (540, 960)
+PROXY_PROFILE = {"x264_preset": "veryfast", "crf": 28}
+PROXY_MAXRATE_KBPS = 1500
+
+
+def render_proxy(folder: str | Path, out_path: Path, options: RenderOptions | None = None,
+                 progress=None) -> Path:
+    """Write the proxy of the episode in ``folder`` to ``out_path`` (MP4, H.264 + AAC)."""
+    options = replace(options or RenderOptions(), require_approval=False)
+    episode, networks, profile, redaction, _ = prepare(Path(folder), options)
+    analyses = analyse_episode(episode, redaction)
+    safe = combined_safe_zone(networks)
+    plan = build_plan(episode, analyses, networks, safe, parts=False)
+    profile = {**profile, **PROXY_PROFILE}
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cadre-proxy-") as tmp:
+        work = Path(tmp)
+        audio = work / "audio.m4a"
+        render_audio(list(episode.spans), profile, audio,
+                     [(b.start, b.end) for b in bleep_spans(plan.words, plan.duration)], episode.settings.bleep_sound)
+        overlays, _ = build_overlays(episode.settings, plan, safe, work)
+        overlays.append(lambda v: v.filter("scale", PROXY_SIZE[0], PROXY_SIZE[1], flags="bilinear"))
+        from ..redaction import load_overrides
+
+        overrides = load_overrides(episode.folder / "masks.toml", [s.path.name for s in episode.spans])
+        timeline = MaskTimeline(analyses, redaction, overrides)
+        job = MasterJob(list(episode.spans), [a.reframer for a in analyses], audio, out_path, profile,
+                        PROXY_MAXRATE_KBPS, timeline if timeline.any_masks() else None, overlays)
+        encode_master(job, progress)
+    return out_path
+
+
+@dataclass
+class ProxyJob:
+    """The proxy of one review session, rendered in a background thread on request."""
+
+    folder: Path
+    workdir: Path
+    options: RenderOptions = field(default_factory=RenderOptions)
+    state: str = "none"                   # none | running | done | failed
+    error: str = ""
+    done: int = 0
+    total: int = 0
+    version: int = 0                      # bumped at every finished render (cache-busting URL)
+    elapsed: float = 0.0
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._again = False
+
+    @property
+    def path(self) -> Path:
+        return self.workdir / "proxy.mp4"
+
+    def to_dict(self) -> dict:
+        return {"state": self.state, "error": self.error, "done": self.done, "total": self.total,
+                "version": self.version, "elapsed": round(self.elapsed, 1)}
+
+    def start(self) -> None:
+        """Render now, or once more after the running render if one is under way."""
+        with self._lock:
+            if self.state == "running":
+                self._again = True
+                return
+            self.state, self.error = "running", ""
+        threading.Thread(target=self._run, name="cadre-proxy", daemon=True).start()
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    def _run(self) -> None:
+        while True:
+            t0 = time.monotonic()
+            try:
+                render_proxy(self.folder, self.path, self.options, self._progress)
+                state, error = "done", ""
+            except CadreError as exc:
+                state, error = "failed", str(exc)
+            except Exception as exc:  # shown on the page; the server keeps running
+                state, error = "failed", f"{exc.__class__.__name__}: {exc}"
+            with self._lock:
+                self.elapsed = time.monotonic() - t0
+                if state == "done":
+                    self.version += 1
+                if self._again:
+                    self._again = False
+                    continue
+                self.state, self.error = state, error
+                return

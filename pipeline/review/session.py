@@ -1,0 +1,155 @@
+"""One review session: the episode as the page shows it, read from the files on every request.
+
+Nothing is kept here that is not on disk: the captions come from the clips' SRT files (or the
+machine transcript until a person saves one), the mask decisions from ``masks.toml``, the bleep
+list from ``episode.toml``, the approval from ``approval.json``. The analysis (face tracks and the
+machine words, both cached by content hash) is loaded once and again after a settings change.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..api import RenderOptions, analyse_episode, build_plan, prepare
+from ..errors import CadreError
+from ..transcript import LOW_CONFIDENCE, Cue, Transcript, layout_cues, parse_srt, read_text_file
+from . import edits
+
+
+@dataclass
+class ClipView:
+    name: str
+    span: object
+    analysis: object
+    machine: Transcript
+    srt: Path
+
+
+@dataclass
+class ReviewSession:
+    folder: Path
+    options: RenderOptions = field(default_factory=RenderOptions)
+
+    def __post_init__(self):
+        self.folder = Path(self.folder).resolve()
+        self.options = replace(self.options, require_approval=False)   # reviewing is how one gets approved
+        self.lock = threading.RLock()
+        self.loudness = None
+        self.load()
+
+    # -- loading ------------------------------------------------------------------------------
+    def prepared(self):
+        return prepare(self.folder, self.options)
+
+    def load(self) -> None:
+        with self.lock:
+            self.episode, self.networks, self.profile, self.redaction, self.redaction_off = self.prepared()
+            self.analyses = analyse_episode(self.episode, self.redaction)
+            self.clips = {}
+            for a in self.analyses:
+                machine = _machine(a, self.episode.settings)
+                lang = self.episode.settings.language
+                lang = machine.language if lang == "auto" else lang
+                from ..transcribe import sidecar_paths
+
+                self.clips[a.span.path.name] = ClipView(a.span.path.name, a.span, a, machine,
+                                                        sidecar_paths(Path(a.span.path), lang)[0])
+
+    def clip(self, name) -> ClipView:
+        """A clip of the episode by its exact file name; anything else is refused."""
+        if not isinstance(name, str) or name not in self.clips:
+            raise CadreError(self.folder, f"{name!r} is not a clip of this episode")
+        return self.clips[name]
+
+    @property
+    def masks_path(self) -> Path:
+        return self.folder / "masks.toml"
+
+    def overrides(self):
+        from ..redaction import load_overrides
+
+        return load_overrides(self.masks_path, list(self.clips))
+
+    def check_masks(self) -> None:
+        ov = self.overrides()
+        for a in self.analyses:
+            if a.faces is not None:
+                ov.check_tracks(a.faces)
+
+    def check_settings(self) -> None:
+        from ..config import load_settings
+
+        load_settings(self.folder)
+
+    # -- captions -----------------------------------------------------------------------------
+    def cues(self, clip: ClipView) -> tuple[list[Cue], str]:
+        """The clip's cues as the SRT file holds them, or the machine's layout until one is saved."""
+        if clip.srt.is_file():
+            from ..transcribe import human_cues
+
+            return human_cues(clip.srt), "file"
+        return layout_cues(clip.machine), "machine"
+
+    def save_cues(self, clip: ClipView, cues: list[edits.CueEdit]) -> bool:
+        with self.lock:
+            changed = edits.write_srt(clip.srt, cues)
+            parse_srt(read_text_file(clip.srt))      # what render will read back
+            return changed
+
+    def replace_all(self, find: str, replacement: str, whole_word: bool, case: bool) -> dict:
+        counts = {}
+        with self.lock:
+            for clip in self.clips.values():
+                cues, _ = self.cues(clip)
+                new, n = edits.replace_in([edits.CueEdit(c.start, c.end, c.text) for c in cues],
+                                          find, replacement, whole_word, case)
+                if n:
+                    self.save_cues(clip, new)
+                    counts[clip.name] = n
+        return counts
+
+    def low_confidence(self, clip: ClipView, cue: Cue) -> set[str]:
+        """Folded words the machine was unsure of under ``cue``."""
+        from ..bleep import split_word, fold
+        from ..corrections import machine_tokens
+
+        out = set()
+        for tok in machine_tokens(clip.machine.words):
+            if tok.probability < LOW_CONFIDENCE and cue.start <= (tok.start + tok.end) / 2 < cue.end:
+                out.add(fold(split_word(tok.text)[1]))
+        return out
+
+    # -- everything the page shows --------------------------------------------------------------
+    def state(self) -> dict:
+        from .checks import network_checks
+        from .state import episode_state
+
+        with self.lock:
+            before = _analysis_settings(self.episode.settings)
+            self.episode, self.networks, self.profile, self.redaction, self.redaction_off = self.prepared()
+            if _analysis_settings(self.episode.settings) != before:   # episode.toml edited by hand
+                self.load()
+            return episode_state(self, network_checks(self))
+
+    def plan(self):
+        from ..networks import combined_safe_zone
+
+        return build_plan(self.episode, self.analyses, self.networks, combined_safe_zone(self.networks), parts=False)
+
+
+def _analysis_settings(settings) -> dict:
+    return {k: v for k, v in settings.to_dict().items()
+            if k not in ("title", "bleep", "bleep_sound", "caption_style", "branding", "networks", "split",
+                         "require_approval")}
+
+
+def _machine(analysis, settings) -> Transcript:
+    """What Whisper heard in the clip (cached; the SRT a person edits is read separately)."""
+    if not analysis.span.info.has_audio:
+        return Transcript(settings.language, [])
+    from ..asr.base import TranscribeOptions
+    from ..transcribe import machine_transcript
+
+    return machine_transcript(Path(analysis.span.path), TranscribeOptions(language=settings.language,
+                                                                          **settings.asr))[0]

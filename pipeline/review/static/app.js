@@ -1,0 +1,301 @@
+// Cadre review page. Every piece of episode text is written with textContent, never as HTML.
+"use strict";
+
+let state = null;
+let drawn = null;          // [x0, y0, x1, y1] fractions of the frame, or null
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c);
+  return node;
+}
+
+function say(text, isError) {
+  const s = document.getElementById("status");
+  s.textContent = text;
+  s.className = isError ? "error" : "";
+}
+
+async function api(path, data) {
+  const opts = data === undefined ? {} : {method: "POST", headers: {"Content-Type": "application/json"},
+                                          body: JSON.stringify(data)};
+  const res = await fetch(path, opts);
+  const body = await res.json().catch(() => ({error: res.statusText}));
+  if (!res.ok) throw new Error(body.error || res.statusText);
+  return body;
+}
+
+async function act(what, path, data) {
+  try {
+    const out = await api(path, data);
+    say(what + " — saved to " + (out.saved || "disk"));
+    await load();
+    say(what + " — saved to " + (out.saved || "disk"));
+    return out;
+  } catch (e) {
+    say(what + " failed: " + e.message, true);
+    throw e;
+  }
+}
+
+function seconds(value) { return Math.round(parseFloat(value) * 1000) / 1000; }
+
+// ---------------------------------------------------------------- captions
+function cueText(cue) {
+  const box = el("div", {class: "text", title: "click to edit"});
+  for (const tok of cue.tokens) {
+    if (tok.newline) box.append(el("br"));
+    else if (box.childNodes.length) box.append(" ");
+    const cls = "w" + (tok.low ? " low" : "") + (tok.bleep ? " bleep" : "");
+    box.append(el("span", {class: cls, text: tok.text, title: tok.low ? "low confidence" : ""}));
+  }
+  return box;
+}
+
+function clipCues(clip) {
+  const rows = [];
+  for (const row of document.querySelectorAll(`.clip[data-clip="${CSS.escape(clip.clip)}"] .cue`)) {
+    rows.push({start: seconds(row.querySelector(".start").value), end: seconds(row.querySelector(".end").value),
+               text: row.dataset.text});
+  }
+  return rows;
+}
+
+function saveClip(clip, what) {
+  return act(what, "api/captions", {clip: clip.clip, cues: clipCues(clip)});
+}
+
+function editText(clip, row, box) {
+  if (row.querySelector("textarea")) return;
+  const area = el("textarea", {class: "edit", "aria-label": "caption text"});
+  area.value = row.dataset.text;
+  box.replaceWith(area);
+  area.focus();
+  let done = false;
+  const finish = (keep) => {
+    if (done) return;
+    done = true;
+    if (keep && area.value !== row.dataset.text) {
+      row.dataset.text = area.value;
+      saveClip(clip, "Caption edited");
+    } else {
+      area.replaceWith(box);
+    }
+  };
+  area.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); finish(true); }
+    if (ev.key === "Escape") finish(false);
+  });
+  area.addEventListener("blur", () => finish(true));
+}
+
+function renderCaptions() {
+  const root = document.getElementById("captions");
+  root.replaceChildren();
+  for (const clip of state.clips) {
+    const head = el("h3", {text: `${clip.clip} — ${clip.srt}` + (clip.source === "machine" ? " (machine words, not saved yet)" : "")});
+    const box = el("div", {class: "clip", "data-clip": clip.clip}, head);
+    for (const w of clip.warnings) box.append(el("p", {class: "hint", text: w}));
+    clip.cues.forEach((cue, i) => {
+      const row = el("div", {class: "cue", "data-index": String(i)});
+      row.dataset.text = cue.text;
+      const start = el("input", {class: "start", type: "number", step: "0.01", min: "0", "aria-label": "start"});
+      const end = el("input", {class: "end", type: "number", step: "0.01", min: "0", "aria-label": "end"});
+      start.value = cue.start.toFixed(3);
+      end.value = cue.end.toFixed(3);
+      start.addEventListener("change", () => saveClip(clip, "Cue timing changed"));
+      end.addEventListener("change", () => saveClip(clip, "Cue timing changed"));
+      const text = cueText(cue);
+      text.addEventListener("click", (ev) => {
+        if (document.getElementById("bleep-mode").checked && ev.target.classList.contains("w")) {
+          act("Bleep added", "api/bleep", {term: ev.target.textContent.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, "")});
+          return;
+        }
+        editText(clip, row, text);
+      });
+      row.append(start, end, text);
+      box.append(row);
+    });
+    if (!clip.cues.length) box.append(el("p", {class: "hint", text: "no captions"}));
+    root.append(box);
+  }
+  document.getElementById("middle").classList.toggle("bleep-on", document.getElementById("bleep-mode").checked);
+}
+
+// ---------------------------------------------------------------- faces, masks, bleeps
+function renderTracks() {
+  const root = document.getElementById("tracks");
+  root.replaceChildren();
+  if (!state.tracks.length) root.append(el("p", {class: "hint", text: state.redaction === "none" ?
+    "face masking is off for this episode" : "no faces found"}));
+  for (const t of state.tracks) {
+    const src = `thumb?clip=${encodeURIComponent(t.clip)}&track=${encodeURIComponent(t.id)}`;
+    const card = el("button", {class: "track" + (t.kept ? " kept" : ""), type: "button", "data-track": t.id,
+                               "data-clip": t.clip, "aria-pressed": String(t.kept)},
+      el("img", {src, alt: "face " + t.id, loading: "lazy"}),
+      el("span", {class: "state", text: t.kept ? "KEPT VISIBLE" : "masked"}),
+      el("span", {text: `${t.clip} ${t.from}–${t.to} s`}),
+      el("span", {text: t.id}));
+    card.addEventListener("click", () => act(t.kept ? "Face masked" : "Face kept visible", "api/track",
+                                             {clip: t.clip, track: t.id, keep: !t.kept}));
+    root.append(card);
+  }
+}
+
+function renderMasks() {
+  const list = document.getElementById("masks");
+  list.replaceChildren();
+  for (const m of state.masks) {
+    const span = m.end === null ? `${m.start}s → end` : `${m.start}–${m.end} s`;
+    const what = m.whole_frame ? "whole frame" : m.region.map((v) => v.toFixed(3)).join(", ");
+    list.append(el("li", {class: "mask"}, `${m.clip} ${span}: ${what} ${m.label || ""} `,
+      el("button", {type: "button", text: "remove", onclick: () => act("Mask removed", "api/mask/remove", {index: m.index})})));
+  }
+  const select = document.getElementById("mask-clip");
+  const current = select.value;
+  select.replaceChildren(...state.clips.map((c) => el("option", {value: c.clip, text: c.clip})));
+  if (current) select.value = current;
+  const bleeps = document.getElementById("bleeps");
+  bleeps.replaceChildren();
+  for (const term of state.bleep.terms) {
+    bleeps.append(el("li", {class: "bleep-term"}, term + " ",
+      el("button", {type: "button", text: "remove", onclick: () => act("Bleep removed", "api/bleep", {term, remove: true})})));
+  }
+  if (state.bleep.spans.length) bleeps.append(el("li", {class: "hint",
+    text: `${state.bleep.spans.length} span(s) bleeped with a ${state.bleep.sound}`}));
+}
+
+function renderChecks() {
+  const root = document.getElementById("checks");
+  root.replaceChildren();
+  for (const net of state.checks) {
+    const table = el("table", {class: "network", "data-network": net.network});
+    for (const c of net.checks) {
+      const cls = "check " + (c.ok ? "ok" : c.level === "error" ? "bad" : "warn");
+      table.append(el("tr", {class: cls}, el("td", {text: c.ok ? "✓" : "✗"}), el("td", {text: c.name}),
+                      el("td", {text: String(c.value)}), el("td", {text: c.expected})));
+    }
+    root.append(el("h3", {text: net.title}), table);
+  }
+}
+
+function renderHeader() {
+  document.getElementById("title").textContent = `${state.title} (${state.episode})`;
+  const badge = document.getElementById("approval");
+  const a = state.approval;
+  badge.className = "badge" + (a.approved ? " ok" : "");
+  badge.textContent = a.approved ? `approved by ${a.by} on ${a.at}` :
+    a.by ? `changed since ${a.by}'s approval: ${a.changes.join(", ")}` : "not approved";
+}
+
+function renderProxy(p) {
+  const label = document.getElementById("proxy-state");
+  if (!p) { label.textContent = "proxy off"; return; }
+  label.textContent = p.state === "running" ? `rendering ${p.done}/${p.total} frames…` :
+    p.state === "failed" ? "failed: " + p.error : p.state === "done" ? `ready (${p.elapsed} s)` : "not rendered";
+  const video = document.getElementById("proxy");
+  if (p.state === "done" && video.dataset.version !== String(p.version)) {
+    video.dataset.version = String(p.version);
+    video.src = "proxy.mp4?v=" + p.version;
+  }
+  if (p.state === "running") setTimeout(pollProxy, 1000);
+}
+
+async function pollProxy() {
+  try { renderProxy(await api("api/proxy")); } catch (e) { say("proxy: " + e.message, true); }
+}
+
+async function load() {
+  state = await api("api/state");
+  renderHeader();
+  renderCaptions();
+  renderTracks();
+  renderMasks();
+  renderChecks();
+  renderProxy(state.proxy);
+  document.body.dataset.loaded = String(Date.now());
+}
+
+// ---------------------------------------------------------------- drawing a mask box
+function setupDrawing() {
+  const img = document.getElementById("frame");
+  const box = document.getElementById("draw-box");
+  let origin = null;
+  const frac = (ev) => {
+    const r = img.getBoundingClientRect();
+    return [Math.min(1, Math.max(0, (ev.clientX - r.left) / r.width)), Math.min(1, Math.max(0, (ev.clientY - r.top) / r.height))];
+  };
+  const show = (a, b) => {
+    const [x0, x1] = [Math.min(a[0], b[0]), Math.max(a[0], b[0])];
+    const [y0, y1] = [Math.min(a[1], b[1]), Math.max(a[1], b[1])];
+    Object.assign(box.style, {display: "block", left: x0 * 100 + "%", top: y0 * 100 + "%",
+                              width: (x1 - x0) * 100 + "%", height: (y1 - y0) * 100 + "%"});
+    return [x0, y0, x1, y1];
+  };
+  img.addEventListener("dragstart", (ev) => ev.preventDefault());
+  img.addEventListener("mousedown", (ev) => { origin = frac(ev); drawn = null; ev.preventDefault(); });
+  window.addEventListener("mousemove", (ev) => { if (origin) show(origin, frac(ev)); });
+  window.addEventListener("mouseup", (ev) => {
+    if (!origin) return;
+    drawn = show(origin, frac(ev));
+    origin = null;
+    const ok = drawn[2] - drawn[0] > 0.005 && drawn[3] - drawn[1] > 0.005;
+    document.getElementById("mask-add").disabled = !ok;
+    if (ok) say("Box drawn: set its time span, then Add mask");
+  });
+  document.getElementById("mask-load").addEventListener("click", () => {
+    const clip = document.getElementById("mask-clip").value;
+    const at = document.getElementById("mask-at").value || "0";
+    img.onload = () => { document.getElementById("frame-box").dataset.ready = at; };
+    img.src = `frame?clip=${encodeURIComponent(clip)}&t=${encodeURIComponent(at)}`;
+    box.style.display = "none";
+    drawn = null;
+    document.getElementById("mask-add").disabled = true;
+    if (!document.getElementById("mask-start").value) document.getElementById("mask-start").value = at;
+  });
+  document.getElementById("mask-add").addEventListener("click", async () => {
+    const end = document.getElementById("mask-end").value;
+    await act("Mask added", "api/mask", {clip: document.getElementById("mask-clip").value, region: drawn,
+      start: parseFloat(document.getElementById("mask-start").value || "0"), end: end === "" ? null : parseFloat(end),
+      label: document.getElementById("mask-label").value});
+    box.style.display = "none";
+    drawn = null;
+    document.getElementById("mask-add").disabled = true;
+  });
+}
+
+function setup() {
+  document.getElementById("replace-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const out = await act("Replace all", "api/replace", {find: document.getElementById("find").value,
+      replace: document.getElementById("replace").value, whole_word: document.getElementById("whole-word").checked,
+      case: document.getElementById("match-case").checked});
+    say(`Replaced ${out.total} occurrence(s)`);
+  });
+  document.getElementById("bleep-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    act("Bleep added", "api/bleep", {term: document.getElementById("bleep-term").value});
+  });
+  document.getElementById("bleep-mode").addEventListener("change", renderCaptions);
+  document.getElementById("approve-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const out = await api("api/approve", {by: document.getElementById("approver").value});
+      await load();
+      say(`Approved by ${out.by} — saved to approval.json`);
+    } catch (e) { say("Approve failed: " + e.message, true); }
+  });
+  document.getElementById("proxy-update").addEventListener("click", async () => {
+    try { renderProxy(await api("api/proxy", {})); } catch (e) { say("proxy: " + e.message, true); }
+  });
+  setupDrawing();
+  load().catch((e) => say("Could not load the episode: " + e.message, true));
+}
+
+document.addEventListener("DOMContentLoaded", setup);
