@@ -42,7 +42,7 @@ def fold(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
-def _core(token: str) -> tuple[str, str, str]:
+def split_word(token: str) -> tuple[str, str, str]:
     """(leading punctuation and elision, the word, trailing punctuation)."""
     lead, core, trail = _EDGE.match(token).groups()
     m = _ELISION.match(core)
@@ -63,13 +63,13 @@ def _tokens(words: list[dict]) -> list[list[int]]:
 
 
 def _term_tokens(term: str) -> list[str]:
-    return [fold(_core(t)[1]) for t in term.split() if _core(t)[1]]
+    return [fold(split_word(t)[1]) for t in term.split() if split_word(t)[1]]
 
 
 def find(words: list[dict], terms) -> list[tuple[int, int]]:
     """Token ranges ``(first, last)`` (indices into the token groups) that say one of ``terms``."""
     groups = _tokens(words)
-    folded = [fold(_core("".join(words[i]["word"] for i in g).strip())[1]) for g in groups]
+    folded = [fold(split_word("".join(words[i]["word"] for i in g).strip())[1]) for g in groups]
     found: list[tuple[int, int]] = []
     for term in terms:
         want = _term_tokens(term)
@@ -102,7 +102,7 @@ def censor(words: list[dict], terms) -> list[dict]:
         idx = [i for g in groups[a:b + 1] for i in g]
         first_text = "".join(words[i]["word"] for i in groups[a]).strip()
         last_text = "".join(words[i]["word"] for i in groups[b]).strip()
-        lead, trail = _core(first_text)[0], _core(last_text)[2]
+        lead, trail = split_word(first_text)[0], split_word(last_text)[2]
         out[idx[0]] = {**out[idx[0]], "word": f" {lead}{PLACEHOLDER}{trail}", "end": words[idx[-1]]["end"],
                        "probability": 1.0}
         drop.update(idx[1:])
