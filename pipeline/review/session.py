@@ -133,9 +133,14 @@ class ReviewSession:
             return episode_state(self, network_checks(self))
 
     def plan(self):
+        """The edit plan with the captions as saved now (the SRTs are read again, the machine words
+        come from the cache), so the checks and bleeps follow every edit."""
+        from ..analyse import transcribe_span
         from ..networks import combined_safe_zone
 
-        return build_plan(self.episode, self.analyses, self.networks, combined_safe_zone(self.networks), parts=False)
+        st = self.episode.settings
+        analyses = [replace(a, transcript=transcribe_span(a.span, st.language, st.asr)) for a in self.analyses]
+        return build_plan(self.episode, analyses, self.networks, combined_safe_zone(self.networks), parts=False)
 
 
 def _analysis_settings(settings) -> dict:

@@ -27,7 +27,7 @@ def caption_rows(session) -> list[dict]:
         rows.append({
             "clip": clip.name, "source": source, "srt": clip.srt.name,
             "start": clip.span.start, "duration": round(clip.span.duration, 3),
-            "warnings": list(clip.machine.warnings),
+            "warnings": list(clip.machine.warnings) if source == "machine" else [],
             "cues": [{"start": round(c.start, 3), "end": round(c.end, 3), "text": c.text,
                       "tokens": _tokens(c.text, session.low_confidence(clip, c), terms)} for c in cues],
         })

@@ -34,7 +34,6 @@ async function api(path, data) {
 async function act(what, path, data) {
   try {
     const out = await api(path, data);
-    say(what + " — saved to " + (out.saved || "disk"));
     await load();
     say(what + " — saved to " + (out.saved || "disk"));
     return out;

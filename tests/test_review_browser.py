@@ -1,0 +1,238 @@
+"""The review page in a real browser (Playwright driving Debian's Chromium), checking the files on
+disk after each action: edit a caption and its timing, find and replace, toggle a face track,
+draw a manual mask, bleep a word, approve. Text from the episode holding HTML is shown as text.
+
+A screenshot of the page is kept in ``$CADRE_TEST_ARTIFACTS/review/`` (default
+``.cache/test-artifacts/review/``).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("starlette", reason="cadre review needs starlette, uvicorn and tomlkit (pip install 'cadre[review]')")
+pytest.importorskip("uvicorn", reason="cadre review needs uvicorn (pip install 'cadre[review]')")
+pytest.importorskip("tomlkit", reason="cadre review needs tomlkit (pip install 'cadre[review]')")
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package "
+                                                               "(pip install playwright; its own browser download is not used)")
+
+from pipeline.review.server import ReviewServer  # noqa: E402
+from pipeline.transcribe import human_cues  # noqa: E402
+
+from .test_review_fixtures import ARTIFACTS, face_clip, make_episode  # noqa: E402
+
+CHROMIUM = Path(os.environ.get("CADRE_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+EVIL_TITLE = '<img src=x onerror="window.__xss=1">'
+EVIL_LABEL = "<script>window.__xss=2</script>"
+EVIL_WORD = "<b onmouseover=window.__xss=3>piège</b>"
+
+
+def chromium() -> Path:
+    """Debian's Chromium; installed with apt-get when missing and possible, else the tests skip."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        pytest.skip(f"{CHROMIUM} is missing and apt-get cannot run here (needs root): apt-get install -y chromium")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "install", "-y", "-q", "chromium"], ["apt-get", "update", "-q"],
+                ["apt-get", "install", "-y", "-q", "chromium"]):
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
+        if CHROMIUM.exists():
+            return CHROMIUM
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+    pytest.skip(f"could not install Chromium with apt-get ({tail[0]}); install it: apt-get install -y chromium")
+
+
+def machine_words_with_html(clip: Path) -> None:
+    """A cached machine transcript for ``clip`` whose words hold HTML, one of them low-confidence."""
+    from pipeline import cache
+    from pipeline.asr.base import TranscribeOptions
+    from pipeline.transcribe import CACHE_KIND, cache_key
+    from pipeline.transcript import Segment, Transcript, Word
+
+    words = [Word(0.1, 0.5, " Bonjour", 0.95), Word(0.5, 0.9, " " + EVIL_WORD, 0.9), Word(0.9, 1.3, " Gendarmerie", 0.2)]
+    transcript = Transcript("fr", [Segment(0.1, 1.3, "".join(w.word for w in words), words)])
+    cache.store(CACHE_KIND, cache_key(clip, TranscribeOptions(language="fr")), transcript.to_dict())
+
+
+@pytest.fixture(scope="module")
+def browser_page(tmp_path_factory):
+    exe = chromium()
+    folder = make_episode(tmp_path_factory.mktemp("review-browser"))
+    text = (folder / "episode.toml").read_text("utf-8").replace('title = "Revue"', f"title = '{EVIL_TITLE}'")
+    (folder / "episode.toml").write_text(text, "utf-8")
+    face_clip(folder / "2.mp4", seconds=1.5)
+    machine_words_with_html(folder / "2.mp4")
+    (folder / "masks.toml").write_text(f'# plates\n[[mask]]\nclip = "2.mp4"\nregion = [0.0, 0.8, 0.2, 1.0]\n'
+                                       f"label = '{EVIL_LABEL}'\n", "utf-8")
+    server = ReviewServer(folder, proxy=False).start()
+    with sync_api.sync_playwright() as pw:
+        try:
+            browser = pw.chromium.launch(executable_path=str(exe), args=ARGS)
+        except Exception as exc:  # a broken browser install: say so rather than fail every test
+            server.stop()
+            pytest.skip(f"Chromium at {exe} does not start under Playwright: {exc}")
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.goto(server.url)
+        page.wait_for_selector(".cue")
+        page.errors = errors
+        yield page, folder
+        ARTIFACTS.joinpath("review").mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "review" / "review-page.png"), full_page=True)
+        browser.close()
+    server.stop()
+
+
+def wait_saved(page) -> None:
+    # selector waits: the page's CSP forbids eval, which Playwright's wait_for_function needs
+    page.wait_for_selector("#status:has-text('saved to')", timeout=30000)
+    assert "failed" not in page.text_content("#status")
+
+
+def clear_status(page) -> None:
+    page.evaluate("document.getElementById('status').textContent = ''")
+
+
+def masks(folder: Path) -> dict:
+    return tomllib.loads((folder / "masks.toml").read_text("utf-8"))
+
+
+def test_episode_text_holding_html_is_shown_as_text_never_run(browser_page):
+    page, _ = browser_page
+    assert page.text_content("#title").startswith(EVIL_TITLE)
+    assert EVIL_WORD in " ".join(page.locator('.clip[data-clip="2.mp4"] .w').all_text_contents())
+    assert EVIL_LABEL in page.text_content("#masks")
+    assert page.locator("#title img, .clip img, #masks script, .clip b").count() == 0
+    page.hover('.clip[data-clip="2.mp4"] .w >> nth=1')
+    assert page.evaluate("window.__xss") is None
+
+
+def test_low_confidence_words_are_highlighted(browser_page):
+    page, _ = browser_page
+    low = page.locator('.clip[data-clip="2.mp4"] .w.low')
+    assert low.count() == 1 and low.text_content() == "Gendarmerie"
+    assert page.locator('.clip[data-clip="1.mp4"] .w.low').count() == 0    # a person's SRT: reviewed words
+
+
+def test_edit_a_caption_saves_the_srt(browser_page):
+    page, folder = browser_page
+    clear_status(page)
+    page.click('.clip[data-clip="1.mp4"] .cue[data-index="0"] .text')
+    page.fill('.clip[data-clip="1.mp4"] .cue[data-index="0"] textarea', "Bonjour monsieur Dupont")
+    page.press('.clip[data-clip="1.mp4"] .cue[data-index="0"] textarea', "Enter")
+    wait_saved(page)
+    cues = human_cues(folder / "1.fr.srt")
+    assert [c.text for c in cues] == ["Bonjour monsieur Dupont", "Il habite rue des Lilas"]
+    assert (cues[0].start, cues[0].end) == (0.1, 0.9)
+    assert "Bonjour monsieur Dupont" in page.text_content('.clip[data-clip="1.mp4"] .cue[data-index="0"]')
+
+
+def test_edit_a_caption_timing_saves_the_srt(browser_page):
+    page, folder = browser_page
+    clear_status(page)
+    page.fill('.clip[data-clip="1.mp4"] .cue[data-index="1"] .end', "1.95")
+    page.press('.clip[data-clip="1.mp4"] .cue[data-index="1"] .end', "Tab")
+    wait_saved(page)
+    cue = human_cues(folder / "1.fr.srt")[1]
+    assert (cue.start, cue.end, cue.text) == (1.0, 1.95, "Il habite rue des Lilas")
+
+
+def test_find_and_replace_across_the_episode(browser_page):
+    page, folder = browser_page
+    clear_status(page)
+    page.fill("#find", "lilas")
+    page.fill("#replace", "Roses")
+    page.click("#replace-all")
+    page.wait_for_selector("#status:has-text('Replaced 1')", timeout=30000)
+    assert [c.text for c in human_cues(folder / "1.fr.srt")][1] == "Il habite rue des Roses"
+    assert not (folder / "2.fr.srt").exists()      # nothing to replace there: the file is not created
+
+
+def test_toggle_a_face_track_keep_then_mask(browser_page):
+    page, folder = browser_page
+    card = page.locator('.track[data-clip="1.mp4"]').first
+    track = card.get_attribute("data-track")
+    clear_status(page)
+    card.click()
+    wait_saved(page)
+    data = masks(folder)
+    assert data["keep"] == [{"clip": "1.mp4", "track": track, "note": "kept visible in cadre review"}]
+    assert data["mask"][0]["label"] == EVIL_LABEL               # the person's entry is untouched
+    assert (folder / "masks.toml").read_text("utf-8").startswith("# plates")   # and so is their comment
+    assert "KEPT VISIBLE" in page.text_content(f'.track[data-track="{track}"]')
+    clear_status(page)
+    page.click(f'.track[data-track="{track}"]')
+    wait_saved(page)
+    assert "keep" not in masks(folder)
+    assert "masked" in page.text_content(f'.track[data-track="{track}"]')
+
+
+def test_draw_a_manual_mask(browser_page):
+    page, folder = browser_page
+    page.select_option("#mask-clip", "1.mp4")
+    page.fill("#mask-at", "0.5")
+    page.click("#mask-load")
+    page.wait_for_selector("#frame-box[data-ready]")
+    box = page.locator("#frame").bounding_box()
+    page.mouse.move(box["x"] + 0.25 * box["width"], box["y"] + 0.25 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.4 * box["height"], steps=4)
+    page.mouse.move(box["x"] + 0.75 * box["width"], box["y"] + 0.6 * box["height"], steps=4)
+    page.mouse.up()
+    page.fill("#mask-start", "0.2")
+    page.fill("#mask-end", "1.2")
+    page.fill("#mask-label", "plaque")
+    clear_status(page)
+    page.click("#mask-add")
+    wait_saved(page)
+    entry = masks(folder)["mask"][1]
+    assert entry["clip"] == "1.mp4" and entry["label"] == "plaque"
+    assert (entry["start"], entry["end"]) == (0.2, 1.2)
+    assert entry["region"] == pytest.approx([0.25, 0.25, 0.75, 0.6], abs=0.01)
+    from pipeline.redaction import load_overrides
+
+    assert len(load_overrides(folder / "masks.toml", ["1.mp4", "2.mp4"]).entries) == 2   # valid for render
+
+
+def test_bleep_a_word_by_clicking_it(browser_page):
+    page, folder = browser_page
+    page.check("#bleep-mode")
+    clear_status(page)
+    page.click('.clip[data-clip="1.mp4"] .cue[data-index="0"] .w >> text=Dupont')
+    wait_saved(page)
+    assert tomllib.loads((folder / "episode.toml").read_text("utf-8"))["bleep"] == ["Dupont"]
+    page.uncheck("#bleep-mode")
+    assert page.locator('.clip[data-clip="1.mp4"] .w.bleep').text_content() == "Dupont"
+    assert "1 span(s) bleeped" in page.text_content("#bleeps")
+
+
+def test_approve_records_reviewer_and_hash(browser_page):
+    from pipeline.api import RenderOptions, prepare
+    from pipeline.approval import approval_status, read_approval
+
+    page, folder = browser_page
+    page.fill("#approver", "Cne Martin")
+    page.click("#approve")
+    page.wait_for_selector("#approval:has-text('approved by')", timeout=60000)
+    record = read_approval(folder)
+    assert record.by == "Cne Martin" and len(record.hash) == 64
+    episode, _, profile, redaction, off = prepare(folder, RenderOptions(require_approval=False))
+    assert approval_status(episode, profile, redaction, off).approved
+    assert "edits" in record.inputs and "1.fr.srt" in record.inputs["edits"]
+
+
+def test_no_script_errors_or_policy_violations(browser_page):
+    page, _ = browser_page
+    assert page.evaluate("window.__xss") is None
+    assert not [e for e in page.errors if "favicon" not in e], page.errors
