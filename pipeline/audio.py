@@ -72,19 +72,27 @@ def measure_file(path: Path, target: dict) -> Loudness:
     return _measure(ffmpeg.input(str(path)).audio, path, target)
 
 
-def bleeped(stream, bleeps, sound: str, duration: float):
-    """Mute each ``(start, end)`` span of ``stream`` (episode seconds); with ``tone``, cover it with a beep."""
+def _inside(bleeps) -> str:
+    return "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in bleeps)
+
+
+def muted(stream, bleeps):
+    """``stream`` with each ``(start, end)`` span (episode seconds) silenced."""
     if not bleeps:
         return stream
+    # ``enable`` is decided per audio frame: cut the audio into 5 ms frames first
+    return stream.filter("asetnsamples", n=AUDIO_RATE // 200, p=0).filter("volume", volume=0, enable=_inside(bleeps))
+
+
+def with_tone(stream, bleeps, duration: float):
+    """A fixed-level beep added over each span (after normalisation, so its level never varies)."""
     from .bleep import TONE_HZ, TONE_LEVEL
 
-    inside = "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in bleeps)
-    stream = stream.filter("volume", volume=0, enable=inside)
-    if sound != "tone":
-        return stream
     tone = (ffmpeg.input(f"sine=frequency={TONE_HZ}:sample_rate={AUDIO_RATE}", f="lavfi", t=f"{duration:.3f}").audio
             .filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
-            .filter("volume", volume=TONE_LEVEL).filter("volume", volume=0, enable=f"not({inside})"))
+            .filter("asetnsamples", n=AUDIO_RATE // 200, p=0)
+            .filter("volume", volume=TONE_LEVEL * 8)       # lavfi's sine has an amplitude of 1/8
+            .filter("volume", volume=0, enable=f"not({_inside(bleeps)})"))
     return ffmpeg.filter([stream, tone], "amix", inputs=2, duration="first", normalize=0)
 
 
@@ -92,18 +100,20 @@ def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(),
     """Pass 2: normalise the episode audio with pass-1 figures and encode AAC to ``out_path``.
 
     Silence cannot be normalised; it is kept silent (the report warns about it). ``bleeps``
-    (``(start, end)`` episode seconds) are muted or toned after normalisation, so the level of
-    the tone is fixed and nothing of the word survives the loudness filter's look-ahead.
+    (``(start, end)`` episode seconds) are muted before both passes, so the loudness target holds
+    for the audio as published; with ``bleep_sound = "tone"`` a beep of fixed level is added over
+    them after normalisation.
     """
-    measured = measure_spans(spans, target)
-    stream = episode_audio(spans)
+    stream = muted(episode_audio(spans), bleeps)
+    measured = _measure(stream, spans[0].path.parent, target) if bleeps else measure_spans(spans, target)
     if not measured.silent:
         stream = stream.filter(
             "loudnorm", I=target["loudness_lufs"], TP=target["true_peak_dbtp"], LRA=target["loudness_range_lu"],
             measured_I=measured.integrated, measured_TP=measured.true_peak, measured_LRA=measured.lra,
             measured_thresh=measured.threshold, offset=measured.offset, linear="true")
     stream = stream.filter("aresample", AUDIO_RATE).filter("aformat", channel_layouts="stereo")
-    stream = bleeped(stream, bleeps, bleep_sound, sum(s.frame_count for s in spans) / FPS)
+    if bleeps and bleep_sound == "tone":
+        stream = with_tone(stream, bleeps, sum(s.frame_count for s in spans) / FPS)
     out = stream.output(str(out_path), acodec=target["audio_codec"], ar=AUDIO_RATE, ac=2,
                         audio_bitrate=f"{target['audio_bitrate_kbps']}k", f="mp4")
     proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *compile_graph(out)],
