@@ -30,8 +30,7 @@ class ClipAnalysis:
 
 
 def transcribe_span(span: ClipSpan, language: str, asr: dict) -> Transcript:
-    if not span.info.has_audio:
-        return Transcript(language if language != "auto" else "", [])
+    """Machine words with a person's SRT corrections (a silent clip can still have a written SRT)."""
     from .asr.base import TranscribeOptions
     from .transcribe import clip_transcript
 
