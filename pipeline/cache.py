@@ -38,19 +38,29 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def file_hash(path: str | Path) -> str:
-    """sha256 of a file's content. Remembered per (inode, size, mtime) so big clips hash once."""
-    path = Path(path)
-    st = path.stat()
-    memo = cache_dir() / "hashes" / hashlib.sha256(
-        f"{path.resolve()}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
-    if memo.is_file():
-        return memo.read_text().strip()
+def sha256_file(path: str | Path) -> str:
+    """sha256 of a file's content, read in 4 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
+        for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
-    value = digest.hexdigest()
+    return digest.hexdigest()
+
+
+def memo_path(kind: str, path: str | Path) -> Path:
+    """Where a per-file result is remembered: keyed by (path, inode, size, mtime), like git's index."""
+    path = Path(path)
+    st = path.stat()
+    return cache_dir() / kind / hashlib.sha256(
+        f"{path.resolve()}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
+
+
+def file_hash(path: str | Path) -> str:
+    """sha256 of a file's content. Remembered per (inode, size, mtime) so big clips hash once."""
+    memo = memo_path("hashes", path)
+    if memo.is_file():
+        return memo.read_text().strip()
+    value = sha256_file(path)
     atomic_write_text(memo, value)
     return value
 

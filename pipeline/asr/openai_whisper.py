@@ -7,12 +7,12 @@ see the same speech.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from ..cache import sha256_file
 from ..errors import CadreError
 from ..models import Model, converted_path
 from ..transcript import Segment, Word
@@ -23,23 +23,15 @@ from .convert import convert
 log = logging.getLogger(__name__)
 
 
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def checkpoint_for(model: Model) -> Path:
     """The converted checkpoint for ``model``, converting (and caching) it when absent or damaged."""
     path = converted_path(model)
     stamp = path.with_suffix(".sha256")
-    if path.is_file() and stamp.is_file() and stamp.read_text().strip() == _digest(path):
+    if path.is_file() and stamp.is_file() and stamp.read_text().strip() == sha256_file(path):
         return path
     log.info("converting %s to an openai-whisper checkpoint in %s", model.path, path)
     convert(model.path, path)
-    stamp.write_text(_digest(path))
+    stamp.write_text(sha256_file(path))
     return path
 
 
