@@ -88,9 +88,7 @@ def _glob_escape(text: str) -> str:
 
 def fingerprint_inputs(episode, networks, profile, redaction, redaction_off) -> dict:
     """Everything an episode's outputs depend on, as small JSON-able parts (hashes, settings)."""
-    presets = {}
-    for path in _preset_files(episode, networks, redaction):
-        presets[path.name if path.parent.name in ("fonts",) else f"{path.parent.name}/{path.name}"] = file_hash(path)
+    presets = {f"{p.parent.name}/{p.name}": file_hash(p) for p in _preset_files(episode, networks, redaction)}
     return {
         "cadre": __version__,
         "settings": episode.settings.to_dict(),
@@ -100,7 +98,19 @@ def fingerprint_inputs(episode, networks, profile, redaction, redaction_off) -> 
                   for s in episode.spans],
         "edits": _edited_files(episode),
         "presets": presets,
+        "asr_model": _model_hash(episode.settings),
     }
+
+
+def _model_hash(settings) -> str | None:
+    """The Whisper weights in use: new weights under the same name mean new words."""
+    try:
+        from .asr.base import TranscribeOptions
+        from .models import resolve
+
+        return resolve(TranscribeOptions(language=settings.language, **settings.asr).model).sha256
+    except (CadreError, OSError, TypeError):
+        return None   # analysis reports the problem with its own message
 
 
 def changed_parts(old: dict, new: dict) -> list[str]:
@@ -214,6 +224,7 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
     plan = EpisodePlan(folder.name, folder)
     try:
         episode, networks, profile, redaction, redaction_off = prepare(folder, options)
+        plan.name = episode.name          # outputs are named after the resolved folder (symlinks)
         plan.networks = tuple(n.name for n in networks)
         plan.frames = sum(s.frame_count for s in episode.spans)
         plan.inputs = fingerprint_inputs(episode, networks, profile, redaction, redaction_off)

@@ -49,7 +49,9 @@ def _call(job_id: str, task):
 
 
 def default_jobs() -> int:
-    return max(1, min(4, (os.cpu_count() or 1)))
+    """One job per two cores, at most 4: a render already keeps about two cores busy (x264 threads,
+    the masking pipe), and on a 2-core machine -j 2 measured slower than -j 1 (benchmarks/bench_batch.py)."""
+    return max(1, min(4, (os.cpu_count() or 1) // 2))
 
 
 class LocalExecutor(Executor):

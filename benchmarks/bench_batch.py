@@ -1,0 +1,146 @@
+"""Campaign batch benchmark: cold runs with -j 1 and -j 2, no-op re-run, caption edit, kill -9.
+
+    python benchmarks/bench_batch.py [--episodes 3] [--seconds 6] [--preset fast] [--kills 5]
+
+The campaign has ``--episodes`` episodes of one ``--seconds`` clip each: the real pedestrian video
+(8-12 faces) of ``../shared/media`` with a different real French recording as sound, so Whisper
+and the face detector do real work (synthetic clips when the media folder is absent). Masking
+and captions are on, all five networks. Every run is ``cadre batch`` in a subprocess (what a user
+waits for, Python start-up included); cold runs start from an empty analysis cache and no outputs.
+
+1. cold run, -j 1, then cold run, -j 2: wall time and speedup;
+2. no-op re-run on the finished campaign (target < 3 s);
+3. caption edit: one SRT edited; which jobs ran (target: that episode's render only) and whether
+   the analysis cache was written (target: no);
+4. kill -9 at random moments ``--kills`` times, then a final run; every output decoded fully.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import SHARED_MEDIA, save, table  # noqa: E402
+
+# fr_fleurs_002 looped to 6 s fails the loudness check (-15.1 LUFS): a render issue, reported apart
+AUDIO = ["audio/fr/fr_fleurs_001.wav", "audio/fr/fr_fleurs_000.wav", "audio/en/en_whisper_jfk.wav"]
+
+
+def make_campaign(folder: Path, episodes: int, seconds: float) -> None:
+    from pipeline.ffmpeg import run
+
+    video = SHARED_MEDIA / "videos" / "facenet_pytorch_video.mp4"
+    for i in range(episodes):
+        out = folder / f"ep{i + 1}" / "1.mp4"
+        out.parent.mkdir(parents=True)
+        if video.is_file():
+            audio = SHARED_MEDIA / AUDIO[i % len(AUDIO)]
+            args = ["-stream_loop", "-1", "-i", str(video), "-stream_loop", "-1", "-i", str(audio)]
+        else:
+            args = ["-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=30", "-f", "lavfi", "-i", f"sine=f={300 + 50 * i}"]
+        run([*args, "-t", str(seconds), "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast",
+             "-pix_fmt", "yuv420p", "-c:a", "aac", str(out)], source=out, what="benchmark clip")
+
+
+def cadre(campaign: Path, *args: str, env: dict) -> tuple[float, list[dict], int]:
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "batch", str(campaign), "--json", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode not in (0, 3):
+        sys.exit(f"cadre batch failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    return wall, events, proc.returncode
+
+
+def cache_files(cache: Path) -> dict:
+    return {str(p): p.stat().st_mtime_ns for kind in ("transcripts", "faces") for p in (cache / kind).rglob("*.json")}
+
+
+def decode_frames(path: Path) -> int:
+    import av
+
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--episodes", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=6.0)
+    ap.add_argument("--preset", default="fast")
+    ap.add_argument("--kills", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    random.seed(a.seed)
+    work = Path(tempfile.mkdtemp(prefix="cadre-bench-batch-"))
+    campaign, cache = work / "campagne", work / "cache"
+    env = {**os.environ, "CADRE_CACHE_DIR": str(cache), "CADRE_X264_PRESET": a.preset}
+    make_campaign(campaign, a.episodes, a.seconds)
+    results: dict = {"episodes": a.episodes, "seconds": a.seconds, "preset": a.preset, "networks": 5}
+
+    def fresh():
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(campaign / "exports", ignore_errors=True)
+
+    cold = {}
+    for jobs in ("1", "2"):
+        fresh()
+        wall, events, code = cadre(campaign, "-j", jobs, env=env)
+        assert code == 0, events[-1]
+        cold[jobs] = wall
+    results["cold_j1_s"], results["cold_j2_s"] = round(cold["1"], 1), round(cold["2"], 1)
+    results["speedup_j2"] = round(cold["1"] / cold["2"], 2)
+
+    noop, events, _ = cadre(campaign, env=env)
+    results["noop_s"] = round(noop, 2)
+    results["noop_jobs"] = sum(1 for e in events if e["event"] == "job_start")
+
+    before = cache_files(cache)
+    srt = campaign / "ep1" / "1.fr.srt"
+    srt.write_text("1\n00:00:00,500 --> 00:00:02,500\nTexte corrigé à la main\n\n", "utf-8")
+    edit, events, _ = cadre(campaign, env=env)
+    results["caption_edit_s"] = round(edit, 1)
+    results["caption_edit_jobs"] = sorted(e["job"] for e in events if e["event"] == "job_start")
+    after = cache_files(cache)
+    results["caption_edit_analysis_entries_written"] = sorted(
+        str(Path(p).relative_to(cache)) for p in after if after[p] != before.get(p))
+
+    fresh()
+    kills = []
+    for _ in range(a.kills):
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "batch", str(campaign), "-j", "2"], cwd=ROOT,
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        at = random.uniform(0.5, cold["2"] * 0.8)
+        time.sleep(at)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        kills.append(round(at, 1))
+        time.sleep(1.0)      # workers die with the batch
+    wall, events, code = cadre(campaign, "-j", "2", env=env)
+    outputs = sorted((campaign / "exports").glob("*/*/*.mp4"))
+    frames = {str(p.relative_to(campaign)): decode_frames(p) for p in outputs}
+    leftovers = [str(p) for p in (campaign / "exports").rglob("*") if ".cadre-staging-" in p.name or ".part" in p.name]
+    expected = round(a.seconds * 30)
+    results["kills_at_s"] = kills
+    results["after_kills"] = {"exit": code, "outputs": len(outputs), "all_decode_fully": all(
+        f == expected for f in frames.values()), "leftovers": leftovers, "final_run_s": round(wall, 1)}
+
+    table("cadre batch", ["measure", "value"], [[k, v] for k, v in results.items()])
+    save("bench_batch", results)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
