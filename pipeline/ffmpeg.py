@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,6 +50,20 @@ def run(args: list[str], *, source: str | Path, what: str, capture_stdout: bool 
     return proc
 
 
-def compile_graph(stream) -> list[str]:
-    """Compile an ffmpeg-python output node to arguments (without the binary and global flags)."""
-    return stream.compile(cmd="ffmpeg")[1:]
+LONG_GRAPH = 8000  # characters; longer filter graphs go through a file (argv is capped at 128 KiB)
+
+
+def compile_graph(stream, workdir: str | Path | None = None) -> list[str]:
+    """Compile an ffmpeg-python output node to arguments (without the binary and global flags).
+
+    With ``workdir``, a long ``-filter_complex`` (a panning crop path, many clips) is written to a
+    file there and passed as ``-/filter_complex FILE``.
+    """
+    args = stream.compile(cmd="ffmpeg")[1:]
+    if workdir is not None and "-filter_complex" in args:
+        i = args.index("-filter_complex")
+        if len(args[i + 1]) > LONG_GRAPH:
+            script = Path(tempfile.mkstemp(prefix="graph-", suffix=".txt", dir=workdir)[1])
+            script.write_text(args[i + 1], "utf-8")
+            args[i:i + 2] = ["-/filter_complex", str(script)]
+    return args

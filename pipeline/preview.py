@@ -5,6 +5,7 @@ frame with the reframe window drawn over it (``crop_window_frame``).
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 import subprocess
 import tempfile
 from bisect import bisect_right
@@ -52,7 +53,8 @@ def draw_margins(image: Image.Image, networks: list[Network]) -> Image.Image:
 
 def _locate(folder, at: float, options: RenderOptions | None):
     """Episode analysis, and the clip analysis, clip frame and episode frame shown at ``at`` s."""
-    options = options or RenderOptions()
+    # a preview is part of reviewing: it must work before the episode is approved
+    options = replace(options or RenderOptions(), require_approval=False)
     episode, networks, _, redaction, _ = prepare(Path(folder), options)
     analyses = analyse_episode(episode, redaction)
     safe = combined_safe_zone(networks)

@@ -85,7 +85,8 @@ def _run_single(args: list[str], total: int, progress: Progress | None, source) 
 
 
 def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source) -> None:
-    dec_args = compile_graph(reframed_video(job).output("pipe:", format="rawvideo", pix_fmt="rgb24"))
+    dec_args = compile_graph(reframed_video(job).output("pipe:", format="rawvideo", pix_fmt="rgb24"),
+                             job.out_path.parent)
     raw = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{OUT_W}x{OUT_H}", framerate=FPS)
     enc_args = compile_graph(_encoder_output(job, raw.video, tmp_out))
     size = OUT_W * OUT_H * 3
@@ -133,7 +134,7 @@ def encode_master(job: MasterJob, progress: Progress | None = None) -> None:
     source = job.spans[0].path.parent
     try:
         if job.mask is None:
-            args = compile_graph(_encoder_output(job, reframed_video(job), tmp_out))
+            args = compile_graph(_encoder_output(job, reframed_video(job), tmp_out), job.out_path.parent)
             _run_single(args, job.total_frames, progress, source)
         else:
             _run_masked(job, tmp_out, progress, source)

@@ -218,3 +218,13 @@ def test_4k_hevc_source(tmp_path):
     with av.open(str(Path(result["out_dir"]) / "youtube-shorts" / "ep.mp4")) as c:
         v = c.streams.video[0]
         assert (v.codec_context.width, v.codec_context.height, v.frames) == (1080, 1920, 45)
+
+
+def test_long_filter_graph_goes_through_a_file(tmp_path, monkeypatch):
+    import pipeline.ffmpeg
+
+    monkeypatch.setattr(pipeline.ffmpeg, "LONG_GRAPH", 10)   # every graph counts as long
+    ep = tmp_path / "ep"
+    make_clip(ep / "1.mp4", size="640x360", duration=3)
+    result = render_episode(ep, RenderOptions(networks=("tiktok",), caption_style="none", redact="none"))
+    assert probe(Path(result["out_dir"]) / "tiktok" / "ep.mp4").duration > 2.9

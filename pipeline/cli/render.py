@@ -19,7 +19,7 @@ def render_options(func):
         click.option("--redact", help="Redaction preset (mosaic, solid, blur). 'none' disables face masking "
                                       "and is recorded in the report."),
         click.option("--captions", "caption_style", help="Caption style preset, or 'none'."),
-        click.option("--reframe", help="How 16:9 footage becomes 9:16: fit or crop."),
+        click.option("--reframe", help="How 16:9 footage becomes 9:16: fit, crop, follow (keeps the subject in frame) or auto."),
         click.option("--split/--no-split", default=None, help="Split episodes longer than a network allows into parts."),
         click.option("--language", help="Speech language code, or 'auto'."),
         click.option("--x264-preset", type=click.Choice(["superfast", "veryfast", "faster", "fast",
