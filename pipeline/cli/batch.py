@@ -20,7 +20,7 @@ def batch_options(func):
         click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path),
                      help="Output folder (default: CAMPAIGN_DIR/exports)."),
         click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None,
-                     help="Jobs at once (default: one per two cores, at most 4; with Dask: the workers' threads)."),
+                     help="Jobs at once (default: cores, at most 4; with Dask: the workers' threads)."),
         click.option("--executor", default="local", show_default=True,
                      help=f"Where jobs run: {', '.join(EXECUTORS)}."),
         click.option("--scheduler", metavar="URL", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 "

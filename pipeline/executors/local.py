@@ -49,9 +49,10 @@ def _call(job_id: str, task):
 
 
 def default_jobs() -> int:
-    """One job per two cores, at most 4: a render already keeps about two cores busy (x264 threads,
-    the masking pipe), and on a 2-core machine -j 2 measured slower than -j 1 (benchmarks/bench_batch.py)."""
-    return max(1, min(4, (os.cpu_count() or 1) // 2))
+    """As many jobs as cores, at most 4: analysis (Python, ONNX) of one episode overlaps with the
+    encode (ffmpeg) of another. benchmarks/bench_batch.py on 2 shared cores: -j 2 is 1.26x -j 1
+    (0.82x in an earlier run under heavier load from other jobs); pass -j 1 on a busy machine."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 class LocalExecutor(Executor):
