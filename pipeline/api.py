@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .analyse import ClipAnalysis, analyse_clip
 from .audio import render_audio
+from .cache import atomic_write_text
 from .episode import Episode, load_episode
 from .errors import CadreError
 from .export import export_network, extract_cover
@@ -97,7 +98,7 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
     try:
         result = _render(episode, networks, profile, redaction, redaction_off, staging, events)
         _publish(staging, root / episode.name, [n.name for n in networks])
-        (root / episode.name / "plan.json").write_text(json.dumps(result["plan"], indent=2, ensure_ascii=False))
+        atomic_write_text(root / episode.name / "plan.json", json.dumps(result["plan"], indent=2, ensure_ascii=False))
         result["out_dir"] = str(root / episode.name)
         return result
     finally:

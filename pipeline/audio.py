@@ -96,22 +96,52 @@ def with_tone(stream, bleeps, duration: float):
     return ffmpeg.filter([stream, tone], "amix", inputs=2, duration="first", normalize=0)
 
 
+CORRECTION_TOLERANCE_LU = 0.5
+CORRECTION_ATTEMPTS = 3
+
+
 def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(), bleep_sound: str = "tone") -> Loudness:
     """Pass 2: normalise the episode audio with pass-1 figures and encode AAC to ``out_path``.
+
+    loudnorm falls back to dynamic mode when the linear gain would break the true-peak ceiling,
+    and on short or very dynamic audio that can land a dB or more off target. The encoded result
+    is therefore measured, and a residual gain is applied ahead of a peak limiter set below the
+    ceiling, until the integrated loudness is within ``CORRECTION_TOLERANCE_LU``.
 
     Silence cannot be normalised; it is kept silent (the report warns about it). ``bleeps``
     (``(start, end)`` episode seconds) are muted before both passes, so the loudness target holds
     for the audio as published; with ``bleep_sound = "tone"`` a beep of fixed level is added over
     them after normalisation.
     """
+    source = muted(episode_audio(spans), bleeps)
+    measured = _measure(source, spans[0].path.parent, target) if bleeps else measure_spans(spans, target)
+    gain = 0.0
+    for _ in range(CORRECTION_ATTEMPTS):
+        _encode_audio(spans, target, out_path, bleeps, bleep_sound, measured, gain)
+        if measured.silent:
+            break
+        got = measure_file(out_path, target)
+        miss = target["loudness_lufs"] - got.integrated
+        if abs(miss) <= CORRECTION_TOLERANCE_LU:
+            break
+        gain += miss
+    return measured
+
+
+def _encode_audio(spans, target: dict, out_path: Path, bleeps, bleep_sound: str, measured: Loudness,
+                  gain: float) -> None:
     stream = muted(episode_audio(spans), bleeps)
-    measured = _measure(stream, spans[0].path.parent, target) if bleeps else measure_spans(spans, target)
     if not measured.silent:
         stream = stream.filter(
             "loudnorm", I=target["loudness_lufs"], TP=target["true_peak_dbtp"], LRA=target["loudness_range_lu"],
             measured_I=measured.integrated, measured_TP=measured.true_peak, measured_LRA=measured.lra,
             measured_thresh=measured.threshold, offset=measured.offset, linear="true")
     stream = stream.filter("aresample", AUDIO_RATE).filter("aformat", channel_layouts="stereo")
+    if gain:
+        # sample-peak limiter 1 dB under the true-peak ceiling leaves room for inter-sample peaks
+        limit = 10 ** ((target["true_peak_dbtp"] - 1.0) / 20)
+        stream = stream.filter("volume", f"{gain:.2f}dB").filter("alimiter", limit=f"{limit:.4f}", level=0,
+                                                                  attack=5, release=50)
     if bleeps and bleep_sound == "tone":
         stream = with_tone(stream, bleeps, sum(s.frame_count for s in spans) / FPS)
     out = stream.output(str(out_path), acodec=target["audio_codec"], ar=AUDIO_RATE, ac=2,
@@ -120,4 +150,3 @@ def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(),
                           stderr=subprocess.PIPE, text=True, errors="replace")
     if proc.returncode != 0:
         raise CadreError(spans[0].path.parent, f"audio render failed: {last_error_line(proc.stderr)}")
-    return measured

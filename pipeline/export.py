@@ -66,7 +66,7 @@ def export_network(master: Path, master_measured: dict, cover: Path, plan: EditP
         failed = [c for c in checks if not c.ok]
         if failed:
             details = "; ".join(f"{c.name} is {c.value}, expected {c.expected}" for c in failed)
-            raise CadreError(video, f"fails {net.title} checks ({details}); check presets/master.toml and the episode settings, then render again")
+            raise CadreError(f"{plan.episode}/{net.name}/{video.name}", f"fails {net.title} checks ({details}); check presets/master.toml and the episode settings, then render again")
         files.append({**measured, "part": [start, end], "checks": [c.to_dict() for c in checks]})
     shutil.copyfile(cover, out_dir / "cover.jpg")
     report = {

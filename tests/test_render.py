@@ -228,3 +228,15 @@ def test_long_filter_graph_goes_through_a_file(tmp_path, monkeypatch):
     make_clip(ep / "1.mp4", size="640x360", duration=3)
     result = render_episode(ep, RenderOptions(networks=("tiktok",), caption_style="none", redact="none"))
     assert probe(Path(result["out_dir"]) / "tiktok" / "ep.mp4").duration > 2.9
+
+
+def test_short_dynamic_speech_reaches_the_loudness_target(tmp_path, shared_media):
+    """loudnorm alone lands ~1 LU low on a short, peaky speech loop; the correction pass fixes it."""
+    ep = tmp_path / "ep"
+    ep.mkdir()
+    run(["-f", "lavfi", "-i", "testsrc2=s=640x360:d=6", "-stream_loop", "-1",
+         "-i", str(shared_media / "audio" / "fr" / "fr_fleurs_002.wav"), "-t", "6",
+         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(ep / "1.mp4")], source=ep, what="fixture")
+    result = render_episode(ep, RenderOptions(networks=("youtube-shorts",), caption_style="none", redact="none"))
+    loud = measure_file(Path(result["out_dir"]) / "youtube-shorts" / "ep.mp4", master_profile())
+    assert abs(loud.integrated + 14) <= 0.5 and loud.true_peak <= -1.5
