@@ -227,12 +227,18 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
     job = MasterJob(list(episode.spans), [a.reframer for a in analyses], audio_path, master, profile,
                     min(n.video_bitrate_max_kbps for n in networks), mask, overlays, keyframes)
     events("stage", name="render", frames=job.total_frames)
-    encode_master(job, lambda done, total: events("progress", done=done, total=total))
+    notes = encode_master(job, lambda done, total: events("progress", done=done, total=total))
+    if notes:
+        events("warning", message=f"the decoder reported damaged input ({notes[-1]}); check the output")
+        extra["decoder_warnings"] = notes[-20:]
 
     cover = staging / "cover.jpg"
     extract_cover(master, min(plan.duration * 0.3, max(0.0, plan.duration - 0.1)), cover)
     events("stage", name="measure")
     measured = measure_output(master, profile)
+    if measured["video"]["frames"] != plan.frames:
+        raise CadreError(episode.folder, f"the render holds {measured['video']['frames']} frames instead of "
+                                         f"{plan.frames}; a clip could not be fully decoded - export it again")
     reports = {}
     for n in networks:
         events("stage", name="export", network=n.name)

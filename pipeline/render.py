@@ -71,7 +71,7 @@ def _encoder_output(job: MasterJob, video, tmp_out: Path):
     return ffmpeg.output(video, audio, str(tmp_out), **kwargs)
 
 
-def _run_single(args: list[str], total: int, progress: Progress | None, source) -> None:
+def _run_single(args: list[str], total: int, progress: Progress | None, source) -> list[str]:
     cmd = [ffmpeg_exe(), *BASE_ARGS, "-progress", "pipe:1", "-nostats", *args]
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
@@ -79,9 +79,11 @@ def _run_single(args: list[str], total: int, progress: Progress | None, source) 
             if progress and line.startswith("frame="):
                 progress(min(total, int(line.split("=", 1)[1] or 0)), total)
         code = proc.wait()
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
         if code != 0:
-            err.seek(0)
-            raise CadreError(source, f"render failed: {last_error_line(err.read().decode('utf-8', 'replace'))}")
+            raise CadreError(source, f"render failed: {last_error_line(text)}")
+        return [ln.strip() for ln in text.splitlines() if ln.strip()]
 
 
 def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source) -> None:
@@ -128,16 +130,22 @@ def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source
             progress(n, total)
 
 
-def encode_master(job: MasterJob, progress: Progress | None = None) -> None:
-    """Encode ``job`` to ``job.out_path`` through a temporary name; nothing is left on failure."""
+def encode_master(job: MasterJob, progress: Progress | None = None) -> list[str]:
+    """Encode ``job`` to ``job.out_path`` through a temporary name; nothing is left on failure.
+
+    Returns what the decoders reported on the way (damaged packets that ffmpeg concealed), for
+    the report: the master is still whole, but a person should look at those moments.
+    """
     tmp_out = job.out_path.with_name(f".{job.out_path.stem}.part.mp4")
     source = job.spans[0].path.parent
+    notes: list[str] = []
     try:
         if job.mask is None:
             args = compile_graph(_encoder_output(job, reframed_video(job), tmp_out), job.out_path.parent)
-            _run_single(args, job.total_frames, progress, source)
+            notes = _run_single(args, job.total_frames, progress, source)
         else:
             _run_masked(job, tmp_out, progress, source)
         tmp_out.replace(job.out_path)
     finally:
         tmp_out.unlink(missing_ok=True)
+    return notes
