@@ -8,25 +8,34 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 
-class RenderProgress:
-    """Receives ``events(kind, **data)`` from the pipeline and shows them."""
+class _Display:
+    """A rich progress display on a terminal (``columns()``), nothing otherwise."""
 
-    def __init__(self, label: str):
-        self.label = label
-        self.tty = sys.stderr.isatty()
-        self.progress = None
-        self.task = None
+    tty = False
+    progress = None
+
+    def columns(self) -> tuple:
+        return (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                TimeRemainingColumn())
 
     def __enter__(self):
         if self.tty:
-            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                                     TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+            self.progress = Progress(*self.columns(), console=Console(stderr=True), transient=True)
             self.progress.__enter__()
         return self
 
     def __exit__(self, *exc):
         if self.progress:
             self.progress.__exit__(*exc)
+
+
+class RenderProgress(_Display):
+    """Receives ``events(kind, **data)`` from the pipeline and shows them."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.task = None
 
     def __call__(self, kind: str, **data) -> None:
         if kind == "stage":
@@ -44,7 +53,7 @@ class RenderProgress:
             click.echo(f"cadre: warning: {data['message']}", err=True)
 
 
-class BatchProgress:
+class BatchProgress(_Display):
     """Receives ``cadre batch`` events: rich bars on a terminal (one per running job and an
     overall bar with ETA), plain log lines otherwise, or one JSON object per line with ``--json``."""
 
@@ -52,7 +61,6 @@ class BatchProgress:
         self.label = label
         self.json = json_lines
         self.tty = sys.stderr.isatty() and not json_lines
-        self.progress = None
         self.overall = None
         self.tasks: dict[str, int] = {}       # job -> rich task
         self.frames: dict[str, int] = {}      # job -> frames done (running renders)
@@ -60,20 +68,11 @@ class BatchProgress:
         self.count = 0
         self.done_weight = 0
 
-    def __enter__(self):
-        if self.tty:
-            from rich.progress import SpinnerColumn, TimeElapsedColumn
+    def columns(self) -> tuple:
+        from rich.progress import SpinnerColumn, TimeElapsedColumn
 
-            self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                                     TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                                     TextColumn("eta"), TimeRemainingColumn(),
-                                     console=Console(stderr=True), transient=True)
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        if self.progress:
-            self.progress.__exit__(*exc)
+        return (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
 
     def __call__(self, kind: str, **data) -> None:
         if self.json:
