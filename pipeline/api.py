@@ -38,6 +38,7 @@ class RenderOptions:
     language: str | None = None
     x264_preset: str | None = None
     require_approval: bool | None = None   # None: as campaign/episode.toml say; False only for review tools
+    skip_unknown_networks: bool = False    # batch: render the valid networks of campaign.toml, report the rest
 
 
 def _noop(kind, **data):
@@ -171,6 +172,11 @@ def prepare(folder: Path, options: RenderOptions) -> tuple[Episode, list, dict, 
     overrides = {"networks": tuple(options.networks) or None, "caption_style": options.caption_style,
                  "reframe": options.reframe, "split": options.split, "language": options.language}
     episode = load_episode(folder, overrides)
+    unknown = () if options.networks else episode.settings.unknown_networks
+    if unknown and (not options.skip_unknown_networks or not episode.settings.networks):
+        raise CadreError(episode.folder.parent / "campaign.toml",
+                         f"key 'networks': {', '.join(map(repr, unknown))} is not a network; "
+                         f"choose from: {', '.join(network_names())}")
     networks = load_networks(list(episode.settings.networks))
     profile = master_profile()
     if options.x264_preset or os.environ.get("CADRE_X264_PRESET"):

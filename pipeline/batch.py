@@ -19,6 +19,7 @@ from pathlib import Path
 from .api import RenderOptions
 from .cache import cache_dir
 from .campaign_report import Row, fill_from_outputs, merge_rows, write_report
+from .networks import network_names
 from .errors import CadreError
 from .executors import Executor, WorkerLost, make_executor
 from .jobs import EpisodePlan, Job, JobOutcome, build_graph, mark_analysed, plan_episode, resolved_options
@@ -240,6 +241,9 @@ def episode_rows(plans: list[EpisodePlan], outcomes: dict[str, JobOutcome], root
                 rows.append(Row(plan.name, net, "failed", plan.error))
             continue
         outcome = outcomes.get(f"render:{plan.name}")
+        for net in plan.unknown:
+            rows.append(Row(plan.name, net, "failed", "campaign.toml names an unknown network; choose from: "
+                                                      + ", ".join(network_names())))
         for net in plan.networks:
             if net not in plan.stale:
                 rows.append(fill_from_outputs(Row(plan.name, net, "skipped", "up to date"), root))

@@ -62,6 +62,7 @@ class Settings:
     bleep: tuple[str, ...] = ()          # terms muted in the audio and replaced in captions (bleep.py)
     bleep_sound: str = "tone"            # tone | mute: what replaces the audio of a bleeped word
     require_approval: bool = False       # render/batch refuse an unapproved or changed episode (approval.py)
+    unknown_networks: tuple[str, ...] = ()   # names in campaign.toml that are not networks (never set by hand)
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -118,7 +119,7 @@ def _clip(path: Path, episode_dir: Path, item) -> ClipRef:
 
 
 def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> dict:
-    allowed = {f.name for f in fields(Settings)} - (CAMPAIGN_ONLY_EXCLUDED if campaign else set())
+    allowed = {f.name for f in fields(Settings)} - {"unknown_networks"} - (CAMPAIGN_ONLY_EXCLUDED if campaign else set())
     out: dict = {}
     for key, value in data.items():
         if key not in allowed:
@@ -138,7 +139,12 @@ def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> 
         elif key == "networks":
             if not isinstance(value, list) or not value:
                 _fail(path, key, f"must be a non-empty list; choose from: {', '.join(network_names())}")
-            out[key] = tuple(_choice(path, key, v, network_names()) for v in value)
+            if campaign:
+                # one wrong name must not stop the whole campaign: kept aside, reported per episode
+                out[key] = tuple(v for v in value if v in network_names())
+                out["unknown_networks"] = tuple(str(v) for v in value if v not in network_names())
+            else:
+                out[key] = tuple(_choice(path, key, v, network_names()) for v in value)
         elif key == "reframe":
             out[key] = _choice(path, key, value, REFRAMES)
         elif key == "focus":

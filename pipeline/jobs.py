@@ -216,6 +216,7 @@ class EpisodePlan:
     inputs: dict = field(default_factory=dict)
     stale: dict[str, str] = field(default_factory=dict)      # network -> why it must be rendered
     error: str = ""                                           # could not even be planned
+    unknown: tuple[str, ...] = ()                             # campaign.toml names that are not networks
     analyses: list[tuple[str, AnalyseTask, int]] = field(default_factory=list)   # (key, task, frames)
 
 
@@ -226,6 +227,7 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
         episode, networks, profile, redaction, redaction_off = prepare(folder, options)
         plan.name = episode.name          # outputs are named after the resolved folder (symlinks)
         plan.networks = tuple(n.name for n in networks)
+        plan.unknown = () if options.networks else episode.settings.unknown_networks
         plan.frames = sum(s.frame_count for s in episode.spans)
         plan.inputs = fingerprint_inputs(episode, networks, profile, redaction, redaction_off)
         plan.fingerprint = make_key(plan.inputs)

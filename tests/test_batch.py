@@ -145,14 +145,17 @@ def test_caption_edit_reencodes_only_that_episode_and_analyses_nothing(tmp_path,
     assert rows["ep2"]["status"] == "skipped"
 
 
-def test_unknown_network_in_campaign_file_stops_with_one_line(tmp_path):
+def test_unknown_network_in_campaign_file_fails_only_that_network(tmp_path):
     campaign = tmp_path / "c"
-    make_clip(campaign / "a" / "1.mp4", size="320x240", duration=1)
-    (campaign / "campaign.toml").write_text('networks = ["tiktok", "myspace"]\n')
+    make_clip(campaign / "a" / "1.mp4", size="320x240", duration=2)
+    (campaign / "campaign.toml").write_text('networks = ["youtube-shorts", "myspace"]\n')
     result = batch(campaign, *FAST)
-    assert result.exit_code == 1
-    assert "campaign.toml: key 'networks': 'myspace' is not allowed" in result.output
-    assert not (campaign / "exports" / "a").exists()
+    assert result.exit_code == 3, result.output
+    assert "unknown network" in result.output and "myspace" in result.output
+    assert (campaign / "exports" / "a" / "youtube-shorts" / "a.mp4").is_file()
+    single = CliRunner().invoke(main, ["render", str(campaign / "a"), "--redact", "none"])
+    assert single.exit_code == 1
+    assert "campaign.toml: key 'networks': 'myspace' is not a network" in single.output
 
 
 def test_campaign_report_escapes_and_embeds_covers(tmp_path):

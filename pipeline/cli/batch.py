@@ -34,7 +34,8 @@ def batch_options(func):
 def make_options(campaign_dir: Path, out_dir, networks, redact, caption_style, reframe, split, language, x264_preset,
                  jobs, executor, scheduler, force=False) -> BatchOptions:
     render = RenderOptions(networks=networks, out_dir=out_dir, redact=redact, caption_style=caption_style,
-                           reframe=reframe, split=split, language=language, x264_preset=x264_preset)
+                           reframe=reframe, split=split, language=language, x264_preset=x264_preset,
+                           skip_unknown_networks=True)
     return BatchOptions(render, jobs, force, executor, scheduler)
 
 
