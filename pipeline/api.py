@@ -18,6 +18,7 @@ from .episode import Episode, load_episode
 from .errors import CadreError
 from .export import export_network, extract_cover
 from .mask_timeline import MaskTimeline
+from .normalize import FPS
 from .networks import combined_safe_zone, load_networks, master_profile, network_names
 from .reframe import STRATEGIES
 from .plan import ClipPlan, EditPlan, episode_words, plan_parts
@@ -130,7 +131,7 @@ def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe, p
         s = a.span
         clips.append(ClipPlan(s.path.name, a.sha256, s.start, s.start + s.duration, s.frame_count, round(offset, 3),
                               a.reframer.describe()))
-        offset += s.frame_count / 30
+        offset += s.frame_count / FPS
     st = episode.settings
     from .bleep import censor
 
@@ -194,7 +195,7 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
     settings = episode.settings
     safe = combined_safe_zone(networks)
     # duration limits are known before any work: fail fast
-    duration = sum(s.frame_count for s in episode.spans) / 30
+    duration = sum(s.frame_count for s in episode.spans) / FPS
     for n in networks:
         plan_parts(duration, n, settings.split, episode.folder)
     analyses = analyse_episode(episode, redaction, events)

@@ -26,11 +26,15 @@ class MaskTimeline:
             total += a.span.frame_count
         self.total = total
 
+    def locate(self, n: int) -> tuple[int, int]:
+        """Episode frame ``n`` as (clip index, frame index within that clip)."""
+        i = bisect_right(self.starts, n) - 1
+        return i, n - self.starts[i]
+
     def boxes(self, n: int) -> list[tuple[Placement, list[Box]]]:
         """For episode frame ``n``: each placement with the boxes to mask, relative to its ``dst``."""
-        i = bisect_right(self.starts, n) - 1
+        i, j = self.locate(n)
         a = self.analyses[i]
-        j = n - self.starts[i]
         if a.faces is None:
             return []
         faces = a.faces.boxes_at(j, self.overrides)

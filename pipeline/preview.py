@@ -8,7 +8,6 @@ import io
 from dataclasses import replace
 import subprocess
 import tempfile
-from bisect import bisect_right
 from pathlib import Path
 
 import ffmpeg
@@ -62,9 +61,8 @@ def _locate(folder, at: float, options: RenderOptions | None):
     if not 0 <= at < plan.duration:
         raise CadreError(folder, f"--at {at} is outside the episode (0 to {plan.duration:.2f} s)")
     n = min(int(round(at * FPS)), plan.frames - 1)
-    starts = np.cumsum([0] + [a.span.frame_count for a in analyses[:-1]]).tolist()
-    i = bisect_right(starts, n) - 1
-    return episode, networks, redaction, analyses, safe, plan, analyses[i], n - starts[i], n
+    i, j = MaskTimeline(analyses, redaction).locate(n)
+    return episode, networks, redaction, analyses, safe, plan, analyses[i], j, n
 
 
 def _one_frame(a, j: int, size: tuple[int, int], graph) -> np.ndarray:
