@@ -1,6 +1,6 @@
 """Campaign batch benchmark: cold runs with -j 1 and -j 2, no-op re-run, caption edit, kill -9.
 
-    python benchmarks/bench_batch.py [--episodes 3] [--seconds 6] [--preset fast] [--kills 5]
+    python benchmarks/bench_batch.py [--episodes 3] [--seconds 6] [--preset fast] [--kills 5] [--repeat 1]
 
 The campaign has ``--episodes`` episodes of one ``--seconds`` clip each: the real pedestrian video
 (8-12 faces) of ``../shared/media`` with a different real French recording as sound, so Whisper
@@ -8,7 +8,7 @@ and the face detector do real work (synthetic clips when the media folder is abs
 and captions are on, all five networks. Every run is ``cadre batch`` in a subprocess (what a user
 waits for, Python start-up included); cold runs start from an empty analysis cache and no outputs.
 
-1. cold run, -j 1, then cold run, -j 2: wall time and speedup;
+1. cold run, -j 1, then cold run, -j 2 (``--repeat`` pairs, alternated): wall times, median speedup;
 2. no-op re-run on the finished campaign (target < 3 s);
 3. caption edit: one SRT edited; which jobs ran (target: that episode's render only) and whether
    the analysis cache was written (target: no);
@@ -22,6 +22,7 @@ import os
 import random
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,16 +49,28 @@ def make_campaign(folder: Path, episodes: int, seconds: float) -> None:
             audio = SHARED_MEDIA / AUDIO[i % len(AUDIO)]
             args = ["-stream_loop", "-1", "-i", str(video), "-stream_loop", "-1", "-i", str(audio)]
         else:
-            args = ["-f", "lavfi", "-i", f"testsrc2=s=1920x1080:r=30", "-f", "lavfi", "-i", f"sine=f={300 + 50 * i}"]
+            args = ["-f", "lavfi", "-i", "testsrc2=s=1920x1080:r=30", "-f", "lavfi", "-i", f"sine=f={300 + 50 * i}"]
         run([*args, "-t", str(seconds), "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast",
              "-pix_fmt", "yuv420p", "-c:a", "aac", str(out)], source=out, what="benchmark clip")
 
 
+def cpu_counters() -> tuple[int, int]:
+    """(all, idle) jiffies of the whole machine, from /proc/stat."""
+    v = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(v), v[3] + v[4]
+
+
+LAST_BUSY = [0.0]   # cores kept busy during the last cadre() run (whole machine: quiet it first)
+
+
 def cadre(campaign: Path, *args: str, env: dict) -> tuple[float, list[dict], int]:
+    before = cpu_counters()
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "pipeline.cli", "batch", str(campaign), "--json", *args], cwd=ROOT,
                           env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    after = cpu_counters()
+    LAST_BUSY[0] = (os.cpu_count() or 1) * (1 - (after[1] - before[1]) / max(1, after[0] - before[0]))
     events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode not in (0, 3):
         sys.exit(f"cadre batch failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
@@ -82,6 +95,7 @@ def main() -> None:
     ap.add_argument("--preset", default="fast")
     ap.add_argument("--kills", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1, help="cold -j 1 / -j 2 pairs (median reported)")
     a = ap.parse_args()
     random.seed(a.seed)
     work = Path(tempfile.mkdtemp(prefix="cadre-bench-batch-"))
@@ -94,14 +108,22 @@ def main() -> None:
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(campaign / "exports", ignore_errors=True)
 
-    cold = {}
-    for jobs in ("1", "2"):
-        fresh()
-        wall, events, code = cadre(campaign, "-j", jobs, env=env)
-        assert code == 0, events[-1]
-        cold[jobs] = wall
-    results["cold_j1_s"], results["cold_j2_s"] = round(cold["1"], 1), round(cold["2"], 1)
+    runs: dict[str, list[float]] = {"1": [], "2": []}
+    busy: dict[str, list[float]] = {"1": [], "2": []}
+    for _ in range(a.repeat):       # alternated, so a change in background load hits both
+        for jobs in ("1", "2"):
+            fresh()
+            wall, events, code = cadre(campaign, "-j", jobs, env=env)
+            assert code == 0, events[-1]
+            runs[jobs].append(wall)
+            busy[jobs].append(LAST_BUSY[0])
+    cold = {j: statistics.median(w) for j, w in runs.items()}
+    results["cold_j1_s"], results["cold_j2_s"] = [round(w, 1) for w in runs["1"]], [round(w, 1) for w in runs["2"]]
     results["speedup_j2"] = round(cold["1"] / cold["2"], 2)
+    results["speedup_j2_per_pair"] = [round(x / y, 2) for x, y in zip(runs["1"], runs["2"])]
+    # -j 2 can only gain what -j 1 leaves idle, plus what single-threaded engines save
+    results["cores_busy_j1"] = round(statistics.median(busy["1"]), 2)
+    results["cores_busy_j2"] = round(statistics.median(busy["2"]), 2)
 
     noop, events, _ = cadre(campaign, env=env)
     results["noop_s"] = round(noop, 2)

@@ -24,6 +24,7 @@ from .errors import CadreError
 from .executors import Executor, WorkerLost, make_executor
 from .jobs import EpisodePlan, Job, JobOutcome, build_graph, mark_analysed, plan_episode, resolved_options
 from .lock import CampaignLock
+from .threads import share
 
 WORKER_RETRIES = 1   # a job whose worker died is tried once more
 
@@ -164,9 +165,23 @@ def _executor(options: BatchOptions, events) -> Executor:
         return make_executor("local", options.jobs)
 
 
+def _next_job(ready: list[Job], running, order: dict) -> Job:
+    """Overlap analysis with encoding: prefer the kind of job not running now; then renders
+    (finished episodes come early), then the planned order."""
+    kinds = {j.kind for j in running}
+    return min(ready, key=lambda j: (j.kind in kinds, j.kind != "render", order[j.id]))
+
+
+def job_threads(executor: Executor, queued: int) -> int | None:
+    """A starting job's thread budget: its share of this machine's cores while other jobs are
+    queued to run beside it; every core for the last jobs of the batch (or with -j 1)."""
+    if executor.cores is None:   # workers on other machines size their own pools
+        return None
+    return share(min(executor.slots, 1 + queued), executor.cores)
+
+
 def execute(jobs: list[Job], executor: Executor, events=_noop, retries: int = WORKER_RETRIES) -> dict[str, JobOutcome]:
-    """Run the graph: a job starts when its dependencies are done; renders go first, so finished
-    episodes come early and analysis of the next episodes overlaps with encoding."""
+    """Run the graph: a job starts when its dependencies are done (see :func:`_next_job`)."""
     order = {j.id: i for i, j in enumerate(jobs)}
     waiting = {j.id: j for j in jobs}
     running: dict = {}
@@ -196,12 +211,15 @@ def execute(jobs: list[Job], executor: Executor, events=_noop, retries: int = WO
             if failed is not None:
                 del waiting[job.id]
                 finish(job, JobOutcome(job.id, "failed", failed.detail))
-        ready = sorted((j for j in waiting.values() if all(d in outcomes for d in j.deps)),
-                       key=lambda j: (j.kind != "render", order[j.id]))
-        for job in ready[:max(0, executor.slots - len(running))]:
+        ready = [j for j in waiting.values() if all(d in outcomes for d in j.deps)]
+        while ready and len(running) < executor.slots:
+            job = _next_job(ready, running.values(), order)
+            ready.remove(job)
             del waiting[job.id]
+            threads = job_threads(executor, len(waiting))
+            task = job.task if threads is None else replace(job.task, threads=threads)
             try:
-                running[executor.submit(job.id, job.task)] = job
+                running[executor.submit(job.id, task)] = job
             except Exception as exc:  # the engine refused the job (closed client, pickling...)
                 finish(job, JobOutcome(job.id, "failed", f"{job.episode}: could not start the job "
                                                           f"({exc.__class__.__name__}: {exc})"))

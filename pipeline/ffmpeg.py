@@ -34,6 +34,13 @@ def ffmpeg_exe() -> str:
     raise CadreError("ffmpeg", "no ffmpeg binary found; run `pip install imageio-ffmpeg`")
 
 
+def command(*args: str) -> list[str]:
+    """The full command line: binary, quiet global flags, this job's thread budget, then ``args``."""
+    from .threads import ffmpeg_global_args
+
+    return [ffmpeg_exe(), *BASE_ARGS, *ffmpeg_global_args(), *args]
+
+
 def last_error_line(stderr: str) -> str:
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
     return lines[-1] if lines else "ffmpeg failed without a message"
@@ -41,7 +48,7 @@ def last_error_line(stderr: str) -> str:
 
 def run(args: list[str], *, source: str | Path, what: str, capture_stdout: bool = False) -> subprocess.CompletedProcess:
     """Run ffmpeg with ``args`` (without the binary); raise CadreError naming ``source`` on failure."""
-    cmd = [ffmpeg_exe(), *BASE_ARGS, *args]
+    cmd = command(*args)
     proc = subprocess.run(cmd, stdout=subprocess.PIPE if capture_stdout else subprocess.DEVNULL,
                           stderr=subprocess.PIPE, text=not capture_stdout)
     if proc.returncode != 0:

@@ -37,6 +37,7 @@ from .api import RenderOptions, output_root, prepare, render_episode
 from . import cache
 from .cache import atomic_write_text, file_hash, make_key
 from .errors import CadreError
+from .threads import set_budget
 
 RECORD = ".cadre-job.json"
 ANALYSED = "batch-analysed"   # cache entries marking an analysis job as finished
@@ -181,6 +182,7 @@ class AnalyseTask:
     clip_index: int
     clip: str
     cache_dir: str
+    threads: int | None = None    # set when the job starts: its share of the cores (threads.py)
 
 
 @dataclass
@@ -191,6 +193,7 @@ class RenderTask:
     fingerprint: str
     inputs: dict
     cache_dir: str
+    threads: int | None = None
 
 
 @dataclass
@@ -325,6 +328,7 @@ def run_task(job_id: str, task: AnalyseTask | RenderTask, events) -> JobOutcome:
 
     if task.cache_dir:
         os.environ["CADRE_CACHE_DIR"] = task.cache_dir
+    set_budget(task.threads)
     try:
         if not Path(task.folder).is_dir():
             raise CadreError(task.folder, "episode folder not found on this worker; every worker must see the "

@@ -15,8 +15,9 @@ import ffmpeg
 import numpy as np
 
 from .errors import CadreError
-from .ffmpeg import BASE_ARGS, compile_graph, ffmpeg_exe, last_error_line
+from .ffmpeg import command, compile_graph, last_error_line
 from .probe import MediaInfo
+from .threads import ffmpeg_input_options
 
 FPS = 30
 AUDIO_RATE = 48000
@@ -54,7 +55,7 @@ def _even(x: float) -> int:
 
 def video_input(span: ClipSpan, size: tuple[int, int] | None = None):
     """ffmpeg-python video stream of ``span`` normalised and scaled to ``size`` (default: working size)."""
-    inp = ffmpeg.input(str(span.path), ss=f"{span.start:.3f}", t=f"{span.duration:.3f}")
+    inp = ffmpeg.input(str(span.path), ss=f"{span.start:.3f}", t=f"{span.duration:.3f}", **ffmpeg_input_options())
     v = inp.video
     if span.info.hdr:
         v = (v.filter("zscale", t="linear", npl=100).filter("format", "gbrpf32le")
@@ -93,7 +94,7 @@ def read_frames(span: ClipSpan, width: int = 640, every: int = 1) -> Iterator[tu
     if every > 1:
         stream = stream.filter("select", f"not(mod(n,{every}))")
     args = compile_graph(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough"))
-    proc = subprocess.Popen([ffmpeg_exe(), *BASE_ARGS, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     size = w * h * 3
     index = 0
     try:
@@ -117,6 +118,6 @@ def extract_audio_16k(path: Path, out_wav: Path, start: float = 0.0, duration: f
     if duration is not None:
         kwargs["t"] = f"{duration:.3f}"
     out = ffmpeg.input(str(path), **kwargs).audio.output(str(out_wav), ac=1, ar=16000, acodec="pcm_s16le")
-    proc = subprocess.run([ffmpeg_exe(), *BASE_ARGS, *compile_graph(out)], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(command(*compile_graph(out)), stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise CadreError(path, f"audio extraction failed: {last_error_line(proc.stderr)}")

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .api import RenderOptions, analyse_episode, build_overlays, build_plan, prepare
 from .errors import CadreError
-from .ffmpeg import BASE_ARGS, compile_graph, ffmpeg_exe, last_error_line
+from .ffmpeg import command, compile_graph, last_error_line
 from .mask_timeline import MaskTimeline
 from .networks import Network, combined_safe_zone
 from .normalize import FPS, ClipSpan, video_input
@@ -28,7 +28,7 @@ MARGIN_COLOURS = [(255, 0, 0), (255, 160, 0), (0, 160, 255), (0, 200, 80), (200,
 
 
 def _pipe(args: list[str], stdin: bytes | None, source) -> bytes:
-    proc = subprocess.run([ffmpeg_exe(), *BASE_ARGS, *args], input=stdin, capture_output=True)
+    proc = subprocess.run(command(*args), input=stdin, capture_output=True)
     if proc.returncode != 0:
         raise CadreError(source, f"preview failed: {last_error_line(proc.stderr.decode('utf-8', 'replace'))}")
     return proc.stdout

@@ -17,6 +17,7 @@ from . import cache
 from .errors import CadreError, RedactionError
 from .normalize import FPS, ClipSpan
 from .resources import load_preset, load_toml, preset_names
+from .threads import apply_opencv
 from .tracking import FaceTracks, link
 
 ANALYSIS_VERSION = 5
@@ -26,6 +27,7 @@ ELLIPSE_MIN_PAD = 1.85      # the inscribed ellipse of a 1.85x box holds the fac
 DETECT_MIN_PX = 12          # smallest face (px tall) CenterFace finds reliably at threshold 0.3
 MARGIN_PX = 2              # localisation error of a detected box, in detector pixels, per side
 OUTPUT_SIZE = (1080, 1920)  # the master frame the 20 px promise refers to
+REBUDGET_FRAMES = 30        # how often a long analysis re-sizes its thread pool (threads.py)
 
 
 # -- settings ------------------------------------------------------------------------------------
@@ -365,6 +367,8 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings) -> FaceTracks:
     last = -1
     for index, frame in read_frames(span, width=plan.read_size[0], every=settings.detect_every):
         tiled = index % settings.tile_every == 0 or index + settings.detect_every >= frame_count
+        if index % REBUDGET_FRAMES == 0:
+            apply_opencv()
         detections[index] = detect_frame(detector, frame, plan, tiled)
         last = index
     if frame_count and last < frame_count - settings.detect_every - 2:

@@ -17,9 +17,10 @@ import ffmpeg
 import numpy as np
 
 from .errors import CadreError
-from .ffmpeg import BASE_ARGS, compile_graph, ffmpeg_exe, last_error_line
+from .ffmpeg import command, compile_graph, last_error_line
 from .normalize import FPS, ClipSpan, video_input
 from .reframe import OUT_H, OUT_W, Reframer
+from .threads import ffmpeg_input_options
 
 MaskFn = Callable[[int, np.ndarray], bool]     # (episode frame index, RGB frame) -> changed?
 Progress = Callable[[int, int], None]          # (frames done, frames total)
@@ -64,7 +65,7 @@ def _encoder_output(job: MasterJob, video, tmp_out: Path):
         "maxrate": f"{job.maxrate_kbps}k", "bufsize": f"{2 * job.maxrate_kbps}k",
         "r": FPS, "fps_mode": "cfr", "acodec": "copy", "movflags": "+faststart",
         "map_metadata": -1, "map_chapters": -1, "f": "mp4",
-        "metadata:s:v": "handler_name=", "metadata:s:a": "handler_name=",
+        "metadata:s:v": "handler_name=", "metadata:s:a": "handler_name=", **ffmpeg_input_options(),
     }
     if job.keyframes:
         kwargs["force_key_frames"] = ",".join(f"{t:.3f}" for t in job.keyframes)
@@ -72,7 +73,7 @@ def _encoder_output(job: MasterJob, video, tmp_out: Path):
 
 
 def _run_single(args: list[str], total: int, progress: Progress | None, source) -> list[str]:
-    cmd = [ffmpeg_exe(), *BASE_ARGS, "-progress", "pipe:1", "-nostats", *args]
+    cmd = command("-progress", "pipe:1", "-nostats", *args)
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True)
         for line in proc.stdout:
@@ -94,8 +95,8 @@ def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source
     size = OUT_W * OUT_H * 3
     total = job.total_frames
     with tempfile.TemporaryFile() as dec_err, tempfile.TemporaryFile() as enc_err:
-        dec = subprocess.Popen([ffmpeg_exe(), *BASE_ARGS, *dec_args], stdout=subprocess.PIPE, stderr=dec_err)
-        enc = subprocess.Popen([ffmpeg_exe(), *BASE_ARGS, *enc_args], stdin=subprocess.PIPE, stderr=enc_err)
+        dec = subprocess.Popen(command(*dec_args), stdout=subprocess.PIPE, stderr=dec_err)
+        enc = subprocess.Popen(command(*enc_args), stdin=subprocess.PIPE, stderr=enc_err)
         buf = bytearray(size)
         frame = np.frombuffer(buf, np.uint8).reshape(OUT_H, OUT_W, 3)
         n = 0

@@ -1,6 +1,8 @@
 """The batch's job graph and scheduler, with a fake executor (no rendering)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pipeline.batch import execute
 from pipeline.executors.base import Executor, WorkerLost
 from pipeline.jobs import Job, JobOutcome
@@ -74,3 +76,49 @@ def test_a_lost_worker_is_retried_once_then_reported():
     assert outcomes["render:e"].status == "done"
     assert outcomes["render:f"].status == "failed" and "worker died" in outcomes["render:f"].detail
     assert ex.submitted.count("render:f") == 2
+
+
+@dataclass
+class Task:
+    threads: int | None = None
+
+
+class CountingExecutor(FakeExecutor):
+    """A fake with a core count: records each job's thread budget; jobs finish in submission order."""
+
+    def __init__(self, slots, cores):
+        super().__init__(slots)
+        self.cores = cores
+        self.threads: dict[str, int | None] = {}
+        self.kinds_at_start: dict[str, list[str]] = {}
+
+    def submit(self, job_id, task):
+        self.threads[job_id] = task.threads
+        self.kinds_at_start[job_id] = [j.split(":")[0] for j in self._live]
+        return super().submit(job_id, task)
+
+
+def real_job(job_id, kind="analyse", deps=(), episode="e"):
+    return Job(job_id, kind, episode, Task(), tuple(deps), 10)
+
+
+def test_jobs_side_by_side_share_the_cores_and_the_last_one_gets_them_all():
+    jobs = [real_job("analyse:1", episode="1"), real_job("analyse:2", episode="2"), real_job("analyse:3", episode="3"),
+            real_job("render:1", "render", ["analyse:1"], "1"), real_job("render:2", "render", ["analyse:2"], "2"),
+            real_job("render:3", "render", ["analyse:3"], "3")]
+    ex = CountingExecutor(slots=2, cores=4)
+    outcomes = execute(jobs, ex)
+    assert all(o.status == "done" for o in outcomes.values())
+    assert ex.threads["analyse:1"] == 2 and ex.threads["analyse:2"] == 2     # 4 cores, 2 at once
+    assert ex.threads["render:3"] is None                                   # nothing left to share with
+    # a free slot takes the kind of job that is not running: with render:1 encoding, analyse:3
+    # starts before the ready render:2, so analysis overlaps with encoding
+    assert ex.submitted == ["analyse:1", "analyse:2", "render:1", "analyse:3", "render:2", "render:3"]
+    assert ex.kinds_at_start["analyse:3"] == ["render"]
+
+
+def test_one_job_at_a_time_keeps_every_core():
+    jobs = [real_job("analyse:1"), real_job("render:1", "render", ["analyse:1"])]
+    ex = CountingExecutor(slots=1, cores=4)
+    execute(jobs, ex)
+    assert ex.threads == {"analyse:1": None, "render:1": None}

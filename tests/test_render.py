@@ -5,6 +5,8 @@ Everything is read back from the written files: decoded pixels, duration, codecs
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 import av
@@ -240,3 +242,22 @@ def test_short_dynamic_speech_reaches_the_loudness_target(tmp_path, shared_media
     result = render_episode(ep, RenderOptions(networks=("youtube-shorts",), caption_style="none", redact="none"))
     loud = measure_file(Path(result["out_dir"]) / "youtube-shorts" / "ep.mp4", master_profile())
     assert abs(loud.integrated + 14) <= 0.5 and loud.true_peak <= -1.5
+
+
+@pytest.mark.parametrize("budget", [None, "1"])
+def test_a_thread_budget_reaches_the_encoder(tmp_path, monkeypatch, budget):
+    """A batch job's share of the cores (pipeline/threads.py) is what x264 runs with; alone, x264
+    picks its own count. x264 writes its settings into the stream, so read them back."""
+    if budget:
+        monkeypatch.setenv("CADRE_THREADS", budget)
+    else:
+        monkeypatch.delenv("CADRE_THREADS", raising=False)
+    ep = tmp_path / "ep"
+    make_clip(ep / "1.mp4", size="640x360", duration=3)
+    result = render_episode(ep, RenderOptions(networks=("tiktok",), caption_style="none", redact="none"))
+    data = (Path(result["out_dir"]) / "tiktok" / "ep.mp4").read_bytes()
+    threads = int(re.search(rb"x264 - core .*? threads=(\d+) ", data).group(1))
+    if budget:
+        assert threads == 1
+    elif (os.cpu_count() or 1) > 1:
+        assert threads > 1

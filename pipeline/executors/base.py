@@ -44,6 +44,7 @@ class EventSink:
 
 class Executor(ABC):
     name = "base"
+    cores: int | None = None     # cores shared by the jobs running at once; None: on other machines
 
     def __init__(self) -> None:
         self.events: queue.Queue = queue.Queue()

@@ -14,6 +14,7 @@ import queue
 import sys
 from concurrent.futures.process import BrokenProcessPool
 
+from ..threads import cores, follow
 from .base import EventSink, Executor, WorkerLost
 
 _QUEUE = None   # in a worker: where its jobs' events go
@@ -36,10 +37,11 @@ def _die_with_parent() -> None:
             pass
 
 
-def _init(events_queue) -> None:
+def _init(events_queue, running) -> None:
     global _QUEUE
     _QUEUE = events_queue
     _die_with_parent()
+    follow(running)
 
 
 def _call(job_id: str, task):
@@ -61,8 +63,11 @@ class LocalExecutor(Executor):
     def __init__(self, jobs: int | None = None):
         super().__init__()
         self.jobs = max(1, jobs or default_jobs())
+        self.cores = cores()
         self._ctx = multiprocessing.get_context("spawn")
         self._queue = self._ctx.Queue()
+        self._running = self._ctx.Value("i", 0, lock=False)   # jobs running now, read by the workers
+        self._counted: set = set()
         self._pool: cf.ProcessPoolExecutor | None = None
 
     @property
@@ -72,7 +77,7 @@ class LocalExecutor(Executor):
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(self.jobs, mp_context=self._ctx, initializer=_init,
-                                                initargs=(self._queue,))
+                                                initargs=(self._queue, self._running))
         return self._pool
 
     def submit(self, job_id: str, task):
@@ -84,10 +89,14 @@ class LocalExecutor(Executor):
             pool = self._ensure_pool()
             handle = pool.submit(_call, job_id, task)
         handle.cadre_pool = pool
+        self._counted.add(handle)
+        self._running.value = len(self._counted)
         return handle
 
     def wait(self, handles: list, timeout: float) -> list:
         done, _ = cf.wait(handles, timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        self._counted.difference_update(done)
+        self._running.value = len(self._counted)
         return list(done)
 
     def outcome(self, handle):

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ..errors import CadreError
-from ..ffmpeg import BASE_ARGS, compile_graph, ffmpeg_exe, last_error_line
+from ..ffmpeg import command, compile_graph, last_error_line
 from ..normalize import FPS, ClipSpan, analysis_size, video_input
 
 THUMB = 160
@@ -25,7 +25,7 @@ def grab(span: ClipSpan, j: int, width: int = 640) -> np.ndarray:
     w, h = analysis_size(span.info, width)
     one = ClipSpan(span.path, span.info, span.start + j / FPS, span.start + (j + 1.5) / FPS)
     args = compile_graph(video_input(one, (w, h)).output("pipe:", format="rawvideo", pix_fmt="rgb24", vframes=1))
-    proc = subprocess.run([ffmpeg_exe(), *BASE_ARGS, *args], capture_output=True)
+    proc = subprocess.run(command(*args), capture_output=True)
     if proc.returncode != 0 or len(proc.stdout) < w * h * 3:
         raise CadreError(span.path, f"no frame could be decoded at frame {j}: "
                                     f"{last_error_line(proc.stderr.decode('utf-8', 'replace'))}")
