@@ -216,6 +216,8 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
         events("warning", message="the episode is silent; loudness normalisation skipped")
 
     overlays, captions = build_overlays(settings, plan, safe, staging)
+    if captions and captions.get("warning"):
+        events("warning", message=captions["warning"])
     extra = {"redaction": redaction_off, "captions": captions, "branding": settings.branding}
 
     from .audit import contact_sheet, redaction_report

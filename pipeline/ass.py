@@ -12,8 +12,7 @@
 """
 from __future__ import annotations
 
-import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -23,6 +22,7 @@ from PIL import ImageFont
 
 from . import typography
 from .cache import atomic_write_text
+from .glyphs import Coverage
 from .layout import Caption, chunk_text, layout, wrap
 from .resources import font_dir
 from .styles import CaptionStyle
@@ -67,18 +67,13 @@ def _tag_colour(hex_colour: str) -> str:
 
 def _os2_em_ratio(path: Path) -> float:
     """units_per_em / (usWinAscent + usWinDescent): libass maps an ASS size to this many em."""
-    data = path.read_bytes()
-    tables = {}
-    for i in range(struct.unpack(">H", data[4:6])[0]):
-        rec = data[12 + 16 * i: 28 + 16 * i]
-        tables[rec[:4]] = struct.unpack(">I", rec[8:12])[0]
-    upm = struct.unpack(">H", data[tables[b"head"] + 18: tables[b"head"] + 20])[0]
-    if b"OS/2" in tables:
-        o = tables[b"OS/2"]
-        asc, desc = struct.unpack(">HH", data[o + 74: o + 78])
-        if asc + desc:
-            return upm / (asc + desc)
-    return 1.0
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(path), lazy=True) as font:
+        upm = font["head"].unitsPerEm
+        os2 = font["OS/2"] if "OS/2" in font else None
+        height = os2.usWinAscent + os2.usWinDescent if os2 is not None else 0
+    return upm / height if height else 1.0
 
 
 class Measure:
@@ -277,7 +272,8 @@ def write_ass(words: Sequence[Word], style: CaptionStyle, safe: tuple[int, int, 
     """Lay out ``words`` (seconds on the episode timeline) and write the ASS file to ``path``.
 
     ``safe`` is (left, top, right, bottom) margins in pixels. Returns a report:
-    ``{"events": int, "captions": int, "size": [w, h], "shrunk": [{"start", "end", "text", "size", "style_size"}]}``.
+    ``{"events": int, "captions": int, "size": [w, h], "shrunk": [{"start", "end", "text", "size", "style_size"}],
+    "left_out_glyphs": [...], "warning": str | None}`` (``glyphs.py``: emoji the font cannot draw).
     """
     box = text_box(style, safe, size)
     if box.width < style.size or box.height < style.min_size:
@@ -291,6 +287,8 @@ def write_ass(words: Sequence[Word], style: CaptionStyle, safe: tuple[int, int, 
     subs.styles.clear()
     subs.styles["Caption"] = _ass_style(style)
     shrunk = []
+    coverage = Coverage(style.font_path)
+    words = [replace(w, word=text) for w in words if (text := coverage.drawable(w.word, w.start)).strip()]
     captions = layout(words, style.rules)
     for cap in captions:
         placed = place(cap, style, box, measure, language)
@@ -300,7 +298,8 @@ def write_ass(words: Sequence[Word], style: CaptionStyle, safe: tuple[int, int, 
                            "size": placed.size, "style_size": style.size})
         subs.events.extend(_events(placed, style, box))
     atomic_write_text(Path(path), subs.to_string("ass"))
-    return {"events": len(subs.events), "captions": len(captions), "size": list(size), "shrunk": shrunk}
+    return {"events": len(subs.events), "captions": len(captions), "size": list(size), "shrunk": shrunk,
+            "left_out_glyphs": coverage.report(), "warning": coverage.warning()}
 
 
 def burn(stream, ass_path: Path):

@@ -174,10 +174,10 @@ def _next_job(ready: list[Job], running, order: dict) -> Job:
 
 def job_threads(executor: Executor, queued: int) -> int | None:
     """A starting job's thread budget: its share of this machine's cores while other jobs are
-    queued to run beside it; every core for the last jobs of the batch (or with -j 1)."""
-    if executor.cores is None:   # workers on other machines size their own pools
+    queued to run beside it; 0 (every core) for the last jobs of the batch, or with -j 1."""
+    if executor.cores is None:   # workers on other machines size their own pools (CADRE_THREADS)
         return None
-    return share(min(executor.slots, 1 + queued), executor.cores)
+    return share(min(executor.slots, 1 + queued), executor.cores) or 0
 
 
 def execute(jobs: list[Job], executor: Executor, events=_noop, retries: int = WORKER_RETRIES) -> dict[str, JobOutcome]:

@@ -182,7 +182,7 @@ class AnalyseTask:
     clip_index: int
     clip: str
     cache_dir: str
-    threads: int | None = None    # set when the job starts: its share of the cores (threads.py)
+    threads: int | None = None    # set when the job starts: its share of the cores, 0 = all (threads.py)
 
 
 @dataclass
@@ -328,7 +328,8 @@ def run_task(job_id: str, task: AnalyseTask | RenderTask, events) -> JobOutcome:
 
     if task.cache_dir:
         os.environ["CADRE_CACHE_DIR"] = task.cache_dir
-    set_budget(task.threads)
+    if task.threads is not None:   # 0: every core; None: as the worker was started (Dask)
+        set_budget(task.threads or None)
     try:
         if not Path(task.folder).is_dir():
             raise CadreError(task.folder, "episode folder not found on this worker; every worker must see the "

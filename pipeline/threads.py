@@ -26,6 +26,10 @@ def budget() -> int | None:
     return n if n > 0 else None
 
 
+_USER_CAP = budget()                        # as the process started: the user's own limit
+_USER_OMP = os.environ.get("OMP_NUM_THREADS")
+
+
 def cores() -> int:
     """Cores this process may run on (the affinity mask, so containers and taskset are honoured)."""
     try:
@@ -41,12 +45,19 @@ def share(jobs: int, total: int | None = None) -> int | None:
 
 
 def set_budget(n: int | None) -> None:
-    """Limit this process (and the ffmpeg processes it starts) to ``n`` threads per engine."""
-    if n is None:
-        os.environ.pop(ENV, None)
+    """Limit this process (and the ffmpeg processes it starts) to ``n`` threads per engine; None
+    gives every core back. A ``CADRE_THREADS`` set by the user (say, on a Dask worker sharing its
+    machine) stays the upper bound."""
+    if _USER_CAP is not None:
+        n = _USER_CAP if n is None else min(n, _USER_CAP)
+    if n is not None:   # OMP_NUM_THREADS: read when CTranslate2 / torch start their pools
+        os.environ[ENV] = os.environ["OMP_NUM_THREADS"] = str(n)
         return
-    os.environ[ENV] = str(n)
-    os.environ["OMP_NUM_THREADS"] = str(n)     # read when CTranslate2 / torch start their pools
+    os.environ.pop(ENV, None)
+    if _USER_OMP is None:
+        os.environ.pop("OMP_NUM_THREADS", None)
+    else:
+        os.environ["OMP_NUM_THREADS"] = _USER_OMP
 
 
 def follow(running) -> None:
@@ -63,8 +74,8 @@ def apply_opencv() -> None:
     """Size OpenCV's thread pool: call before running a ``cv2.dnn`` network, and now and then
     during a long analysis (the other jobs of a batch may have finished)."""
     n = budget()
-    if _RUNNING is not None and n is not None:
-        n = share(max(1, _RUNNING.value)) or cores()
+    if _RUNNING is not None:    # a local batch worker: its share of the cores right now
+        n = min(share(max(1, _RUNNING.value)) or cores(), _USER_CAP or cores())
     if n is not None:
         import cv2
 

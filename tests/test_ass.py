@@ -170,3 +170,26 @@ def test_burn_handles_awkward_paths(tmp_path):
     ass = folder / "c.ass"
     write_ass(timed("Bonjour"), load_style("social"), HALF, Path(ass), size=size)
     assert ink(frame(size, 0.1), frame(size, 0.1, ass)).sum() > 200
+
+
+def test_emoji_the_font_lacks_are_left_out_not_drawn_as_boxes(tmp_path):
+    size = (540, 960)
+    style = load_style("social")
+    plain, with_emoji = tmp_path / "plain.ass", tmp_path / "emoji.ass"
+    write_ass(timed("Appel à témoins"), style, HALF, plain, size=size)
+    report = write_ass(timed("Appel 🚨 à témoins👮\u200d♀️"), style, HALF, with_emoji, size=size)
+    assert [g["codepoint"] for g in report["left_out_glyphs"]] == ["U+2640", "U+1F46E", "U+1F6A8"]
+    assert "left out of the burned captions" in report["warning"]
+    assert "🚨" not in with_emoji.read_text("utf-8")
+    # the same pixels as the caption without emoji: no box, no gap where the emoji was
+    assert np.array_equal(frame(size, 0.4, plain), frame(size, 0.4, with_emoji))
+
+
+def test_a_letter_the_font_lacks_stops_with_the_character_and_the_fix(tmp_path):
+    from pipeline.errors import CadreError
+
+    with pytest.raises(CadreError) as err:
+        write_ass(timed("Appel à témoins 東京"), load_style("social"), HALF, tmp_path / "c.ass", size=(540, 960))
+    message = str(err.value)
+    assert "U+6771" in message and "0.9 s" in message and ".srt" in message
+    assert not (tmp_path / "c.ass").exists()

@@ -110,7 +110,7 @@ def test_jobs_side_by_side_share_the_cores_and_the_last_one_gets_them_all():
     outcomes = execute(jobs, ex)
     assert all(o.status == "done" for o in outcomes.values())
     assert ex.threads["analyse:1"] == 2 and ex.threads["analyse:2"] == 2     # 4 cores, 2 at once
-    assert ex.threads["render:3"] is None                                   # nothing left to share with
+    assert ex.threads["render:3"] == 0                                      # nothing left to share with: all
     # a free slot takes the kind of job that is not running: with render:1 encoding, analyse:3
     # starts before the ready render:2, so analysis overlaps with encoding
     assert ex.submitted == ["analyse:1", "analyse:2", "render:1", "analyse:3", "render:2", "render:3"]
@@ -121,4 +121,4 @@ def test_one_job_at_a_time_keeps_every_core():
     jobs = [real_job("analyse:1"), real_job("render:1", "render", ["analyse:1"])]
     ex = CountingExecutor(slots=1, cores=4)
     execute(jobs, ex)
-    assert ex.threads == {"analyse:1": None, "render:1": None}
+    assert ex.threads == {"analyse:1": 0, "render:1": 0}
