@@ -27,6 +27,7 @@ class ClipAnalysis:
     reframer: Reframer
     transcript: Transcript
     faces: object | None = None     # pipeline.redaction.FaceTracks, None when masking is off
+    kind: str = "clip"              # or "intro" / "outro": a branding bumper (bumpers.py)
 
 
 def transcribe_span(span: ClipSpan, language: str, asr: dict) -> Transcript:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .analyse import ClipAnalysis, analyse_clip
 from .audio import render_audio
+from .bumpers import bumper_analyses, body_window
 from .cache import atomic_write_text
 from .episode import Episode, load_episode
 from .errors import CadreError
@@ -130,7 +131,7 @@ def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe, p
     for a in analyses:
         s = a.span
         clips.append(ClipPlan(s.path.name, a.sha256, s.start, s.start + s.duration, s.frame_count, round(offset, 3),
-                              a.reframer.describe()))
+                              a.reframer.describe(), a.kind))
         offset += s.frame_count / FPS
     st = episode.settings
     from .bleep import censor
@@ -150,7 +151,8 @@ def build_overlays(settings, plan: EditPlan, safe, workdir: Path) -> tuple[list[
         from .branding import load_branding, overlay
 
         brand = load_branding(settings.branding)
-        overlays.append(lambda v: overlay(v, brand, safe.margins(), plan.duration, title=plan.title))
+        window = body_window(plan.clips)
+        overlays.append(lambda v: overlay(v, brand, safe.margins(), window, title=plan.title))
     words = plan.timeline_words()
     if settings.caption_style != "none" and words:
         from .ass import burn, write_ass
@@ -194,11 +196,13 @@ def prepare(folder: Path, options: RenderOptions) -> tuple[Episode, list, dict, 
 def _render(episode, networks, profile, redaction, redaction_off, staging: Path, events: Events) -> dict:
     settings = episode.settings
     safe = combined_safe_zone(networks)
+    intro, outro = bumper_analyses(settings)
     # duration limits are known before any work: fail fast
-    duration = sum(s.frame_count for s in episode.spans) / FPS
+    duration = sum(a.span.frame_count for a in intro + outro) / FPS + sum(s.frame_count for s in episode.spans) / FPS
     for n in networks:
         plan_parts(duration, n, settings.split, episode.folder)
-    analyses = analyse_episode(episode, redaction, events)
+    analyses = intro + analyse_episode(episode, redaction, events) + outro
+    spans = [a.span for a in analyses]
     plan = replace(build_plan(episode, analyses, networks, safe), redaction=redaction.name)
 
     events("stage", name="audio")
@@ -206,7 +210,7 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
 
     bleeps = bleep_spans(plan.words, plan.duration)
     audio_path = staging / "audio.m4a"
-    loud = render_audio(list(episode.spans), profile, audio_path, [(b.start, b.end) for b in bleeps],
+    loud = render_audio(spans, profile, audio_path, [(b.start, b.end) for b in bleeps],
                         settings.bleep_sound)
     if loud.silent:
         for n in networks:
@@ -224,7 +228,7 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
 
     timeline = MaskTimeline(analyses, redaction, _load_overrides(episode))
     mask = timeline if timeline.any_masks() else None
-    tracks = {a.span.path.name: a.faces for a in analyses}
+    tracks = {a.span.path.name: a.faces for a in analyses if a.faces is not None}
     extra["redaction"] = {**redaction_report(tracks, redaction, timeline.overrides), **(redaction_off or {}),
                           "bleeps": bleep_report(bleeps, settings)}
     if any(t.tracks for t in tracks.values()):
@@ -233,7 +237,7 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
                       path=staging / "contact-sheet.jpg")
     keyframes = sorted({p[0] for parts in plan.parts.values() for p in parts[1:]})
     master = staging / "master.mp4"
-    job = MasterJob(list(episode.spans), [a.reframer for a in analyses], audio_path, master, profile,
+    job = MasterJob(spans, [a.reframer for a in analyses], audio_path, master, profile,
                     min(n.video_bitrate_max_kbps for n in networks), mask, overlays, keyframes)
     events("stage", name="render", frames=job.total_frames)
     notes = encode_master(job, lambda done, total: events("progress", done=done, total=total))

@@ -2,7 +2,8 @@
 
 Both are drawn once with Pillow into small RGBA PNGs (cached by content) and laid over the video by
 ffmpeg in the render pass, always inside the safe rectangle of every network being rendered.
-Optional intro/outro files are validated here; joining them to the episode is the render's job.
+Optional intro/outro files (a clip, or a still shown for ``still_seconds``) are validated here and
+joined to the episode by ``bumpers.py``; the logo and title card stay off them.
 
 Preset layout::
 
@@ -21,8 +22,9 @@ Preset layout::
     position = "middle"      # top | middle | bottom
     text = ""                # fallback when the episode has no title
 
-    intro = ""               # optional clip or image in assets/
-    outro = ""
+    intro = ""               # optional clip or still image in assets/, before the episode
+    outro = ""               # after it
+    still_seconds = 2.0      # how long a still intro/outro is shown
 """
 from __future__ import annotations
 
@@ -70,6 +72,7 @@ class Branding:
     title: TitleCard | None = None
     intro: Path | None = None
     outro: Path | None = None
+    still_seconds: float = 2.0
 
 
 # ---------------------------------------------------------------- loading
@@ -112,7 +115,7 @@ def _asset(value, key: str, source) -> Path:
     return path
 
 
-def check_image(path: Path) -> tuple[int, int]:
+def check_image(path: Path, what: str = "logo") -> tuple[int, int]:
     """Size of the image at ``path``; CadreError if it is not an image Pillow can read."""
     try:
         with Image.open(path) as im:
@@ -121,13 +124,13 @@ def check_image(path: Path) -> tuple[int, int]:
             im.load()
             return im.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise CadreError(path, f"the logo is not a readable image ({exc.__class__.__name__}); "
+        raise CadreError(path, f"the {what} is not a readable image ({exc.__class__.__name__}); "
                                "use a PNG (with transparency) or JPEG file") from None
 
 
 def make_branding(name: str, data: dict, source=None) -> Branding:
     source = source or name
-    _unknown(data, {"logo", "title", "intro", "outro"}, "", source)
+    _unknown(data, {"logo", "title", "intro", "outro", "still_seconds"}, "", source)
     logo = title = None
     if "logo" in data:
         t = data["logo"]
@@ -148,7 +151,7 @@ def make_branding(name: str, data: dict, source=None) -> Branding:
                           _choice(t, "position", PLACES, "middle", source), text)
     intro = _asset(data["intro"], "intro", source) if data.get("intro") else None
     outro = _asset(data["outro"], "outro", source) if data.get("outro") else None
-    return Branding(name, logo, title, intro, outro)
+    return Branding(name, logo, title, intro, outro, _number(data, "still_seconds", 0.5, 10, 2.0, source))
 
 
 def load_branding(name: str) -> Branding:
@@ -236,21 +239,25 @@ def title_image(card: TitleCard, text: str, safe, size=(1080, 1920)) -> tuple[Im
 
 # ---------------------------------------------------------------- ffmpeg
 
-def overlay(stream, branding: Branding, safe: tuple[int, int, int, int], duration: float,
+def overlay(stream, branding: Branding, safe: tuple[int, int, int, int], window: tuple[float, float],
             title: str | None = None, size: tuple[int, int] = (1080, 1920)):
-    """Lay the logo (whole video) and the title card (first seconds) over an ffmpeg-python stream.
+    """Lay the logo (the episode's clips) and the title card (their first seconds) over an
+    ffmpeg-python stream. ``window`` is where the episode's own clips lie on the timeline, between
+    the intro and the outro (which carry their own branding).
 
     ``title`` is the episode title; without it the preset's ``title.text`` is used, if any.
     """
+    start, end = window
     if branding.logo:
         im, (x, y) = logo_image(branding.logo, safe, size)
         png = _cached_png(im, "logo", branding.logo, branding.logo.path.stat().st_mtime_ns, safe, size)
-        stream = ffmpeg.overlay(stream, ffmpeg.input(str(png)), x=x, y=y, eof_action="repeat")
+        stream = ffmpeg.overlay(stream, ffmpeg.input(str(png)), x=x, y=y, eof_action="repeat",
+                                enable=f"between(t,{start:.3f},{end:.3f})")
     text = (title or (branding.title.text if branding.title else "")).strip()
     if branding.title and text:
         im, (x, y) = title_image(branding.title, text, safe, size)
         png = _cached_png(im, "title", branding.title, text, safe, size)
-        end = min(branding.title.seconds, duration)
+        stop = min(start + branding.title.seconds, end)
         stream = ffmpeg.overlay(stream, ffmpeg.input(str(png)), x=x, y=y, eof_action="repeat",
-                                enable=f"between(t,0,{end:.3f})")
+                                enable=f"between(t,{start:.3f},{stop:.3f})")
     return stream

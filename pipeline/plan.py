@@ -24,6 +24,7 @@ class ClipPlan:
     frames: int
     offset: float          # where the clip begins on the episode timeline, seconds
     reframe: dict
+    kind: str = "clip"     # "intro" / "outro": a branding bumper, not one of the episode's clips
 
 
 @dataclass

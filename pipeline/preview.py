@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .api import RenderOptions, analyse_episode, build_overlays, build_plan, prepare
+from .bumpers import with_bumpers
 from .errors import CadreError
 from .ffmpeg import command, compile_graph, last_error_line
 from .mask_timeline import MaskTimeline
@@ -55,7 +56,7 @@ def _locate(folder, at: float, options: RenderOptions | None):
     # a preview is part of reviewing: it must work before the episode is approved
     options = replace(options or RenderOptions(), require_approval=False)
     episode, networks, _, redaction, _ = prepare(Path(folder), options)
-    analyses = analyse_episode(episode, redaction)
+    analyses = with_bumpers(episode.settings, analyse_episode(episode, redaction))
     safe = combined_safe_zone(networks)
     plan = build_plan(episode, analyses, networks, safe, parts=False)
     if not 0 <= at < plan.duration:

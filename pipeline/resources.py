@@ -1,6 +1,11 @@
-"""Find shipped data (``presets/``, ``assets/``) in a checkout or an installed wheel."""
+"""Find shipped data (``presets/``, ``assets/``) in a checkout or an installed wheel.
+
+A unit's own presets (its branding, a house caption style) can live outside Cadre: a folder
+named by ``CADRE_PRESETS`` with the same ``<kind>/<name>.toml`` layout is searched first.
+"""
 from __future__ import annotations
 
+import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -19,17 +24,24 @@ def data_dir(name: str) -> Path:
     raise CadreError(name, f"Cadre's {name}/ folder is missing; reinstall Cadre")
 
 
+def preset_dirs(kind: str) -> list[Path]:
+    """Where presets of one kind are looked up: ``$CADRE_PRESETS/<kind>`` first, then Cadre's own."""
+    own = os.environ.get("CADRE_PRESETS", "").strip()
+    return ([Path(own).expanduser() / kind] if own else []) + [data_dir("presets") / kind]
+
+
 def preset_names(kind: str) -> list[str]:
     """Names of the TOML presets of one kind (``networks``, ``captions``, ``redaction``, ``branding``)."""
-    return sorted(p.stem for p in (data_dir("presets") / kind).glob("*.toml") if not p.stem.startswith("_"))
+    return sorted({p.stem for d in preset_dirs(kind) for p in d.glob("*.toml") if not p.stem.startswith("_")})
 
 
 def preset_path(kind: str, name: str) -> Path:
-    path = data_dir("presets") / kind / f"{name}.toml"
-    if not path.is_file():
-        allowed = ", ".join(preset_names(kind)) or "none"
-        raise CadreError(name, f"unknown {kind} preset '{name}'; choose one of: {allowed}")
-    return path
+    for folder in preset_dirs(kind):
+        path = folder / f"{name}.toml"
+        if path.is_file() and "/" not in name and "\\" not in name:
+            return path
+    allowed = ", ".join(preset_names(kind)) or "none"
+    raise CadreError(name, f"unknown {kind} preset '{name}'; choose one of: {allowed}")
 
 
 def load_toml(path: Path) -> dict:

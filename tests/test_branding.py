@@ -1,4 +1,7 @@
 """Branding presets and the ffmpeg overlay, checked on real pixels."""
+from pathlib import Path
+
+import av
 import ffmpeg
 import numpy as np
 import pytest
@@ -15,7 +18,7 @@ SIZE = (1080, 1920)
 def frame(t, branding=None, title=None, duration=3.0):
     v = ffmpeg.input(f"color=c=0x285a8c:s={SIZE[0]}x{SIZE[1]}:r=10:d={duration}", f="lavfi").video
     if branding is not None:
-        v = overlay(v, branding, SAFE, duration, title=title)
+        v = overlay(v, branding, SAFE, (0.0, duration), title=title)
     out = ffmpeg.output(v, "pipe:", format="rawvideo", pix_fmt="rgb24", ss=t, vframes=1)
     data = run(compile_graph(out), source="test", what="frame", capture_stdout=True).stdout
     return np.frombuffer(data, np.uint8).reshape(SIZE[1], SIZE[0], 3)
@@ -88,3 +91,48 @@ def test_unknown_preset_lists_names():
     with pytest.raises(CadreError) as err:
         load_branding("fancy")
     assert "none" in str(err.value) and "default" in str(err.value)
+
+
+def solid(path, rgb, size=(1080, 1920)):
+    from PIL import Image
+
+    Image.new("RGB", size, rgb).save(path)
+    return path
+
+
+def test_intro_clip_and_outro_still_join_the_episode_without_the_logo(tmp_path, monkeypatch):
+    import json
+
+    from pipeline.api import RenderOptions, render_episode
+
+    from .conftest import make_clip
+
+    intro = make_clip(tmp_path / "assets" / "intro.mp4", size="1080x1920", duration=1.0, source="color=c=red")
+    outro = solid(tmp_path / "assets" / "outro.png", (0, 160, 0), (720, 1280))   # scaled up to 1080x1920
+    presets = tmp_path / "presets" / "branding"
+    presets.mkdir(parents=True)
+    (presets / "unit.toml").write_text(f'intro = "{intro}"\noutro = "{outro}"\nstill_seconds = 1.5\n\n'
+                                       '[logo]\nfile = "logo.png"\n\n[title]\nseconds = 1.0\n', "utf-8")
+    monkeypatch.setenv("CADRE_PRESETS", str(tmp_path / "presets"))
+    ep = tmp_path / "ep"
+    make_clip(ep / "1.mp4", size="1920x1080", duration=4.0)
+    (ep / "episode.toml").write_text('branding = "unit"\ntitle = "Appel à témoins"\n', "utf-8")
+    result = render_episode(ep, RenderOptions(networks=("youtube-shorts",), caption_style="none", redact="none"))
+    out = Path(result["out_dir"]) / "youtube-shorts" / "ep.mp4"
+    with av.open(str(out)) as c:
+        assert sum(1 for _ in c.decode(video=0)) == 30 + 120 + 45
+    plan = json.loads((Path(result["out_dir"]) / "plan.json").read_text("utf-8"))
+    assert [c["kind"] for c in plan["clips"]] == ["intro", "clip", "outro"]
+    assert [round(c["offset"], 2) for c in plan["clips"]] == [0.0, 1.0, 5.0]
+
+    def colour_everywhere(t, rgb):
+        with av.open(str(out)) as c:
+            for f in c.decode(video=0):
+                if f.time >= t:
+                    px = f.to_ndarray(format="rgb24").astype(int)
+                    return np.abs(px - np.array(rgb)).max() < 40   # no logo, no title card, no caption
+        raise AssertionError(f"no frame at {t} s")
+
+    assert colour_everywhere(0.5, (255, 0, 0))           # the intro, whole and unbranded
+    assert colour_everywhere(5.8, (0, 160, 0))           # the still outro, fitted to the frame
+    assert not colour_everywhere(1.5, (255, 0, 0))       # the episode, with its title card and logo
