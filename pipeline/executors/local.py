@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
-import os
 import queue
 import sys
 from concurrent.futures.process import BrokenProcessPool
@@ -51,10 +50,10 @@ def _call(job_id: str, task):
 
 
 def default_jobs() -> int:
-    """As many jobs as cores, at most 4: analysis (Python, ONNX) of one episode overlaps with the
-    encode (ffmpeg) of another. benchmarks/bench_batch.py on 2 shared cores: -j 2 is 1.26x -j 1
-    (0.82x in an earlier run under heavier load from other jobs); pass -j 1 on a busy machine."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """As many jobs as cores, at most 4, each with its share of the cores (``threads.py``): the
+    analysis of one episode overlaps with the encode of another. benchmarks/bench_batch.py on 2
+    cores: -j 2 is 1.17x -j 1, which already keeps 1.8 cores busy with multi-threaded engines."""
+    return max(1, min(4, cores()))
 
 
 class LocalExecutor(Executor):
