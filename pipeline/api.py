@@ -18,6 +18,7 @@ from .cache import atomic_write_text
 from .episode import Episode, load_episode
 from .errors import CadreError
 from .export import export_network, extract_cover
+from .lock import hold_staging
 from .mask_timeline import MaskTimeline
 from .normalize import FPS
 from .networks import combined_safe_zone, load_networks, master_profile, network_names
@@ -98,13 +99,17 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
     root = output_root(folder, options.out_dir)
     root_existed = root.exists()
     staging = _staging(root, episode.name)
+    live = None
     try:
+        live = hold_staging(staging)   # a batch cleaning up leftovers skips a live render's folder
         result = _render(episode, networks, profile, redaction, redaction_off, staging, events)
         _publish(staging, root / episode.name, [n.name for n in networks])
         atomic_write_text(root / episode.name / "plan.json", json.dumps(result["plan"], indent=2, ensure_ascii=False))
         result["out_dir"] = str(root / episode.name)
         return result
     finally:
+        if live is not None:
+            os.close(live)
         shutil.rmtree(staging, ignore_errors=True)
         _remove_if_empty(root / episode.name)
         if not root_existed:

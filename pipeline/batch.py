@@ -23,7 +23,7 @@ from .networks import network_names
 from .errors import CadreError
 from .executors import Executor, WorkerLost, make_executor
 from .jobs import EpisodePlan, Job, JobOutcome, build_graph, mark_analysed, plan_episode, resolved_options
-from .lock import CampaignLock
+from .lock import CampaignLock, staging_in_use
 from .threads import share
 
 WORKER_RETRIES = 1   # a job whose worker died is tried once more
@@ -97,6 +97,8 @@ def remove_leftovers(root: Path) -> int:
             continue
         for item in ep.iterdir():
             if item.is_dir() and item.name.startswith(".cadre-staging-"):
+                if staging_in_use(item):   # a `cadre render` of this episode is running now
+                    continue
                 shutil.rmtree(item, ignore_errors=True)
                 removed += 1
             elif item.is_dir():

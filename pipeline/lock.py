@@ -95,3 +95,35 @@ class CampaignLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+# -- staging folders in use ----------------------------------------------------------------------
+# A render (``cadre render`` or a batch job) holds a lock inside its staging folder while it runs,
+# so a batch cleaning up after a killed run never deletes the staging folder of a live render.
+STAGING_LOCK = ".cadre-live.lock"
+
+
+def hold_staging(staging: Path) -> int | None:
+    """Mark ``staging`` as in use until the returned descriptor is closed (or the process dies)."""
+    if fcntl is None:
+        return None
+    fd = os.open(Path(staging) / STAGING_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def staging_in_use(staging: Path) -> bool:
+    """Whether a live process holds ``staging`` (a folder with no lock file is a killed run's)."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(Path(staging) / STAGING_LOCK, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)

@@ -89,3 +89,23 @@ def test_kill_9_mid_render_then_rerun_finishes_cleanly(tmp_path):
     leftovers = [p for p in exports.rglob("*") if p.name.startswith(".cadre-staging-") or p.name.endswith(".part")
                  or ".part." in p.name]
     assert leftovers == []
+
+
+def test_cleanup_spares_the_staging_folder_of_a_live_render(tmp_path):
+    """A batch removes what killed runs left behind, never the work of a `cadre render` running now."""
+    import os
+
+    from pipeline.batch import remove_leftovers
+    from pipeline.lock import hold_staging
+
+    live, dead = tmp_path / "ep1" / ".cadre-staging-live", tmp_path / "ep1" / ".cadre-staging-dead"
+    for folder in (live, dead):
+        (folder / "tiktok").mkdir(parents=True)
+    os.close(hold_staging(dead))     # a lock file whose holder is gone, like a killed run's
+    fd = hold_staging(live)
+    try:
+        assert remove_leftovers(tmp_path) == 1
+        assert live.is_dir() and not dead.exists()
+    finally:
+        os.close(fd)
+    assert remove_leftovers(tmp_path) == 1 and not live.exists()
