@@ -15,7 +15,7 @@ from .normalize import FPS, ClipSpan, working_size
 from .reframe import PLANNED, Reframer, is_vertical, make_reframer
 from .transcript import Transcript
 
-FOLLOW_VERSION = 1
+FOLLOW_VERSION = 2
 # faces for framing only (masking off): a person worth aiming at is big, and moves little in 0.2 s
 REFRAME_DETECTION = {"detect_every": 6, "tile_every": 30, "min_face_px": 80}
 

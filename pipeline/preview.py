@@ -117,17 +117,21 @@ def _save(image: Image.Image, out_png: Path) -> Path:
 
 
 def draw_window(image: Image.Image, reframer, j: int, label: str) -> Image.Image:
-    """Darken what the output leaves out and outline the window the reframe shows at frame ``j``."""
+    """Darken what the output leaves out and outline the windows the reframe shows at frame ``j``."""
     w, h = image.size
-    places = reframer.placements(j)
-    src = places[-1].src                      # the sharp picture: the crop window, or fit's whole frame
-    box = [round(src[0] * w), round(src[1] * h), round(src[2] * w) - 1, round(src[3] * h) - 1]
+    # the sharp pictures: the crop window, the two stacked panels, or fit's whole frame (not its
+    # blurred background, which has the foreground as a hole)
+    boxes = [[round(p.src[0] * w), round(p.src[1] * h), round(p.src[2] * w) - 1, round(p.src[3] * h) - 1]
+             for p in reframer.placements(j) if not p.holes]
     layer = Image.new("RGBA", image.size, (0, 0, 0, 110))
-    ImageDraw.Draw(layer).rectangle(box, fill=(0, 0, 0, 0))
+    for box in boxes:
+        ImageDraw.Draw(layer).rectangle(box, fill=(0, 0, 0, 0))
     out = Image.alpha_composite(image.convert("RGBA"), layer)
     draw = ImageDraw.Draw(out)
     stroke = max(2, w // 320)
-    draw.rectangle(box, outline=(255, 210, 0, 255), width=stroke)
+    for box in boxes:
+        draw.rectangle(box, outline=(255, 210, 0, 255), width=stroke)
+    box = boxes[0]
     font = ImageFont.truetype(str(font_dir() / "Roboto-Bold.ttf"), max(14, h // 30))
     draw.text((box[0] + 2 * stroke, box[1] + 2 * stroke), label, fill=(255, 210, 0, 255), font=font,
               stroke_width=2, stroke_fill=(0, 0, 0, 255))

@@ -262,3 +262,46 @@ def test_preview_draws_the_window_over_the_source(moving, tmp_path):
     yellow = (img[:, :, 0] > 200) & (img[:, :, 1] > 170) & (img[:, :, 2] < 80)
     cols = np.flatnonzero(yellow[H // 2])
     assert cols.size and abs(cols.min() - x) <= 3, (cols[:4], x)
+
+
+@pytest.fixture(scope="module")
+def interview(tmp_path_factory) -> Path:
+    """3 s of a wide two-shot: one face at the left edge, one at the right edge, both still."""
+    path = tmp_path_factory.mktemp("interview") / "ep" / "1.mp4"
+    path.parent.mkdir(parents=True)
+    face = _astronaut()
+    frame = _background((70, 70, 70), 64)
+    frame[200:200 + FACE, 20:20 + FACE] = face
+    frame[200:200 + FACE, W - FACE - 20:W - 20] = face[:, ::-1]
+    proc = subprocess.Popen([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                             "-s", f"{W}x{H}", "-r", "30", "-i", "-", "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000",
+                             "-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "16", "-pix_fmt", "yuv420p",
+                             "-c:a", "aac", str(path)], stdin=subprocess.PIPE)
+    proc.stdin.write(frame.tobytes() * 90)
+    proc.stdin.close()
+    assert proc.wait() == 0
+    return path
+
+
+@pytest.mark.parametrize("redact", ["none", "mosaic"])
+def test_two_people_far_apart_are_stacked_one_per_panel(interview, tmp_path, redact):
+    """No 9:16 window holds both: each gets a 1080x960 panel, big and whole; masked in both when
+    masking is on."""
+    out = tmp_path / "exports"
+    result = render_episode(interview.parent, RenderOptions(networks=("tiktok",), out_dir=out, reframe="follow",
+                                                            redact=redact, caption_style="none"))
+    shots = result["plan"]["clips"][0]["reframe"]["shots"]
+    assert [s["mode"] for s in shots] == ["stack"]
+    detector = get_detector("centerface", 0.3)
+    _, frame = _decode(out / "ep" / "tiktok" / "ep.mp4", every=45)[-1]    # frame 45 of 90
+    assert frame[958:962].max() < 30                                 # the divider
+    for top in (0, 960):
+        panel = cv2.resize(frame[top:top + 960], (540, 480), interpolation=cv2.INTER_AREA)
+        found = _faces(detector, panel)
+        if redact == "mosaic":
+            assert not found, f"a face is visible in the panel at y={top}"
+            continue
+        assert len(found) == 1, (top, found)
+        d = found[0]
+        assert d.x0 > 2 and d.x1 < 538 and d.y0 > 2 and d.y1 < 478  # whole
+        assert d.y1 - d.y0 > 480 / 6                                # and big: a medium shot, not a wide one

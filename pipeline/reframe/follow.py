@@ -9,8 +9,9 @@ Per shot (and per ``[[reframe_spans]]`` entry) the plan is one of:
   its middle third). The path is the taut string through that corridor (the shortest path: it holds
   still, then pans in straight lines), its corners rounded by two box filters (bounded
   acceleration), its speed capped at ``MAX_SPEED`` of the frame width per frame;
-* **fit**: the people who matter are further apart than any 9:16 window (two speakers at the
-  edges): the whole frame is shown, as the ``fit`` strategy does.
+* **stack**: the people who matter are further apart than any 9:16 window (two speakers at the
+  edges) but form two groups that each fit a 9:8 window: one above the other (``stack.py``);
+* **fit**: otherwise, the whole frame is shown, as the ``fit`` strategy does.
 
 The path is planned in fractions of the frame (analysis resolution), then written as integer
 pieces in working pixels: ``x(n) = x0 + floor((n - n0) * dx / dn)``. The same pieces make the
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 import ffmpeg
 import numpy as np
 
+from . import stack
 from .base import OUT_H, OUT_W, Placement, Reframer, crop_window
 from .fit import FitReframer
 
@@ -65,22 +67,25 @@ class Piece:
 
 @dataclass(frozen=True)
 class Segment:
-    """Frames ``[start, end)`` of a clip framed one way: mode still | pan | fit."""
+    """Frames ``[start, end)`` of a clip framed one way: mode still | pan | stack | fit."""
 
     start: int
     end: int
     mode: str
     shot: int
     source: str                      # faces | motion | focus | override
-    pieces: tuple[Piece, ...] = ()   # empty for fit
+    pieces: tuple[Piece, ...] = ()   # empty for fit and stack
+    panels: tuple = ()               # stack: the top and bottom windows, (x, y, w, h) in working px
 
     def to_dict(self) -> dict:
         return {"start": self.start, "end": self.end, "mode": self.mode, "shot": self.shot, "source": self.source,
-                "pieces": [[p.n0, p.n1, p.x0, p.dx, p.dn] for p in self.pieces]}
+                "pieces": [[p.n0, p.n1, p.x0, p.dx, p.dn] for p in self.pieces],
+                "panels": [list(p) for p in self.panels]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Segment":
-        return cls(d["start"], d["end"], d["mode"], d["shot"], d["source"], tuple(Piece(*p) for p in d["pieces"]))
+        return cls(d["start"], d["end"], d["mode"], d["shot"], d["source"], tuple(Piece(*p) for p in d["pieces"]),
+                   tuple(tuple(p) for p in d.get("panels", ())))
 
 
 @dataclass
@@ -125,7 +130,7 @@ class FollowReframer(Reframer):
         seg = self.segment(n)
         if seg is None:
             return max(0, min(self.width - self.cw, int(round(self.focus[0] * self.width - self.cw / 2))))
-        if seg.mode == "fit":
+        if seg.mode in ("fit", "stack"):
             return None
         n = min(max(n, seg.start), seg.end - 1)
         for p in seg.pieces:
@@ -134,24 +139,35 @@ class FollowReframer(Reframer):
         return seg.pieces[-1].at(n)
 
     def placements(self, frame_index: int) -> list[Placement]:
+        seg = self.segment(frame_index)
+        if seg is not None and seg.mode == "stack":
+            return stack.placements(seg.panels, (self.width, self.height))
         x = self.x_at(frame_index)
         if x is None:
             return self._fit.placements(frame_index)
         w, h = self.width, self.height
         return [Placement((x / w, self.y / h, (x + self.cw) / w, (self.y + self.ch) / h), (0, 0, OUT_W, OUT_H))]
 
-    def _runs(self, first: int) -> list[tuple[bool, int, int, list[Piece]]]:
-        """Consecutive crop segments merged: ``(is_fit, start, end, pieces)`` from frame ``first``."""
-        runs: list[tuple[bool, int, int, list[Piece]]] = []
+    def _runs(self, first: int) -> list[tuple[str, int, int, list[Piece], tuple]]:
+        """Consecutive crop (or fit) segments merged: ``(kind, start, end, pieces, panels)`` from
+        frame ``first``; kind is crop | fit | stack (a stack segment is never merged)."""
+        runs: list[tuple[str, int, int, list[Piece], tuple]] = []
         for seg in self.plan.segments or [Segment(0, 1 << 30, "still", 1, "focus", (Piece(0, 1 << 30, self.x_at(0)),))]:
             if seg.end <= first:
                 continue
-            is_fit = seg.mode == "fit"
-            if runs and runs[-1][0] == is_fit:
-                runs[-1] = (is_fit, runs[-1][1], seg.end, runs[-1][3] + list(seg.pieces))
+            kind = seg.mode if seg.mode in ("fit", "stack") else "crop"
+            if runs and runs[-1][0] == kind and kind != "stack":
+                runs[-1] = (kind, runs[-1][1], seg.end, runs[-1][3] + list(seg.pieces), ())
             else:
-                runs.append((is_fit, max(seg.start, first), seg.end, list(seg.pieces)))
+                runs.append((kind, max(seg.start, first), seg.end, list(seg.pieces), seg.panels))
         return runs
+
+    def _part(self, stream, kind: str, pieces: list[Piece], panels: tuple, offset: int):
+        if kind == "fit":
+            return self._fit.graph(stream)
+        if kind == "stack":
+            return stack.graph(stream, panels)
+        return self._crop(stream, pieces, offset)
 
     def _crop(self, stream, pieces: list[Piece], offset: int):
         pieces = [p for p in pieces if p.n1 > offset]
@@ -163,14 +179,14 @@ class FollowReframer(Reframer):
         """The reframed stream; ``first_frame`` is the clip frame the stream starts at (preview)."""
         runs = self._runs(first_frame)
         if len(runs) == 1:
-            is_fit, start, _, pieces = runs[0]
-            return self._fit.graph(stream) if is_fit else self._crop(stream, pieces, first_frame)
+            kind, _, _, pieces, panels = runs[0]
+            return self._part(stream, kind, pieces, panels, first_frame)
         split = stream.filter_multi_output("split", len(runs))
         parts = []
-        for k, (is_fit, start, end, pieces) in enumerate(runs):
+        for k, (kind, start, end, pieces, panels) in enumerate(runs):
             v = split[k].filter("trim", start_frame=start - first_frame, end_frame=end - first_frame)
             v = v.filter("setpts", "PTS-STARTPTS")
-            parts.append(self._fit.graph(v) if is_fit else self._crop(v, pieces, start))
+            parts.append(self._part(v, kind, pieces, panels, start))
         return ffmpeg.concat(*parts, v=1, a=0)
 
     def describe(self) -> dict:
@@ -202,6 +218,7 @@ class Subjects:
     x0: np.ndarray   # (tracks, frames)
     x1: np.ndarray
     h: np.ndarray    # heights, for importance
+    y0: np.ndarray | None = None   # top edges (fractions of the height), for stacked panels
 
     @property
     def empty(self) -> bool:
@@ -223,12 +240,12 @@ def subjects(tracks, start: int, end: int) -> Subjects:
         at = np.clip(frames, kf[0], kf[-1])
         cols = [np.interp(at, kf, kb[:, j]) for j in range(4)]
         cols = [_smooth(c, 5) for c in cols]
-        rows.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], cols[3] - cols[1])])
+        rows.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], cols[3] - cols[1], cols[1])])
     if not rows:
         z = np.zeros((0, n))
-        return Subjects(z, z, z)
+        return Subjects(z, z, z, z)
     arr = np.asarray(rows)
-    return Subjects(arr[:, 0], arr[:, 1], arr[:, 2])
+    return Subjects(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
 
 
 def _smooth(x: np.ndarray, k: int) -> np.ndarray:
@@ -240,16 +257,22 @@ def _smooth(x: np.ndarray, k: int) -> np.ndarray:
     return np.convolve(xp, np.ones(k) / k, mode="valid")
 
 
-def required(subj: Subjects, c: float) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Per frame: the extent ``[u0, u1]`` that must be inside a window ``c`` wide (NaN where no
-    face matters), and whether the shot must be shown whole (the faces that matter overflow the
-    window too often). The main face is the one with the most screen presence (height x frames)."""
+def who_matters(subj: Subjects) -> tuple[np.ndarray, int, np.ndarray]:
+    """Per track and frame whether it is on screen; the main face (most screen presence, height x
+    frames); and per track whether it matters (big enough and present enough beside the main one)."""
     present = ~np.isnan(subj.x0)
     h = np.where(present, subj.h, 0.0)
     presence = h.sum(axis=1)
     main = int(np.argmax(presence))
     med = np.array([np.median(subj.h[i][present[i]]) if present[i].any() else 0.0 for i in range(len(presence))])
-    matters = (presence >= MATTER_PRESENCE * presence[main]) & (med >= MATTER_SIZE * med[main])
+    return present, main, (presence >= MATTER_PRESENCE * presence[main]) & (med >= MATTER_SIZE * med[main])
+
+
+def required(subj: Subjects, c: float) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Per frame: the extent ``[u0, u1]`` that must be inside a window ``c`` wide (NaN where no
+    face matters), and whether the shot must be shown whole (the faces that matter overflow the
+    window too often). The main face is the one with the most screen presence (height x frames)."""
+    present, main, matters = who_matters(subj)
     sel = present & matters[:, None]
     lo = np.where(sel, subj.x0, np.inf).min(axis=0)
     hi = np.where(sel, subj.x1, -np.inf).max(axis=0)
@@ -420,6 +443,9 @@ def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float 
         seen = ~np.isnan(lo)
         if seen.mean() >= MIN_FACE_SHARE or seen.sum() >= 10:
             if fit:
+                panels = stack.plan_panels(subj, who_matters(subj)[2], size)
+                if panels is not None:
+                    return Segment(sec.start, sec.end, "stack", sec.shot, "faces", (), panels)
                 return Segment(sec.start, sec.end, "fit", sec.shot, "faces")
             still = still_position(lo, hi, c)
             if still is not None:
