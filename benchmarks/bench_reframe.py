@@ -10,6 +10,8 @@
    the render crops, exact to the pixel), or the whole frame in a shot shown with ``fit``. The
    centre crop is scored the same way. ``facenet_pytorch_video.mp4`` (real pedestrians) has no
    labels: its "truth" is the largest face CenterFace finds on every frame at full analysis settings.
+   A **two-shot** (two labelled photos at the frame's edges) scores both faces whole and their
+   height in the output: ``follow`` stacks them (one per 1080x960 panel), ``fit`` shows the frame.
 2. **Smoothness.** Per-frame change of the window's left edge, as a share of the frame width,
    between consecutive frames of the same (true) shot; a step at a true cut is not counted.
 3. **Cost.** ``pipeline.api.render_episode`` of the same kind of clip with ``crop`` and with
@@ -125,16 +127,19 @@ def make_clip(path: Path, shot_seconds: float) -> tuple[list[tuple[float, float,
 
 
 # -- scoring -------------------------------------------------------------------------------------
-def windows(reframer, n: int) -> list[tuple[float, float, float, float] | None]:
-    """What the output shows of the source at each frame: the crop rectangle, or None (whole frame)."""
+def windows(reframer, n: int) -> list:
+    """What the output shows sharp of the source at each frame: the crop rectangle, the two
+    stacked panels (a list), or None (the whole frame)."""
     out = []
     for i in range(n):
-        places = reframer.placements(i)
-        out.append(places[0].src if len(places) == 1 and places[0].src != (0.0, 0.0, 1.0, 1.0) else None)
+        sharp = [p.src for p in reframer.placements(i) if not p.holes]
+        out.append(None if sharp == [(0.0, 0.0, 1.0, 1.0)] else sharp[0] if len(sharp) == 1 else sharp)
     return out
 
 
 def inside(box, win) -> bool:
+    if isinstance(win, list):
+        return any(inside(box, w) for w in win)
     if win is None:
         win = (0.0, 0.0, 1.0, 1.0)
     eps = 1e-9
@@ -152,7 +157,7 @@ def steps(wins, shot_ranges) -> list[float]:
     out = []
     for a, b in shot_ranges:
         for i in range(a + 1, b):
-            if wins[i] is not None and wins[i - 1] is not None:
+            if isinstance(wins[i], tuple) and isinstance(wins[i - 1], tuple):
                 out.append(abs(wins[i][0] - wins[i - 1][0]))
     return out
 
@@ -198,7 +203,7 @@ def bench_panzoom(tmp: Path, shot_seconds: float) -> dict:
                      f"{100 * max(st, default=0):.2f}"])
     every = [i for i in range(n) if inside(truth[i], None)]
     f_cov, c_cov = coverage(truth, fw, every), coverage(truth, cw, every)
-    cropped = [i for i in every if fw[i] is not None]
+    cropped = [i for i in every if isinstance(fw[i], tuple)]
     crop_cov = coverage(truth, fw, cropped)
     rows.append(["all frames", "", f_cov, c_cov, ""])
     rows.append([f"frames follow crops ({len(cropped)})", "still+pan", crop_cov, coverage(truth, cw, cropped), ""])
@@ -217,10 +222,62 @@ def bench_panzoom(tmp: Path, shot_seconds: float) -> dict:
 def _accel_max(wins, ranges) -> float:
     worst = 0.0
     for a, b in ranges:
-        xs = [w[0] for w in wins[a:b] if w is not None]
+        xs = [w[0] for w in wins[a:b] if isinstance(w, tuple)]
         if len(xs) > 2:
             worst = max(worst, float(np.abs(np.diff(xs, 2)).max()))
     return worst
+
+
+def _output_height(reframer, i: int, box) -> float:
+    """Height in output pixels of ``box`` (normalised source) in the sharp window that holds it
+    whole at frame ``i``; 0 when none does."""
+    for p in reframer.placements(i):
+        if not p.holes and inside(box, p.src):
+            return (box[3] - box[1]) / (p.src[3] - p.src[1]) * (p.dst[3] - p.dst[1])
+    return 0.0
+
+
+def bench_two_shot(tmp: Path, seconds: float = 4.0) -> dict:
+    """A wide two-shot: two labelled photos at the left and right edges of a 1920x1080 frame, too
+    far apart for one 9:16 window. Scored: both main faces whole in the output, and how tall they
+    are there (in output pixels), with ``follow`` (which stacks them) and with ``fit``."""
+    from pipeline.analyse import reframe_clip
+
+    frame = np.full((H, W, 3), 60, np.uint8)
+    truth = []
+    for name, x in (("skimage_astronaut.png", 40), ("dlib_2009_004587.jpg", None)):
+        img, boxes = load_photo(name)
+        k = 640 / img.shape[0]
+        img = cv2.resize(img, (int(round(img.shape[1] * k)), 640), interpolation=cv2.INTER_AREA)
+        x = W - 40 - img.shape[1] if x is None else x
+        y = (H - 640) // 2
+        frame[y:y + 640, x:x + img.shape[1]] = img
+        bx, by, bw, bh = max(boxes, key=lambda b: b[2] * b[3])
+        truth.append(((x + bx * k) / W, (y + by * k) / H, (x + (bx + bw) * k) / W, (y + (by + bh) * k) / H))
+    path = tmp / "twoshot" / "1.mp4"
+    path.parent.mkdir(parents=True)
+    n = int(round(seconds * FPS))
+    proc = subprocess.Popen([ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                             "-s", f"{W}x{H}", "-r", str(FPS), "-i", "-", "-c:v", "libx264", "-preset", "veryfast",
+                             "-crf", "18", "-pix_fmt", "yuv420p", str(path)], stdin=subprocess.PIPE)
+    proc.stdin.write(frame.tobytes() * n)
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise SystemExit("ffmpeg failed to encode the two-shot clip")
+    span = ClipSpan(path, probe(path))
+    follow, fit = reframe_clip(span, Settings(reframe="follow")), reframe_clip(span, Settings(reframe="fit"))
+    out = {"modes": mode_shares(follow, n)}
+    rows = []
+    for label, r in (("follow", follow), ("fit", fit)):
+        heights = [[_output_height(r, i, box) for box in truth] for i in range(n)]
+        whole = sum(all(h > 0 for h in row) for row in heights) / n
+        median = [statistics.median(row[k] for row in heights) for k in range(len(truth))]
+        out[label] = {"both_whole": whole, "face_px": median}
+        rows.append([label, "+".join(out["modes"]) if label == "follow" else "fit", whole,
+                     " / ".join(f"{h:.0f}" for h in median)])
+    table("Two-shot (two faces at the frame's edges): both main faces whole, and their height in the "
+          "1080x1920 output", ["strategy", "mode", "both whole", "face height px (left / right)"], rows)
+    return out
 
 
 def bench_pedestrians() -> dict:
@@ -343,11 +400,12 @@ def main() -> None:
         tmp = Path(tmp)
         pz = bench_panzoom(tmp, args.shot_seconds)
         ped = bench_pedestrians()
+        two = bench_two_shot(tmp)
         table("Smoothness of the follow window inside shots (pan-and-zoom clip), fraction of frame width per frame",
               ["mean step", "max step", "steps > 1 %", "max |accel|", "true cuts", "detected cuts"],
               [[f"{100 * pz['step_mean']:.3f} %", f"{100 * pz['step_max']:.3f} %", pz["steps_over_1pct"],
                 f"{100 * pz['accel_max']:.3f} %", pz["true_cuts"], pz["detected_cuts"]]])
-        result = {"panzoom": pz, "pedestrians": ped}
+        result = {"panzoom": pz, "pedestrians": ped, "two_shot": two}
         if not args.skip_cost:
             result["cost"] = bench_cost(tmp, args.render_seconds, args.shot_seconds, args.repeats)
         print(f"\nfollow coverage {pz['follow']:.3f} (target >= 0.98), centre crop {pz['centre']:.3f}; "
