@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import SHARED_MEDIA, save, table  # noqa: E402
 
-# fr_fleurs_002 looped to 6 s fails the loudness check (-15.1 LUFS): a render issue, reported apart
 AUDIO = ["audio/fr/fr_fleurs_001.wav", "audio/fr/fr_fleurs_000.wav", "audio/en/en_whisper_jfk.wav"]
 
 
