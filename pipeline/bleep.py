@@ -4,8 +4,10 @@ The terms come from ``bleep = [...]`` in ``episode.toml`` / ``campaign.toml`` (t
 "bleep" button adds the word to that same list). Every occurrence of a term in the episode's
 words is replaced, in the captions and the sidecars, by :data:`PLACEHOLDER`; the audio under it
 (padded by :data:`PAD` seconds, since word timings are approximate) is muted or covered by a tone
-in :func:`pipeline.audio.render_audio`. The redaction report lists each span, not the term itself:
-the report travels with the published file.
+in :func:`pipeline.audio.render_audio`. A person can also bleep a single occurrence by writing
+the placeholder in place of the word in the clip's SRT (or in the review page's caption editor):
+every placeholder word is bleeped, whatever put it there. The redaction report lists each span,
+not the term itself: the report travels with the published file.
 
 Matching is per spoken token (Whisper words joined until the next leading space), case-,
 accent- and edge-punctuation-insensitive; French elisions match on the part after the

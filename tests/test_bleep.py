@@ -120,3 +120,22 @@ def test_render_bleeps_captions_sidecars_audio_and_report(tmp_path):
     assert rms(a[int((span["start"] + 0.05) * 48000):int((span["end"] - 0.05) * 48000)]) < 0.002
     assert rms(a[int(1.2 * 48000):int(1.8 * 48000)]) > 0.05
     assert result["reports"]["youtube-shorts"]["redaction"]["bleeps"] == bleeps
+
+
+def test_one_occurrence_is_bleeped_by_writing_the_placeholder_in_the_caption(tmp_path):
+    """A person replaces one 'Dupond' by *** in the clip's SRT (or in cadre review's caption
+    editor): that occurrence is muted in the audio, the other one is kept."""
+    from pipeline.api import RenderOptions, render_episode
+
+    srt = ("1\n00:00:00,100 --> 00:00:00,900\nBonjour monsieur ***\n\n"
+           "2\n00:00:01,000 --> 00:00:01,900\nIl parle à Dupond\n")
+    folder = make_episode(tmp_path / "c", srt=srt, toml='bleep_sound = "mute"\n')
+    render_episode(folder, RenderOptions(networks=("youtube-shorts",), out_dir=tmp_path / "out"))
+    out = tmp_path / "out" / "ep" / "youtube-shorts"
+    captions = (out / "ep.srt").read_text("utf-8")
+    assert PLACEHOLDER in captions and "Dupond" in captions
+    spans_ = json.loads((out / "report.json").read_text("utf-8"))["redaction"]["bleeps"]["spans"]
+    assert len(spans_) == 1 and 0.3 < spans_[0]["start"] < spans_[0]["end"] <= 1.05
+    a = audio_of(out / "ep.mp4")
+    assert rms(a[int((spans_[0]["start"] + 0.05) * 48000):int((spans_[0]["end"] - 0.05) * 48000)]) < 0.002
+    assert rms(a[int(1.2 * 48000):int(1.8 * 48000)]) > 0.05              # the second Dupond is heard
