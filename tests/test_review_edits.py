@@ -80,3 +80,25 @@ def test_cli_review_export(tmp_path):
     assert page.is_file() and str(page) in out.output
     assert "Bonjour monsieur Dupond" in page.read_text("utf-8")
     assert not (folder / "exports").exists()                                    # nothing inside the episode
+
+
+def test_whole_frame_mask_from_the_page_lands_in_masks_toml(tmp_path):
+    """The page's "Mask whole frame" button: a [[mask]] with whole_frame = true over the chosen
+    span, read back by the render's own loader as a whole-frame mask."""
+    from pipeline.redaction import load_overrides
+    from pipeline.review.server import ReviewServer
+
+    from .test_review_security import request
+
+    folder = make_episode(tmp_path)
+    srv = ReviewServer(folder, proxy=False).start()
+    try:
+        status, body, _ = request(srv, f"/{srv.token}/api/mask", "POST", {"Content-Type": "application/json"},
+                                  {"clip": "1.mp4", "whole_frame": True, "start": 0.5, "end": 1.5, "label": "victime"})
+        assert status == 200, body
+    finally:
+        srv.stop()
+    entry = tomllib.loads((folder / "masks.toml").read_text())["mask"][0]
+    assert entry["whole_frame"] is True and "region" not in entry and (entry["start"], entry["end"]) == (0.5, 1.5)
+    (override,) = load_overrides(folder / "masks.toml", ["1.mp4"]).for_clip("1.mp4")
+    assert override.kind == "mask_frame" and override.active(1.0) and not override.active(1.6)

@@ -144,8 +144,9 @@ def region(value) -> list[float]:
     return [x0, y0, x1, y1]
 
 
-def add_mask(masks: Path, clip: str, box: list[float], start: float, end: float | None, label: str, check) -> None:
-    """A manual [[mask]] region over a time span (seconds of the clip file)."""
+def add_mask(masks: Path, clip: str, box: list[float] | None, start: float, end: float | None, label: str, check,
+             whole_frame: bool = False) -> None:
+    """A manual [[mask]] over a time span (seconds of the clip file): a region, or the whole frame."""
     start = _number(start, "start")
     if end is not None:
         end = _number(end, "end")
@@ -154,7 +155,10 @@ def add_mask(masks: Path, clip: str, box: list[float], start: float, end: float 
     doc = _load_doc(masks)
     entry = tomlkit.table()
     entry.add("clip", clip)
-    entry.add("region", region(box))
+    if whole_frame:
+        entry.add("whole_frame", True)
+    else:
+        entry.add("region", region(box))
     entry.add("start", round(start, 3))
     if end is not None:
         entry.add("end", round(end, 3))

@@ -178,7 +178,8 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         clip = session.clip(data.get("clip"))
         with session.lock:
             edits.add_mask(session.masks_path, clip.name, data.get("region"), data.get("start", clip.span.start),
-                           data.get("end"), str(data.get("label") or ""), session.check_masks)
+                           data.get("end"), str(data.get("label") or ""), session.check_masks,
+                           data.get("whole_frame") is True)
         return JSONResponse({"saved": "masks.toml"})
 
     async def mask_remove(request):

@@ -258,6 +258,12 @@ function setupDrawing() {
     document.getElementById("mask-add").disabled = true;
     if (!document.getElementById("mask-start").value) document.getElementById("mask-start").value = at;
   });
+  document.getElementById("mask-whole").addEventListener("click", async () => {
+    const end = document.getElementById("mask-end").value;
+    await act("Whole-frame mask added", "api/mask", {clip: document.getElementById("mask-clip").value,
+      whole_frame: true, start: parseFloat(document.getElementById("mask-start").value || "0"),
+      end: end === "" ? null : parseFloat(end), label: document.getElementById("mask-label").value});
+  });
   document.getElementById("mask-add").addEventListener("click", async () => {
     const end = document.getElementById("mask-end").value;
     await act("Mask added", "api/mask", {clip: document.getElementById("mask-clip").value, region: drawn,
