@@ -19,6 +19,7 @@ from .episode import Episode, load_episode
 from .errors import CadreError
 from .export import export_network, extract_cover
 from .lock import hold_staging
+from .threads import budget
 from .mask_timeline import MaskTimeline
 from .normalize import FPS
 from .networks import combined_safe_zone, load_networks, master_profile, network_names
@@ -172,6 +173,7 @@ def build_overlays(settings, plan: EditPlan, safe, workdir: Path) -> tuple[list[
 
 def prepare(folder: Path, options: RenderOptions) -> tuple[Episode, list, dict, object, dict | None]:
     """Episode, networks, master profile and redaction settings, all validated before any work."""
+    budget()   # a malformed CADRE_THREADS fails here, not halfway through the analysis
     for name in options.networks:
         if name not in network_names():
             raise CadreError(f"-n {name}", f"unknown network; choose from: {', '.join(network_names())}")

@@ -11,22 +11,27 @@ from __future__ import annotations
 
 import os
 
+from .errors import CadreError
+
 ENV = "CADRE_THREADS"
+
+
+def _parse(value: str | None) -> int | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise CadreError(f"{ENV}={value}", "must be a whole number of threads, 1 or more; "
+                                           f"unset {ENV} to let every engine use all cores")
+    return int(value)
 
 
 def budget() -> int | None:
     """The thread count for this process's engines, or None for each library's default (all cores)."""
-    value = os.environ.get(ENV, "").strip()
-    if not value:
-        return None
-    try:
-        n = int(value)
-    except ValueError:
-        return None
-    return n if n > 0 else None
+    return _parse(os.environ.get(ENV))
 
 
-_USER_CAP = budget()                        # as the process started: the user's own limit
+_USER_VALUE = os.environ.get(ENV)           # as the process started: the user's own limit
 _USER_OMP = os.environ.get("OMP_NUM_THREADS")
 
 
@@ -48,8 +53,9 @@ def set_budget(n: int | None) -> None:
     """Limit this process (and the ffmpeg processes it starts) to ``n`` threads per engine; None
     gives every core back. A ``CADRE_THREADS`` set by the user (say, on a Dask worker sharing its
     machine) stays the upper bound."""
-    if _USER_CAP is not None:
-        n = _USER_CAP if n is None else min(n, _USER_CAP)
+    cap = _parse(_USER_VALUE)
+    if cap is not None:
+        n = cap if n is None else min(n, cap)
     if n is not None:   # OMP_NUM_THREADS: read when CTranslate2 / torch start their pools
         os.environ[ENV] = os.environ["OMP_NUM_THREADS"] = str(n)
         return
@@ -75,7 +81,7 @@ def apply_opencv() -> None:
     during a long analysis (the other jobs of a batch may have finished)."""
     n = budget()
     if _RUNNING is not None:    # a local batch worker: its share of the cores right now
-        n = min(share(max(1, _RUNNING.value)) or cores(), _USER_CAP or cores())
+        n = min(share(max(1, _RUNNING.value)) or cores(), _parse(_USER_VALUE) or cores())
     if n is not None:
         import cv2
 

@@ -143,3 +143,13 @@ def test_network_duration_limits(episode):
     before = tree_hashes(episode)
     result = CliRunner().invoke(main, ["render", str(episode), "-n", "snapchat", "--redact", "none"])
     assert_clean_failure(result, episode, before, "needs at least 5 s")
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
+def test_malformed_thread_budget(episode, monkeypatch, value):
+    make_clip(episode / "1.mp4", duration=6, size="640x360")
+    before = tree_hashes(episode)
+    monkeypatch.setenv("CADRE_THREADS", value)
+    result = render(episode, "-n", "tiktok", "--redact", "none")
+    assert_clean_failure(result, episode, before, f"CADRE_THREADS={value}")
+    assert not (episode.parent / "exports").exists()
