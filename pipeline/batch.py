@@ -24,7 +24,7 @@ from .errors import CadreError
 from .executors import Executor, WorkerLost, make_executor
 from .jobs import EpisodePlan, Job, JobOutcome, build_graph, mark_analysed, plan_episode, resolved_options
 from .lock import CampaignLock, staging_in_use
-from .threads import share
+from .threads import budget, share
 
 WORKER_RETRIES = 1   # a job whose worker died is tried once more
 
@@ -123,6 +123,7 @@ def run_batch(campaign: str | Path, options: BatchOptions | RenderOptions | None
     root = Path(render.out_dir)
     folders = find_episodes(campaign, root)
     check_campaign_file(campaign)
+    budget()                                   # a malformed CADRE_THREADS stops the batch, not each job
     names = [f.name for f in folders]
     unknown = [n for n in options.only if n not in names]
     if unknown:
