@@ -12,7 +12,8 @@ waits for, Python start-up included); cold runs start from an empty analysis cac
 2. no-op re-run on the finished campaign (target < 3 s);
 3. caption edit: one SRT edited; which jobs ran (target: that episode's render only) and whether
    the analysis cache was written (target: no);
-4. kill -9 at random moments ``--kills`` times, then a final run; every output decoded fully.
+4. kill -9 at random moments ``--kills`` times: after each kill, every published file is decoded
+   fully (none may be broken); then a final run; every output decoded fully, nothing left over.
 """
 from __future__ import annotations
 
@@ -81,10 +82,14 @@ def cache_files(cache: Path) -> dict:
 
 
 def decode_frames(path: Path) -> int:
+    """Frames decoded to the end; -1 when the file cannot be read."""
     import av
 
-    with av.open(str(path)) as c:
-        return sum(1 for _ in c.decode(video=0))
+    try:
+        with av.open(str(path)) as c:
+            return sum(1 for _ in c.decode(video=0))
+    except (av.error.FFmpegError, OSError):
+        return -1
 
 
 def main() -> None:
@@ -139,7 +144,7 @@ def main() -> None:
         str(Path(p).relative_to(cache)) for p in after if after[p] != before.get(p))
 
     fresh()
-    kills = []
+    kills, after_kill = [], []
     for _ in range(a.kills):
         proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "batch", str(campaign), "-j", "2"], cwd=ROOT,
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -149,12 +154,18 @@ def main() -> None:
         proc.wait()
         kills.append(round(at, 1))
         time.sleep(1.0)      # workers die with the batch
+        # what a person sees right after the kill: every published file whole (staging is hidden)
+        published = sorted(p for p in (campaign / "exports").glob("*/*/*.mp4"))
+        after_kill.append({"published": len(published),
+                           "broken": [str(p) for p in published if decode_frames(p) != round(a.seconds * 30)]})
     wall, events, code = cadre(campaign, "-j", "2", env=env)
     outputs = sorted((campaign / "exports").glob("*/*/*.mp4"))
     frames = {str(p.relative_to(campaign)): decode_frames(p) for p in outputs}
     leftovers = [str(p) for p in (campaign / "exports").rglob("*") if ".cadre-staging-" in p.name or ".part" in p.name]
     expected = round(a.seconds * 30)
     results["kills_at_s"] = kills
+    results["published_after_each_kill"] = [k["published"] for k in after_kill]
+    results["broken_after_any_kill"] = sum(len(k["broken"]) for k in after_kill)
     results["after_kills"] = {"exit": code, "outputs": len(outputs), "all_decode_fully": all(
         f == expected for f in frames.values()), "leftovers": leftovers, "final_run_s": round(wall, 1)}
 
