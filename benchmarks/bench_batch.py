@@ -155,11 +155,13 @@ def main() -> None:
         kills.append(round(at, 1))
         time.sleep(1.0)      # workers die with the batch
         # what a person sees right after the kill: every published file whole (staging is hidden)
-        published = sorted(p for p in (campaign / "exports").glob("*/*/*.mp4"))
+        published = sorted(p for p in (campaign / "exports").glob("*/*/*.mp4")
+                           if not any(part.startswith(".") for part in p.relative_to(campaign).parts))
         after_kill.append({"published": len(published),
                            "broken": [str(p) for p in published if decode_frames(p) != round(a.seconds * 30)]})
     wall, events, code = cadre(campaign, "-j", "2", env=env)
-    outputs = sorted((campaign / "exports").glob("*/*/*.mp4"))
+    outputs = sorted(p for p in (campaign / "exports").glob("*/*/*.mp4")
+                     if not any(part.startswith(".") for part in p.relative_to(campaign).parts))
     frames = {str(p.relative_to(campaign)): decode_frames(p) for p in outputs}
     leftovers = [str(p) for p in (campaign / "exports").rglob("*") if ".cadre-staging-" in p.name or ".part" in p.name]
     expected = round(a.seconds * 30)
