@@ -205,7 +205,7 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
     safe = combined_safe_zone(networks)
     intro, outro = bumper_analyses(settings)
     # duration limits are known before any work: fail fast
-    duration = sum(a.span.frame_count for a in intro + outro) / FPS + sum(s.frame_count for s in episode.spans) / FPS
+    duration = sum(s.frame_count for s in [a.span for a in intro + outro] + list(episode.spans)) / FPS
     for n in networks:
         plan_parts(duration, n, settings.split, episode.folder)
     analyses = intro + analyse_episode(episode, redaction, events) + outro

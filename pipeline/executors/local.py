@@ -52,7 +52,7 @@ def _call(job_id: str, task):
 def default_jobs() -> int:
     """As many jobs as cores, at most 4, each with its share of the cores (``threads.py``): the
     analysis of one episode overlaps with the encode of another. benchmarks/bench_batch.py on 2
-    cores: -j 2 is 1.17x -j 1, which already keeps 1.8 cores busy with multi-threaded engines."""
+    cores: -j 2 is 1.09x to 1.26x -j 1 (5 pairs), which already keeps 1.8 cores busy."""
     return max(1, min(4, cores()))
 
 
