@@ -29,6 +29,17 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 
+def try_lock(fd: int) -> bool:
+    """Take the exclusive flock on ``fd`` without waiting; False when another holder has it."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
 @dataclass
 class CampaignLock:
     folder: Path                 # the campaign's output folder (what the lock protects)
@@ -48,7 +59,7 @@ class CampaignLock:
             raise CadreError(self.folder, f"cannot create the batch lock ({exc.strerror}); check that the output "
                                           "folder is writable, or choose another with -o") from None
         deadline = time.monotonic() + self.wait
-        while not self._try(fd):
+        while not try_lock(fd):
             if time.monotonic() >= deadline:
                 holder = self.holder(fd)
                 os.close(fd)
@@ -62,16 +73,6 @@ class CampaignLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)
         return self
-
-    @staticmethod
-    def _try(fd: int) -> bool:
-        if fcntl is None:
-            return True
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            return False
 
     @staticmethod
     def holder(fd: int) -> str:
@@ -121,9 +122,6 @@ def staging_in_use(staging: Path) -> bool:
     except OSError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
+        return not try_lock(fd)
     finally:
         os.close(fd)
