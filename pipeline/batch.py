@@ -247,6 +247,10 @@ def execute(jobs: list[Job], executor: Executor, events=_noop, retries: int = WO
                     waiting[job.id] = job
                     continue
                 outcome = JobOutcome(job.id, "failed", f"{job.episode}: {exc}; run the batch again")
+            except Exception as exc:  # the job's result could not be read back (a bug): that job fails
+                from .crash import internal_error
+
+                outcome = JobOutcome(job.id, "failed", internal_error(exc, f"batch job {job.id}"))
             finish(job, outcome)
     forward_events()
     return outcomes

@@ -253,6 +253,10 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
         plan.error = str(exc)
     except OSError as exc:
         plan.error = describe_os_error(exc, folder)
+    except Exception as exc:  # a bug: this episode fails, the others are planned
+        from .crash import internal_error
+
+        plan.error = internal_error(exc, f"planning the batch job of {folder}")
     return plan
 
 
@@ -343,10 +347,12 @@ def run_task(job_id: str, task: AnalyseTask | RenderTask, events) -> JobOutcome:
         return JobOutcome(job_id, "failed", detail, warnings, time.monotonic() - start)
     except OSError as exc:
         return JobOutcome(job_id, "failed", describe_os_error(exc, task.folder), warnings, time.monotonic() - start)
-    except Exception as exc:  # a bug: isolate it to this job, keep the traceback
-        return JobOutcome(job_id, "failed", f"{task.folder}: internal error ({exc.__class__.__name__}: {exc}); "
-                                            "please report it with the --json output", warnings,
-                          time.monotonic() - start, trace=traceback.format_exc())
+    except Exception as exc:  # a bug: isolate it to this job, the traceback goes to a log file
+        from .crash import internal_error
+
+        trace = traceback.format_exc()
+        return JobOutcome(job_id, "failed", internal_error(exc, f"batch job {job_id} ({task.folder})"), warnings,
+                          time.monotonic() - start, trace=trace)
 
 
 def _analyse(task: AnalyseTask, events) -> tuple[str, ...]:

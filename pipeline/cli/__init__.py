@@ -5,6 +5,7 @@ library and printed as one line, ``cadre: error: <file>: <problem and fix>``.
 """
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -17,12 +18,28 @@ COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models"
 
 
 class CadreGroup(click.Group):
+    """Errors a user can fix print as one line (exit 1, 3 for a failed batch); click's own usage
+    errors, exits and aborts pass through; anything else is a bug: one line naming the log file that
+    holds the traceback (``pipeline/crash.py``), exit 1; Ctrl-C: one line, exit 130."""
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except CadreError as exc:
             click.echo(f"cadre: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("cadre: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # a bug: never a traceback on the terminal (CADRE_DEBUG=1 shows it)
+            if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+                raise   # output piped into `head`: click handles it quietly
+            from ..crash import internal_error
+
+            click.echo(f"cadre: {internal_error(exc, f'cadre {ctx.invoked_subcommand or ctx.info_name}')}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=CadreGroup)

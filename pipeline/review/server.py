@@ -133,6 +133,11 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
                 return await fn(request)
             except CadreError as exc:
                 return error(exc, 404 if "refused: the path" in str(exc) else 400)
+            except Exception as exc:  # a bug: one line and a log file, never a traceback page
+                from ..crash import internal_error
+
+                line = await run_in_threadpool(internal_error, exc, f"cadre review: {request.method} {request.url.path}")
+                return JSONResponse({"error": line}, 500)
         return handler
 
     async def index(request):
@@ -247,7 +252,7 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         return FileResponse(target)
 
     routes = [
-        Route("/", index), Route("/static/{name}", endpoint(static)),
+        Route("/", endpoint(index)), Route("/static/{name}", endpoint(static)),
         Route("/api/state", endpoint(state)),
         Route("/api/captions", endpoint(captions), methods=["POST"]),
         Route("/api/replace", endpoint(replace_all), methods=["POST"]),
