@@ -24,6 +24,16 @@ def _kept(overrides, clip: str, track: Track) -> list[dict]:
     return [e.to_dict() for e in overrides.for_clip(clip) if e.kind == "keep_track" and e.track == track.id]
 
 
+def _face_model(models: set) -> dict | None:
+    """Path, sha256 and whether the CenterFace weights are the pinned file (or the user's own)."""
+    hashes = sorted(h for n, h in models if n == "centerface" and h)
+    if not hashes:
+        return None
+    from .detectors.centerface import model_record
+
+    return model_record(hashes[0])
+
+
 def redaction_report(tracks_by_clip: dict[str, FaceTracks], settings, overrides=None) -> dict:
     """The redaction section of ``report.json``."""
     models = {(t.detector, t.model_sha256) for t in tracks_by_clip.values() if not t.disabled}
@@ -33,6 +43,7 @@ def redaction_report(tracks_by_clip: dict[str, FaceTracks], settings, overrides=
         "masking": "disabled explicitly (--redact none): no face detection ran" if disabled else "enabled",
         "settings": settings.to_dict(),
         "model": [{"name": n, "sha256": h} for n, h in sorted(models)],
+        "face_model": _face_model(models),
         "overrides": overrides.to_dict() if overrides is not None else None,
         "clips": {},
     }

@@ -6,19 +6,52 @@ The cache lives in ``$CADRE_CACHE_DIR`` (default ``~/.cache/cadre``).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
+from .errors import CadreError
+
 
 def cache_dir() -> Path:
+    """The cache folder, created if missing; a CadreError if it is a file or cannot be written."""
     root = os.environ.get("CADRE_CACHE_DIR")
     if root:
-        return Path(root)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cadre"
+        path = Path(root).expanduser()
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        path = Path(base) / "cadre"
+    if str(path) not in _USABLE:
+        check_writable_dir(path, "cache folder", "CADRE_CACHE_DIR" if root else "CADRE_CACHE_DIR (or XDG_CACHE_HOME)")
+        _USABLE.add(str(path))
+    return path
+
+
+_USABLE: set[str] = set()   # folders already checked in this process
+
+
+def check_writable_dir(path: Path, what: str, variable: str) -> None:
+    """Create ``path`` if missing; raise CadreError if it is not a folder Cadre can write to."""
+    fix = f"point {variable} at a writable folder"
+    if path.exists() and not path.is_dir():
+        raise CadreError(path, f"the {what} is a file, not a folder; {fix}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CadreError(path, f"the {what} cannot be created ({exc.strerror}); {fix}") from None
+    # os.access honours read-only mounts even for root; a real write also catches ACLs and full disks
+    try:
+        if not os.access(path, os.W_OK | os.X_OK):
+            read_only = os.statvfs(path).f_flag & os.ST_RDONLY
+            raise OSError(errno.EROFS if read_only else errno.EACCES, "permission denied")
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = "read-only file system" if exc.errno == errno.EROFS else (exc.strerror or "not writable")
+        raise CadreError(path, f"the {what} is not writable ({reason}); {fix}") from None
 
 
 def _umask() -> int:

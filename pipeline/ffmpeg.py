@@ -6,9 +6,11 @@ only locates the binary shipped in the ``imageio-ffmpeg`` wheel and runs compile
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,12 +19,24 @@ from .errors import CadreError
 BASE_ARGS = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
 
 
-@lru_cache(maxsize=None)
-def ffmpeg_exe() -> str:
-    """ffmpeg from ``CADRE_FFMPEG``, else the imageio-ffmpeg wheel, else PATH."""
+# What every Cadre job needs from the binary: ``-encoders`` / ``-filters`` name -> why.
+REQUIRED_ENCODERS = {"libx264": "the H.264 master encode", "aac": "the AAC audio track"}
+REQUIRED_FILTERS = {"ass": "burning captions (libass)", "loudnorm": "loudness normalisation"}
+FFMPEG_FIX = ("unset CADRE_FFMPEG to use the ffmpeg of the imageio-ffmpeg wheel, or point it at an ffmpeg "
+              "built with libx264 and libass")
+
+
+def locate() -> str:
+    """The ffmpeg binary, without checking what it can do: ``CADRE_FFMPEG``, else the
+    imageio-ffmpeg wheel, else PATH. A ``CADRE_FFMPEG`` that names no executable is an error."""
     explicit = os.environ.get("CADRE_FFMPEG")
     if explicit:
-        return explicit
+        path = Path(explicit).expanduser()
+        if not path.is_file() or not os.access(path, os.X_OK):
+            what = "does not exist" if not path.exists() else "is not an executable file"
+            raise CadreError(explicit, f"the ffmpeg named by CADRE_FFMPEG {what}; point CADRE_FFMPEG at an ffmpeg "
+                                       "binary, or unset it to use the one from the imageio-ffmpeg wheel")
+        return str(path)
     try:
         import imageio_ffmpeg
 
@@ -34,16 +48,99 @@ def ffmpeg_exe() -> str:
     raise CadreError("ffmpeg", "no ffmpeg binary found; run `pip install imageio-ffmpeg`")
 
 
+def _listing(exe: str, flag: str) -> set[str]:
+    """Names in ``ffmpeg -filters`` or ``-encoders`` (second column of the rows after ``------``)."""
+    try:
+        proc = subprocess.run([exe, "-hide_banner", "-nostdin", flag], capture_output=True, text=True,
+                              errors="replace", timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise CadreError(exe, f"ffmpeg cannot be run ({exc.__class__.__name__}: {exc}); {FFMPEG_FIX}") from None
+    names, body = set(), False
+    for line in proc.stdout.splitlines():
+        if line.strip().startswith("------"):
+            body = True
+            continue
+        parts = line.split()
+        if body and len(parts) >= 2:
+            names.add(parts[1])
+    return names
+
+
+@lru_cache(maxsize=8)
+def features(exe: str) -> tuple[frozenset, frozenset]:
+    """(encoders, filters) the binary offers, asked once per binary and process."""
+    return frozenset(_listing(exe, "-encoders")), frozenset(_listing(exe, "-filters"))
+
+
+def missing_features(exe: str) -> list[str]:
+    """What Cadre needs that ``exe`` lacks, one readable item each (empty when complete)."""
+    encoders, filters = features(exe)
+    lacks = [f"the {name} encoder ({why})" for name, why in REQUIRED_ENCODERS.items() if name not in encoders]
+    lacks += [f"the `{name}` filter ({why})" for name, why in REQUIRED_FILTERS.items() if name not in filters]
+    return lacks
+
+
+@lru_cache(maxsize=8)
+def _checked(exe: str) -> str:
+    lacks = missing_features(exe)
+    if lacks:
+        raise CadreError(exe, f"this ffmpeg lacks {', '.join(lacks)}; {FFMPEG_FIX}")
+    return exe
+
+
+def ffmpeg_exe() -> str:
+    """The ffmpeg binary (see :func:`locate`), refused at first use if it lacks what Cadre needs
+    (libx264, libass, loudnorm): a render must not fail, or draw no captions, halfway through."""
+    return _checked(locate())
+
+
 def command(*args: str) -> list[str]:
     """The full command line: binary, quiet global flags, this job's thread budget, then ``args``."""
     from .threads import ffmpeg_global_args
 
+    last = str(args[-1]) if args else ""
+    _LAST.output = last if last.startswith("/") else None   # named if the disk fills up
     return [ffmpeg_exe(), *BASE_ARGS, *ffmpeg_global_args(), *args]
 
 
+DISK_FULL = "No space left on device"
+_LAST = threading.local()   # the output file of the last command built in this thread
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < max(16 << 20, st.f_blocks * st.f_frsize // 100)
+
+
 def last_error_line(stderr: str) -> str:
+    """The line of ffmpeg's error output that says what went wrong; a full disk is said plainly,
+    naming the folder ffmpeg was writing to when its message gives it."""
     lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    if any(DISK_FULL in ln for ln in lines):
+        return disk_full_message(stderr)
     return lines[-1] if lines else "ffmpeg failed without a message"
+
+
+def disk_full_message(text: str = "", folder: str | Path | None = None) -> str:
+    """One readable sentence for ENOSPC, naming the output folder (not the hidden staging folder)."""
+    if folder is None:
+        for match in re.finditer(r"(/[^\s:'\"]+)", text):
+            candidate = match.group(1)
+            if ".cadre-staging-" in candidate:
+                folder = candidate.split("/.cadre-staging-")[0]
+                break
+            if folder is None and "/" in candidate.strip("/"):
+                folder = str(Path(candidate).parent)
+    if folder is None and getattr(_LAST, "output", None) and _nearly_full(Path(_LAST.output).parent):
+        folder = str(Path(_LAST.output).parent)   # ffmpeg's message did not say; its last output did
+    if folder is not None and ".cadre-staging-" in str(folder):
+        folder = str(folder).split("/.cadre-staging-")[0]
+    where = f"the disk holding {folder}" if folder else "the disk of the output folder"
+    return (f"{where} is full (No space left on device); nothing was published - free some space "
+            "or choose an output folder on a disk with room (-o)")
 
 
 def run(args: list[str], *, source: str | Path, what: str, capture_stdout: bool = False) -> subprocess.CompletedProcess:

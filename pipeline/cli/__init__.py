@@ -14,7 +14,7 @@ import click
 from .. import __version__
 from ..errors import CadreError
 
-COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve"]
+COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve", "doctor"]
 
 
 class CadreGroup(click.Group):

