@@ -207,3 +207,19 @@ def test_a_bug_in_a_review_handler_is_a_500_json_line(tmp_path, monkeypatch, cap
         assert "Traceback (most recent call last)" in capfd.readouterr().err
     finally:
         srv.stop()
+
+
+def test_a_missing_optional_engine_is_a_user_error_naming_the_install_commands(monkeypatch):
+    """Not a bug: ``import whisper`` failing is one ``cadre: error:`` line saying how to install it."""
+    from pipeline.asr.base import TranscribeOptions
+    from pipeline.asr.openai_whisper import OpenAIWhisperEngine
+    from pipeline.errors import CadreError
+
+    monkeypatch.setitem(sys.modules, "whisper", None)   # import whisper raises ImportError
+    with pytest.raises(CadreError) as caught:
+        OpenAIWhisperEngine(None, TranscribeOptions(engine="openai-whisper"))
+    message = str(caught.value)
+    assert "\n" not in message
+    for command in ("pip install torch==2.13.0", "pip install --no-deps openai-whisper==20250625",
+                    'pip install "cadre[openai]"'):
+        assert command in message

@@ -60,10 +60,11 @@ class OpenAIWhisperEngine(Engine):
             import torch
             import whisper  # noqa: F401
         except ImportError:
-            raise CadreError("openai-whisper", "the openai-whisper engine is not installed; run `pip install torch` "
-                                               "then `pip install --no-deps openai-whisper` and "
-                                               "`pip install numba tiktoken more-itertools tqdm`, "
-                                               "or use --engine faster-whisper") from None
+            raise CadreError("openai-whisper", "the openai-whisper engine is not installed; run "
+                                               "`pip install torch==2.13.0`, then "
+                                               "`pip install --no-deps openai-whisper==20250625`, then "
+                                               "`pip install \"cadre[openai]\"` (README, Speech engines), "
+                                               "or use the default engine, faster-whisper") from None
         threads = options.threads or budget()
         if threads:
             torch.set_num_threads(threads)
