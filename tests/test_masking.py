@@ -1,7 +1,6 @@
 """Masks on real pixels: every box pixel replaced, nothing recognisable left, any box size."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -99,14 +98,3 @@ def test_box_outside_the_frame_is_ignored_and_nan_fails_closed():
     mask_frame(frame, [(200, 200, 300, 300), (-50, -50, -10, -10)], settings)
     with pytest.raises(RedactionError):
         mask_frame(frame, [(float("nan"), 0, 10, 10)], settings)
-
-
-def test_fast_enough_for_every_output_frame():
-    settings = load_settings("blur")
-    frame = np.random.default_rng(1).integers(0, 255, (1920, 1080, 3), dtype=np.uint8)
-    boxes = [(100, 200, 400, 600), (600, 900, 700, 1020), (900, 100, 1200, 500), (10, 1700, 60, 1760)]
-    mask_frame(frame, boxes, settings)
-    t = time.perf_counter()
-    for _ in range(20):
-        mask_frame(frame, boxes, settings)
-    assert (time.perf_counter() - t) / 20 < 0.03

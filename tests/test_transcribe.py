@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -155,9 +154,7 @@ def test_second_transcription_comes_from_the_cache(episode, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("the model ran on a cache hit")
     monkeypatch.setattr(stage, "run", boom)
-    t0 = time.perf_counter()
     again = stage.clip_transcript(episode, FR)
-    assert time.perf_counter() - t0 < 0.5
     assert again.to_dict() == first.to_dict()
     with pytest.raises(AssertionError):  # other options: another key, so the model would run
         stage.clip_transcript(episode, TranscribeOptions(beam_size=2, threads=2))
@@ -313,7 +310,7 @@ def test_render_side_never_writes_beside_the_clip(episode):
     assert sorted(p.name for p in episode.parent.iterdir()) == before == ["1.mp4"]
 
 
-def test_cli_transcribes_an_episode_folder_then_reads_the_cache(episode):
+def test_cli_transcribes_an_episode_folder_then_reads_the_cache(episode, monkeypatch):
     from click.testing import CliRunner
 
     from pipeline.cli import main
@@ -322,9 +319,9 @@ def test_cli_transcribes_an_episode_folder_then_reads_the_cache(episode):
     result = runner.invoke(main, ["transcribe", str(episode.parent)])
     assert result.exit_code == 0, result.output
     assert episode.with_name("1.fr.srt").is_file() and episode.with_name("1.fr.json").is_file()
-    t0 = time.perf_counter()
-    result = runner.invoke(main, ["transcribe", str(episode.parent)])
-    assert time.perf_counter() - t0 < 1.0
+    monkeypatch.setattr(stage, "run", lambda *a, **k: pytest.fail("the model ran for a cached clip"))
+    result = runner.invoke(main, ["transcribe", str(episode.parent)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
     assert "[cached]" in result.output
     result = runner.invoke(main, ["transcribe", str(episode.parent / "missing.mp4")])
     assert result.exit_code == 1 and "cadre: error:" in result.output
