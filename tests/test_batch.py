@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import av
@@ -76,12 +75,10 @@ def test_incremental_rerun_skips_everything_and_force_redoes_it(tmp_path):
     assert "render:a" in started(events(first)) and "render:b" in started(events(first))
     outputs = tree_hashes(campaign / "exports" / "a")
 
-    t0 = time.monotonic()
     again = batch(campaign, "-n", "youtube-shorts", *FAST, "--json")
     assert again.exit_code == 0, again.output
-    assert time.monotonic() - t0 < 3
     evs = events(again)
-    assert started(evs) == []
+    assert started(evs) == [] and evs[0]["event"] == "batch_start" and evs[0]["jobs"] == []
     done = evs[-1]
     assert done["event"] == "batch_done" and done["counts"] == {"done": 0, "skipped": 2, "failed": 0}
     assert tree_hashes(campaign / "exports" / "a") == outputs
