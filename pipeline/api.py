@@ -229,7 +229,10 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
     overlays, captions = build_overlays(settings, plan, safe, staging)
     if captions and captions.get("warning"):
         events("warning", message=captions["warning"])
-    extra = {"redaction": redaction_off, "captions": captions, "branding": settings.branding}
+    from .asr.precision import report_fields
+
+    extra = {"redaction": redaction_off, "captions": captions, "branding": settings.branding,
+             "asr": report_fields(settings.asr)}
 
     from .audit import contact_sheet, redaction_report
 

@@ -240,6 +240,12 @@ def _asr(path: Path, value) -> dict:
             _fail(path, f"asr.{k}", f"unknown key; allowed keys: {', '.join(ASR_KEYS)}")
         if not isinstance(v, ASR_KEYS[k]) or (ASR_KEYS[k] is int and isinstance(v, bool)):
             _fail(path, f"asr.{k}", f"{v!r} must be of type {ASR_KEYS[k].__name__}")
+    if "compute_type" in value:   # the name only: whether this CPU offers it is checked when the model loads
+        from .asr.precision import AUTO, KNOWN_TYPES
+
+        if value["compute_type"] not in (AUTO, *KNOWN_TYPES):
+            _fail(path, "asr.compute_type", f"{value['compute_type']!r} is not a compute type; "
+                                            f"use auto (the default) or one of {', '.join(KNOWN_TYPES)}")
     return dict(value)
 
 

@@ -48,7 +48,8 @@ def cache_key(clip: Path, options: TranscribeOptions) -> str:
     from .models import resolve
 
     model = resolve(options.model)
-    return cache.make_key(CACHE_KIND, STAGE_VERSION, audio_hash(clip), model.sha256, options.to_dict())
+    # the concrete compute type ("auto" picks per CPU, and different types give different words)
+    return cache.make_key(CACHE_KIND, STAGE_VERSION, audio_hash(clip), model.sha256, options.resolved().to_dict())
 
 
 def _meta(key: str, options: TranscribeOptions, srt: str) -> dict:

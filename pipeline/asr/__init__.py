@@ -24,6 +24,7 @@ def load_engine(options: TranscribeOptions) -> Engine:
     from ..models import resolve
     from ..threads import budget
 
+    options = options.resolved()   # concrete compute type for this CPU, or a one-line CadreError
     model = resolve(options.model)
     key = (options.engine, str(model.path), model.sha256, options.compute_type, options.threads, budget())
     if key not in _LOADED:

@@ -39,7 +39,7 @@ class TranscribeOptions:
     vad: bool = True                  # skip non-speech (Silero VAD) before decoding
     initial_prompt: str | None = None
     glossary: tuple[str, ...] = ()    # names of units, places, ranks: biases the spelling
-    compute_type: str = "int16"       # faster-whisper only: int16 (default: float-level WER, ~4x openai speed), int8, float32
+    compute_type: str = "auto"        # faster-whisper only: auto (best this CPU offers, asr/precision.py), int16, int8, float32...
     threads: int = field(default=0, compare=False)  # 0 = all cores; does not change the words
 
     def __post_init__(self):
@@ -50,6 +50,22 @@ class TranscribeOptions:
         if self.language != "auto" and self.language not in LANGUAGES:
             raise CadreError(self.language, "unknown language; use a Whisper language code (fr, en, es, ...) or auto")
         object.__setattr__(self, "glossary", tuple(self.glossary))
+        from .precision import check_name
+
+        check_name(self.compute_type)
+
+    def resolved(self) -> TranscribeOptions:
+        """These options with ``compute_type`` made concrete for this CPU (``auto`` -> a type from
+        :data:`pipeline.asr.precision.AUTO_ORDER`); a CadreError if the CPU lacks the type asked for.
+        The cache key and ``report.json`` use the resolved options."""
+        if self.engine != "faster-whisper":
+            return self
+        from dataclasses import replace
+
+        from .precision import resolve_compute_type
+
+        concrete = resolve_compute_type(self.compute_type)
+        return self if concrete == self.compute_type else replace(self, compute_type=concrete)
 
     @property
     def prompt(self) -> str | None:

@@ -54,7 +54,9 @@ def read_glossary(items: tuple[str, ...]) -> tuple[str, ...]:
 @click.option("--prompt", "initial_prompt", help="Text that sets the context and spelling style.")
 @click.option("-g", "--glossary", multiple=True,
               help="A name to spell right (unit, place, rank); repeat it, or @FILE with one per line.")
-@click.option("--compute-type", default="int16", show_default=True, help="faster-whisper precision: int16, int8 (fastest), float32.")
+@click.option("--compute-type", default="auto", show_default=True,
+              help="faster-whisper precision: auto (the best type this CPU offers), or int16, int8, int8_float32, "
+                   "float32... (`cadre doctor` lists this machine's).")
 @click.option("--overwrite", is_flag=True, help="Replace SRT files a person has edited.")
 def command(paths, language, engine, model, beam_size, vad, initial_prompt, glossary, compute_type, overwrite):
     """Transcribe clips: write CLIP.LANG.srt (edit it to correct captions) and CLIP.LANG.json.
@@ -66,7 +68,7 @@ def command(paths, language, engine, model, beam_size, vad, initial_prompt, glos
 
     options = TranscribeOptions(language=language.lower(), engine=engine, model=model, beam_size=beam_size,
                                 vad=vad, initial_prompt=initial_prompt, glossary=read_glossary(glossary),
-                                compute_type=compute_type)
+                                compute_type=compute_type).resolved()  # fails before any file is written
     clips = [clip for path in paths for clip in clips_in(path)]
     for clip in clips:
         report = write_sidecars(clip, options, overwrite=overwrite)
