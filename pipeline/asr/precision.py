@@ -29,11 +29,11 @@ KNOWN_TYPES = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
 #   int8           18.6 %   0.0 %    0.291  0.239
 #   int8_float32   18.6 %   0.0 %    0.248  0.244   (same words as int8: on CPU int8 *is* int8_float32)
 #   float32        20.4 %   0.0 %    0.436  0.345   (same words as openai-whisper, CPU RTF 2.9 under that load)
-# int8 is ~1.4x faster than float32 and not less accurate here (the 1.8-point gap is 2 words of
-# ~110), so it comes before float32. int16 stays first: on the Intel/MKL machine, where it is
-# offered, it kept float-level WER (int8 lost ~2.7 French points there) at ~4-5x openai-whisper.
-# float32 is last: everyone offers it, and it is the slowest.
-AUTO_ORDER = ("int16", "int8_float32", "int8", "float32")
+# The order comes from these numbers, not from another machine's: int8_float32 and int8 give the
+# same words, ~1.4x faster than float32 and not less accurate (the 1.8-point gap is 2 words of ~110),
+# so they come first. int16 could not be measured here (not offered); it is tried before float32
+# only where a CPU lacks both int8 types. float32 is last: everyone offers it, and it is the slowest.
+AUTO_ORDER = ("int8_float32", "int8", "int16", "float32")
 
 
 @functools.lru_cache(maxsize=1)
