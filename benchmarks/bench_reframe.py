@@ -14,7 +14,7 @@
    height in the output: ``follow`` stacks them (one per 1080x960 panel), ``fit`` shows the frame.
 2. **Smoothness.** Per-frame change of the window's left edge, as a share of the frame width,
    between consecutive frames of the same (true) shot; a step at a true cut is not counted.
-3. **Cost.** ``pipeline.api.render_episode`` of the same kind of clip with ``crop`` and with
+3. **Cost.** ``pipeline.orchestrator.render_episode`` of the same kind of clip with ``crop`` and with
    ``follow`` (``redact="none"``, ``caption_style="none"``), warm analysis cache, alternating and
    repeated; plus the one-off analysis cost of ``follow`` (faces for framing + shots) on a cold cache.
 """
@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
-from pipeline.config import Settings  # noqa: E402
+from pipeline.source.config import Settings  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
-from pipeline.normalize import ClipSpan  # noqa: E402
-from pipeline.probe import probe  # noqa: E402
+from pipeline.source.normalize import ClipSpan  # noqa: E402
+from pipeline.source.probe import probe  # noqa: E402
 
 W, H, FPS = 1920, 1080, 30
 # (photo, main face's path across the frame as fractions of the width, zoom: viewport height / photo height)
@@ -281,7 +281,7 @@ def bench_two_shot(tmp: Path, seconds: float = 4.0) -> dict:
 
 
 def bench_pedestrians() -> dict:
-    from pipeline.redaction import analyse_faces, load_settings
+    from pipeline.faces.redaction import analyse_faces, load_settings
 
     path = MEDIA / "videos" / "facenet_pytorch_video.mp4"
     span = ClipSpan(path, probe(path))
@@ -325,7 +325,7 @@ def render_once(folder: Path, out: Path, reframe: str) -> tuple[float, float]:
     """Wall and CPU seconds (this process and its ffmpeg children) of one render."""
     import shutil
 
-    from pipeline.api import RenderOptions, render_episode
+    from pipeline.orchestrator import RenderOptions, render_episode
 
     shutil.rmtree(out, ignore_errors=True)
     t0, c0 = time.perf_counter(), _cpu()
@@ -345,8 +345,8 @@ def bench_cost(tmp: Path, seconds: float, shot_seconds: float, repeats: int) -> 
                     str(folder / "1.mp4")], check=True)
     out = tmp / "cost" / "exports"
     from pipeline.analyse import REFRAME_DETECTION
-    from pipeline.redaction import analyse_faces, load_settings
-    from pipeline.shots import detect_shots
+    from pipeline.faces.redaction import analyse_faces, load_settings
+    from pipeline.reframe.shots import detect_shots
 
     span = ClipSpan(folder / "1.mp4", probe(folder / "1.mp4"))
     t0 = _cpu()

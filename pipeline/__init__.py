@@ -6,4 +6,4 @@ The package reads as the stages of the job:
 
 The click CLI in :mod:`pipeline.cli` is a thin layer over these modules.
 """
-__version__ = "0.1.0"
+from pipeline.version import __version__  # noqa: F401

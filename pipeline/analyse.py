@@ -8,12 +8,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cache
-from .cache import file_hash
-from .errors import CadreError
-from .normalize import FPS, ClipSpan, working_size
-from .reframe import PLANNED, Reframer, is_vertical, make_reframer
-from .transcript import Transcript
+from pipeline import cache
+from pipeline.cache import file_hash
+from pipeline.errors import CadreError
+from pipeline.faces.redaction import analyse_faces, load_settings
+from pipeline.reframe import PLANNED, Reframer, auto, follow, is_vertical, make_reframer
+from pipeline.reframe.shots import detect_shots
+from pipeline.source.normalize import FPS, ClipSpan, working_size
+from pipeline.speech.engines.base import TranscribeOptions
+from pipeline.speech.transcribe import clip_transcript
+from pipeline.speech.transcript import Transcript
 
 FOLLOW_VERSION = 2
 # faces for framing only (masking off): a person worth aiming at is big, and moves little in 0.2 s
@@ -26,14 +30,12 @@ class ClipAnalysis:
     sha256: str
     reframer: Reframer
     transcript: Transcript
-    faces: object | None = None     # pipeline.redaction.FaceTracks, None when masking is off
+    faces: object | None = None     # pipeline.faces.redaction.FaceTracks, None when masking is off
     kind: str = "clip"              # or "intro" / "outro": a branding bumper (bumpers.py)
 
 
 def transcribe_span(span: ClipSpan, language: str, asr: dict) -> Transcript:
     """Machine words with a person's SRT corrections (a silent clip can still have a written SRT)."""
-    from .asr.base import TranscribeOptions
-    from .transcribe import clip_transcript
 
     return clip_transcript(Path(span.path), TranscribeOptions(language=language, **asr))
 
@@ -43,7 +45,7 @@ def analyse_clip(span: ClipSpan, settings, redaction=None, with_transcript: bool
     transcript = transcribe_span(span, settings.language, settings.asr) if with_transcript else Transcript(settings.language)
     faces = None
     if redaction is not None:
-        from .redaction import analyse_faces
+        from pipeline.faces.redaction import analyse_faces
 
         faces = analyse_faces(span, redaction)
     reframer = reframe_clip(span, settings, faces)
@@ -59,7 +61,6 @@ def reframe_clip(span: ClipSpan, settings, faces=None) -> Reframer:
     overrides = settings.spans_for(span.path.name)
     if is_vertical(size) or (name not in PLANNED and not overrides):
         return make_reframer(name, size, settings.focus)
-    from .reframe import auto, follow
 
     frame_count = span.frame_count
     need_faces = name in PLANNED or any(o.effective_strategy == "follow" for o in overrides)
@@ -69,7 +70,6 @@ def reframe_clip(span: ClipSpan, settings, faces=None) -> Reframer:
         strategy = "fit"
         if not overrides:
             return make_reframer("fit", size, settings.focus)
-    from .shots import detect_shots
 
     shots = detect_shots(span)
     key = cache.make_key("follow", FOLLOW_VERSION, file_hash(span.path), span.start, span.end, size, strategy,
@@ -91,7 +91,6 @@ def _framing_tracks(span: ClipSpan, faces) -> list:
     """Face tracks to frame by: the masking analysis when it ran, else detection for framing only."""
     if faces is not None and not faces.disabled:
         return faces.tracks
-    from .redaction import analyse_faces, load_settings
 
     return analyse_faces(span, load_settings("mosaic", **REFRAME_DETECTION)).tracks
 

@@ -1,14 +1,14 @@
 """Sign-off: who approved an episode, when, and a hash of everything that decides its output.
 
 ``cadre approve EPISODE_DIR --by NAME`` (or the review page's Approve button) writes
-``<episode>/approval.json``. The hash covers what :func:`pipeline.jobs.fingerprint_inputs`
+``<episode>/approval.json``. The hash covers what :func:`pipeline.campaign.jobs.fingerprint_inputs`
 covers (the clips' content, the caption and mask files a person edits, the resolved settings,
 the presets and assets, the Cadre version), computed for the networks the episode is configured
 for, with the two inputs that do not change what a viewer sees or hears left out: the encoder
 speed preset and the ``require_approval`` switch itself.
 
 With ``require_approval = true`` in ``campaign.toml`` (or ``episode.toml``), or
-``--require-approval``, :func:`pipeline.api.prepare` calls :func:`check_approved`: render and batch
+``--require-approval``, :func:`pipeline.orchestrator.prepare` calls :func:`check_approved`: render and batch
 refuse an episode that was never approved, that changed since, or that is rendered for a network
 the approval did not cover, and the one-line error names what changed.
 """
@@ -19,9 +19,15 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__
-from .cache import atomic_write_text, make_key
-from .errors import CadreError
+from pipeline.cache import atomic_write_text, make_key
+from pipeline.campaign.jobs import fingerprint_inputs
+from pipeline.errors import CadreError
+from pipeline.faces.redaction import load_overrides
+from pipeline.networks import load_networks
+from pipeline.orchestrator import RenderOptions, prepare
+from pipeline.source.config import load_settings
+from pipeline.speech.transcribe import human_cues, sidecar_paths
+from pipeline.version import __version__
 
 APPROVAL = "approval.json"
 _LABELS = {"edits": "edited file", "settings": "setting", "presets": "preset", "profile": "encoding profile",
@@ -47,9 +53,6 @@ def approval_path(folder: str | Path) -> Path:
 
 def content_inputs(episode, profile: dict, redaction, redaction_off) -> tuple[dict, list[str]]:
     """The approval's inputs (JSON as recorded) and the networks they cover (the episode's own)."""
-    from .config import load_settings
-    from .jobs import fingerprint_inputs
-    from .networks import load_networks
 
     configured = load_settings(episode.folder).networks
     ep = replace(episode, settings=replace(episode.settings, networks=configured))
@@ -72,8 +75,6 @@ def read_approval(folder: str | Path) -> Approval | None:
 
 def _validate_edits(episode) -> None:
     """A broken mask or caption file cannot be approved: render would stop on it anyway."""
-    from .redaction import load_overrides
-    from .transcribe import human_cues, sidecar_paths
 
     load_overrides(episode.folder / "masks.toml", [s.path.name for s in episode.spans])
     for span in episode.spans:
@@ -84,7 +85,6 @@ def _validate_edits(episode) -> None:
 
 def approve(folder: str | Path, by: str, options=None) -> Approval:
     """Record that ``by`` approved the episode as it is now."""
-    from .api import RenderOptions, prepare
 
     by = " ".join((by or "").split())
     if not by:

@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import CadreError
+from pipeline.errors import CadreError
 
 
 def cache_dir() -> Path:

@@ -33,7 +33,7 @@ def describe(exc: BaseException) -> str:
 def _log_dirs() -> list[Path]:
     dirs = []
     try:
-        from .cache import cache_dir
+        from pipeline.cache import cache_dir
 
         dirs.append(cache_dir() / "logs")
     except Exception:   # noqa: BLE001 - a broken environment must not hide the original error
@@ -44,7 +44,7 @@ def _log_dirs() -> list[Path]:
 
 def _text(exc: BaseException, context: str) -> str:
     try:
-        from . import __version__
+        from pipeline.version import __version__
     except Exception:   # noqa: BLE001
         __version__ = "?"
     head = [f"cadre {__version__}, Python {platform.python_version()} on {platform.platform()}",

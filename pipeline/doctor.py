@@ -18,7 +18,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import CadreError
+from pipeline import ffmpeg
+from pipeline.cache import cache_dir, sha256_file
+from pipeline.captions.ass import burn
+from pipeline.errors import CadreError
+from pipeline.faces.detectors import centerface
+from pipeline.resources import data_dir, font_dir
+from pipeline.speech.models import DEFAULT_MODEL, install_hint, list_models, store_dir
+from pipeline.version import __version__
 
 MIN_FREE_BYTES = 2 << 30   # an episode's staging (audio, master, copies per network) plus analysis cache
 
@@ -60,16 +67,11 @@ def check_python() -> Check:
 
 
 def check_cadre() -> Check:
-    from . import __version__
-    from .resources import data_dir
-
     return Check("cadre", True, True, f"Cadre {__version__}, presets in {data_dir('presets')}")
 
 
 # -- ffmpeg --------------------------------------------------------------------------------------
 def check_ffmpeg() -> list[Check]:
-    from . import ffmpeg
-
     exe = ffmpeg.locate()
     proc = subprocess.run([exe, "-hide_banner", "-nostdin", "-version"], capture_output=True, text=True,
                           errors="replace", timeout=30)
@@ -94,7 +96,6 @@ def check_ffmpeg() -> list[Check]:
 def check_caption_font(exe: str) -> Check:
     """Burn one white caption with the shipped font through ``fontsdir`` and look for its pixels:
     with no fontconfig fonts libass exits 0 and draws nothing, so only pixels prove it works."""
-    from .resources import font_dir
 
     fonts = font_dir()
     files = sorted(p.name for p in fonts.glob("*.ttf")) + sorted(p.name for p in fonts.glob("*.otf"))
@@ -106,8 +107,6 @@ def check_caption_font(exe: str) -> Check:
            "Style: Default,Roboto,40,&H00FFFFFF,-1,5,0,0,0\n\n[Events]\n"
            "Format: Layer, Start, End, Style, Text\nDialogue: 0,0:00:00.00,0:00:01.00,Default,HH\n")
     import ffmpeg as ffmpeg_python
-
-    from .ass import burn
 
     with tempfile.TemporaryDirectory(prefix="cadre-doctor-") as tmp:
         script = Path(tmp) / "probe.ass"
@@ -127,8 +126,6 @@ def check_caption_font(exe: str) -> Check:
 
 # -- models --------------------------------------------------------------------------------------
 def check_whisper_models() -> list[Check]:
-    from .models import DEFAULT_MODEL, install_hint, list_models, store_dir
-
     rows = list_models(verify=True)
     if not rows:
         return [Check(f"whisper model {DEFAULT_MODEL}", False, True, f"no model in {store_dir()}",
@@ -152,9 +149,6 @@ def check_whisper_models() -> list[Check]:
 
 
 def check_face_model() -> Check:
-    from .cache import sha256_file
-    from .detectors import centerface
-
     path = centerface.model_path()
     if not path.is_file():
         return Check("face model (CenterFace)", False, True, f"{path} is missing", centerface.FIX)
@@ -196,7 +190,7 @@ def check_cpu() -> list[Check]:
     checks = [Check("cpu", True, True, f"{info['model']} ({info['machine']}, {info['cores']} cores); "
                                        f"features: {flags}")]
     try:
-        from .asr.precision import describe
+        from pipeline.speech.precision import describe
         desc = describe()
         supported, auto = desc["supported"], desc["auto"]
     except ImportError:
@@ -255,8 +249,6 @@ def check_folder(name: str, path: Path, fix: str) -> Check:
 
 
 def check_cache_folder() -> Check:
-    from .cache import cache_dir
-
     variable = os.environ.get("CADRE_CACHE_DIR")
     if variable:
         path = Path(variable).expanduser()
@@ -270,7 +262,7 @@ def check_cache_folder() -> Check:
 
 def check_export_folder(episode: Path | None) -> Check:
     if episode is not None:
-        from .api import output_root
+        from pipeline.orchestrator import output_root
         path = output_root(Path(episode), None)
     else:
         path = Path.cwd() / "exports"

@@ -11,14 +11,15 @@ from pathlib import Path
 
 import ffmpeg
 
-from . import __version__
-from .errors import CadreError
-from .ffmpeg import compile_graph, run
-from .networks import Network
-from .plan import EditPlan
-from .report import measure_output
-from .transcript import Word
-from .validate import check_output
+from pipeline.captions.sidecars import write_sidecars
+from pipeline.errors import CadreError
+from pipeline.ffmpeg import compile_graph, run
+from pipeline.networks import Network
+from pipeline.plan import EditPlan
+from pipeline.report import measure_output
+from pipeline.speech.transcript import Word
+from pipeline.validate import check_output
+from pipeline.version import __version__
 
 
 def extract_cover(master: Path, at: float, out: Path) -> None:
@@ -43,7 +44,6 @@ def export_network(master: Path, master_measured: dict, cover: Path, plan: EditP
 
     A whole-episode output is a byte copy of the master, so the master's measurements hold for it.
     """
-    from .sidecars import write_sidecars
 
     out_dir.mkdir(parents=True)
     parts = plan.parts[net.name]

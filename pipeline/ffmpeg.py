@@ -14,7 +14,8 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import CadreError
+from pipeline.errors import CadreError
+from pipeline.threads import ffmpeg_global_args
 
 BASE_ARGS = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
 
@@ -96,7 +97,6 @@ def ffmpeg_exe() -> str:
 
 def command(*args: str) -> list[str]:
     """The full command line: binary, quiet global flags, this job's thread budget, then ``args``."""
-    from .threads import ffmpeg_global_args
 
     last = str(args[-1]) if args else ""
     _LAST.output = last if last.startswith("/") else None   # named if the disk fills up

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .errors import CadreError
+from pipeline.errors import CadreError
 
 LOCK_NAME = ".cadre-batch.lock"
 

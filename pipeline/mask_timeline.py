@@ -1,6 +1,6 @@
 """Which pixels each output frame masks: face boxes of the clip under that frame, mapped through
 the clip's reframe placements into 1080x1920 output pixels. The pixels themselves are changed in
-:mod:`pipeline.masking`.
+:mod:`pipeline.faces.masking`.
 """
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from bisect import bisect_right
 
 import numpy as np
 
-from .analyse import ClipAnalysis
-from .reframe import Placement
+from pipeline.analyse import ClipAnalysis
+from pipeline.faces.masking import mask_frame
+from pipeline.reframe import Placement
 
 Box = tuple[float, float, float, float]
 
@@ -52,7 +53,6 @@ class MaskTimeline:
 
     def __call__(self, n: int, frame: np.ndarray) -> bool:
         """Mask output frame ``n`` in place; placements in drawing order, holes left untouched."""
-        from .masking import mask_frame
 
         work = self.boxes(n)
         for placement, boxes in work:

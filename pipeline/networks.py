@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from .errors import CadreError
-from .resources import data_dir, load_preset, load_toml, preset_names, preset_path
+from pipeline.errors import CadreError
+from pipeline.resources import data_dir, load_preset, load_toml, preset_names, preset_path
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from . import __version__
-from .cache import make_key
-from .errors import CadreError
-from .networks import Network
-from .normalize import FPS
-from .transcript import Word
+from pipeline.cache import make_key
+from pipeline.errors import CadreError
+from pipeline.networks import Network
+from pipeline.source.normalize import FPS
+from pipeline.speech.transcript import Word
+from pipeline.version import __version__
 
 
 @dataclass

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import av
 
-from .audio import measure_file
+from pipeline.sound.loudness import measure_file
 
 PRIVATE_TAGS = ("location", "gps", "make", "model", "device", "com.apple", "com.android", "creation_time",
                 "author", "artist", "copyright", "comment")

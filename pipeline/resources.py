@@ -6,11 +6,12 @@ named by ``CADRE_PRESETS`` with the same ``<kind>/<name>.toml`` layout is search
 from __future__ import annotations
 
 import os
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import CadreError
+import tomllib
+
+from pipeline.errors import CadreError
 
 _PKG = Path(__file__).resolve().parent
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .networks import Network
-from .report import PRIVATE_TAGS
+from pipeline.networks import Network
+from pipeline.report import PRIVATE_TAGS
 
 LOUDNESS_TOLERANCE_LU = 1.0
 PEAK_TOLERANCE_DB = 0.5

@@ -9,12 +9,12 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from pipeline.api import RenderOptions, prepare
+from pipeline.orchestrator import RenderOptions, prepare
 from pipeline.approval import approve, read_approval
 from pipeline.cli import main
 from pipeline.errors import CadreError
 
-from .test_review_fixtures import make_episode
+from tests.test_review_fixtures import make_episode
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_encoder_speed_does_not_void_the_approval(episode):
 
 
 def test_campaign_requires_approval_for_render_and_batch(episode):
-    from pipeline.batch import run_batch
+    from pipeline.campaign.batch import run_batch
 
     (episode.parent / "campaign.toml").write_text("require_approval = true\n", "utf-8")
     with pytest.raises(CadreError, match="never approved"):

@@ -6,10 +6,10 @@ import numpy as np
 import pysubs2
 import pytest
 
-from pipeline.ass import burn, escape, text_box, write_ass
+from pipeline.captions.ass import burn, escape, text_box, write_ass
 from pipeline.ffmpeg import compile_graph, run
-from pipeline.styles import load_style
-from pipeline.transcript import Word
+from pipeline.captions.styles import load_style
+from pipeline.speech.transcript import Word
 
 ALL_NETWORKS = (65, 288, 192, 672)     # union of the TikTok, Reels, Shorts, Snapchat margins (px of 1080x1920)
 HALF = (33, 144, 96, 336)              # the same zone on a 540x960 test frame

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 
-from .conftest import make_clip, tree_hashes
+from tests.conftest import make_clip, tree_hashes
 
 
 def render(*args):

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 
-from .conftest import make_clip, tree_hashes
+from tests.conftest import make_clip, tree_hashes
 
 FAST = ["--redact", "none", "--captions", "none"]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.batch import execute
-from pipeline.executors.base import Executor, WorkerLost
-from pipeline.jobs import Job, JobOutcome
+from pipeline.campaign.batch import execute
+from pipeline.campaign.executors.base import Executor, WorkerLost
+from pipeline.campaign.jobs import Job, JobOutcome
 
 
 class FakeExecutor(Executor):

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from .conftest import make_clip
-from .test_batch import decode_all
+from tests.conftest import make_clip
+from tests.test_batch import decode_all
 
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = ["-n", "youtube-shorts", "--redact", "none", "--captions", "none", "-j", "2"]
@@ -95,7 +95,7 @@ def test_cleanup_spares_the_staging_folder_of_a_live_render(tmp_path):
     """A batch removes what killed runs left behind, never the work of a `cadre render` running now."""
     import os
 
-    from pipeline.batch import remove_leftovers
+    from pipeline.campaign.batch import remove_leftovers
     from pipeline.lock import hold_staging
 
     live, dead = tmp_path / "ep1" / ".cadre-staging-live", tmp_path / "ep1" / ".cadre-staging-dead"

@@ -8,12 +8,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from pipeline.bleep import PLACEHOLDER, censor, find, spans
-from pipeline.config import load_settings
+from pipeline.sound.bleep import PLACEHOLDER, censor, find, spans
+from pipeline.source.config import load_settings
 from pipeline.errors import CadreError
 from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
 
-from .test_review_fixtures import make_episode
+from tests.test_review_fixtures import make_episode
 
 
 def words(*texts, step=0.5):
@@ -80,10 +80,10 @@ def peak_hz(a: np.ndarray, rate=48000) -> float:
 
 @pytest.mark.parametrize("sound", ["mute", "tone"])
 def test_render_audio_mutes_or_tones_the_spans(tmp_path, sound):
-    from pipeline.audio import render_audio
+    from pipeline.sound.loudness import render_audio
     from pipeline.networks import master_profile
-    from pipeline.normalize import ClipSpan
-    from pipeline.probe import probe
+    from pipeline.source.normalize import ClipSpan
+    from pipeline.source.probe import probe
 
     folder = make_episode(tmp_path)
     clip = folder / "1.mp4"
@@ -101,7 +101,7 @@ def test_render_audio_mutes_or_tones_the_spans(tmp_path, sound):
 
 def test_render_bleeps_captions_sidecars_audio_and_report(tmp_path):
     """One real render: 'Dupond' said at 0.1-0.9 s (by the person's SRT) is bleeped everywhere."""
-    from pipeline.api import RenderOptions, render_episode
+    from pipeline.orchestrator import RenderOptions, render_episode
 
     folder = make_episode(tmp_path / "c", toml='bleep = ["dupond"]\nbleep_sound = "mute"\n')
     result = render_episode(folder, RenderOptions(networks=("youtube-shorts",), out_dir=tmp_path / "out"))
@@ -125,7 +125,7 @@ def test_render_bleeps_captions_sidecars_audio_and_report(tmp_path):
 def test_one_occurrence_is_bleeped_by_writing_the_placeholder_in_the_caption(tmp_path):
     """A person replaces one 'Dupond' by *** in the clip's SRT (or in cadre review's caption
     editor): that occurrence is muted in the audio, the other one is kept."""
-    from pipeline.api import RenderOptions, render_episode
+    from pipeline.orchestrator import RenderOptions, render_episode
 
     srt = ("1\n00:00:00,100 --> 00:00:00,900\nBonjour monsieur ***\n\n"
            "2\n00:00:01,000 --> 00:00:01,900\nIl parle à Dupond\n")

@@ -6,7 +6,7 @@ import ffmpeg
 import numpy as np
 import pytest
 
-from pipeline.branding import Branding, TitleCard, load_branding, make_branding, overlay
+from pipeline.branding.overlay import Branding, TitleCard, load_branding, make_branding, overlay
 from pipeline.errors import CadreError
 from pipeline.ffmpeg import compile_graph, run
 from pipeline.resources import preset_names
@@ -103,9 +103,9 @@ def solid(path, rgb, size=(1080, 1920)):
 def test_intro_clip_and_outro_still_join_the_episode_without_the_logo(tmp_path, monkeypatch):
     import json
 
-    from pipeline.api import RenderOptions, render_episode
+    from pipeline.orchestrator import RenderOptions, render_episode
 
-    from .conftest import make_clip
+    from tests.conftest import make_clip
 
     intro = make_clip(tmp_path / "assets" / "intro.mp4", size="1080x1920", duration=1.0, source="color=c=red")
     outro = solid(tmp_path / "assets" / "outro.png", (0, 160, 0), (720, 1280))   # scaled up to 1080x1920

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from .conftest import make_clip
-from .test_batch import FAST, batch, decode_all, events, started
+from tests.conftest import make_clip
+from tests.test_batch import FAST, batch, decode_all, events, started
 
 distributed = pytest.importorskip("distributed")
 

@@ -55,7 +55,7 @@ def test_doctor_missing_ffmpeg(tmp_path, monkeypatch):
 
 
 def test_doctor_unpinned_face_model(tmp_path, monkeypatch):
-    from pipeline.detectors.centerface import model_path
+    from pipeline.faces.detectors.centerface import model_path
 
     data = bytearray(model_path().read_bytes())
     data[len(data) // 2] ^= 1

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.detectors.centerface import PINNED_SHA256, model_path
+from pipeline.faces.detectors.centerface import PINNED_SHA256, model_path
 
-from .conftest import make_clip, tree_hashes
+from tests.conftest import make_clip, tree_hashes
 
 CADRE = str(Path(sys.executable).with_name("cadre"))
 
@@ -74,7 +74,7 @@ def mount_tmpfs(tmp_path):
 # -- Whisper model store --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def real_store() -> Path:
-    from pipeline.models import resolve
+    from pipeline.speech.models import resolve
 
     model = resolve("base")   # assembled from the part packages into the test cache once
     return model.path
@@ -95,7 +95,7 @@ def test_damaged_whisper_model(real_store, tmp_path, damage):
             fh.seek(size // 2)
             fh.write(bytes([byte[0] ^ 0xFF]))
     assert model_bin.stat().st_size == (size // 2 if damage == "truncated" else size)
-    from .test_transcribe import need_media, video_with
+    from tests.test_transcribe import need_media, video_with
 
     # real speech: on a tone the voice detector finds nothing and the model is (rightly) never loaded
     clip = video_with(need_media() / "fr" / "fr_fleurs_000.wav", tmp_path / "clips" / "1.mp4", seconds=4)
@@ -149,10 +149,10 @@ def test_own_face_model_with_its_sha_is_used_and_reported(episode, altered_model
 
 
 def test_pinned_face_model_is_reported(tmp_path):
-    from pipeline.audit import redaction_report
-    from pipeline.detectors.centerface import CenterFace
-    from pipeline.redaction import load_settings
-    from pipeline.tracking import FaceTracks
+    from pipeline.faces.audit import redaction_report
+    from pipeline.faces.detectors.centerface import CenterFace
+    from pipeline.faces.redaction import load_settings
+    from pipeline.faces.tracking import FaceTracks
 
     detector = CenterFace()
     assert detector.model_pinned and detector.model_sha256 == PINNED_SHA256

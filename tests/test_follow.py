@@ -11,14 +11,14 @@ from click.testing import CliRunner
 from PIL import Image
 
 from pipeline.analyse import reframe_clip
-from pipeline.api import RenderOptions, render_episode
+from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.cli import main
-from pipeline.config import ReframeSpan, Settings, load_settings
-from pipeline.detectors import get_detector
+from pipeline.source.config import ReframeSpan, Settings, load_settings
+from pipeline.faces.detectors import get_detector
 from pipeline.errors import CadreError
 from pipeline.ffmpeg import ffmpeg_exe
-from pipeline.normalize import ClipSpan, read_frames
-from pipeline.probe import probe
+from pipeline.source.normalize import ClipSpan, read_frames
+from pipeline.source.probe import probe
 from pipeline.reframe import follow
 from pipeline.reframe.follow import FollowReframer, Piece, Subjects
 

@@ -20,13 +20,13 @@ from click.testing import CliRunner
 
 import pipeline.analyse
 import pipeline.export
-import pipeline.probe
+import pipeline.source.probe
 import pipeline.render
 from pipeline import cache
 from pipeline.cli import main
 from pipeline.crash import write_log
 
-from .conftest import make_clip
+from tests.conftest import make_clip
 
 DETAILS = re.compile(r"\(details: (.+)\)$")
 
@@ -66,7 +66,7 @@ def nothing_published(tmp_path: Path, exports: Path) -> None:
     assert not list(tmp_path.rglob(".cadre-staging-*"))
 
 
-@pytest.mark.parametrize("module, name", [(pipeline.probe, "_check_complete"), (pipeline.analyse, "reframe_clip"),
+@pytest.mark.parametrize("module, name", [(pipeline.source.probe, "_check_complete"), (pipeline.analyse, "reframe_clip"),
                                           (pipeline.render, "_encoder_output"), (pipeline.export, "part_words")],
                          ids=["probe", "analyse", "render", "export"])
 def test_a_bug_in_any_stage_is_one_line_and_a_log(tmp_path, monkeypatch, module, name):
@@ -129,8 +129,8 @@ def test_log_falls_back_to_the_temp_folder(tmp_path, monkeypatch):
 def damaged_shots_entry(tmp_path):
     """A campaign whose clip has a shots cache entry that parses as JSON but holds nonsense: the
     analysis job really reads it (``--reframe follow``) and fails in ``Shots.from_dict``."""
-    from pipeline.episode import load_episode
-    from pipeline.shots import detect_shots
+    from pipeline.source.episode import load_episode
+    from pipeline.reframe.shots import detect_shots
 
     campaign = tmp_path / "campaign"
     make_clip(campaign / "ep" / "1.mp4", size="336x240", duration=1)   # a size no other test uses
@@ -187,8 +187,8 @@ def test_a_bug_in_a_review_handler_is_a_500_json_line(tmp_path, monkeypatch, cap
     from pipeline.review.server import ReviewServer
     from pipeline.review.session import ReviewSession
 
-    from .test_review_fixtures import make_episode
-    from .test_review_security import request
+    from tests.test_review_fixtures import make_episode
+    from tests.test_review_security import request
 
     monkeypatch.setattr(ReviewSession, "state", boom)
     srv = ReviewServer(make_episode(tmp_path), proxy=False).start()
@@ -211,8 +211,8 @@ def test_a_bug_in_a_review_handler_is_a_500_json_line(tmp_path, monkeypatch, cap
 
 def test_a_missing_optional_engine_is_a_user_error_naming_the_install_commands(monkeypatch):
     """Not a bug: ``import whisper`` failing is one ``cadre: error:`` line saying how to install it."""
-    from pipeline.asr.base import TranscribeOptions
-    from pipeline.asr.openai_whisper import OpenAIWhisperEngine
+    from pipeline.speech.engines.base import TranscribeOptions
+    from pipeline.speech.engines.openai_whisper import OpenAIWhisperEngine
     from pipeline.errors import CadreError
 
     monkeypatch.setitem(sys.modules, "whisper", None)   # import whisper raises ImportError

@@ -1,7 +1,7 @@
 import pytest
 
-from pipeline.layout import ACCESSIBLE, LayoutRules, clean_words, layout
-from pipeline.transcript import Word
+from pipeline.captions.layout import ACCESSIBLE, LayoutRules, clean_words, layout
+from pipeline.speech.transcript import Word
 
 SOCIAL = LayoutRules(max_chars_per_line=18, max_lines=2, max_cps=20, min_duration=0.8, max_duration=3.5,
                      pause=0.5, linger=0.4)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from skimage import data
 
-from pipeline.detectors import get_detector
+from pipeline.faces.detectors import get_detector
 from pipeline.errors import RedactionError
-from pipeline.masking import coverage, mask_frame
-from pipeline.redaction import load_settings
+from pipeline.faces.masking import coverage, mask_frame
+from pipeline.faces.redaction import load_settings
 
 FACE = (165, 30, 290, 200)     # the astronaut's face with margin, pixels
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.detectors.base import Detection
+from pipeline.faces.detectors.base import Detection
 from pipeline.errors import CadreError
-from pipeline.redaction import load_overrides, load_settings, settings_from_dict
+from pipeline.faces.redaction import load_overrides, load_settings, settings_from_dict
 from pipeline.resources import preset_names
-from pipeline.tracking import FaceTracks, link
+from pipeline.faces.tracking import FaceTracks, link
 
 
 def test_all_presets_load():

@@ -8,14 +8,14 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from pipeline.detectors import get_detector
+from pipeline.faces.detectors import get_detector
 from pipeline.errors import RedactionError
 from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
-from pipeline.masking import coverage, mask_frame
-from pipeline.normalize import ClipSpan, read_frames
-from pipeline.probe import probe
-from pipeline.redaction import analyse_faces, load_overrides, load_settings
-from pipeline.audit import contact_sheet, redaction_report
+from pipeline.faces.masking import coverage, mask_frame
+from pipeline.source.normalize import ClipSpan, read_frames
+from pipeline.source.probe import probe
+from pipeline.faces.redaction import analyse_faces, load_overrides, load_settings
+from pipeline.faces.audit import contact_sheet, redaction_report
 
 W, H, FRAMES = 1280, 720, 60
 FACE = (90, 27, 136, 90)         # the astronaut's face in the 256 px thumbnail
@@ -75,13 +75,13 @@ def test_masked_frames_hide_the_face(moving_face, tracks):
 
 
 def test_analysis_is_cached(moving_face, tracks, monkeypatch):
-    import pipeline.normalize
-    import pipeline.redaction
+    import pipeline.source.normalize
+    import pipeline.faces.redaction
 
     def detector_ran(*a, **k):
         raise AssertionError("the clip was decoded or the detector ran on a cache hit")
-    monkeypatch.setattr(pipeline.normalize, "read_frames", detector_ran)
-    monkeypatch.setattr(pipeline.redaction, "detect_frame", detector_ran)
+    monkeypatch.setattr(pipeline.source.normalize, "read_frames", detector_ran)
+    monkeypatch.setattr(pipeline.faces.redaction, "detect_frame", detector_ran)
     again = analyse_faces(moving_face, load_settings("mosaic"))
     assert again.to_dict() == tracks.to_dict()
     # padding and extension are applied at render time: no re-analysis for them

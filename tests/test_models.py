@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline import models
-from pipeline.asr.base import TranscribeOptions
+from pipeline.speech import models
+from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.cache import cache_dir
 from pipeline.errors import CadreError
 
@@ -73,7 +73,7 @@ def test_corrupt_model_is_caught_by_checksum(base_dir, store):
     with pytest.raises(CadreError, match="checksum mismatch.*corrupt.*cadre models install --force"):
         models.resolve("base").verify()
     assert models.list_models(verify=True)[0].status == "corrupt: model.bin"
-    from pipeline.asr import load_engine
+    from pipeline.speech.engines import load_engine
     with pytest.raises(CadreError, match="corrupt"):  # checked before the engine loads it
         load_engine(TranscribeOptions(model="base"))
     result = CliRunner().invoke(_cli(), ["models", "install", "--force"])
@@ -123,7 +123,7 @@ def test_import_rejects_what_is_not_a_ct2_whisper_model(store, tmp_path):
 
 
 def test_converter_maps_every_openai_whisper_tensor(base_dir):
-    from pipeline.asr import convert
+    from pipeline.speech import convert
 
     tensors = convert.read_ct2(base_dir / "model.bin")
     dims = convert.dims_of(tensors)

@@ -1,4 +1,4 @@
-"""Whisper precision chosen from the CPU (pipeline.asr.precision).
+"""Whisper precision chosen from the CPU (pipeline.speech.precision).
 
 Other machines are simulated by giving the capability list (``supported=``, or by replacing
 ``supported_types``): CTranslate2 and the engine themselves are never mocked.
@@ -15,14 +15,9 @@ from pipeline.cache import cache_dir
 
 os.environ.setdefault("CADRE_MODELS_DIR", str(cache_dir() / "models"))  # one model store for the run
 
-from pipeline.asr import precision
-from pipeline.asr.base import TranscribeOptions
-from pipeline.asr.precision import (
-    AUTO_ORDER,
-    describe,
-    resolve_compute_type,
-    supported_types,
-)
+from pipeline.speech import precision
+from pipeline.speech.engines.base import TranscribeOptions
+from pipeline.speech.precision import AUTO_ORDER, describe, resolve_compute_type, supported_types
 from pipeline.errors import CadreError
 
 AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "media" / "audio"
@@ -85,8 +80,8 @@ def test_this_machine_lists_real_types_and_auto_is_one_of_them():
 
 def test_cache_key_uses_the_resolved_type(tmp_path, monkeypatch):
     """"auto" and the type it resolves to share a cache entry; another machine's type does not."""
-    from pipeline import transcribe as stage
-    from pipeline.asr.audio import audio_hash
+    from pipeline.speech import transcribe as stage
+    from pipeline.speech.audio import audio_hash
 
     wav = tmp_path / "a.wav"
     from pipeline.ffmpeg import run
@@ -102,7 +97,7 @@ def test_cache_key_uses_the_resolved_type(tmp_path, monkeypatch):
 
 
 def test_config_rejects_an_unknown_compute_type(tmp_path):
-    from pipeline.config import load_settings
+    from pipeline.source.config import load_settings
 
     (tmp_path / "episode.toml").write_text('[asr]\ncompute_type = "int4"\n', "utf-8")
     with pytest.raises(CadreError) as err:
@@ -141,7 +136,7 @@ def test_cli_with_a_type_this_machine_lacks_fails_in_one_line_and_writes_nothing
 
 
 def test_real_transcription_with_auto(tmp_path, monkeypatch):
-    from pipeline.transcribe import run
+    from pipeline.speech.transcribe import run
 
     wav = AUDIO / "en/en_whisper_jfk.wav"
     if not wav.is_file():

@@ -7,7 +7,7 @@ from PIL import Image
 
 from pipeline.cli import main
 
-from .conftest import make_clip
+from tests.conftest import make_clip
 
 SRT = "1\n00:00:00,000 --> 00:00:03,000\nAppel à témoins\n"
 

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from pipeline.api import RenderOptions, render_episode
-from pipeline.audio import measure_file
+from pipeline.orchestrator import RenderOptions, render_episode
+from pipeline.sound.loudness import measure_file
 from pipeline.cli import main
 from pipeline.ffmpeg import run
 from pipeline.networks import master_profile, network_names
-from pipeline.probe import probe
+from pipeline.source.probe import probe
 
-from .conftest import make_clip, tree_hashes
+from tests.conftest import make_clip, tree_hashes
 
 
 def frame_at(path: Path, t: float) -> np.ndarray:

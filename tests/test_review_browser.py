@@ -23,9 +23,9 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need
                                                                "(pip install playwright; its own browser download is not used)")
 
 from pipeline.review.server import ReviewServer  # noqa: E402
-from pipeline.transcribe import human_cues  # noqa: E402
+from pipeline.speech.transcribe import human_cues  # noqa: E402
 
-from .test_review_fixtures import ARTIFACTS, face_clip, make_episode  # noqa: E402
+from tests.test_review_fixtures import ARTIFACTS, face_clip, make_episode  # noqa: E402
 
 CHROMIUM = Path(os.environ.get("CADRE_CHROMIUM", "/usr/bin/chromium"))
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -54,9 +54,9 @@ def chromium() -> Path:
 def machine_words_with_html(clip: Path) -> None:
     """A cached machine transcript for ``clip`` whose words hold HTML, one of them low-confidence."""
     from pipeline import cache
-    from pipeline.asr.base import TranscribeOptions
-    from pipeline.transcribe import CACHE_KIND, cache_key
-    from pipeline.transcript import Segment, Transcript, Word
+    from pipeline.speech.engines.base import TranscribeOptions
+    from pipeline.speech.transcribe import CACHE_KIND, cache_key
+    from pipeline.speech.transcript import Segment, Transcript, Word
 
     words = [Word(0.1, 0.5, " Bonjour", 0.95), Word(0.5, 0.9, " " + EVIL_WORD, 0.9), Word(0.9, 1.3, " Gendarmerie", 0.2)]
     transcript = Transcript("fr", [Segment(0.1, 1.3, "".join(w.word for w in words), words)])
@@ -200,7 +200,7 @@ def test_draw_a_manual_mask(browser_page):
     assert entry["clip"] == "1.mp4" and entry["label"] == "plaque"
     assert (entry["start"], entry["end"]) == (0.2, 1.2)
     assert entry["region"] == pytest.approx([0.25, 0.25, 0.75, 0.6], abs=0.01)
-    from pipeline.redaction import load_overrides
+    from pipeline.faces.redaction import load_overrides
 
     assert len(load_overrides(folder / "masks.toml", ["1.mp4", "2.mp4"]).entries) == 2   # valid for render
 
@@ -218,7 +218,7 @@ def test_bleep_a_word_by_clicking_it(browser_page):
 
 
 def test_approve_records_reviewer_and_hash(browser_page):
-    from pipeline.api import RenderOptions, prepare
+    from pipeline.orchestrator import RenderOptions, prepare
     from pipeline.approval import approval_status, read_approval
 
     page, folder = browser_page

@@ -10,9 +10,9 @@ pytest.importorskip("tomlkit", reason="cadre review needs tomlkit (pip install '
 
 from pipeline.errors import CadreError  # noqa: E402
 from pipeline.review import edits  # noqa: E402
-from pipeline.transcript import parse_srt  # noqa: E402
+from pipeline.speech.transcript import parse_srt  # noqa: E402
 
-from .test_review_fixtures import make_episode  # noqa: E402
+from tests.test_review_fixtures import make_episode  # noqa: E402
 
 
 def test_cues_round_trip_through_the_srt_render_reads(tmp_path):
@@ -85,10 +85,10 @@ def test_cli_review_export(tmp_path):
 def test_whole_frame_mask_from_the_page_lands_in_masks_toml(tmp_path):
     """The page's "Mask whole frame" button: a [[mask]] with whole_frame = true over the chosen
     span, read back by the render's own loader as a whole-frame mask."""
-    from pipeline.redaction import load_overrides
+    from pipeline.faces.redaction import load_overrides
     from pipeline.review.server import ReviewServer
 
-    from .test_review_security import request
+    from tests.test_review_security import request
 
     folder = make_episode(tmp_path)
     srv = ReviewServer(folder, proxy=False).start()

@@ -11,9 +11,9 @@ import pytest
 pytest.importorskip("tomlkit", reason="cadre review needs tomlkit (pip install 'cadre[review]')")
 
 from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe  # noqa: E402
-from pipeline.probe import probe  # noqa: E402
+from pipeline.source.probe import probe  # noqa: E402
 
-from .test_review_fixtures import make_episode  # noqa: E402
+from tests.test_review_fixtures import make_episode  # noqa: E402
 
 
 def frame_at(path, t: float, size=(540, 960)) -> np.ndarray:
@@ -52,7 +52,7 @@ def test_proxy_masks_as_published(proxied):
 
 
 def test_proxy_burns_captions_with_the_bleep_placeholder(proxied):
-    from pipeline.api import RenderOptions
+    from pipeline.orchestrator import RenderOptions
     from pipeline.review.session import ReviewSession
 
     folder, out = proxied

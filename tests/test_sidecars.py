@@ -1,9 +1,9 @@
 import pysubs2
 
-from pipeline.layout import ACCESSIBLE
-from pipeline.sidecars import write_sidecars
-from pipeline.transcript import Word
-from pipeline.typography import NNBSP
+from pipeline.captions.layout import ACCESSIBLE
+from pipeline.captions.sidecars import write_sidecars
+from pipeline.speech.transcript import Word
+from pipeline.captions.typography import NNBSP
 
 SPEECH = ("Bonjour à tous, nous sommes avec le commissaire Jean de La Fontaine à Paris. Il y a eu 12 000 appels "
           "cette année, vraiment ? Oui ! Le n° 17 reste le numéro d'urgence pour la police nationale.")

@@ -2,7 +2,7 @@ import pytest
 
 from pipeline.errors import CadreError
 from pipeline.resources import preset_names
-from pipeline.styles import CaptionStyle, load_style
+from pipeline.captions.styles import CaptionStyle, load_style
 
 
 def test_required_presets_load():

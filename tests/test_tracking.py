@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 
-from pipeline.detectors.base import Detection
-from pipeline.tracking import FaceTracks, Track, link, track_boxes
+from pipeline.faces.detectors.base import Detection
+from pipeline.faces.tracking import FaceTracks, Track, link, track_boxes
 
 
 def _true_box(f: int) -> tuple[float, float, float, float]:

@@ -17,10 +17,10 @@ from pipeline.ffmpeg import ffmpeg_exe
 
 os.environ.setdefault("CADRE_MODELS_DIR", str(cache_dir() / "models"))  # one model store for the run
 
-from pipeline import transcribe as stage  # noqa: E402
-from pipeline.asr.base import TranscribeOptions  # noqa: E402
+from pipeline.speech import transcribe as stage  # noqa: E402
+from pipeline.speech.engines.base import TranscribeOptions  # noqa: E402
 from pipeline.errors import CadreError  # noqa: E402
-from pipeline.transcript import LOW_CONFIDENCE, parse_srt, read_json  # noqa: E402
+from pipeline.speech.transcript import LOW_CONFIDENCE, parse_srt, read_json  # noqa: E402
 
 AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "media" / "audio"
 LINTO = "fr/fr_linto_bonjour_vous_allez_bien_long_silence.wav"
@@ -130,8 +130,8 @@ def test_glossary_goes_into_the_prompt_and_the_cache_key():
 
 
 def test_guards_cut_repetition_loops_and_credit_hallucinations():
-    from pipeline.asr.guards import clean
-    from pipeline.transcript import Segment, Word
+    from pipeline.speech.guards import clean
+    from pipeline.speech.transcript import Segment, Word
 
     def seg(text, start):
         words = [Word(start + i * 0.3, start + i * 0.3 + 0.25, " " + w, 0.9) for i, w in enumerate(text.split())]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import transcribe as stage
-from pipeline.asr.base import TranscribeOptions
+from pipeline.speech import transcribe as stage
+from pipeline.speech.engines.base import TranscribeOptions
 from tests.test_transcribe import LINTO, need_media, words_of
 
 pytest.importorskip("torch", reason="openai-whisper engine not installed (pip install torch; "
@@ -34,8 +34,8 @@ def test_both_engines_hear_the_same_words(name, language):
 
 
 def test_converted_checkpoint_is_cached_in_the_model_store():
-    from pipeline.asr.openai_whisper import checkpoint_for
-    from pipeline.models import resolve
+    from pipeline.speech.engines.openai_whisper import checkpoint_for
+    from pipeline.speech.models import resolve
 
     model = resolve("base")
     path = checkpoint_for(model)

@@ -1,4 +1,4 @@
-from pipeline.typography import NNBSP, apply, french
+from pipeline.captions.typography import NNBSP, apply, french
 
 
 def test_narrow_space_before_high_punctuation():

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.api import RenderOptions
-from pipeline.batch import BatchOptions, run_batch
-from pipeline.watch import CampaignWatcher, WatchOptions
+from pipeline.orchestrator import RenderOptions
+from pipeline.campaign.batch import BatchOptions, run_batch
+from pipeline.campaign.watch import CampaignWatcher, WatchOptions
 
-from .conftest import make_clip
-from .test_batch import decode_all
+from tests.conftest import make_clip
+from tests.test_batch import decode_all
 
 pytest.importorskip("watchdog")
 

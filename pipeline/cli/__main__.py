@@ -1,3 +1,3 @@
-from . import main
+from pipeline.cli import main
 
 main(prog_name="cadre")

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from ..api import RenderOptions
-from ..batch import BatchOptions, BatchResult, run_batch
-from ..errors import BatchFailed
-from ..executors import EXECUTORS
-from .progress import BatchProgress
-from .render import render_options
+from pipeline.campaign.batch import BatchOptions, BatchResult, run_batch
+from pipeline.campaign.executors import EXECUTORS
+from pipeline.cli.progress import BatchProgress
+from pipeline.cli.render import render_options
+from pipeline.errors import BatchFailed
+from pipeline.orchestrator import RenderOptions
 
 
 def batch_options(func):

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import click
 
-from ..api import RenderOptions, render_episode
-from ..demo import make_demo_episode
-from .progress import RenderProgress
+from pipeline.cli.progress import RenderProgress
+from pipeline.demo import make_demo_episode
+from pipeline.orchestrator import RenderOptions, render_episode
 
 
 @click.command("demo")

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from pipeline.doctor import healthy, run_checks
+
 
 @click.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
@@ -16,7 +18,6 @@ import click
               help="Also check that this Dask scheduler answers (default: $CADRE_DASK_SCHEDULER).")
 def command(as_json: bool, episode: Path | None, scheduler: str | None):
     """Can this machine render? Exit 0 if everything the default render needs is there, 1 if not."""
-    from ..doctor import healthy, run_checks
 
     checks = run_checks(episode=episode, scheduler=scheduler)
     ok = healthy(checks)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from pipeline.speech.models import DEFAULT_MODEL, import_folder, install_default, install_hint, list_models, store_dir
+
 
 @click.group("models")
 def command():
@@ -15,7 +17,6 @@ def command():
 @click.option("--verify", is_flag=True, help="Re-hash every file to detect corruption (slow for big models).")
 def list_cmd(verify):
     """Show installed models, where they are and whether they are intact."""
-    from ..models import DEFAULT_MODEL, install_hint, list_models, store_dir
 
     rows = list_models(verify=verify)
     click.echo(f"model store: {store_dir()}")
@@ -37,7 +38,6 @@ def list_cmd(verify):
 @click.option("--force", is_flag=True, help="Replace an installed model of the same name.")
 def import_cmd(folder, name, force):
     """Copy a CTranslate2 Whisper model FOLDER (model.bin, config.json, tokenizer) into the store."""
-    from ..models import import_folder
 
     model = import_folder(folder, name=name, force=force)
     click.echo(f"imported '{model.name}' into {model.path}; use it with `cadre transcribe --model {model.name}`")
@@ -47,7 +47,6 @@ def import_cmd(folder, name, force):
 @click.option("--force", is_flag=True, help="Rebuild it even if present (after a checksum error).")
 def install_cmd(force):
     """Assemble the default model (Whisper base) from its installed part packages and verify it."""
-    from ..models import install_default
 
     model = install_default(force=force)
     click.echo(f"'{model.name}' ready in {model.path} (sha256 {model.sha256[:12]}… verified)")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..api import RenderOptions
-from ..preview import crop_window_frame, preview_frame
+from pipeline.orchestrator import RenderOptions
+from pipeline.review.preview import crop_window_frame, preview_frame
 
 
 @click.command("preview")

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import click
 
-from ..api import RenderOptions, render_episode
-from ..networks import network_names
-from .progress import RenderProgress
+from pipeline.cli.progress import RenderProgress
+from pipeline.networks import network_names
+from pipeline.orchestrator import RenderOptions, render_episode
 
 
 def render_options(func):

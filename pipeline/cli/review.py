@@ -5,8 +5,8 @@ from pathlib import Path
 
 import click
 
-from ..api import output_root
-from ..errors import CadreError
+from pipeline.errors import CadreError
+from pipeline.orchestrator import output_root
 
 
 def _missing(exc: ModuleNotFoundError) -> CadreError:
@@ -26,14 +26,14 @@ def command(episode_dir: Path, port: int, export: bool, out_path: Path | None, n
     """Check and correct captions and masking in a local page, then sign off."""
     try:
         if export:
-            from ..review.export import export_html
-            from ..review.session import ReviewSession
+            from pipeline.review.export import export_html
+            from pipeline.review.session import ReviewSession
 
             session = ReviewSession(episode_dir)
             out = out_path or output_root(episode_dir, None) / session.episode.name / f"review-{session.episode.name}.html"
             click.echo(export_html(session, out))
             return
-        from ..review.server import ReviewServer
+        from pipeline.review.server import ReviewServer
     except ModuleNotFoundError as exc:
         if exc.name in ("starlette", "uvicorn", "tomlkit"):
             raise _missing(exc) from None

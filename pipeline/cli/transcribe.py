@@ -5,8 +5,9 @@ from pathlib import Path
 
 import click
 
-from ..asr.base import ENGINES, TranscribeOptions
-from ..errors import CadreError
+from pipeline.errors import CadreError
+from pipeline.speech.engines.base import ENGINES, TranscribeOptions
+from pipeline.speech.transcribe import write_sidecars
 
 MEDIA_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".mts", ".m2ts", ".webm", ".mxf", ".3gp",
                   ".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus"}
@@ -64,7 +65,6 @@ def command(paths, language, engine, model, beam_size, vad, initial_prompt, glos
     PATH is a clip or an episode folder. A clip already transcribed with the same settings is
     read from the cache; an SRT a person has edited is never overwritten without --overwrite.
     """
-    from ..transcribe import write_sidecars
 
     options = TranscribeOptions(language=language.lower(), engine=engine, model=model, beam_size=beam_size,
                                 vad=vad, initial_prompt=initial_prompt, glossary=read_glossary(glossary),

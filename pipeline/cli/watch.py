@@ -5,9 +5,9 @@ from pathlib import Path
 
 import click
 
-from ..watch import CampaignWatcher, WatchOptions
-from .batch import batch_options, make_options, print_summary
-from .progress import BatchProgress
+from pipeline.campaign.watch import CampaignWatcher, WatchOptions
+from pipeline.cli.batch import batch_options, make_options, print_summary
+from pipeline.cli.progress import BatchProgress
 
 
 class WatchDisplay(BatchProgress):

@@ -1,11 +1,11 @@
 """Reframe strategies, one module each, behind :class:`~pipeline.reframe.base.Reframer`."""
 from __future__ import annotations
 
-from ..errors import CadreError
-from .base import OUT_H, OUT_W, Placement, Reframer
-from .crop import CropReframer
-from .fit import FitReframer
-from .follow import FollowPlan, FollowReframer
+from pipeline.errors import CadreError
+from pipeline.reframe.base import OUT_H, OUT_W, Placement, Reframer
+from pipeline.reframe.crop import CropReframer
+from pipeline.reframe.fit import FitReframer
+from pipeline.reframe.follow import FollowPlan, FollowReframer
 
 STRATEGIES: dict[str, type[Reframer]] = {"fit": FitReframer, "crop": CropReframer, "follow": FollowReframer,
                                          "auto": FollowReframer}

@@ -1,7 +1,7 @@
 """``crop``: a still 9:16 window around a focus point (centre by default), scaled to 1080x1920."""
 from __future__ import annotations
 
-from .base import OUT_H, OUT_W, Placement, Reframer, crop_window
+from pipeline.reframe.base import OUT_H, OUT_W, Placement, Reframer, crop_window
 
 
 class CropReframer(Reframer):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ffmpeg
 
-from .base import OUT_H, OUT_W, Placement, Reframer
+from pipeline.reframe.base import OUT_H, OUT_W, Placement, Reframer
 
 BLUR_SCALE = 4  # blur a quarter-size copy: same look, a sixteenth of the work
 

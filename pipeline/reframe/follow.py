@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import ffmpeg
 import numpy as np
 
-from . import stack
-from .base import OUT_H, OUT_W, Placement, Reframer, crop_window
-from .fit import FitReframer
+from pipeline.reframe import stack
+from pipeline.reframe.base import OUT_H, OUT_W, Placement, Reframer, crop_window
+from pipeline.reframe.fit import FitReframer
 
 MAX_SPEED = 0.008        # window speed cap, fraction of the frame width per frame (1 % is the limit)
 SMOOTH = 15              # frames of each of the two box filters that round the path's corners

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ffmpeg
 import numpy as np
 
-from .base import OUT_H, OUT_W, Placement
+from pipeline.reframe.base import OUT_H, OUT_W, Placement
 
 PANEL_H = OUT_H // 2          # each panel is 1080x960 in the output
 ZOOM = 4.0                    # panel window height, in face heights

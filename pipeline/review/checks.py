@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ..api import output_root
-from ..audio import measure_spans
+from pipeline.approval import approval_status
+from pipeline.orchestrator import output_root
+from pipeline.sound.loudness import measure_spans
 
 
 def _check(name: str, ok: bool, value, expected: str, level: str = "error") -> dict:
@@ -13,8 +14,6 @@ def _check(name: str, ok: bool, value, expected: str, level: str = "error") -> d
 
 
 def network_checks(session) -> list[dict]:
-    from ..approval import approval_status
-
     ep = session.episode
     plan = session.plan()
     if session.loudness is None:

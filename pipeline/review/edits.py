@@ -16,8 +16,9 @@ from pathlib import Path
 import pysubs2
 import tomlkit
 
-from ..cache import atomic_write_text
-from ..errors import CadreError
+from pipeline.cache import atomic_write_text
+from pipeline.errors import CadreError
+from pipeline.sound.bleep import fold
 
 MAX_TEXT = 500          # characters in one cue
 
@@ -182,7 +183,6 @@ def remove_mask(masks: Path, index: int, check) -> None:
 # -- episode.toml -------------------------------------------------------------------------------
 def add_bleep(episode_toml: Path, term: str, check) -> bool:
     """Add ``term`` to ``bleep = [...]``; False if it is already there."""
-    from ..bleep import fold
 
     term = " ".join(str(term or "").split())
     if not term or len(term) > 200:
@@ -198,8 +198,6 @@ def add_bleep(episode_toml: Path, term: str, check) -> bool:
 
 
 def remove_bleep(episode_toml: Path, term: str, check) -> bool:
-    from ..bleep import fold
-
     doc = _load_doc(episode_toml)
     terms = doc.get("bleep")
     if terms is None:

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from ..bleep import PLACEHOLDER
-from ..cache import atomic_write_text
-from .frames import jpeg, track_thumbnail
+from pipeline.cache import atomic_write_text
+from pipeline.review.frames import jpeg, track_thumbnail
+from pipeline.review.preview import preview_frame
+from pipeline.sound.bleep import PLACEHOLDER
 
 MAX_FRAMES = 12
 CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}h1{font-size:20px}h2{font-size:16px;
@@ -48,7 +49,6 @@ def _cue_html(cue: dict) -> str:
 
 def _published_frames(session) -> list[tuple[str, float, bytes]]:
     """A published frame (masked, captioned, branded) at the middle of each clip, small."""
-    from ..preview import preview_frame
 
     out, offset = [], 0.0
     with tempfile.TemporaryDirectory(prefix="cadre-export-") as tmp:

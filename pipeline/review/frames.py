@@ -8,9 +8,9 @@ import subprocess
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..errors import CadreError
-from ..ffmpeg import command, compile_graph, last_error_line
-from ..normalize import FPS, ClipSpan, analysis_size, video_input
+from pipeline.errors import CadreError
+from pipeline.ffmpeg import command, compile_graph, last_error_line
+from pipeline.source.normalize import FPS, ClipSpan, analysis_size, video_input
 
 THUMB = 160
 
@@ -46,7 +46,7 @@ def track_thumbnail(span: ClipSpan, faces, track, settings=None, overrides=None,
     frame = grab(span, j, min(960, span.info.width))
     h, w = frame.shape[:2]
     if settings is not None:
-        from ..masking import mask_frame
+        from pipeline.faces.masking import mask_frame
 
         boxes = faces.boxes_at(j, overrides)
         mask_frame(frame, [(b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in boxes], settings)

@@ -14,13 +14,13 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..api import RenderOptions, analyse_episode, build_overlays, build_plan, prepare
-from ..audio import render_audio
-from ..bleep import spans as bleep_spans
-from ..errors import CadreError
-from ..mask_timeline import MaskTimeline
-from ..networks import combined_safe_zone
-from ..render import MasterJob, encode_master
+from pipeline.errors import CadreError
+from pipeline.mask_timeline import MaskTimeline
+from pipeline.networks import combined_safe_zone
+from pipeline.orchestrator import RenderOptions, analyse_episode, build_overlays, build_plan, prepare
+from pipeline.render import MasterJob, encode_master
+from pipeline.sound.bleep import spans as bleep_spans
+from pipeline.sound.loudness import render_audio
 
 PROXY_SIZE = (540, 960)
 PROXY_PROFILE = {"x264_preset": "veryfast", "crf": 28}
@@ -45,7 +45,7 @@ def render_proxy(folder: str | Path, out_path: Path, options: RenderOptions | No
                      [(b.start, b.end) for b in bleep_spans(plan.words, plan.duration)], episode.settings.bleep_sound)
         overlays, _ = build_overlays(episode.settings, plan, safe, work)
         overlays.append(lambda v: v.filter("scale", PROXY_SIZE[0], PROXY_SIZE[1], flags="bilinear"))
-        from ..redaction import load_overrides
+        from pipeline.faces.redaction import load_overrides
 
         overrides = load_overrides(episode.folder / "masks.toml", [s.path.name for s in episode.spans])
         timeline = MaskTimeline(analyses, redaction, overrides)

@@ -33,9 +33,12 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..errors import CadreError
-from . import edits
-from .proxy import ProxyJob
+from pipeline.approval import approve as approve_episode
+from pipeline.errors import CadreError
+from pipeline.review import edits
+from pipeline.review.frames import frame_index, grab, jpeg, track_thumbnail
+from pipeline.review.proxy import ProxyJob
+from pipeline.review.session import ReviewSession
 
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
@@ -134,7 +137,7 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
             except CadreError as exc:
                 return error(exc, 404 if "refused: the path" in str(exc) else 400)
             except Exception as exc:  # a bug: one line and a log file, never a traceback page
-                from ..crash import internal_error
+                from pipeline.crash import internal_error
 
                 line = await run_in_threadpool(internal_error, exc, f"cadre review: {request.method} {request.url.path}")
                 return JSONResponse({"error": line}, 500)
@@ -204,8 +207,6 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         return JSONResponse({"saved": "episode.toml", "changed": changed})
 
     async def approve(request):
-        from ..approval import approve as approve_episode
-
         data = await body(request)
         record = await run_in_threadpool(approve_episode, session.folder, str(data.get("by") or ""), session.options)
         return JSONResponse({"by": record.by, "at": record.at, "hash": record.hash})
@@ -223,8 +224,6 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         return FileResponse(proxy.path, media_type="video/mp4")
 
     async def frame(request):
-        from .frames import frame_index, grab, jpeg
-
         clip = session.clip(request.query_params.get("clip"))
         try:
             t = float(request.query_params.get("t", clip.span.start))
@@ -234,8 +233,6 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         return Response(data, media_type="image/jpeg")
 
     async def thumb(request):
-        from .frames import track_thumbnail
-
         clip = session.clip(request.query_params.get("clip"))
         faces = clip.analysis.faces
         tracks = {t.id: t for t in (faces.tracks if faces else [])}
@@ -279,8 +276,6 @@ class ReviewServer:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     def __post_init__(self):
-        from .session import ReviewSession
-
         self.session = ReviewSession(Path(self.folder))
         self.workdir = Path(tempfile.mkdtemp(prefix="cadre-review-"))
         self.proxy_job = ProxyJob(self.session.folder, self.workdir, self.session.options)

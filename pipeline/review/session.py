@@ -11,10 +11,20 @@ import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..api import RenderOptions, analyse_episode, build_plan, prepare
-from ..errors import CadreError
-from ..transcript import LOW_CONFIDENCE, Cue, Transcript, layout_cues, parse_srt, read_text_file
-from . import edits
+from pipeline.analyse import transcribe_span
+from pipeline.errors import CadreError
+from pipeline.faces.redaction import load_overrides
+from pipeline.networks import combined_safe_zone
+from pipeline.orchestrator import RenderOptions, analyse_episode, build_plan, prepare
+from pipeline.review import edits
+from pipeline.review.checks import network_checks
+from pipeline.review.state import episode_state
+from pipeline.sound.bleep import fold, split_word
+from pipeline.source.config import load_settings
+from pipeline.speech.corrections import machine_tokens
+from pipeline.speech.engines.base import TranscribeOptions
+from pipeline.speech.transcribe import machine_transcript
+from pipeline.speech.transcript import LOW_CONFIDENCE, Cue, Transcript, layout_cues, parse_srt, read_text_file
 
 
 @dataclass
@@ -51,7 +61,7 @@ class ReviewSession:
                 machine = _machine(a, self.episode.settings)
                 lang = self.episode.settings.language
                 lang = machine.language if lang == "auto" else lang
-                from ..transcribe import sidecar_paths
+                from pipeline.speech.transcribe import sidecar_paths
 
                 self.clips[a.span.path.name] = ClipView(a.span.path.name, a.span, a, machine,
                                                         sidecar_paths(Path(a.span.path), lang)[0])
@@ -67,8 +77,6 @@ class ReviewSession:
         return self.folder / "masks.toml"
 
     def overrides(self):
-        from ..redaction import load_overrides
-
         return load_overrides(self.masks_path, list(self.clips))
 
     def check_masks(self) -> None:
@@ -78,15 +86,13 @@ class ReviewSession:
                 ov.check_tracks(a.faces)
 
     def check_settings(self) -> None:
-        from ..config import load_settings
-
         load_settings(self.folder)
 
     # -- captions -----------------------------------------------------------------------------
     def cues(self, clip: ClipView) -> tuple[list[Cue], str]:
         """The clip's cues as the SRT file holds them, or the machine's layout until one is saved."""
         if clip.srt.is_file():
-            from ..transcribe import human_cues
+            from pipeline.speech.transcribe import human_cues
 
             return human_cues(clip.srt), "file"
         return layout_cues(clip.machine), "machine"
@@ -111,8 +117,6 @@ class ReviewSession:
 
     def low_confidence(self, clip: ClipView, cue: Cue) -> set[str]:
         """Folded words the machine was unsure of under ``cue``."""
-        from ..bleep import split_word, fold
-        from ..corrections import machine_tokens
 
         out = set()
         for tok in machine_tokens(clip.machine.words):
@@ -122,9 +126,6 @@ class ReviewSession:
 
     # -- everything the page shows --------------------------------------------------------------
     def state(self) -> dict:
-        from .checks import network_checks
-        from .state import episode_state
-
         with self.lock:
             before = _analysis_settings(self.episode.settings)
             self.episode, self.networks, self.profile, self.redaction, self.redaction_off = self.prepared()
@@ -135,8 +136,6 @@ class ReviewSession:
     def plan(self):
         """The edit plan with the captions as saved now (the SRTs are read again, the machine words
         come from the cache), so the checks and bleeps follow every edit."""
-        from ..analyse import transcribe_span
-        from ..networks import combined_safe_zone
 
         st = self.episode.settings
         analyses = [replace(a, transcript=transcribe_span(a.span, st.language, st.asr)) for a in self.analyses]
@@ -153,8 +152,6 @@ def _machine(analysis, settings) -> Transcript:
     """What Whisper heard in the clip (cached; the SRT a person edits is read separately)."""
     if not analysis.span.info.has_audio:
         return Transcript(settings.language, [])
-    from ..asr.base import TranscribeOptions
-    from ..transcribe import machine_transcript
 
     return machine_transcript(Path(analysis.span.path), TranscribeOptions(language=settings.language,
                                                                           **settings.asr))[0]

@@ -2,8 +2,9 @@
 face tracks with their keep/mask decision, manual regions, bleeps, checks and approval."""
 from __future__ import annotations
 
-from ..bleep import split_word, find, fold
-from ..normalize import FPS
+from pipeline.approval import approval_status
+from pipeline.sound.bleep import find, fold, spans, split_word
+from pipeline.source.normalize import FPS
 
 
 def _tokens(text: str, low: set[str], terms) -> list[dict]:
@@ -62,9 +63,6 @@ def keep_region_rows(overrides) -> list[dict]:
 
 
 def episode_state(session, checks: list[dict]) -> dict:
-    from ..approval import approval_status
-    from ..bleep import spans
-
     ep = session.episode
     st = ep.settings
     overrides = session.overrides()

@@ -1,0 +1,1 @@
+"""Branding: logo and title card overlays, intro and outro bumpers."""

@@ -1,0 +1,379 @@
+"""The campaign's job graph, and the fingerprints that make it incremental.
+
+A campaign is planned as a graph of small jobs:
+
+    analyse:<clip>  (transcript, face tracks; once per distinct clip and analysis settings)
+        -> render:<episode>  (audio, one master encode)
+            -> <episode>/<network> outputs  (byte copies, sidecars, cover, report.json)
+
+The analysis jobs only warm the analysis cache (``cache.py``); the render job then finds every
+result there, so a clip shared by two episodes is analysed once, and a worker that renders never
+has to load Whisper or the face detector. The network outputs of an episode share its master and
+are written by the render job in one atomic publish per network folder.
+
+An episode's *fingerprint* is a hash of everything its outputs depend on: the clips' content,
+the caption and mask files a person edits, the resolved settings, the presets and assets used
+and the Cadre version. After a render, the fingerprint is recorded inside each network folder
+(``.cadre-job.json``); a network whose record matches and whose files are whole is skipped.
+The record is written after the folder is published, so a run killed in between leaves a folder
+without a record, which the next run simply renders again.
+
+The task functions at the bottom run inside the executor's workers: they take a picklable task
+and an ``events`` callable and return a :class:`JobOutcome`; they never raise.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+import traceback
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline import cache
+from pipeline.analyse import analyse_clip
+from pipeline.cache import atomic_write_text, file_hash, make_key
+from pipeline.campaign.report import readable
+from pipeline.errors import CadreError
+from pipeline.orchestrator import RenderOptions, output_root, prepare, render_episode
+from pipeline.resources import data_dir, preset_path
+from pipeline.threads import set_budget
+from pipeline.version import __version__
+
+RECORD = ".cadre-job.json"
+ANALYSED = "batch-analysed"   # cache entries marking an analysis job as finished
+# settings that only change the encode, never a clip's analysis (two episodes sharing a clip and
+# differing only in these share one analysis job)
+RENDER_ONLY = {"title", "clips", "networks", "caption_style", "branding", "split"}
+
+
+# ---------------------------------------------------------------- fingerprint
+
+def _hash_or_none(path: Path) -> str | None:
+    return file_hash(path) if path.is_file() else None
+
+
+def _preset_files(episode, networks, redaction) -> list[Path]:
+    st = episode.settings
+    files = [data_dir("presets") / "master.toml"] + [preset_path("networks", n.name) for n in networks]
+    if st.caption_style != "none":
+        files.append(preset_path("captions", st.caption_style))
+    if redaction is not None:
+        files.append(preset_path("redaction", redaction.name))
+    if st.branding != "none":
+        from pipeline.branding.overlay import load_branding
+
+        brand = load_branding(st.branding)
+        files.append(preset_path("branding", st.branding))
+        files += [p for p in (brand.logo.path if brand.logo else None, brand.intro, brand.outro) if p]
+    files += sorted(p for p in data_dir("assets").rglob("*") if p.is_file())
+    return files
+
+
+def _edited_files(episode) -> dict[str, str]:
+    """Caption sidecars (``<stem>.<lang>.srt`` / ``.json``) beside the clips and ``masks.toml``."""
+    out = {}
+    for span in episode.spans:
+        clip = Path(span.path)
+        for side in sorted(clip.parent.glob(f"{_glob_escape(clip.stem)}.*")):
+            if side.suffix.lower() in (".srt", ".json") and side.is_file():
+                out[side.name] = file_hash(side)
+    out["masks.toml"] = _hash_or_none(episode.folder / "masks.toml")
+    return out
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def fingerprint_inputs(episode, networks, profile, redaction, redaction_off) -> dict:
+    """Everything an episode's outputs depend on, as small JSON-able parts (hashes, settings)."""
+    presets = {f"{p.parent.name}/{p.name}": file_hash(p) for p in _preset_files(episode, networks, redaction)}
+    return {
+        "cadre": __version__,
+        "settings": episode.settings.to_dict(),
+        "profile": profile,
+        "redaction": redaction.to_dict() if redaction is not None else redaction_off,
+        "clips": [{"file": Path(s.path).name, "sha256": file_hash(s.path), "start": s.start, "end": s.end}
+                  for s in episode.spans],
+        "edits": _edited_files(episode),
+        "presets": presets,
+        "asr_model": _model_hash(episode.settings),
+    }
+
+
+def _model_hash(settings) -> str | None:
+    """The Whisper weights in use: new weights under the same name mean new words."""
+    try:
+        from pipeline.speech.engines.base import TranscribeOptions
+        from pipeline.speech.models import resolve
+
+        return resolve(TranscribeOptions(language=settings.language, **settings.asr).model).sha256
+    except (CadreError, OSError, TypeError):
+        return None   # analysis reports the problem with its own message
+
+
+def changed_parts(old: dict, new: dict) -> list[str]:
+    """Which top-level inputs differ (``edits``, ``clips``, ``settings``, ...), for the log."""
+    new = json.loads(json.dumps(new, default=str))   # as recorded: tuples became lists
+    return [k for k in new if old.get(k) != new.get(k)] + [k for k in old if k not in new]
+
+
+# ---------------------------------------------------------------- records of finished outputs
+
+def record_path(out_root: Path, episode: str, network: str) -> Path:
+    return out_root / episode / network / RECORD
+
+
+def write_record(out_root: Path, episode: str, network: str, fingerprint: str, inputs: dict,
+                 warnings: list[str], elapsed: float) -> None:
+    record = {"fingerprint": fingerprint, "inputs": inputs, "warnings": warnings, "render_seconds": round(elapsed, 2),
+              "rendered_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cadre_version": __version__}
+
+    path = record_path(out_root, episode, network)
+    atomic_write_text(path, json.dumps(record, indent=1, ensure_ascii=False))
+    readable(path)
+
+
+def read_record(out_root: Path, episode: str, network: str) -> dict | None:
+    try:
+        return json.loads(record_path(out_root, episode, network).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def outputs_whole(folder: Path) -> bool:
+    """The network folder holds every file its report lists, at the size the report measured."""
+    try:
+        report = json.loads((folder / "report.json").read_text("utf-8"))
+        for out in report["outputs"]:
+            stem = Path(out["file"]).stem
+            if (folder / out["file"]).stat().st_size != out["size_bytes"]:
+                return False
+            for side in (f"{stem}.srt", f"{stem}.vtt"):
+                if not (folder / side).is_file():
+                    return False
+        return (folder / "cover.jpg").is_file() and bool(report["outputs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def up_to_date(out_root: Path, episode: str, network: str, fingerprint: str, inputs: dict) -> tuple[bool, str]:
+    """Whether a network's outputs can be skipped; otherwise why they must be rendered."""
+    record = read_record(out_root, episode, network)
+    if record is None:
+        return False, "not rendered yet" if not (out_root / episode / network).exists() else "no record of a finished render"
+    if record.get("fingerprint") != fingerprint:
+        parts = changed_parts(record.get("inputs") or {}, inputs)
+        return False, f"{', '.join(parts) or 'inputs'} changed"
+    if not outputs_whole(out_root / episode / network):
+        return False, "outputs missing or incomplete"
+    return True, "up to date"
+
+
+# ---------------------------------------------------------------- the graph
+
+@dataclass
+class AnalyseTask:
+    folder: str
+    options: RenderOptions
+    clip_index: int
+    clip: str
+    cache_dir: str
+    threads: int | None = None    # set when the job starts: its share of the cores, 0 = all (threads.py)
+
+
+@dataclass
+class RenderTask:
+    folder: str
+    episode: str
+    options: RenderOptions
+    fingerprint: str
+    inputs: dict
+    cache_dir: str
+    threads: int | None = None
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str                     # analyse | render
+    episode: str
+    task: AnalyseTask | RenderTask
+    deps: tuple[str, ...] = ()
+    weight: int = 1               # frames, for the overall progress and ETA
+    episodes: tuple[str, ...] = ()   # every episode waiting on this job
+    key: str = ""                 # analysis key (marked in the cache once the job is done)
+
+
+@dataclass
+class EpisodePlan:
+    """One episode as planned: what it would render and whether it must."""
+    name: str
+    folder: Path
+    networks: tuple[str, ...] = ()
+    frames: int = 0
+    fingerprint: str = ""
+    inputs: dict = field(default_factory=dict)
+    stale: dict[str, str] = field(default_factory=dict)      # network -> why it must be rendered
+    error: str = ""                                           # could not even be planned
+    unknown: tuple[str, ...] = ()                             # campaign.toml names that are not networks
+    analyses: list[tuple[str, AnalyseTask, int]] = field(default_factory=list)   # (key, task, frames)
+
+
+def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: str) -> EpisodePlan:
+    """Validate an episode (probing its clips) and decide which of its networks need work."""
+    plan = EpisodePlan(folder.name, folder)
+    try:
+        episode, networks, profile, redaction, redaction_off = prepare(folder, options)
+        plan.name = episode.name          # outputs are named after the resolved folder (symlinks)
+        plan.networks = tuple(n.name for n in networks)
+        plan.unknown = () if options.networks else episode.settings.unknown_networks
+        plan.frames = sum(s.frame_count for s in episode.spans)
+        plan.inputs = fingerprint_inputs(episode, networks, profile, redaction, redaction_off)
+        plan.fingerprint = make_key(plan.inputs)
+        out_root = output_root(folder, options.out_dir)
+        for name in plan.networks:
+            ok, why = up_to_date(out_root, episode.name, name, plan.fingerprint, plan.inputs)
+            if force or not ok:
+                plan.stale[name] = "--force" if force and ok else why
+        if plan.stale:
+            red_key = redaction.analysis_key() if redaction is not None else None
+            analysis_settings = {k: v for k, v in episode.settings.to_dict().items() if k not in RENDER_ONLY}
+            for i, span in enumerate(episode.spans):
+                key = make_key("analyse", __version__, file_hash(span.path), span.start, span.end, analysis_settings,
+                               red_key)
+                if not force and analysed(key):
+                    continue
+                plan.analyses.append((key, AnalyseTask(str(folder), options, i, Path(span.path).name, cache_dir),
+                                      span.frame_count))
+    except CadreError as exc:
+        plan.error = str(exc)
+    except OSError as exc:
+        plan.error = describe_os_error(exc, folder)
+    except Exception as exc:  # a bug: this episode fails, the others are planned
+        from pipeline.crash import internal_error
+
+        plan.error = internal_error(exc, f"planning the batch job of {folder}")
+    return plan
+
+
+def analysed(key: str) -> bool:
+    """Whether an analysis job with this key has finished before (its results are in the cache)."""
+    return cache.load(ANALYSED, key) is not None
+
+
+def mark_analysed(key: str, clip: str) -> None:
+    try:
+        cache.store(ANALYSED, key, {"clip": clip, "at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+    except OSError:   # only an optimisation: the render job finds or redoes the analysis itself
+        pass
+
+
+def build_graph(plans: list[EpisodePlan], options: RenderOptions, cache_dir: str) -> list[Job]:
+    """Analysis jobs (one per distinct clip analysis) feeding one render job per stale episode."""
+    jobs: dict[str, Job] = {}
+    renders = []
+    for plan in plans:
+        if plan.error or not plan.stale:
+            continue
+        deps = []
+        for key, task, frames in plan.analyses:
+            job_id = f"analyse:{plan.name}/{task.clip}" if f"analyse-key:{key}" not in jobs else None
+            if job_id is None:
+                shared = jobs[f"analyse-key:{key}"]
+                shared.episodes += (plan.name,)
+                deps.append(shared.id)
+                continue
+            job = Job(job_id, "analyse", plan.name, task, (), frames, (plan.name,), key)
+            jobs[f"analyse-key:{key}"] = job
+            deps.append(job_id)
+        task = RenderTask(str(plan.folder), plan.name, options, plan.fingerprint, plan.inputs, cache_dir)
+        renders.append(Job(f"render:{plan.name}", "render", plan.name, task, tuple(dict.fromkeys(deps)),
+                           plan.frames, (plan.name,)))
+    return list(jobs.values()) + renders
+
+
+# ---------------------------------------------------------------- outcomes and the task functions
+
+@dataclass
+class JobOutcome:
+    job_id: str
+    status: str                   # done | failed
+    detail: str = ""
+    warnings: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    networks: tuple[str, ...] = ()
+    trace: str = ""               # traceback of an unexpected error, for --json and bug reports
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def describe_os_error(exc: OSError, where) -> str:
+    path = exc.filename or where
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"{path}: disk full ({exc.strerror}); free some space or choose another output folder with -o, "
+                "then run the batch again (finished episodes are kept)")
+    return f"{path}: {exc.strerror or exc}; check the file and its permissions, then run the batch again"
+
+
+def run_task(job_id: str, task: AnalyseTask | RenderTask, events) -> JobOutcome:
+    """Run one job in a worker. Errors become a failed outcome, never an exception."""
+    start = time.monotonic()
+    warnings: list[str] = []
+
+    def forward(kind, **data):
+        if kind == "warning":
+            warnings.append(str(data.get("message", "")))
+        events(kind, **data)
+
+    if task.cache_dir:
+        os.environ["CADRE_CACHE_DIR"] = task.cache_dir
+    if task.threads is not None:   # 0: every core; None: as the worker was started (Dask)
+        set_budget(task.threads or None)
+    try:
+        if not Path(task.folder).is_dir():
+            raise CadreError(task.folder, "episode folder not found on this worker; every worker must see the "
+                                          "campaign at the same path (shared storage)")
+        networks = _analyse(task, forward) if isinstance(task, AnalyseTask) else _render(task, forward, start, warnings)
+        return JobOutcome(job_id, "done", "", warnings, time.monotonic() - start, networks)
+    except CadreError as exc:
+        detail = str(exc)
+        if "No space left on device" in detail:
+            detail += "; the disk is full: free some space or choose another output folder with -o, then run again"
+        return JobOutcome(job_id, "failed", detail, warnings, time.monotonic() - start)
+    except OSError as exc:
+        return JobOutcome(job_id, "failed", describe_os_error(exc, task.folder), warnings, time.monotonic() - start)
+    except Exception as exc:  # a bug: isolate it to this job, the traceback goes to a log file
+        from pipeline.crash import internal_error
+
+        trace = traceback.format_exc()
+        return JobOutcome(job_id, "failed", internal_error(exc, f"batch job {job_id} ({task.folder})"), warnings,
+                          time.monotonic() - start, trace=trace)
+
+
+def _analyse(task: AnalyseTask, events) -> tuple[str, ...]:
+    episode, _, _, redaction, _ = prepare(Path(task.folder), task.options)
+    span = episode.spans[task.clip_index]
+    events("stage", name="analyse", clip=task.clip, frames=span.frame_count)
+    analyse_clip(span, episode.settings, redaction)
+    return ()
+
+
+def _render(task: RenderTask, events, start: float, warnings: list[str]) -> tuple[str, ...]:
+    result = render_episode(Path(task.folder), task.options, events)
+    out_root = output_root(Path(task.folder), task.options.out_dir)
+    for network in result["reports"]:
+        write_record(out_root, result["episode"], network, task.fingerprint, task.inputs, warnings,
+                     time.monotonic() - start)
+    return tuple(result["reports"])
+
+
+def resolved_options(options: RenderOptions) -> RenderOptions:
+    """Options that mean the same on every worker: environment defaults made explicit."""
+    preset = options.x264_preset or os.environ.get("CADRE_X264_PRESET") or None
+    out_dir = Path(options.out_dir).resolve() if options.out_dir else None
+    return replace(options, x264_preset=preset, out_dir=out_dir)

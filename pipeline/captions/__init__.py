@@ -1,0 +1,1 @@
+"""Captions: grouping words into events, typography, styles, glyph checks, ASS and sidecars."""

@@ -1,0 +1,310 @@
+"""Burned-in captions: an ASS file written with pysubs2, drawn by ffmpeg's libass.
+
+* PlayResX/Y equal the output size, so every number in the style is a pixel of the master.
+* Each caption is positioned with ``\\an`` + ``\\pos`` inside the *safe rectangle*: the frame minus
+  the union of the interface margins of every network rendered, so one master serves them all.
+* Lines are broken by Cadre, not libass (WrapStyle 2). Before writing, each caption is measured
+  with Pillow and the shipped font, using libass's own size convention (an ASS font size is the
+  font's Windows ascent + descent). A caption wider or taller than the safe rectangle is first
+  re-wrapped, then shrunk with ``\\fs``; it is never cut off. Shrunk captions are reported.
+* Transcript text is escaped: braces and backslashes show literally and never start override tags.
+* Karaoke styles write one event per spoken word, with that word in the highlight colour.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import pysubs2
+from PIL import ImageFont
+
+from pipeline.cache import atomic_write_text
+from pipeline.captions import typography
+from pipeline.captions.glyphs import Coverage
+from pipeline.captions.layout import Caption, chunk_text, layout, wrap
+from pipeline.captions.styles import CaptionStyle
+from pipeline.resources import font_dir
+from pipeline.speech.transcript import Word
+
+WORD_JOINER = "\u2060"      # zero-width, invisible: keeps "\" from pairing with the next character
+GUARD = 4                   # px kept free between ink and the safe rectangle (hinting, bearings)
+FLOOR_SIZE = 10             # smallest font size Cadre will shrink to
+
+
+# ---------------------------------------------------------------- escaping
+
+def escape(text: str) -> str:
+    """Make transcript text literal for libass: ``{`` ``}`` and ``\\`` never act as tags."""
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\" + WORD_JOINER)
+        elif ch in "{}":
+            out.append("\\" + ch)
+        elif ch in "\r\n":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def ass_colour(hex_colour: str) -> pysubs2.Color:
+    """``#RRGGBB[AA]`` (AA = opacity) to a pysubs2 colour (ASS alpha is transparency)."""
+    h = hex_colour.lstrip("#")
+    r, g, b = int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+    opacity = int(h[6:8], 16) if len(h) == 8 else 255
+    return pysubs2.Color(r, g, b, 255 - opacity)
+
+
+def _tag_colour(hex_colour: str) -> str:
+    h = hex_colour.lstrip("#")
+    return f"&H{h[4:6]}{h[2:4]}{h[0:2]}&".upper()
+
+
+# ---------------------------------------------------------------- measuring
+
+def _os2_em_ratio(path: Path) -> float:
+    """units_per_em / (usWinAscent + usWinDescent): libass maps an ASS size to this many em."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(path), lazy=True) as font:
+        upm = font["head"].unitsPerEm
+        os2 = font["OS/2"] if "OS/2" in font else None
+        height = os2.usWinAscent + os2.usWinDescent if os2 is not None else 0
+    return upm / height if height else 1.0
+
+
+class Measure:
+    """Text widths in pixels as libass will draw them, from the shipped font file."""
+
+    def __init__(self, font_path: Path):
+        self.path = font_path
+        self.em = _os2_em_ratio(font_path)
+
+    @lru_cache(maxsize=64)
+    def _font(self, size: float) -> ImageFont.FreeTypeFont:
+        return ImageFont.truetype(str(self.path), size * self.em)
+
+    def width(self, text: str, size: float) -> float:
+        return self._font(size).getlength(text)
+
+
+# ---------------------------------------------------------------- placement
+
+@dataclass(frozen=True)
+class Box:
+    """The area text may use, in pixels of the frame."""
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+    @property
+    def height(self) -> float:
+        return self.bottom - self.top
+
+
+def text_box(style: CaptionStyle, safe: tuple[int, int, int, int], size: tuple[int, int]) -> Box:
+    """The safe rectangle shrunk by the ink a style adds around glyphs (outline or box, shadow)."""
+    left, top, right, bottom = safe
+    pad = (style.box_padding if style.box else style.outline) + GUARD
+    return Box(left + pad, top + pad, size[0] - right - pad - style.shadow, size[1] - bottom - pad - style.shadow)
+
+
+@dataclass
+class Placed:
+    caption: Caption
+    lines: list[list[tuple[int, str]]]     # per line: (word index in the caption, display text)
+    size: int
+    shrunk: bool
+
+
+def _display_words(caption: Caption, style: CaptionStyle, language: str) -> list[str]:
+    out = []
+    for w in caption.words:
+        text = typography.apply(w.word, language)
+        if style.case == "upper":
+            text = text.upper()
+        elif style.case == "lower":
+            text = text.lower()
+        out.append(text)
+    return out
+
+
+def _split_long(word: str, measure: Measure, size: int, limit: float) -> list[str]:
+    """Cut a single token wider than the frame into pieces that fit (last resort)."""
+    pieces, cur = [], ""
+    for ch in word:
+        if cur and measure.width(cur + ch, size) > limit:
+            pieces.append(cur)
+            cur = ""
+        cur += ch
+    return [*pieces, cur] if cur else pieces
+
+
+Unit = list[tuple[int, str]]     # (word index in the caption, display text) kept on one line
+
+
+def place(caption: Caption, style: CaptionStyle, box: Box, measure: Measure, language: str) -> Placed:
+    """Choose lines and font size so the caption fits ``box``.
+
+    In order: the layout's lines; a pixel re-wrap; shrinking down to ``min_size``; more lines
+    (first keeping names and numbers whole, then at any space); finally cutting over-long tokens
+    and shrinking below ``min_size``. Never cut off.
+    """
+    texts = _display_words(caption, style, language)
+    chunk_units: list[Unit] = []
+    space_units: list[Unit] = []
+    i = 0
+    for chunk in caption.chunks:
+        idx = range(i, i + len(chunk))
+        chunk_units.append([(j, texts[j]) for j in idx])
+        space_units.extend([(j, piece)] for j in idx for piece in texts[j].split(" ") if piece)
+        i += len(chunk)
+
+    def cut_units(size: int) -> list[Unit]:
+        return [[(j, piece)] for unit in space_units for j, text in unit
+                for piece in _split_long(text, measure, size, box.width)]
+
+    def attempt(units: list[Unit], size: int, max_lines: int, starts=None):
+        unit_text = [" ".join(t for _, t in u) for u in units]
+        starts = starts or wrap(unit_text, lambda t: measure.width(t, size), box.width, max_lines)
+        if starts is None:
+            return None
+        bounds = [*starts, len(units)]
+        lines = [[pair for u in units[a:b] for pair in u] for a, b in zip(bounds, bounds[1:])]
+        too_wide = any(measure.width(" ".join(t for _, t in line), size) > box.width for line in lines)
+        if too_wide or len(lines) * size > box.height:
+            return None
+        return lines
+
+    def most_lines(size: int) -> int:
+        return max(1, int(box.height // size))
+
+    size = style.size
+    lines = attempt(chunk_units, size, style.max_lines, caption.line_starts) or \
+        attempt(chunk_units, size, style.max_lines)
+    if lines:
+        return Placed(caption, lines, size, False)
+    for s in range(style.size - 1, style.min_size - 1, -1):
+        lines = attempt(chunk_units, s, style.max_lines)
+        if lines:
+            return Placed(caption, lines, s, True)
+    s = style.min_size
+    for units in (chunk_units, space_units, cut_units(s)):
+        lines = attempt(units, s, most_lines(s))
+        if lines:
+            return Placed(caption, lines, s, True)
+    for s in range(style.min_size - 1, FLOOR_SIZE - 1, -1):
+        lines = attempt(cut_units(s), s, most_lines(s))
+        if lines:
+            return Placed(caption, lines, s, True)
+    return Placed(caption, [[pair] for unit in cut_units(FLOOR_SIZE) for pair in unit], FLOOR_SIZE, True)
+
+
+# ---------------------------------------------------------------- writing
+
+def _anchor(style: CaptionStyle, box: Box, n_lines: int, size: int) -> tuple[int, int, int]:
+    """(\\an alignment, x, y) of a block of ``n_lines`` lines, kept entirely inside ``box``."""
+    x = round((box.left + box.right) / 2)
+    block = n_lines * size
+    if style.position == "top":
+        y = min(box.top + style.offset, box.bottom - block)
+        return 8, x, round(y)
+    if style.position == "middle":
+        centre = (box.top + box.bottom) / 2 + style.offset
+        centre = min(max(centre, box.top + block / 2), box.bottom - block / 2)
+        return 5, x, round(centre)
+    y = max(box.bottom - style.offset, box.top + block)
+    return 2, x, round(y)
+
+
+def _ass_style(style: CaptionStyle) -> pysubs2.SSAStyle:
+    return pysubs2.SSAStyle(
+        fontname=style.font_family, fontsize=style.size, bold=style.bold,
+        primarycolor=ass_colour(style.colour), secondarycolor=ass_colour(style.highlight),
+        outlinecolor=ass_colour(style.box_colour if style.box else style.outline_colour),
+        backcolor=ass_colour(style.shadow_colour),
+        borderstyle=3 if style.box else 1,
+        outline=style.box_padding if style.box else style.outline, shadow=style.shadow,
+        alignment=pysubs2.Alignment.BOTTOM_CENTER, marginl=0, marginr=0, marginv=0)
+
+
+def _line_text(line: list[tuple[int, str]], style: CaptionStyle, current: int | None) -> str:
+    parts = []
+    for j, text in line:
+        text = escape(text)
+        if current is not None and j == current:
+            text = "{\\1c" + _tag_colour(style.highlight) + "}" + text + "{\\1c" + _tag_colour(style.colour) + "}"
+        parts.append(text)
+    return " ".join(parts)
+
+
+def _events(placed: Placed, style: CaptionStyle, box: Box) -> list[pysubs2.SSAEvent]:
+    cap = placed.caption
+    an, x, y = _anchor(style, box, len(placed.lines), placed.size)
+    head = f"{{\\an{an}\\pos({x},{y})" + (f"\\fs{placed.size}" if placed.size != style.size else "") + "}"
+
+    def text(current):
+        return head + "\\N".join(_line_text(line, style, current) for line in placed.lines)
+
+    ms = lambda t: int(round(t * 1000))  # noqa: E731
+    if not style.karaoke:
+        return [pysubs2.SSAEvent(start=ms(cap.start), end=ms(cap.end), style="Caption", text=text(None))]
+    words = cap.words
+    events = []
+    for j in range(len(words)):
+        a = cap.start if j == 0 else max(words[j].start, cap.start)
+        b = cap.end if j + 1 == len(words) else min(words[j + 1].start, cap.end)
+        if ms(b) - ms(a) >= 10:
+            events.append(pysubs2.SSAEvent(start=ms(a), end=ms(b), style="Caption", text=text(j)))
+    return events
+
+
+def write_ass(words: Sequence[Word], style: CaptionStyle, safe: tuple[int, int, int, int], path: Path,
+              size: tuple[int, int] = (1080, 1920), language: str = "fr") -> dict:
+    """Lay out ``words`` (seconds on the episode timeline) and write the ASS file to ``path``.
+
+    ``safe`` is (left, top, right, bottom) margins in pixels. Returns a report:
+    ``{"events": int, "captions": int, "size": [w, h], "shrunk": [{"start", "end", "text", "size", "style_size"}],
+    "left_out_glyphs": [...], "warning": str | None}`` (``glyphs.py``: emoji the font cannot draw).
+    """
+    box = text_box(style, safe, size)
+    if box.width < style.size or box.height < style.min_size:
+        from pipeline.errors import CadreError
+        raise CadreError(path, f"the safe zone {safe} leaves no room for captions in a {size[0]}x{size[1]} frame; "
+                               "render fewer networks together or use smaller margins")
+    measure = Measure(style.font_path)
+    subs = pysubs2.SSAFile()
+    subs.info.update({"PlayResX": str(size[0]), "PlayResY": str(size[1]), "WrapStyle": "2",
+                      "ScaledBorderAndShadow": "yes", "Title": "Cadre captions"})
+    subs.styles.clear()
+    subs.styles["Caption"] = _ass_style(style)
+    shrunk = []
+    coverage = Coverage(style.font_path)
+    words = [replace(w, word=text) for w in words if (text := coverage.drawable(w.word, w.start)).strip()]
+    captions = layout(words, style.rules)
+    for cap in captions:
+        placed = place(cap, style, box, measure, language)
+        if placed.shrunk:
+            shrunk.append({"start": round(cap.start, 3), "end": round(cap.end, 3),
+                           "text": " ".join(chunk_text(c) for c in cap.chunks),
+                           "size": placed.size, "style_size": style.size})
+        subs.events.extend(_events(placed, style, box))
+    atomic_write_text(Path(path), subs.to_string("ass"))
+    return {"events": len(subs.events), "captions": len(captions), "size": list(size), "shrunk": shrunk,
+            "left_out_glyphs": coverage.report(), "warning": coverage.warning()}
+
+
+def burn(stream, ass_path: Path):
+    """Draw the captions of ``ass_path`` on an ffmpeg-python video stream with libass.
+
+    ``fontsdir`` points at Cadre's shipped fonts, so captions draw even with no system fonts.
+    """
+    return stream.filter("ass", filename=str(Path(ass_path).resolve()), fontsdir=str(font_dir().resolve()))

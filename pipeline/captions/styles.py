@@ -1,0 +1,157 @@
+"""Caption styles: TOML presets in ``presets/captions/`` loaded into a validated :class:`CaptionStyle`.
+
+A preset is a flat table of the fields below. A campaign, an episode or the command line can
+override any field by name (``load_style("social", {"size": 90})``). Every value is checked, so a
+typo or an out-of-range number fails with one line naming the key and the allowed values.
+Sizes are pixels of the 1080x1920 master (ASS font size: the height of one text line).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from PIL import ImageFont
+
+from pipeline.captions.layout import LayoutRules
+from pipeline.errors import CadreError
+from pipeline.resources import font_dir, load_preset, preset_path
+
+POSITIONS = ("bottom", "middle", "top")
+CASES = ("none", "upper", "lower")
+_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
+
+# Numeric fields and their allowed ranges (inclusive).
+RANGES: dict[str, tuple[float, float]] = {
+    "size": (20, 200),
+    "min_size": (12, 200),
+    "outline": (0, 20),
+    "shadow": (0, 20),
+    "box_padding": (0, 60),
+    "offset": (0, 600),
+    "max_chars_per_line": (6, 60),
+    "max_lines": (1, 4),
+    "max_words": (0, 40),
+    "max_cps": (5, 40),
+    "min_duration": (0.2, 5.0),
+    "max_duration": (1.0, 15.0),
+    "pause": (0.1, 3.0),
+    "linger": (0.0, 3.0),
+}
+_INTEGERS = {"size", "min_size", "offset", "max_chars_per_line", "max_lines", "max_words"}
+
+
+@dataclass(frozen=True)
+class CaptionStyle:
+    name: str
+    font: str = "Roboto-Bold.ttf"       # a file in assets/fonts/
+    size: int = 80
+    min_size: int = 40                  # shrink a caption that cannot fit down to this first
+    bold: bool = True
+    case: str = "none"                  # none | upper | lower
+    colour: str = "#FFFFFF"             # "#RRGGBB" or "#RRGGBBAA" (AA = opacity)
+    karaoke: bool = False               # highlight the word being spoken
+    highlight: str = "#FFD400"
+    outline: float = 6.0
+    outline_colour: str = "#000000"
+    shadow: float = 0.0
+    shadow_colour: str = "#00000080"
+    box: bool = False                   # opaque box behind each line instead of an outline
+    box_colour: str = "#000000B3"
+    box_padding: float = 14.0
+    position: str = "bottom"            # bottom | middle | top of the safe zone
+    offset: int = 0                     # px inward from that edge of the safe zone
+    max_chars_per_line: int = 18
+    max_lines: int = 2
+    max_words: int = 0                  # 0 = no limit
+    max_cps: float = 20.0
+    min_duration: float = 0.8
+    max_duration: float = 4.0
+    pause: float = 0.5                  # a gap this long between words ends a caption
+    linger: float = 0.4                 # how long a caption may stay on into a silence
+
+    @property
+    def font_path(self) -> Path:
+        return font_dir() / self.font
+
+    @property
+    def font_family(self) -> str:
+        return ImageFont.truetype(str(self.font_path), 20).getname()[0]
+
+    @property
+    def rules(self) -> LayoutRules:
+        return LayoutRules(max_chars_per_line=self.max_chars_per_line, max_lines=self.max_lines,
+                           max_cps=self.max_cps, min_duration=self.min_duration,
+                           max_duration=self.max_duration, max_words=self.max_words,
+                           pause=self.pause, linger=self.linger)
+
+
+_FIELDS = {f.name: f for f in fields(CaptionStyle) if f.name != "name"}
+
+
+def _check(key: str, value, source) -> object:
+    default = CaptionStyle.__dataclass_fields__[key].default
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise CadreError(source, f"{key} must be true or false, not {value!r}")
+        return value
+    if key in RANGES:
+        lo, hi = RANGES[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise CadreError(source, f"{key} must be a number from {lo:g} to {hi:g}, not {value!r}")
+        if key in _INTEGERS and value != int(value):
+            raise CadreError(source, f"{key} must be a whole number from {lo:g} to {hi:g}, not {value!r}")
+        if not lo <= value <= hi:
+            raise CadreError(source, f"{key} = {value!r} is out of range; use a value from {lo:g} to {hi:g}")
+        return int(value) if key in _INTEGERS else float(value)
+    if not isinstance(value, str):
+        raise CadreError(source, f"{key} must be text, not {value!r}")
+    if key.endswith("colour") or key in ("colour", "highlight"):
+        if not _COLOUR.match(value):
+            raise CadreError(source, f"{key} = {value!r} is not a colour; write \"#RRGGBB\" or \"#RRGGBBAA\"")
+    elif key == "position" and value not in POSITIONS:
+        raise CadreError(source, f"position = {value!r}; choose one of: {', '.join(POSITIONS)}")
+    elif key == "case" and value not in CASES:
+        raise CadreError(source, f"case = {value!r}; choose one of: {', '.join(CASES)}")
+    return value
+
+
+def _check_font(font: str, source) -> None:
+    path = font_dir() / font
+    if "/" in font or "\\" in font or not path.is_file():
+        raise CadreError(source, f"font '{font}' not found in {font_dir()}; put the font file there "
+                                 "or set font to one of: " + ", ".join(sorted(p.name for p in font_dir().glob("*.[ot]tf"))))
+    try:
+        ImageFont.truetype(str(path), 20)
+    except OSError:
+        raise CadreError(path, "is not a usable TrueType/OpenType font; replace the file") from None
+
+
+def make_style(name: str, values: dict, source=None) -> CaptionStyle:
+    """Validate ``values`` (preset fields) and build the style; ``source`` names the file in errors."""
+    source = source or name
+    checked = {}
+    for key, value in values.items():
+        if key not in _FIELDS:
+            raise CadreError(source, f"unknown caption style key '{key}'; allowed keys: {', '.join(_FIELDS)}")
+        checked[key] = _check(key, value, source)
+    style = CaptionStyle(name=name, **checked)
+    if style.min_size > style.size:
+        raise CadreError(source, f"min_size ({style.min_size}) must not exceed size ({style.size})")
+    if style.min_duration > style.max_duration:
+        raise CadreError(source, f"min_duration ({style.min_duration:g}) must not exceed max_duration ({style.max_duration:g})")
+    _check_font(style.font, source)
+    return style
+
+
+def load_style(name: str, overrides: dict | None = None) -> CaptionStyle:
+    """The preset ``presets/captions/<name>.toml`` with ``overrides`` (campaign, episode or CLI) applied.
+
+    Unknown name, unknown key, bad value or missing font raise :class:`CadreError`.
+    """
+    values = load_preset("captions", name)
+    source = preset_path("captions", name)
+    style = make_style(name, values, source)
+    if overrides:
+        style = make_style(name, {**values, **overrides}, f"{source} (with overrides {sorted(overrides)})")
+    return style

@@ -1,0 +1,384 @@
+"""Face redaction: settings from ``presets/redaction/``, the per-episode ``masks.toml`` a person
+edits, and the face analysis of one clip (detect, tile, track), cached by content hash.
+
+Masking fails closed: if the detector cannot run, :func:`analyse_faces` raises RedactionError
+and the render stops. The only way to skip detection is the explicit ``none`` preset, which the
+report records; manual masks from ``masks.toml`` still apply then.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import cache
+from pipeline.errors import CadreError, RedactionError
+from pipeline.faces.detectors import get_detector
+from pipeline.faces.detectors.base import merge
+from pipeline.faces.detectors.tiling import detect_tiled
+from pipeline.faces.tracking import FaceTracks, link
+from pipeline.resources import load_preset, load_toml, preset_names
+from pipeline.source.normalize import FPS, ClipSpan, read_frames
+from pipeline.threads import apply_opencv
+
+ANALYSIS_VERSION = 5
+METHODS = ("mosaic", "solid", "blur", "none")
+SHAPES = ("rect", "ellipse")
+ELLIPSE_MIN_PAD = 1.85      # the inscribed ellipse of a 1.85x box holds the face box padded 1.3x
+DETECT_MIN_PX = 12          # smallest face (px tall) CenterFace finds reliably at threshold 0.3
+MARGIN_PX = 2              # localisation error of a detected box, in detector pixels, per side
+OUTPUT_SIZE = (1080, 1920)  # the master frame the 20 px promise refers to
+REBUDGET_FRAMES = 30        # how often a long analysis re-sizes its thread pool (threads.py)
+
+
+# -- settings ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RedactionSettings:
+    """One redaction preset. Analysis fields change the cache key; the others only the look."""
+
+    name: str = "mosaic"
+    method: str = "mosaic"          # mosaic | solid | blur | none
+    shape: str = "rect"             # rect | ellipse (inscribed in the padded box; needs pad >= 1.85)
+    threshold: float = 0.3          # detector score to accept a face
+    pad: float = 1.5                # box scale around the face, at least 1.3
+    extend_frames: int = 15         # frames masked before the first and after the last detection
+    detect_every: int = 1           # run the whole-frame detector on every k-th frame
+    tile_every: int = 6             # run the tiled small-face pass on every n-th frame
+    min_face_px: int = 20           # smallest face, in 1080x1920 output pixels, that must be found
+    analysis_width: int = 640       # whole-frame pass: about 640x360 pixels (360x640 if vertical)
+    detector: str = "centerface"
+    mosaic_blocks: int = 7          # mosaic cells across the box's longer side (fewer = coarser)
+    blur_strength: float = 0.3      # blur cell size as a share of the box; floor 0.2
+    color: tuple[int, int, int] = (0, 0, 0)   # solid fill (RGB)
+
+    def analysis_key(self) -> dict:
+        return {k: getattr(self, k) for k in ("detector", "threshold", "detect_every", "tile_every",
+                                               "min_face_px", "analysis_width")}
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["color"] = list(self.color)
+        return d
+
+
+_RANGES = {
+    "threshold": (0.05, 0.9), "pad": (1.3, 3.0), "extend_frames": (0, 150), "detect_every": (1, 6),
+    "tile_every": (1, 30), "min_face_px": (8, 400), "analysis_width": (320, 1920),
+    "mosaic_blocks": (3, 12), "blur_strength": (0.2, 1.0),
+}
+_CHOICES = {"method": METHODS, "shape": SHAPES, "detector": ("centerface",)}
+
+
+def settings_from_dict(data: dict, source: str | Path, name: str | None = None) -> RedactionSettings:
+    """Validate a preset (or overrides of one) and build the settings; errors name the key."""
+    allowed = {f.name for f in fields(RedactionSettings)} - {"name"}
+    values: dict = {}
+    for key, value in data.items():
+        if key not in allowed:
+            raise CadreError(source, f"unknown redaction key '{key}'; allowed keys: {', '.join(sorted(allowed))}")
+        if key in _CHOICES:
+            if value not in _CHOICES[key]:
+                raise CadreError(source, f"{key} = {value!r} is not allowed; choose one of: {', '.join(_CHOICES[key])}")
+        elif key in _RANGES:
+            lo, hi = _RANGES[key]
+            integer = isinstance(lo, int) and isinstance(hi, int)
+            ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+            if isinstance(value, bool) or not ok_type or not (lo <= value <= hi):
+                kind = "a whole number" if integer else "a number"
+                raise CadreError(source, f"{key} = {value!r} is out of range; use {kind} from {lo} to {hi}")
+        elif key == "color":
+            if (not isinstance(value, (list, tuple)) or len(value) != 3
+                    or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in value)):
+                raise CadreError(source, f"color = {value!r} is not allowed; use three whole numbers 0-255, e.g. [0, 0, 0]")
+            value = tuple(value)
+        values[key] = value
+    settings = RedactionSettings(name=name or str(values.get("method", "mosaic")), **values)
+    if settings.shape == "ellipse" and settings.pad < ELLIPSE_MIN_PAD:
+        raise CadreError(source, f"pad = {settings.pad} is too small for shape = \"ellipse\": the ellipse inside a box "
+                                 f"padded {settings.pad}x covers only the face box padded {settings.pad / math.sqrt(2):.2f}x; "
+                                 f"use pad >= {ELLIPSE_MIN_PAD} or shape = \"rect\"")
+    if settings.tile_every % settings.detect_every:
+        raise CadreError(source, f"tile_every = {settings.tile_every} must be a multiple of "
+                                 f"detect_every = {settings.detect_every}")
+    return settings
+
+
+def load_settings(name: str = "mosaic", **overrides) -> RedactionSettings:
+    """Settings of preset ``name`` (``presets/redaction/<name>.toml``), with optional key overrides."""
+    if name not in preset_names("redaction"):
+        raise CadreError(name, f"unknown redaction preset '{name}'; choose one of: {', '.join(preset_names('redaction'))}")
+    data = load_preset("redaction", name)
+    data.update(overrides)
+    return settings_from_dict(data, f"presets/redaction/{name}.toml", name=name)
+
+
+# -- the overrides file a person edits -----------------------------------------------------------
+@dataclass(frozen=True)
+class Override:
+    """One entry of ``masks.toml``: a time span of one clip (seconds of the clip file)."""
+
+    kind: str                                   # keep_track | keep_region | mask_region | mask_frame
+    clip: str
+    start: float = 0.0
+    end: float | None = None
+    track: str | None = None
+    region: tuple[float, float, float, float] | None = None
+    label: str = ""
+
+    def active(self, t: float) -> bool:
+        """Does the span touch the frame shown from ``t`` to ``t + 1/FPS``?"""
+        return t + 1.0 / FPS > self.start and (self.end is None or t <= self.end)
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if v is not None and v != ""}
+        if self.region is not None:
+            d["region"] = list(self.region)
+        return d
+
+
+@dataclass
+class MaskOverrides:
+    """Decisions of the reviewer for one episode, from ``<episode>/masks.toml``::
+
+        [[keep]]                       # leave a face visible (the officer presenting)
+        clip = "01.mp4"
+        track = "t00012-43-27"         # id from the contact sheet / report
+        # or: region = [0.1, 0.2, 0.4, 0.7] with start/end: faces centred there stay visible
+
+        [[mask]]                       # add a mask: plate, screen, document, house number
+        clip = "01.mp4"
+        region = [0.62, 0.70, 0.85, 0.80]   # x0, y0, x1, y1 as fractions of the frame
+        start = 2.0                    # seconds of the clip file; omit for the whole clip
+        end = 6.5
+        label = "plate"
+
+        [[mask]]                       # black out the whole frame for a while
+        clip = "02.mp4"
+        whole_frame = true
+        start = 10.0
+        end = 12.0
+    """
+
+    path: str | None = None
+    entries: list[Override] = field(default_factory=list)
+
+    def for_clip(self, clip: str) -> list[Override]:
+        return [e for e in self.entries if e.clip == clip]
+
+    def check_clips(self, clip_names) -> None:
+        """Every entry must name a clip of the episode: a typo must not drop a mask silently."""
+        names = set(clip_names)
+        for e in self.entries:
+            if e.clip not in names:
+                raise CadreError(self.path, f"clip '{e.clip}' is not in the episode; use one of: {', '.join(sorted(names))}")
+
+    def check_tracks(self, tracks: FaceTracks) -> None:
+        """A kept track must exist: after re-analysis its id may be gone, and then nothing is kept."""
+        ids = {t.id for t in tracks.tracks}
+        for e in self.for_clip(tracks.clip):
+            if e.kind == "keep_track" and e.track not in ids:
+                raise CadreError(self.path, f"keep track '{e.track}' of clip '{e.clip}' matches no face track "
+                                            "(the analysis changed); pick the id again from the contact sheet")
+
+    def apply(self, tracks: FaceTracks, frame_index: int, faces: list[tuple[str, tuple]]) -> list[tuple]:
+        """Boxes at one frame after the reviewer's decisions (called by ``FaceTracks.boxes_at``)."""
+        mine = self.for_clip(tracks.clip)
+        if not mine:
+            return [b for _, b in faces]
+        self.check_tracks(tracks)
+        t = tracks.time_of(frame_index)
+        live = [e for e in mine if e.active(t)]
+        out = []
+        for tid, box in faces:
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            kept = any((e.kind == "keep_track" and e.track == tid)
+                       or (e.kind == "keep_region" and e.region[0] <= cx <= e.region[2] and e.region[1] <= cy <= e.region[3])
+                       for e in live)
+            if not kept:
+                out.append(box)
+        for e in live:
+            if e.kind == "mask_region":
+                out.append(tuple(e.region))
+            elif e.kind == "mask_frame":
+                out.append((0.0, 0.0, 1.0, 1.0))
+        return out
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "entries": [e.to_dict() for e in self.entries]}
+
+
+_ENTRY_KEYS = {"keep": {"clip", "track", "region", "start", "end", "note"},
+               "mask": {"clip", "region", "whole_frame", "start", "end", "label", "note"}}
+
+
+def load_overrides(path: str | Path | None, clip_names=None) -> MaskOverrides:
+    """Read ``masks.toml`` (a missing file means no overrides) and validate every entry."""
+    if path is None or not Path(path).is_file():
+        return MaskOverrides(str(path) if path else None)
+    path = Path(path)
+    data = load_toml(path)
+    for key in data:
+        if key not in _ENTRY_KEYS:
+            raise CadreError(path, f"unknown section '{key}'; use [[keep]] or [[mask]]")
+    entries = []
+    for section, allowed in _ENTRY_KEYS.items():
+        items = data.get(section, [])
+        if not isinstance(items, list):
+            raise CadreError(path, f"'{section}' must be a list of tables: write [[{section}]]")
+        for n, item in enumerate(items, 1):
+            entries.append(_entry(path, section, n, item, allowed))
+    overrides = MaskOverrides(str(path), entries)
+    if clip_names is not None:
+        overrides.check_clips(clip_names)
+    return overrides
+
+
+def _entry(path: Path, section: str, n: int, item: dict, allowed: set) -> Override:
+    where = f"[[{section}]] #{n}"
+    for key in item:
+        if key not in allowed:
+            raise CadreError(path, f"{where}: unknown key '{key}'; allowed keys: {', '.join(sorted(allowed))}")
+    clip = item.get("clip")
+    if not isinstance(clip, str) or not clip:
+        raise CadreError(path, f"{where}: clip is missing; give the clip's file name, e.g. clip = \"01.mp4\"")
+    start, end = item.get("start", 0.0), item.get("end")
+    for key, value in (("start", start), ("end", end)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            raise CadreError(path, f"{where}: {key} = {value!r} must be seconds of the clip file (a number >= 0)")
+    if end is not None and end < start:
+        raise CadreError(path, f"{where}: end = {end} is before start = {start}")
+    region = item.get("region")
+    if region is not None:
+        region = _region(path, where, region)
+    common = dict(clip=clip, start=float(start), end=None if end is None else float(end))
+    if section == "keep":
+        track = item.get("track")
+        if (track is None) == (region is None):
+            raise CadreError(path, f"{where}: give exactly one of track = \"<id>\" or region = [x0, y0, x1, y1]")
+        if track is not None:
+            if not isinstance(track, str) or not track:
+                raise CadreError(path, f"{where}: track = {track!r} must be a track id string from the contact sheet")
+            return Override("keep_track", track=track, **common)
+        return Override("keep_region", region=region, **common)
+    whole = item.get("whole_frame", False)
+    if not isinstance(whole, bool):
+        raise CadreError(path, f"{where}: whole_frame = {whole!r} must be true or false")
+    if whole == (region is not None):
+        raise CadreError(path, f"{where}: give exactly one of region = [x0, y0, x1, y1] or whole_frame = true")
+    label = str(item.get("label", ""))
+    if whole:
+        return Override("mask_frame", region=(0.0, 0.0, 1.0, 1.0), label=label, **common)
+    return Override("mask_region", region=region, label=label, **common)
+
+
+def _region(path: Path, where: str, value) -> tuple[float, float, float, float]:
+    if (not isinstance(value, list) or len(value) != 4
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in value)):
+        raise CadreError(path, f"{where}: region = {value!r} must be [x0, y0, x1, y1], fractions of the frame from 0 to 1")
+    x0, y0, x1, y1 = (float(v) for v in value)
+    if x1 <= x0 or y1 <= y0:
+        raise CadreError(path, f"{where}: region = {value!r} is empty; x1 must exceed x0 and y1 exceed y0")
+    return (x0, y0, x1, y1)
+
+
+# -- analysis ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ScanPlan:
+    """How one clip is scanned: the read size, the whole-frame size and the tiled pass."""
+
+    read_size: tuple[int, int]
+    coarse_size: tuple[int, int]
+    tiled: bool
+    upscale: float
+
+    def to_dict(self) -> dict:
+        return {"read_size": list(self.read_size), "coarse_size": list(self.coarse_size),
+                "tiled": self.tiled, "upscale": round(self.upscale, 4)}
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2)) * 2)
+
+
+def scan_plan(width: int, height: int, settings: RedactionSettings) -> ScanPlan:
+    """Pick sizes so a face ``min_face_px`` tall in the output is >= DETECT_MIN_PX for the detector.
+
+    The worst case is the fill crop: the clip is scaled so the 1080x1920 frame is covered, which
+    makes a source pixel ``max(1080 / W, 1920 / H)`` output pixels.
+    """
+    aw = settings.analysis_width
+    coarse = min(1.0, math.sqrt(aw * aw * 9 / 16 / (width * height)))
+    coarse_size = (_even(width * coarse), _even(height * coarse))
+    out_per_src = max(OUTPUT_SIZE[0] / width, OUTPUT_SIZE[1] / height)
+    need = DETECT_MIN_PX / (settings.min_face_px / out_per_src)       # detector px per source px
+    if coarse >= need:
+        return ScanPlan(coarse_size, coarse_size, False, 1.0)
+    read = min(1.0, need)
+    read_size = (_even(width * read), _even(height * read))
+    return ScanPlan(read_size, coarse_size, True, need * width / read_size[0])
+
+
+def detect_frame(detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True) -> list:
+    """Faces of one frame (at ``plan.read_size``) in normalised boxes: whole frame, then tiles."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    cw, ch = plan.coarse_size
+    coarse = frame if (w, h) == (cw, ch) else cv2.resize(frame, (cw, ch), interpolation=cv2.INTER_AREA)
+    found = [_normalised(d, cw, ch, 1.0) for d in detector.detect(coarse)]
+    if plan.tiled and tiled:
+        fine = [_normalised(d, w, h, plan.upscale) for d in detect_tiled(detector, frame, plan.upscale)]
+        found = merge(found + fine)
+    return found
+
+
+def _normalised(d, w: int, h: int, detector_scale: float):
+    """Box in 0..1 of the frame, widened by MARGIN_PX detector pixels: small boxes are imprecise."""
+    m = MARGIN_PX / detector_scale
+    return type(d)((d.x0 - m) / w, (d.y0 - m) / h, (d.x1 + m) / w, (d.y1 + m) / h, d.score)
+
+
+def analyse_faces(span: ClipSpan, settings: RedactionSettings) -> FaceTracks:
+    """Detect and track the faces of one clip; cached by clip content, span, settings and model.
+
+    Raises RedactionError when the detector cannot run or the clip could not be read to its end:
+    a frame that was never analysed must not be rendered unmasked.
+    """
+
+    frame_count = span.frame_count
+    if settings.method == "none":
+        return FaceTracks(span.path.name, span.start, frame_count, [], settings.pad, settings.extend_frames,
+                          settings.detector, "", True, {"method": "none"})
+    detector = get_detector(settings.detector, settings.threshold)
+    plan = scan_plan(span.info.width, span.info.height, settings)
+    key = cache.make_key("faces", ANALYSIS_VERSION, cache.file_hash(span.path), span.start, span.end,
+                         settings.analysis_key(), detector.model_sha256)
+    cached = cache.load("faces", key)
+    if cached is not None:
+        tracks = FaceTracks.from_dict(cached)
+        tracks.clip, tracks.pad, tracks.extend = span.path.name, settings.pad, settings.extend_frames
+        return tracks
+
+    detections = {}
+    last = -1
+    for index, frame in read_frames(span, width=plan.read_size[0], every=settings.detect_every):
+        tiled = index % settings.tile_every == 0 or index + settings.detect_every >= frame_count
+        if index % REBUDGET_FRAMES == 0:
+            apply_opencv()
+        detections[index] = detect_frame(detector, frame, plan, tiled)
+        last = index
+    if frame_count and last < frame_count - settings.detect_every - 2:
+        raise RedactionError(span.path, f"face analysis read only {last + 1} of {frame_count} frames; "
+                                        "the clip cannot be decoded to its end - export it again")
+    max_gap = max(3 * settings.tile_every, 10)
+    tracks = FaceTracks(span.path.name, span.start, frame_count, link(detections, max_gap), settings.pad,
+                        settings.extend_frames, detector.name, detector.model_sha256, False,
+                        {"plan": plan.to_dict(), "analysed_frames": len(detections), **settings.analysis_key()})
+    cache.store("faces", key, tracks.to_dict())
+    return tracks
+
+
+__all__ = ["RedactionSettings", "MaskOverrides", "Override", "FaceTracks", "analyse_faces", "load_settings",
+           "load_overrides", "settings_from_dict", "scan_plan", "METHODS", "SHAPES"]

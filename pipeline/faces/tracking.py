@@ -1,0 +1,283 @@
+"""Face tracks: detections linked across frames, and the mask box of each track at any frame.
+
+Detections arrive on every k-th frame (and small faces only on tile frames). A track keeps its
+keyframes (frame, raw box, score) in normalised 0..1 coordinates of the clip frame. The mask box at
+frame ``i`` is then:
+
+- between two keyframes: linear interpolation, grown by ``GROWTH`` per frame of distance to the
+  nearest keyframe, so a face that moves unevenly between detections stays inside;
+- up to ``extend`` frames before the first / after the last keyframe: the end box, held and also
+  carried along the track's velocity (their union), growing the same way;
+- made at least ``MIN_ASPECT`` times as tall as wide, then padded ``pad`` times around its centre.
+
+Nothing is ever left out between detections, so detecting every k-th frame cannot open a gap.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.faces.detectors.base import Detection
+from pipeline.source.normalize import FPS
+
+GROWTH = 0.02          # box growth per frame away from a detection (uncertainty of the motion)
+MAX_SPEED = 0.15       # cap on extrapolated speed, in box sizes per frame
+MATCH_DISTANCE = 0.8   # centre distance, in box sizes, to link a detection to a track
+SIZE_RATIO = 2.0       # largest size change between linked detections
+EDGE = 0.015           # a box this close to the frame border (a few detector pixels) belongs to a cut face
+CUT_GROWTH = 1.25      # a cut face's box is given this much more than the track's whole-face size
+MIN_ASPECT = 1.2       # a face box is at least 1.2 times as tall as wide (small detections come out squat)
+
+
+@dataclass
+class Track:
+    """One face over time: keyframes in normalised coordinates."""
+
+    id: str
+    frames: list[int] = field(default_factory=list)
+    boxes: list[list[float]] = field(default_factory=list)    # [x0, y0, x1, y1] in 0..1
+    scores: list[float] = field(default_factory=list)
+
+    @property
+    def first(self) -> int:
+        return self.frames[0]
+
+    @property
+    def last(self) -> int:
+        return self.frames[-1]
+
+    def best(self) -> int:
+        """Index of the keyframe with the highest score (the face the reviewer should see)."""
+        return int(np.argmax(self.scores))
+
+    def velocity(self, at_end: bool) -> np.ndarray:
+        """Per-frame change of the box at one end of the track, capped at ``MAX_SPEED``."""
+        if len(self.frames) < 2:
+            return np.zeros(4)
+        a, b = (-2, -1) if at_end else (0, 1)
+        dt = self.frames[b] - self.frames[a]
+        v = (np.asarray(self.boxes[b]) - np.asarray(self.boxes[a])) / max(dt, 1)
+        size = max(_size(self.boxes[a if not at_end else b]), 1e-6)
+        cap = MAX_SPEED * size
+        return np.clip(v, -cap, cap)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "frames": self.frames, "boxes": [[round(v, 5) for v in b] for b in self.boxes],
+                "scores": [round(s, 3) for s in self.scores]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Track":
+        return cls(d["id"], list(d["frames"]), [list(b) for b in d["boxes"]], list(d["scores"]))
+
+
+def _size(box) -> float:
+    return max(box[2] - box[0], box[3] - box[1])
+
+
+def _centre(box) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
+    """Link per-frame detections (normalised boxes) into tracks.
+
+    Greedy nearest-centre matching against each live track's predicted box; a track dies after
+    ``max_gap`` frames without a detection. Ids are ``t<first frame>-<x%>-<y%>`` so they stay the
+    same for the same analysis and never silently point at another face when it changes.
+    """
+    tracks: list[Track] = []
+    live: list[Track] = []
+    for f in sorted(detections):
+        live = [t for t in live if f - t.last <= max_gap]
+        dets = sorted(detections[f], key=lambda d: -d.score)
+        pairs = []
+        for ti, t in enumerate(live):
+            pred = np.asarray(t.boxes[-1]) + t.velocity(True) * (f - t.last)
+            ps = max(_size(pred), 1e-6)
+            pc = _centre(pred)
+            for di, d in enumerate(dets):
+                ds = _size(d.box)
+                if not (1 / SIZE_RATIO <= ds / ps <= SIZE_RATIO):
+                    continue
+                dc = _centre(d.box)
+                dist = np.hypot(dc[0] - pc[0], dc[1] - pc[1]) / max(ps, ds)
+                if dist <= MATCH_DISTANCE:
+                    pairs.append((dist, ti, di))
+        used_t, used_d = set(), set()
+        for _, ti, di in sorted(pairs):
+            if ti in used_t or di in used_d:
+                continue
+            used_t.add(ti)
+            used_d.add(di)
+            t, d = live[ti], dets[di]
+            t.frames.append(f)
+            t.boxes.append(list(d.box))
+            t.scores.append(d.score)
+        for di, d in enumerate(dets):
+            if di in used_d:
+                continue
+            cx, cy = _centre(d.box)
+            t = Track(_unique_id(f"t{f:05d}-{round(cx * 100):02d}-{round(cy * 100):02d}", tracks),
+                      [f], [list(d.box)], [d.score])
+            tracks.append(t)
+            live.append(t)
+    return tracks
+
+
+def _unique_id(base: str, tracks: list[Track]) -> str:
+    ids = {t.id for t in tracks}
+    if base not in ids:
+        return base
+    n = 2
+    while f"{base}-{n}" in ids:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _grow(boxes: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """Scale boxes (N, 4) about their centres by ``factor`` (N,)."""
+    cx = (boxes[:, 0] + boxes[:, 2]) / 2
+    cy = (boxes[:, 1] + boxes[:, 3]) / 2
+    hw = (boxes[:, 2] - boxes[:, 0]) / 2 * factor
+    hh = (boxes[:, 3] - boxes[:, 1]) / 2 * factor
+    return np.stack([cx - hw, cy - hh, cx + hw, cy + hh], axis=1)
+
+
+def track_boxes(track: Track, pad: float, extend: int, frame_count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Frame indices and padded mask boxes (N, 4) of ``track`` over its extended span."""
+    kf = np.asarray(track.frames)
+    kb = _unclipped(np.asarray(track.boxes, dtype=np.float64))
+    lo = max(0, track.first - extend)
+    hi = min(max(frame_count - 1, track.last), track.last + extend)
+    frames = np.arange(lo, hi + 1)
+    inside = np.clip(frames, kf[0], kf[-1])
+    boxes = np.stack([np.interp(inside, kf, kb[:, j]) for j in range(4)], axis=1)
+    # distance to the nearest keyframe: how far the box was guessed
+    pos = np.searchsorted(kf, frames)
+    prev_d = np.abs(frames - kf[np.clip(pos - 1, 0, len(kf) - 1)])
+    next_d = np.abs(kf[np.clip(pos, 0, len(kf) - 1)] - frames)
+    dist = np.minimum(prev_d, next_d).astype(np.float64)
+    # beyond the ends: union of the held end box and the box carried along the velocity
+    for mask, at, end, v in ((frames < kf[0], kf[0], kb[0], track.velocity(False)),
+                             (frames > kf[-1], kf[-1], kb[-1], track.velocity(True))):
+        if mask.any():
+            dt = (frames[mask] - at)[:, None]
+            moved = end[None, :] + v[None, :] * dt
+            held = np.broadcast_to(end, moved.shape)
+            boxes[mask] = np.concatenate([np.minimum(held[:, :2], moved[:, :2]),
+                                          np.maximum(held[:, 2:], moved[:, 2:])], axis=1)
+    return frames, _grow(_upright(boxes), pad * (1.0 + GROWTH * dist))
+
+
+def _unclipped(kb: np.ndarray) -> np.ndarray:
+    """A face cut by the frame edge is detected smaller than it is: give such keyframes the
+    track's full size, grown outwards past the edge (the box of a face leaving the frame)."""
+    w, h = kb[:, 2] - kb[:, 0], kb[:, 3] - kb[:, 1]
+    touch = np.stack([kb[:, 0] <= EDGE, kb[:, 1] <= EDGE, kb[:, 2] >= 1 - EDGE, kb[:, 3] >= 1 - EDGE], axis=1)
+    if not touch.any():
+        return kb
+    whole = ~touch.any(axis=1)
+    rw, rh = (np.median(w[whole]), np.median(h[whole])) if whole.any() else (w.max(), h.max())
+    rw, rh = rw * CUT_GROWTH, rh * CUT_GROWTH          # a half face also shifts the detected centre
+    out = kb.copy()
+    # the side along the edge is unreliable too: widen it about its centre to the track's size
+    cut = touch.any(axis=1)
+    cx, cy = (kb[:, 0] + kb[:, 2]) / 2, (kb[:, 1] + kb[:, 3]) / 2
+    along_x = cut & ~touch[:, 0] & ~touch[:, 2]
+    along_y = cut & ~touch[:, 1] & ~touch[:, 3]
+    out[along_x, 0] = np.minimum(kb[along_x, 0], cx[along_x] - rw / 2)
+    out[along_x, 2] = np.maximum(kb[along_x, 2], cx[along_x] + rw / 2)
+    out[along_y, 1] = np.minimum(kb[along_y, 1], cy[along_y] - rh / 2)
+    out[along_y, 3] = np.maximum(kb[along_y, 3], cy[along_y] + rh / 2)
+    kb = out.copy()
+    out[:, 0] = np.where(touch[:, 0], np.minimum(kb[:, 0], kb[:, 2] - rw), kb[:, 0])
+    out[:, 1] = np.where(touch[:, 1], np.minimum(kb[:, 1], kb[:, 3] - rh), kb[:, 1])
+    out[:, 2] = np.where(touch[:, 2], np.maximum(kb[:, 2], kb[:, 0] + rw), kb[:, 2])
+    out[:, 3] = np.where(touch[:, 3], np.maximum(kb[:, 3], kb[:, 1] + rh), kb[:, 3])
+    return out
+
+
+def _upright(boxes: np.ndarray) -> np.ndarray:
+    """Stretch boxes vertically about their centre to at least ``MIN_ASPECT`` height/width."""
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    extra = np.maximum(MIN_ASPECT * w - h, 0) / 2
+    out = boxes.copy()
+    out[:, 1] -= extra
+    out[:, 3] += extra
+    return out
+
+
+@dataclass
+class FaceTracks:
+    """The face tracks of one clip, and the mask boxes at any frame of the normalised clip.
+
+    Frame ``i`` is the picture at ``start + i / FPS`` seconds of the clip file, in analysis and in
+    render alike. Boxes are normalised (0..1) to the normalised clip frame.
+    """
+
+    clip: str                                # file name; masks.toml refers to clips by it
+    start: float                             # seconds of the clip file at frame 0
+    frame_count: int
+    tracks: list[Track] = field(default_factory=list)
+    pad: float = 1.5
+    extend: int = 15
+    detector: str = "centerface"
+    model_sha256: str = ""
+    disabled: bool = False                   # method "none": no face detection ran
+    analysis: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self._dense: list[list[tuple[str, tuple]]] | None = None
+
+    # -- serialisation ---------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"clip": self.clip, "start": self.start, "frame_count": self.frame_count,
+                "pad": self.pad, "extend": self.extend, "detector": self.detector,
+                "model_sha256": self.model_sha256, "disabled": self.disabled, "analysis": self.analysis,
+                "tracks": [t.to_dict() for t in self.tracks]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FaceTracks":
+        return cls(d["clip"], float(d["start"]), int(d["frame_count"]), [Track.from_dict(t) for t in d["tracks"]],
+                   float(d["pad"]), int(d["extend"]), d.get("detector", "centerface"), d.get("model_sha256", ""),
+                   bool(d.get("disabled", False)), dict(d.get("analysis", {})))
+
+    # -- boxes -----------------------------------------------------------------------------------
+    def time_of(self, frame_index: int) -> float:
+        return self.start + frame_index / FPS
+
+    def track_span(self, track: Track) -> tuple[int, int]:
+        """First and last frame at which ``track`` is masked (time extension included)."""
+        return max(0, track.first - self.extend), min(max(self.frame_count - 1, track.last), track.last + self.extend)
+
+    def _table(self) -> list[list[tuple[str, tuple]]]:
+        if self._dense is None:
+            n = max(self.frame_count, 1 + max((t.last for t in self.tracks), default=0))
+            table: list[list[tuple[str, tuple]]] = [[] for _ in range(n)]
+            for t in self.tracks:
+                frames, boxes = track_boxes(t, self.pad, self.extend, n)
+                for f, b in zip(frames.tolist(), boxes.tolist()):
+                    table[f].append((t.id, tuple(b)))
+            self._dense = table
+        return self._dense
+
+    def track_boxes_at(self, frame_index: int) -> list[tuple[str, tuple[float, float, float, float]]]:
+        """``(track id, padded box)`` of every face masked at ``frame_index``, before overrides."""
+        table = self._table()
+        if not table:
+            return []
+        return list(table[min(max(frame_index, 0), len(table) - 1)])
+
+    def boxes_at(self, frame_index: int, overrides=None) -> list[tuple[float, float, float, float]]:
+        """Mask boxes at ``frame_index`` (normalised, padded, time-extended, overrides applied).
+
+        Indices past either end are clamped to the nearest analysed frame: a frame is never left
+        unmasked because of rounding between analysis and render. ``overrides`` is a
+        :class:`pipeline.faces.redaction.MaskOverrides`; only its entries for this clip apply.
+        """
+        faces = self.track_boxes_at(frame_index)
+        if overrides is None:
+            return [b for _, b in faces]
+        return overrides.apply(self, frame_index, faces)

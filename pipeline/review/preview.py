@@ -1,0 +1,151 @@
+"""One frame exactly as it will be published (reframed, masked, branded, captioned), as a PNG,
+optionally with each network's interface margins drawn over it for a layout check; or the source
+frame with the reframe window drawn over it (``crop_window_frame``).
+"""
+from __future__ import annotations
+
+import io
+import subprocess
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from pipeline.branding.bumpers import with_bumpers
+from pipeline.errors import CadreError
+from pipeline.ffmpeg import command, compile_graph, last_error_line
+from pipeline.mask_timeline import MaskTimeline
+from pipeline.networks import Network, combined_safe_zone
+from pipeline.orchestrator import RenderOptions, analyse_episode, build_overlays, build_plan, prepare
+from pipeline.reframe import OUT_H, OUT_W, FollowReframer
+from pipeline.resources import font_dir
+from pipeline.source.normalize import FPS, ClipSpan, video_input, working_size
+
+MARGIN_COLOURS = [(255, 0, 0), (255, 160, 0), (0, 160, 255), (0, 200, 80), (200, 0, 255)]
+
+
+def _pipe(args: list[str], stdin: bytes | None, source) -> bytes:
+    proc = subprocess.run(command(*args), input=stdin, capture_output=True)
+    if proc.returncode != 0:
+        raise CadreError(source, f"preview failed: {last_error_line(proc.stderr.decode('utf-8', 'replace'))}")
+    return proc.stdout
+
+
+def draw_margins(image: Image.Image, networks: list[Network]) -> Image.Image:
+    """Outline each network's interface areas (what the app covers) in its own colour."""
+    layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    font = ImageFont.truetype(str(font_dir() / "Roboto-Bold.ttf"), 30)
+    for colour, net in zip(MARGIN_COLOURS * 2, networks):
+        z = net.safe_zone
+        draw.rectangle([z.left, z.top, OUT_W - 1 - z.right, OUT_H - 1 - z.bottom], outline=(*colour, 255), width=4)
+        for rect in ([0, 0, OUT_W, z.top], [0, OUT_H - z.bottom, OUT_W, OUT_H], [0, 0, z.left, OUT_H],
+                     [OUT_W - z.right, 0, OUT_W, OUT_H]):
+            if rect[2] > rect[0] and rect[3] > rect[1]:
+                draw.rectangle(rect, fill=(*colour, 28))
+        draw.text((z.left + 10, z.top + 10 + 36 * networks.index(net)), net.title, fill=(*colour, 255), font=font)
+    return Image.alpha_composite(image.convert("RGBA"), layer).convert("RGB")
+
+
+def _locate(folder, at: float, options: RenderOptions | None):
+    """Episode analysis, and the clip analysis, clip frame and episode frame shown at ``at`` s."""
+    # a preview is part of reviewing: it must work before the episode is approved
+    options = replace(options or RenderOptions(), require_approval=False)
+    episode, networks, _, redaction, _ = prepare(Path(folder), options)
+    analyses = with_bumpers(episode.settings, analyse_episode(episode, redaction))
+    safe = combined_safe_zone(networks)
+    plan = build_plan(episode, analyses, networks, safe, parts=False)
+    if not 0 <= at < plan.duration:
+        raise CadreError(folder, f"--at {at} is outside the episode (0 to {plan.duration:.2f} s)")
+    n = min(int(round(at * FPS)), plan.frames - 1)
+    i, j = MaskTimeline(analyses, redaction).locate(n)
+    return episode, networks, redaction, analyses, safe, plan, analyses[i], j, n
+
+
+def _one_frame(a, j: int, size: tuple[int, int], graph) -> np.ndarray:
+    """Frame ``j`` of clip analysis ``a`` through ``graph`` (stream -> stream), as RGB ``size``."""
+    one = ClipSpan(a.span.path, a.span.info, a.span.start + j / FPS, a.span.start + (j + 1.5) / FPS)
+    w, h = size
+    raw = _pipe(compile_graph(graph(video_input(one)).output(
+        "pipe:", format="rawvideo", pix_fmt="rgb24", vframes=1)), None, a.span.path)
+    if len(raw) < w * h * 3:
+        raise CadreError(a.span.path, f"no frame could be decoded at clip frame {j}")
+    return np.frombuffer(raw[:w * h * 3], np.uint8).reshape(h, w, 3).copy()
+
+
+def _reframe_at(reframer, j: int):
+    """The reframe graph for a stream that starts at clip frame ``j`` (a moving window starts there)."""
+    if isinstance(reframer, FollowReframer):
+        return lambda stream: reframer.graph(stream, first_frame=j)
+    return reframer.graph
+
+
+def preview_frame(folder: str | Path, at: float, out_png: Path, options: RenderOptions | None = None,
+                  margins: bool = False) -> Path:
+    """Write the published frame at ``at`` seconds of the episode to ``out_png``."""
+    episode, networks, redaction, analyses, safe, plan, a, j, n = _locate(folder, at, options)
+    frame = _one_frame(a, j, (OUT_W, OUT_H), _reframe_at(a.reframer, j))
+    if redaction is not None:
+        from pipeline.faces.redaction import load_overrides
+
+        overrides = load_overrides(episode.folder / "masks.toml", [s.path.name for s in episode.spans])
+        MaskTimeline(analyses, redaction, overrides)(n, frame)
+    with tempfile.TemporaryDirectory() as tmp:
+        overlays, _ = build_overlays(episode.settings, plan, safe, Path(tmp))
+        stream = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{OUT_W}x{OUT_H}", framerate=FPS)
+        video = stream.video.filter("setpts", f"PTS+{n / FPS}/TB")
+        for overlay in overlays:
+            video = overlay(video)
+        png = _pipe(compile_graph(video.output("pipe:", format="image2pipe", vcodec="png", vframes=1)),
+                    frame.tobytes(), folder)
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    if margins:
+        image = draw_margins(image, networks)
+    return _save(image, out_png)
+
+
+def _save(image: Image.Image, out_png: Path) -> Path:
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    tmp_png = out_png.with_name(f".{out_png.name}.part")
+    image.save(tmp_png, format="PNG")
+    tmp_png.replace(out_png)
+    return out_png
+
+
+def draw_window(image: Image.Image, reframer, j: int, label: str) -> Image.Image:
+    """Darken what the output leaves out and outline the windows the reframe shows at frame ``j``."""
+    w, h = image.size
+    # the sharp pictures: the crop window, the two stacked panels, or fit's whole frame (not its
+    # blurred background, which has the foreground as a hole)
+    boxes = [[round(p.src[0] * w), round(p.src[1] * h), round(p.src[2] * w) - 1, round(p.src[3] * h) - 1]
+             for p in reframer.placements(j) if not p.holes]
+    layer = Image.new("RGBA", image.size, (0, 0, 0, 110))
+    for box in boxes:
+        ImageDraw.Draw(layer).rectangle(box, fill=(0, 0, 0, 0))
+    out = Image.alpha_composite(image.convert("RGBA"), layer)
+    draw = ImageDraw.Draw(out)
+    stroke = max(2, w // 320)
+    for box in boxes:
+        draw.rectangle(box, outline=(255, 210, 0, 255), width=stroke)
+    box = boxes[0]
+    font = ImageFont.truetype(str(font_dir() / "Roboto-Bold.ttf"), max(14, h // 30))
+    draw.text((box[0] + 2 * stroke, box[1] + 2 * stroke), label, fill=(255, 210, 0, 255), font=font,
+              stroke_width=2, stroke_fill=(0, 0, 0, 255))
+    return out.convert("RGB")
+
+
+def crop_window_frame(folder: str | Path, at: float, out_png: Path, options: RenderOptions | None = None) -> Path:
+    """Write the source frame at ``at`` seconds (normalised, working size) with the reframe window
+    over it: what the published frame keeps, and the shot and mode (still, pan, fit) it belongs to."""
+    _, _, _, _, _, _, a, j, _ = _locate(folder, at, options)
+    size = working_size(a.span.info)
+    frame = _one_frame(a, j, size, lambda s: s)
+    r = a.reframer
+    label = f"{a.span.path.name} frame {j}: {r.name}"
+    if isinstance(r, FollowReframer) and r.segment(j) is not None:
+        seg = r.segment(j)
+        label += f", shot {seg.shot}, {seg.mode} ({seg.source})"
+    return _save(draw_window(Image.fromarray(frame), r, j, label), out_png)

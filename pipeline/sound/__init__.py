@@ -1,0 +1,1 @@
+"""Sound: loudness normalisation and the audio pass, bleeping."""

@@ -1,0 +1,152 @@
+"""Loudness: two-pass EBU R128 normalisation to the master's target, and measuring it back."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+
+from pipeline.errors import CadreError
+from pipeline.ffmpeg import compile_graph, ffmpeg_exe, last_error_line
+from pipeline.sound.bleep import TONE_HZ, TONE_LEVEL
+from pipeline.source.normalize import AUDIO_RATE, FPS, ClipSpan, audio_input
+
+SILENCE_LUFS = -70.0  # below this there is nothing to normalise
+
+
+@dataclass(frozen=True)
+class Loudness:
+    integrated: float
+    true_peak: float
+    lra: float
+    threshold: float
+    offset: float = 0.0
+
+    @property
+    def silent(self) -> bool:
+        return self.integrated <= SILENCE_LUFS
+
+
+def _loudnorm_json(stderr: str, source) -> dict:
+    match = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", stderr, re.S)
+    if not match:
+        raise CadreError(source, f"loudness measurement failed: {last_error_line(stderr)}")
+    return json.loads(match.group(0))
+
+
+def _num(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:  # "-inf" for silence
+        return -99.0
+
+
+def _measure(stream, source, target: dict) -> Loudness:
+    node = stream.filter("loudnorm", I=target["loudness_lufs"], TP=target["true_peak_dbtp"],
+                         LRA=target["loudness_range_lu"], print_format="json")
+    args = compile_graph(node.output("-", format="null"))
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", *args],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
+    if proc.returncode != 0:
+        raise CadreError(source, f"loudness measurement failed: {last_error_line(proc.stderr)}")
+    data = _loudnorm_json(proc.stderr, source)
+    return Loudness(_num(data["input_i"]), _num(data["input_tp"]), _num(data["input_lra"]),
+                    _num(data["input_thresh"]), _num(data.get("target_offset", "0")))
+
+
+def episode_audio(spans: list[ClipSpan]):
+    """All clips' audio joined in order, 48 kHz stereo (ffmpeg-python stream)."""
+    streams = [audio_input(s) for s in spans]
+    return streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=0, a=1)
+
+
+def measure_spans(spans: list[ClipSpan], target: dict) -> Loudness:
+    """Pass 1: integrated loudness, true peak and range of the joined episode audio."""
+    return _measure(episode_audio(spans), spans[0].path.parent, target)
+
+
+def measure_file(path: Path, target: dict) -> Loudness:
+    """Loudness of a rendered file, read back for the report."""
+    return _measure(ffmpeg.input(str(path)).audio, path, target)
+
+
+def _inside(bleeps) -> str:
+    return "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in bleeps)
+
+
+def muted(stream, bleeps):
+    """``stream`` with each ``(start, end)`` span (episode seconds) silenced."""
+    if not bleeps:
+        return stream
+    # ``enable`` is decided per audio frame: cut the audio into 5 ms frames first
+    return stream.filter("asetnsamples", n=AUDIO_RATE // 200, p=0).filter("volume", volume=0, enable=_inside(bleeps))
+
+
+def with_tone(stream, bleeps, duration: float):
+    """A fixed-level beep added over each span (after normalisation, so its level never varies)."""
+
+    tone = (ffmpeg.input(f"sine=frequency={TONE_HZ}:sample_rate={AUDIO_RATE}", f="lavfi", t=f"{duration:.3f}").audio
+            .filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+            .filter("asetnsamples", n=AUDIO_RATE // 200, p=0)
+            .filter("volume", volume=TONE_LEVEL * 8)       # lavfi's sine has an amplitude of 1/8
+            .filter("volume", volume=0, enable=f"not({_inside(bleeps)})"))
+    return ffmpeg.filter([stream, tone], "amix", inputs=2, duration="first", normalize=0)
+
+
+CORRECTION_TOLERANCE_LU = 0.5
+CORRECTION_ATTEMPTS = 3
+
+
+def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(), bleep_sound: str = "tone") -> Loudness:
+    """Pass 2: normalise the episode audio with pass-1 figures and encode AAC to ``out_path``.
+
+    loudnorm falls back to dynamic mode when the linear gain would break the true-peak ceiling,
+    and on short or very dynamic audio that can land a dB or more off target. The encoded result
+    is therefore measured, and a residual gain is applied ahead of a peak limiter set below the
+    ceiling, until the integrated loudness is within ``CORRECTION_TOLERANCE_LU``.
+
+    Silence cannot be normalised; it is kept silent (the report warns about it). ``bleeps``
+    (``(start, end)`` episode seconds) are muted before both passes, so the loudness target holds
+    for the audio as published; with ``bleep_sound = "tone"`` a beep of fixed level is added over
+    them after normalisation.
+    """
+    source = muted(episode_audio(spans), bleeps)
+    measured = _measure(source, spans[0].path.parent, target) if bleeps else measure_spans(spans, target)
+    gain = 0.0
+    for _ in range(CORRECTION_ATTEMPTS):
+        _encode_audio(spans, target, out_path, bleeps, bleep_sound, measured, gain)
+        if measured.silent:
+            break
+        got = measure_file(out_path, target)
+        miss = target["loudness_lufs"] - got.integrated
+        if abs(miss) <= CORRECTION_TOLERANCE_LU:
+            break
+        gain += miss
+    return measured
+
+
+def _encode_audio(spans, target: dict, out_path: Path, bleeps, bleep_sound: str, measured: Loudness,
+                  gain: float) -> None:
+    stream = muted(episode_audio(spans), bleeps)
+    if not measured.silent:
+        stream = stream.filter(
+            "loudnorm", I=target["loudness_lufs"], TP=target["true_peak_dbtp"], LRA=target["loudness_range_lu"],
+            measured_I=measured.integrated, measured_TP=measured.true_peak, measured_LRA=measured.lra,
+            measured_thresh=measured.threshold, offset=measured.offset, linear="true")
+    stream = stream.filter("aresample", AUDIO_RATE).filter("aformat", channel_layouts="stereo")
+    if gain:
+        # sample-peak limiter 1 dB under the true-peak ceiling leaves room for inter-sample peaks
+        limit = 10 ** ((target["true_peak_dbtp"] - 1.0) / 20)
+        stream = stream.filter("volume", f"{gain:.2f}dB").filter("alimiter", limit=f"{limit:.4f}", level=0,
+                                                                  attack=5, release=50)
+    if bleeps and bleep_sound == "tone":
+        stream = with_tone(stream, bleeps, sum(s.frame_count for s in spans) / FPS)
+    out = stream.output(str(out_path), acodec=target["audio_codec"], ar=AUDIO_RATE, ac=2,
+                        audio_bitrate=f"{target['audio_bitrate_kbps']}k", f="mp4")
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *compile_graph(out)],
+                          stderr=subprocess.PIPE, text=True, errors="replace")
+    if proc.returncode != 0:
+        raise CadreError(spans[0].path.parent, f"audio render failed: {last_error_line(proc.stderr)}")

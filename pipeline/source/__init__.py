@@ -1,0 +1,1 @@
+"""What the footage is: the episode folder and its settings, probing, and the one normalising chain."""

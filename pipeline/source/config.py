@@ -1,0 +1,272 @@
+"""Episode and campaign settings: ``episode.toml`` over ``campaign.toml`` over built-in defaults.
+
+Every key is checked here, so a typo or a wrong value stops the run with one line that names the
+file, the key and what is allowed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from pipeline.errors import CadreError
+from pipeline.networks import network_names
+from pipeline.resources import load_toml, preset_names
+
+REFRAMES = ("fit", "crop", "follow", "auto")
+SPAN_STRATEGIES = ("fit", "crop", "follow")
+SPAN_KEYS = ("clip", "start", "end", "shot", "strategy", "focus", "note")
+LANGUAGE = re.compile(r"^(auto|[a-z]{2,3})$")
+ASR_KEYS = {"engine": str, "model": str, "beam_size": int, "vad": bool, "initial_prompt": str,
+            "glossary": list, "compute_type": str}
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    file: str
+    start: float = 0.0
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class ReframeSpan:
+    """An ``[[reframe_spans]]`` entry: how one time span (seconds of the clip file) or one shot
+    (1-based, as numbered in plan.json and ``cadre preview --crop-window``) of a clip is framed."""
+
+    clip: str
+    start: float = 0.0
+    end: float | None = None
+    shot: int | None = None
+    strategy: str | None = None                  # fit | crop | follow; None: crop when focus is given
+    focus: tuple[float, float] | None = None     # crop centre (crop), or where to look without faces (follow)
+
+    @property
+    def effective_strategy(self) -> str:
+        return self.strategy or "crop"
+
+
+@dataclass(frozen=True)
+class Settings:
+    title: str = ""
+    language: str = "fr"
+    clips: tuple[ClipRef, ...] = ()
+    networks: tuple[str, ...] = ("tiktok", "snapchat", "instagram-reels", "youtube-shorts", "facebook-reels")
+    reframe: str = "fit"
+    focus: tuple[float, float] = (0.5, 0.5)
+    caption_style: str = "social"
+    redaction: str = "mosaic"
+    branding: str = "none"
+    split: bool = False
+    asr: dict = field(default_factory=dict)
+    reframe_spans: tuple[ReframeSpan, ...] = ()
+    bleep: tuple[str, ...] = ()          # terms muted in the audio and replaced in captions (bleep.py)
+    bleep_sound: str = "tone"            # tone | mute: what replaces the audio of a bleeped word
+    require_approval: bool = False       # render/batch refuse an unapproved or changed episode (approval.py)
+    unknown_networks: tuple[str, ...] = ()   # names in campaign.toml that are not networks (never set by hand)
+
+    def to_dict(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["clips"] = [vars(c) for c in self.clips]
+        out["reframe_spans"] = [vars(r) for r in self.reframe_spans]
+        return out
+
+    def spans_for(self, clip: str) -> list[ReframeSpan]:
+        return [r for r in self.reframe_spans if r.clip == clip]
+
+
+CAMPAIGN_ONLY_EXCLUDED = {"title", "clips", "reframe_spans"}
+
+
+def _fail(path: Path, key: str, problem: str) -> None:
+    raise CadreError(path, f"key '{key}': {problem}")
+
+
+def _choice(path, key, value, allowed) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        _fail(path, key, f"{value!r} is not allowed; choose one of: {', '.join(allowed)}")
+    return value
+
+
+def _number(path, key, value, lo=None, hi=None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(path, key, f"{value!r} must be a number")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        _fail(path, key, f"{value} is out of range [{lo}, {hi}]")
+    return float(value)
+
+
+def _clip(path: Path, episode_dir: Path, item) -> ClipRef:
+    if isinstance(item, str):
+        item = {"file": item}
+    if not isinstance(item, dict) or "file" not in item:
+        _fail(path, "clips", f"{item!r} must be a file name or a table like {{file = \"1.mp4\", start = 2.0, end = 9.5}}")
+    unknown = set(item) - {"file", "start", "end"}
+    if unknown:
+        _fail(path, "clips", f"unknown key(s) {sorted(unknown)}; allowed: file, start, end")
+    name = item["file"]
+    if not isinstance(name, str) or not name:
+        _fail(path, "clips.file", f"{name!r} must be a file name")
+    target = (episode_dir / name).resolve()
+    if not target.is_relative_to(episode_dir.resolve()):
+        _fail(path, "clips.file", f"'{name}' points outside the episode folder; use a file inside {episode_dir}")
+    start = _number(path, "clips.start", item.get("start", 0.0), 0, None)
+    end = item.get("end")
+    if end is not None:
+        end = _number(path, "clips.end", end, 0, None)
+        if end <= start:
+            _fail(path, "clips.end", f"{end} must be after start {start}")
+    return ClipRef(name, start, end)
+
+
+def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> dict:
+    allowed = {f.name for f in fields(Settings)} - {"unknown_networks"} - (CAMPAIGN_ONLY_EXCLUDED if campaign else set())
+    out: dict = {}
+    for key, value in data.items():
+        if key not in allowed:
+            _fail(path, key, f"unknown key; allowed keys: {', '.join(sorted(allowed))}")
+        if key == "title":
+            if not isinstance(value, str):
+                _fail(path, key, "must be a string")
+            out[key] = value
+        elif key == "language":
+            if not isinstance(value, str) or not LANGUAGE.match(value):
+                _fail(path, key, f"{value!r} must be 'auto' or a language code such as 'fr' or 'en'")
+            out[key] = value
+        elif key == "clips":
+            if not isinstance(value, list):
+                _fail(path, key, "must be a list of file names or tables")
+            out[key] = tuple(_clip(path, episode_dir, item) for item in value)
+        elif key == "networks":
+            if not isinstance(value, list) or not value:
+                _fail(path, key, f"must be a non-empty list; choose from: {', '.join(network_names())}")
+            if campaign:
+                # one wrong name must not stop the whole campaign: kept aside, reported per episode
+                out[key] = tuple(v for v in value if v in network_names())
+                out["unknown_networks"] = tuple(str(v) for v in value if v not in network_names())
+            else:
+                out[key] = tuple(_choice(path, key, v, network_names()) for v in value)
+        elif key == "reframe":
+            out[key] = _choice(path, key, value, REFRAMES)
+        elif key == "focus":
+            if not isinstance(value, list) or len(value) != 2:
+                _fail(path, key, "must be [x, y] with each between 0 and 1")
+            out[key] = tuple(_number(path, key, v, 0.0, 1.0) for v in value)
+        elif key in ("caption_style", "redaction", "branding"):
+            kind = {"caption_style": "captions", "redaction": "redaction", "branding": "branding"}[key]
+            names = preset_names(kind) + (["none"] if key != "redaction" else [])
+            out[key] = _choice(path, key, value, sorted(set(names)))
+        elif key == "split":
+            if not isinstance(value, bool):
+                _fail(path, key, "must be true or false")
+            out[key] = value
+        elif key == "asr":
+            out[key] = _asr(path, value)
+        elif key == "bleep":
+            out[key] = _bleep(path, value)
+        elif key == "bleep_sound":
+            out[key] = _choice(path, key, value, ("tone", "mute"))
+        elif key == "require_approval":
+            if not isinstance(value, bool):
+                _fail(path, key, "must be true or false")
+            out[key] = value
+        elif key == "reframe_spans":
+            if not isinstance(value, list):
+                _fail(path, key, "must be a list of tables: write [[reframe_spans]]")
+            out[key] = tuple(_reframe_span(path, episode_dir, n, item) for n, item in enumerate(value, 1))
+    return out
+
+
+def _reframe_span(path: Path, episode_dir: Path, n: int, item) -> ReframeSpan:
+    """One ``[[reframe_spans]]`` table::
+
+        [[reframe_spans]]
+        clip = "02.mp4"
+        start = 4.0            # seconds of the clip file (or: shot = 3)
+        end = 9.5              # omit for the end of the clip
+        strategy = "fit"       # fit | crop | follow
+        focus = [0.3, 0.5]     # crop centre as fractions of the frame (strategy crop or follow)
+    """
+    key = f"reframe_spans #{n}"
+    if not isinstance(item, dict):
+        _fail(path, key, "must be a table like {clip = \"1.mp4\", start = 2.0, end = 6.0, strategy = \"fit\"}")
+    unknown = set(item) - set(SPAN_KEYS)
+    if unknown:
+        _fail(path, key, f"unknown key(s) {sorted(unknown)}; allowed: {', '.join(SPAN_KEYS)}")
+    clip = item.get("clip")
+    if not isinstance(clip, str) or not clip:
+        _fail(path, f"{key}.clip", "is missing; give the clip's file name, e.g. clip = \"01.mp4\"")
+    if episode_dir is not None and not (episode_dir / clip).is_file():
+        _fail(path, f"{key}.clip", f"'{clip}' is not a clip of the episode folder; use a file name from {episode_dir}")
+    shot = item.get("shot")
+    if shot is not None:
+        if isinstance(shot, bool) or not isinstance(shot, int) or shot < 1:
+            _fail(path, f"{key}.shot", f"{shot!r} must be a shot number from 1 (see plan.json or cadre preview --crop-window)")
+        if "start" in item or "end" in item:
+            _fail(path, key, "give either shot = N or start/end seconds, not both")
+    start = _number(path, f"{key}.start", item.get("start", 0.0), 0, None)
+    end = item.get("end")
+    if end is not None:
+        end = _number(path, f"{key}.end", end, 0, None)
+        if end <= start:
+            _fail(path, f"{key}.end", f"{end} must be after start {start}")
+    strategy = item.get("strategy")
+    if strategy is not None:
+        strategy = _choice(path, f"{key}.strategy", strategy, SPAN_STRATEGIES)
+    focus = item.get("focus")
+    if focus is not None:
+        if not isinstance(focus, list) or len(focus) != 2:
+            _fail(path, f"{key}.focus", "must be [x, y] with each between 0 and 1")
+        focus = tuple(_number(path, f"{key}.focus", v, 0.0, 1.0) for v in focus)
+        if strategy == "fit":
+            _fail(path, f"{key}.focus", "does nothing with strategy = \"fit\" (the whole frame shows); "
+                                        "remove it or use strategy = \"crop\"")
+    if strategy is None and focus is None:
+        _fail(path, key, "says nothing; give strategy = \"fit\" | \"crop\" | \"follow\" and/or focus = [x, y]")
+    return ReframeSpan(clip, start, end, shot, strategy, focus)
+
+
+def _bleep(path: Path, value) -> tuple[str, ...]:
+    """``bleep = ["Dupont", "12 rue des Lilas"]``: words or phrases to mute and hide in captions."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        _fail(path, "bleep", f"{value!r} must be a list of words or phrases, e.g. bleep = [\"Dupont\", \"12 rue des Lilas\"]")
+    return tuple(v.strip() for v in value)
+
+
+def _asr(path: Path, value) -> dict:
+    if not isinstance(value, dict):
+        _fail(path, "asr", "must be a table")
+    for k, v in value.items():
+        if k not in ASR_KEYS:
+            _fail(path, f"asr.{k}", f"unknown key; allowed keys: {', '.join(ASR_KEYS)}")
+        if not isinstance(v, ASR_KEYS[k]) or (ASR_KEYS[k] is int and isinstance(v, bool)):
+            _fail(path, f"asr.{k}", f"{v!r} must be of type {ASR_KEYS[k].__name__}")
+    if "compute_type" in value:   # the name only: whether this CPU offers it is checked when the model loads
+        from pipeline.speech.precision import AUTO, KNOWN_TYPES
+
+        if value["compute_type"] not in (AUTO, *KNOWN_TYPES):
+            _fail(path, "asr.compute_type", f"{value['compute_type']!r} is not a compute type; "
+                                            f"use auto (the default) or one of {', '.join(KNOWN_TYPES)}")
+    return dict(value)
+
+
+def load_settings(episode_dir: Path, overrides: dict | None = None) -> Settings:
+    """Settings of one episode: defaults, then ``../campaign.toml``, then ``episode.toml``, then CLI."""
+    merged: dict = {}
+    campaign = episode_dir.parent / "campaign.toml"
+    if campaign.is_file():
+        merged.update(_parse(campaign, load_toml(campaign), episode_dir, campaign=True))
+    episode = episode_dir / "episode.toml"
+    if episode.is_file():
+        ep = _parse(episode, load_toml(episode), episode_dir, campaign=False)
+        if "asr" in ep and "asr" in merged:
+            ep["asr"] = {**merged["asr"], **ep["asr"]}
+        if "bleep" in ep and "bleep" in merged:   # privacy lists add up, never replace each other
+            ep["bleep"] = tuple(dict.fromkeys(merged["bleep"] + ep["bleep"]))
+        if ep.get("require_approval") is False and merged.get("require_approval"):
+            _fail(episode, "require_approval", "campaign.toml requires approval for every episode; "
+                                               "an episode cannot turn it off (remove the key)")
+        merged.update(ep)
+    settings = replace(Settings(), **merged)
+    if overrides:
+        settings = replace(settings, **{k: v for k, v in overrides.items() if v not in (None, ())})
+    return settings

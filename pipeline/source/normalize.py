@@ -1,0 +1,123 @@
+"""Normalise any clip to one shape: display orientation, SDR BT.709, constant 30 fps, 8-bit.
+
+The same chain feeds analysis (small frames piped to Python) and rendering (inside the one ffmpeg
+graph), so frame ``i`` of a clip means the same picture everywhere: ``t = in_point + i / FPS``.
+ffmpeg applies phone rotation metadata itself (autorotate) before these filters.
+"""
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+import numpy as np
+
+from pipeline.errors import CadreError
+from pipeline.ffmpeg import command, compile_graph, last_error_line
+from pipeline.source.probe import MediaInfo
+from pipeline.threads import ffmpeg_input_options
+
+FPS = 30
+AUDIO_RATE = 48000
+
+
+@dataclass(frozen=True)
+class ClipSpan:
+    """One clip as used in an episode: the file, what it holds, and the part kept."""
+
+    path: Path
+    info: MediaInfo
+    start: float = 0.0
+    end: float | None = None
+
+    @property
+    def duration(self) -> float:
+        end = self.info.duration if self.end is None else min(self.end, self.info.duration)
+        return max(0.0, end - self.start)
+
+    @property
+    def frame_count(self) -> int:
+        return int(round(self.duration * FPS))
+
+
+def working_size(info: MediaInfo) -> tuple[int, int]:
+    """Largest useful size: never upscale, never keep more than a 9:16 1080x1920 crop needs."""
+    w, h = info.width, info.height
+    scale = min(1.0, max(1080 / w, 1920 / h))
+    return _even(w * scale), _even(h * scale)
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2)) * 2)
+
+
+def video_input(span: ClipSpan, size: tuple[int, int] | None = None):
+    """ffmpeg-python video stream of ``span`` normalised and scaled to ``size`` (default: working size)."""
+    inp = ffmpeg.input(str(span.path), ss=f"{span.start:.3f}", t=f"{span.duration:.3f}", **ffmpeg_input_options())
+    v = inp.video
+    if span.info.hdr:
+        v = (v.filter("zscale", t="linear", npl=100).filter("format", "gbrpf32le")
+              .filter("zscale", p="bt709").filter("tonemap", tonemap="hable", desat=0)
+              .filter("zscale", t="bt709", m="bt709", r="tv"))
+    w, h = size or working_size(span.info)
+    v = (v.filter("fps", FPS).filter("scale", w, h, flags="bicubic").filter("setsar", 1)
+          .filter("format", "yuv420p"))
+    return v
+
+
+def audio_input(span: ClipSpan):
+    """Audio of ``span`` as 48 kHz stereo, exactly ``frame_count / FPS`` long (silence if it has none)."""
+    if span.info.has_audio:
+        a = ffmpeg.input(str(span.path), ss=f"{span.start:.3f}", t=f"{span.duration:.3f}").audio
+    else:
+        a = ffmpeg.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi", t=f"{span.duration:.3f}").audio
+    return (a.filter("aresample", AUDIO_RATE).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+             .filter("apad").filter("atrim", duration=f"{span.frame_count / FPS:.6f}"))
+
+
+def analysis_size(info: MediaInfo, width: int) -> tuple[int, int]:
+    """Frame size for analysis at ``width`` pixels wide (height keeps the aspect ratio)."""
+    width = min(width, info.width)
+    return _even(width), _even(width * info.height / info.width)
+
+
+def read_frames(span: ClipSpan, width: int = 640, every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(frame_index, rgb_array)`` of the normalised clip at analysis resolution.
+
+    ``every=k`` yields every k-th frame (indices still count all frames). Frames stream from
+    ffmpeg one at a time, so memory does not grow with clip length.
+    """
+    w, h = analysis_size(span.info, width)
+    stream = video_input(span, (w, h))
+    if every > 1:
+        stream = stream.filter("select", f"not(mod(n,{every}))")
+    args = compile_graph(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough"))
+    proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    size = w * h * 3
+    index = 0
+    try:
+        while True:
+            buf = proc.stdout.read(size)
+            if len(buf) < size:
+                break
+            yield index, np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+            index += every
+    finally:
+        proc.stdout.close()
+        err = proc.stderr.read().decode("utf-8", "replace")
+        code = proc.wait()
+    if code != 0:
+        raise CadreError(span.path, f"decoding for analysis failed: {last_error_line(err)}")
+
+
+def extract_audio_16k(path: Path, out_wav: Path, start: float = 0.0, duration: float | None = None) -> None:
+    """Decode a clip's audio to 16 kHz mono WAV (what Whisper expects)."""
+    kwargs = {"ss": f"{start:.3f}"}
+    if duration is not None:
+        kwargs["t"] = f"{duration:.3f}"
+    out = ffmpeg.input(str(path), **kwargs).audio.output(str(out_wav), ac=1, ar=16000, acodec="pcm_s16le")
+    proc = subprocess.run(command(*compile_graph(out)), stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise CadreError(path, f"audio extraction failed: {last_error_line(proc.stderr)}")

@@ -1,0 +1,131 @@
+"""Stage 1: probe. Read what a clip holds with PyAV (the imageio ffmpeg ships no ffprobe)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import av
+
+from pipeline.errors import CadreError
+
+IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "gif", "tiff_pipe", "mjpeg"}
+HDR_TRANSFERS = {"smpte2084", "arib-std-b67"}  # PQ and HLG
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: str
+    duration: float
+    width: int            # display width, after rotation
+    height: int           # display height, after rotation
+    rotation: int         # degrees the player rotates the coded picture
+    fps: float
+    vfr: bool
+    video_codec: str
+    pix_fmt: str
+    bit_depth: int
+    color_transfer: str
+    color_primaries: str
+    hdr: bool
+    has_audio: bool
+    audio_codec: str | None
+    sample_rate: int | None
+    channels: int | None
+
+    @property
+    def vertical(self) -> bool:
+        return self.height > self.width
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _open(path: Path):
+    if not path.exists():
+        raise CadreError(path, "file not found; check the path")
+    if path.is_dir():
+        raise CadreError(path, "is a folder, expected a video file")
+    if path.stat().st_size == 0:
+        raise CadreError(path, "file is empty (0 bytes); copy the clip again from the camera")
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise CadreError(path, f"not a readable video ({exc.__class__.__name__}); "
+                               "the file is corrupt, truncated or not a video - export it again") from None
+
+
+# ISO/IEC 23091-2 code points, for PyAV versions that report plain integers
+_TRC = {1: "bt709", 2: "unknown", 6: "smpte170m", 13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12",
+        16: "smpte2084", 18: "arib-std-b67"}
+_PRIMARIES = {1: "bt709", 2: "unknown", 5: "bt470bg", 6: "smpte170m", 9: "bt2020", 12: "smpte432"}
+
+
+def _color_name(value, table: dict) -> str:
+    if isinstance(value, int):
+        return table.get(value, str(value))
+    name = getattr(value, "name", None) or str(value)
+    return name.lower().replace("_", "-")
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Probe a clip; raise CadreError with a fix for anything that is not a usable video."""
+    path = Path(path)
+    container = _open(path)
+    with container:
+        if container.format.name.split(",")[0] in IMAGE_FORMATS or not container.streams.video:
+            kind = "a still image" if container.streams.video else "audio-only"
+            raise CadreError(path, f"is {kind}, not a video clip; remove it from the episode folder")
+        vs = container.streams.video[0]
+        duration = _duration(container, vs)
+        if duration <= 0 or (vs.frames == 1):
+            raise CadreError(path, "is a still image, not a video clip; remove it from the episode folder")
+        try:
+            frame = next(container.decode(video=0))
+        except (av.error.FFmpegError, StopIteration):
+            raise CadreError(path, "no video frame could be decoded; the file is corrupt - export it again") from None
+        rotation = int(getattr(frame, "rotation", 0) or 0) % 360
+        cc = vs.codec_context
+        pix_fmt = cc.pix_fmt or frame.format.name
+        bit_depth = 10 if any(t in pix_fmt for t in ("10", "12")) else 8
+        trc = _color_name(frame.color_trc, _TRC) if hasattr(frame, "color_trc") else "unknown"
+        prim = _color_name(frame.color_primaries, _PRIMARIES) if hasattr(frame, "color_primaries") else "unknown"
+        w, h = (vs.height, vs.width) if rotation in (90, 270) else (vs.width, vs.height)
+        avg = float(vs.average_rate or vs.guessed_rate or 0) or 30.0
+        base = float(vs.base_rate or vs.guessed_rate or avg)
+        vfr = abs(base - avg) > 0.01 * max(avg, 1.0)
+        audio = container.streams.audio[0] if container.streams.audio else None
+        _check_complete(path, container, vs, duration)
+        return MediaInfo(
+            path=str(path), duration=duration, width=w, height=h, rotation=rotation, fps=avg, vfr=vfr,
+            video_codec=cc.name, pix_fmt=pix_fmt, bit_depth=bit_depth,
+            color_transfer=trc, color_primaries=prim, hdr=trc in HDR_TRANSFERS or any(x in trc for x in ("2084", "b67")),
+            has_audio=audio is not None, audio_codec=audio.codec_context.name if audio else None,
+            sample_rate=audio.codec_context.sample_rate if audio else None,
+            channels=audio.codec_context.channels if audio else None,
+        )
+
+
+def _duration(container, vs) -> float:
+    if vs.duration and vs.time_base:
+        return float(vs.duration * vs.time_base)
+    if container.duration:
+        return container.duration / 1_000_000
+    return 0.0
+
+
+def _check_complete(path: Path, container, vs, duration: float) -> None:
+    """A truncated file keeps its index but loses its tail: the last second cannot be read."""
+    if duration < 2.0:
+        return
+    target = duration - 1.0
+    try:
+        container.seek(int(target / vs.time_base), stream=vs, any_frame=False, backward=True)
+        last = None
+        for packet in container.demux(vs):
+            if packet.pts is not None:
+                last = float(packet.pts * vs.time_base)
+        start = float(vs.start_time * vs.time_base) if vs.start_time else 0.0
+    except av.error.FFmpegError:
+        last, start = None, 0.0
+    if last is None or last - start < duration - 2.0:
+        raise CadreError(path, "file is truncated (its end cannot be read); copy the clip again from the camera")

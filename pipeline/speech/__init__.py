@@ -1,0 +1,1 @@
+"""Speech: transcription engines, the transcript, a person's corrections and the model store."""

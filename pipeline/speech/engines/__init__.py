@@ -1,0 +1,39 @@
+"""Speech recognition engines behind one interface (:class:`pipeline.speech.engines.base.Engine`).
+
+Importing this package turns off every model-hub lookup: Cadre never downloads at run time.
+Engines load lazily (torch and CTranslate2 are heavy) and stay loaded for the process.
+"""
+from __future__ import annotations
+
+import os
+
+from pipeline.speech.engines.base import ENGINES, Engine, EngineResult, TranscribeOptions
+from pipeline.speech.models import resolve
+from pipeline.threads import budget
+
+for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ[_var] = "1"
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+__all__ = ["ENGINES", "Engine", "EngineResult", "TranscribeOptions", "load_engine"]
+
+
+_LOADED: dict[tuple, Engine] = {}
+
+
+def load_engine(options: TranscribeOptions) -> Engine:
+    """The engine named by ``options`` with its model loaded (verified by checksum first)."""
+
+    options = options.resolved()   # concrete compute type for this CPU, or a one-line CadreError
+    model = resolve(options.model)
+    key = (options.engine, str(model.path), model.sha256, options.compute_type, options.threads, budget())
+    if key not in _LOADED:
+        model.verify()
+        if options.engine == "faster-whisper":
+            from pipeline.speech.engines.faster_whisper import FasterWhisperEngine as cls
+        else:
+            from pipeline.speech.engines.openai_whisper import OpenAIWhisperEngine as cls
+        while len(_LOADED) >= 2:  # at most two models in memory
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = cls(model, options)
+    return _LOADED[key]

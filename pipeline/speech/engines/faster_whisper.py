@@ -1,0 +1,43 @@
+"""faster-whisper engine (CTranslate2): the default, about 4x faster than openai-whisper on CPU."""
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.speech.engines.base import (
+    COMPRESSION_RATIO_THRESHOLD,
+    HALLUCINATION_SILENCE_THRESHOLD,
+    LOGPROB_THRESHOLD,
+    NO_SPEECH_THRESHOLD,
+    TEMPERATURES,
+    Engine,
+    EngineResult,
+    TranscribeOptions,
+)
+from pipeline.speech.models import Model
+from pipeline.speech.transcript import Segment, Word
+from pipeline.threads import budget, cores
+
+
+class FasterWhisperEngine(Engine):
+    name = "faster-whisper"
+
+    def __init__(self, model: Model, options: TranscribeOptions):
+        from faster_whisper import WhisperModel
+
+        self.model = WhisperModel(str(model.path), device="cpu", compute_type=options.compute_type,
+                                  cpu_threads=options.threads or budget() or cores(), local_files_only=True)
+
+    def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None) -> EngineResult:
+        segments, info = self.model.transcribe(
+            audio, language=language, beam_size=options.beam_size, best_of=options.beam_size,
+            temperature=list(TEMPERATURES), compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+            log_prob_threshold=LOGPROB_THRESHOLD, no_speech_threshold=NO_SPEECH_THRESHOLD,
+            condition_on_previous_text=False, initial_prompt=options.prompt, word_timestamps=True,
+            vad_filter=False,  # Cadre runs VAD itself (pipeline.speech.vad)
+             hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
+        )
+        out = []
+        for seg in segments:  # a generator: decoding happens here
+            words = [Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (seg.words or [])]
+            out.append(Segment(float(seg.start), float(seg.end), seg.text.strip(), words))
+        return EngineResult(info.language, out)
