@@ -162,8 +162,8 @@ def print_ablation(table: dict, types: list[str], languages: list[str]) -> None:
 
 def ablation(args, refs: list[dict], types: list[str], auto: str) -> int:
     """WER of Cadre's decoding with each stage turned off or changed, per compute type."""
-    from pipeline.speech.engines import faster_whisper as fw
     from pipeline.speech import guards, vad
+    from pipeline.speech.engines import faster_whisper as fw
     from pipeline.speech.engines.base import TranscribeOptions
     from pipeline.speech.transcribe import run
 

@@ -25,12 +25,12 @@ sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
 from pipeline.faces.detectors import get_detector  # noqa: E402
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe  # noqa: E402
 from pipeline.faces.masking import coverage, mask_frame  # noqa: E402
-from pipeline.source.normalize import ClipSpan, read_frames  # noqa: E402
-from pipeline.source.probe import probe  # noqa: E402
 from pipeline.faces.redaction import analyse_faces, detect_frame, load_settings, scan_plan  # noqa: E402
 from pipeline.faces.tracking import FaceTracks, link  # noqa: E402
+from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe  # noqa: E402
+from pipeline.source.normalize import ClipSpan, read_frames  # noqa: E402
+from pipeline.source.probe import probe  # noqa: E402
 
 W, H, FPS = 1920, 1080, 30
 

@@ -1,6 +1,11 @@
-"""Issue 8 numbers: subject coverage, smoothness and render cost of the ``follow`` reframe.
+"""Issue 8 and 14 numbers: subject coverage, containment, smoothness and render cost of ``follow``.
 
-    /work/venv/bin/python benchmarks/bench_reframe.py [--shot-seconds 6] [--render-seconds 60]
+    /work/venv/bin/python benchmarks/bench_reframe.py [--shot-seconds 6] [--render-seconds 60] [--cases-only]
+
+0. **Containment (issue 14).** Synthetic subjects on a 1920x1080 frame, planned from face tracks
+   with a detection every 6 frames (as the framing-only detection gives them): crossings in 2 s,
+   1 s and 0.6 s, a stop and reverse, two people who separate, one walking towards the camera.
+   Scored against the exact box on every frame; the run fails (exit 1) when a target is missed.
 
 1. **Coverage.** A 1920x1080 pan-and-zoom clip is built from the labelled photos in
    ``../shared/media/images`` (one shot per photo, hard cuts between them): a virtual camera zooms
@@ -37,8 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
-from pipeline.source.config import Settings  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
+from pipeline.source.config import Settings  # noqa: E402
 from pipeline.source.normalize import ClipSpan  # noqa: E402
 from pipeline.source.probe import probe  # noqa: E402
 
@@ -313,6 +318,128 @@ def _shot_ranges(reframer, n):
     return list(zip(starts, starts[1:] + [n]))
 
 
+# -- issue 14: fast and tricky motion, planning level (face tracks given, no video) ----------------
+CFPS = FPS
+FACE_H = 0.2                      # face height, fraction of the frame height
+DETECT_EVERY = 6                  # keyframes as the framing-only detection gives them
+
+
+def _ramp(points: list[tuple[float, float]]) -> np.ndarray:
+    """Piecewise linear over (seconds, value) points, one value per frame."""
+    t = np.arange(int(round(points[-1][0] * CFPS))) / CFPS
+    return np.interp(t, [p[0] for p in points], [p[1] for p in points])
+
+
+def _boxes(cx: np.ndarray, fh: np.ndarray, cy: float = 0.4) -> np.ndarray:
+    fw = fh * H / W * 0.8                       # a face is about 0.8 times as wide as tall
+    return np.stack([cx - fw / 2, cy - fh / 2, cx + fw / 2, cy + fh / 2], axis=1)
+
+
+def cases() -> dict[str, dict]:
+    """name -> {"truth": [(frames, 4) per person, main first], "fast": number of fast moves}."""
+    out = {}
+    for secs in (2.0, 1.0, 0.6):
+        cx = _ramp([(0, 0.12), (1, 0.12), (1 + secs, 0.88), (2 + secs + 1 / CFPS, 0.88)])
+        out[f"cross {secs:g} s"] = {"truth": [_boxes(cx, np.full(len(cx), FACE_H))], "fast": 1}
+    cx = _ramp([(0, 0.2), (0.5, 0.2), (1.5, 0.75), (2.0, 0.75), (2.8, 0.3), (3.8 + 1 / CFPS, 0.3)])
+    out["stop and reverse"] = {"truth": [_boxes(cx, np.full(len(cx), FACE_H))], "fast": 2}
+    a = _ramp([(0, 0.44), (1, 0.44), (2.5, 0.1), (4.5 + 1 / CFPS, 0.1)])
+    b = _ramp([(0, 0.56), (1, 0.56), (2.5, 0.9), (4.5 + 1 / CFPS, 0.9)])
+    out["two separate"] = {"truth": [_boxes(a, np.full(len(a), FACE_H)), _boxes(b, np.full(len(b), 0.95 * FACE_H))],
+                           "fast": 0}
+    fh = _ramp([(0, 0.1), (3, 0.45), (3.5 + 1 / CFPS, 0.45)])
+    cx = _ramp([(0, 0.3), (3, 0.6), (3.5 + 1 / CFPS, 0.6)])
+    out["walks towards camera"] = {"truth": [_boxes(cx, fh, cy=0.45)], "fast": 0}
+    cx = np.full(90, 0.3)
+    out["one-detection jump"] = {"truth": [_boxes(cx, np.full(90, FACE_H))], "fast": 0,
+                                 "jump": (42, 0.5)}     # the detection at frame 42 is 0.5 W off
+    return out
+
+
+class FakeTrack:
+    def __init__(self, tid: str, frames, boxes):
+        self.id, self.frames, self.boxes = tid, list(frames), [list(map(float, b)) for b in boxes]
+
+    @property
+    def first(self):
+        return self.frames[0]
+
+    @property
+    def last(self):
+        return self.frames[-1]
+
+
+def tracks_of(truth: list[np.ndarray], every: int = DETECT_EVERY, jump: tuple[int, float] | None = None) -> list[FakeTrack]:
+    """Face tracks as detection gives them: the true box every ``every`` frames; ``jump``
+    ``(frame, dx)`` moves the main face's detection at that frame by ``dx`` (a detection error)."""
+    out = []
+    for k, boxes in enumerate(truth):
+        n = len(boxes)
+        frames = list(range(0, n, every)) + ([n - 1] if (n - 1) % every else [])
+        keys = boxes[frames].copy()
+        if jump is not None and k == 0 and jump[0] in frames:
+            keys[frames.index(jump[0]), [0, 2]] += jump[1]
+        out.append(FakeTrack(f"t{k}", frames, keys))
+    return out
+
+
+def plan_case(case: dict, every: int = DETECT_EVERY, size: tuple[int, int] = (W, H)):
+    """The follow plan of one synthetic case, as analysis would make it for one shot."""
+    from pipeline.reframe import follow
+    from pipeline.reframe.follow import FollowReframer
+
+    truth = case["truth"]
+    n = len(truth[0])
+    sections = follow.sections([(0, n)], n, "follow", (0.5, 0.5), [])
+    tracks = tracks_of(truth, every, case.get("jump"))
+    return FollowReframer(size, plan=follow.plan_clip(sections, tracks, None, size))
+
+
+def score_case(reframer, truth: list[np.ndarray]) -> dict:
+    """Share of frames with the main face whole in the output, largest step per frame (inside and
+    outside repaired stretches, cuts apart), cuts, share of frames stacked or shown whole."""
+    n = len(truth[0])
+    wins = windows(reframer, n)
+    whole = sum(inside(tuple(truth[0][i]), wins[i]) for i in range(n)) / n
+    repaired = np.zeros(n, bool)
+    cuts = []
+    for seg in reframer.plan.segments:
+        for a, b, kind in seg.repairs:
+            repaired[a:b] = True
+            cuts += [a] if kind == "cut" else []
+    free, fixed = [0.0], [0.0]
+    for i in range(1, n):
+        if isinstance(wins[i], tuple) and isinstance(wins[i - 1], tuple) and i not in cuts:
+            (fixed if repaired[i] or repaired[i - 1] else free).append(abs(wins[i][0] - wins[i - 1][0]))
+    modes = mode_shares(reframer, n)
+    return {"whole": whole, "step_free": max(free), "step_repaired": max(fixed), "cuts": len(cuts),
+            "stack_fit": modes.get("stack", 0.0) + modes.get("fit", 0.0), "repaired": float(repaired.mean())}
+
+
+def bench_motion_cases() -> dict:
+    """Issue 14 targets: main face whole in >= 99 % of frames on every case; at most one cut per
+    fast move; outside repaired stretches, no step above 1 % of the width per frame."""
+    rows, out, fails = [], {}, []
+    for name, case in cases().items():
+        t0 = time.perf_counter()
+        r = plan_case(case)
+        plan_ms = 1000 * (time.perf_counter() - t0)
+        sc = score_case(r, case["truth"])
+        sc["plan_ms"] = plan_ms
+        out[name] = sc
+        ok = sc["whole"] >= 0.99 and sc["cuts"] <= case["fast"] and sc["step_free"] <= 0.01
+        fails += [] if ok else [name]
+        rows.append([name, f"{len(case['truth'][0])}", f"{100 * sc['whole']:.1f} %", f"{100 * sc['step_free']:.2f} %",
+                     f"{100 * sc['step_repaired']:.2f} %", sc["cuts"], f"{100 * sc['stack_fit']:.0f} %",
+                     f"{100 * sc['repaired']:.0f} %", f"{plan_ms:.0f}", "ok" if ok else "FAIL"])
+    table(f"Containment (issue 14): synthetic subjects, 1920x1080 at {FPS} fps, face tracks with a detection "
+          f"every {DETECT_EVERY} frames; step = window move per frame, % of width",
+          ["case", "frames", "main face whole", "max step", "max step (repaired)", "cuts", "stack/fit",
+           "repaired", "plan ms", "target"], rows)
+    out["failed"] = fails
+    return out
+
+
 # -- cost ----------------------------------------------------------------------------------------
 def _cpu() -> float:
     import resource
@@ -392,12 +519,17 @@ def main() -> None:
     ap.add_argument("--render-seconds", type=float, default=60.0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-cost", action="store_true")
+    ap.add_argument("--cases-only", action="store_true", help="only the synthetic containment cases (seconds)")
     args = ap.parse_args()
+    if args.cases_only:
+        cases_result = bench_motion_cases()
+        raise SystemExit(1 if cases_result["failed"] else 0)
     if not MEDIA.is_dir():
         raise SystemExit(f"{MEDIA} is missing")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["CADRE_CACHE_DIR"] = str(Path(tmp) / "cache")     # cold analysis, measured
         tmp = Path(tmp)
+        cases_result = bench_motion_cases()
         pz = bench_panzoom(tmp, args.shot_seconds)
         ped = bench_pedestrians()
         two = bench_two_shot(tmp)
@@ -405,7 +537,7 @@ def main() -> None:
               ["mean step", "max step", "steps > 1 %", "max |accel|", "true cuts", "detected cuts"],
               [[f"{100 * pz['step_mean']:.3f} %", f"{100 * pz['step_max']:.3f} %", pz["steps_over_1pct"],
                 f"{100 * pz['accel_max']:.3f} %", pz["true_cuts"], pz["detected_cuts"]]])
-        result = {"panzoom": pz, "pedestrians": ped, "two_shot": two}
+        result = {"cases": cases_result, "panzoom": pz, "pedestrians": ped, "two_shot": two}
         if not args.skip_cost:
             result["cost"] = bench_cost(tmp, args.render_seconds, args.shot_seconds, args.repeats)
         print(f"\nfollow coverage {pz['follow']:.3f} (target >= 0.98), centre crop {pz['centre']:.3f}; "
@@ -415,6 +547,8 @@ def main() -> None:
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench_reframe.json").write_text(json.dumps(result, indent=2, default=float))
+    if cases_result["failed"]:
+        raise SystemExit(f"containment targets missed on: {', '.join(cases_result['failed'])}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.transcribe import clip_transcript
 from pipeline.speech.transcript import Transcript
 
-FOLLOW_VERSION = 2
+FOLLOW_VERSION = 3   # 3: containment check and repairs, headroom, pinned tracks (issue 14)
 # faces for framing only (masking off): a person worth aiming at is big, and moves little in 0.2 s
 REFRAME_DETECTION = {"detect_every": 6, "tile_every": 30, "min_face_px": 80}
 
@@ -45,8 +45,6 @@ def analyse_clip(span: ClipSpan, settings, redaction=None, with_transcript: bool
     transcript = transcribe_span(span, settings.language, settings.asr) if with_transcript else Transcript(settings.language)
     faces = None
     if redaction is not None:
-        from pipeline.faces.redaction import analyse_faces
-
         faces = analyse_faces(span, redaction)
     reframer = reframe_clip(span, settings, faces)
     return ClipAnalysis(span, file_hash(span.path), reframer, transcript, faces)
@@ -80,7 +78,7 @@ def reframe_clip(span: ClipSpan, settings, faces=None) -> Reframer:
     if cached is not None:
         plan = follow.FollowPlan.from_dict(cached)
     else:
-        resolved = _resolve_overrides(span, overrides, shots)
+        resolved = _resolve_overrides(span, overrides, shots, tracks)
         sections = follow.sections(shots.ranges(), frame_count, strategy, settings.focus, resolved)
         plan = follow.plan_clip(sections, tracks, shots, size, settings.focus[1])
         cache.store("follow", key, plan.to_dict())
@@ -95,11 +93,18 @@ def _framing_tracks(span: ClipSpan, faces) -> list:
     return analyse_faces(span, load_settings("mosaic", **REFRAME_DETECTION)).tracks
 
 
-def _resolve_overrides(span: ClipSpan, overrides, shots) -> list[tuple[int, int, str, tuple | None]]:
-    """``[[reframe_spans]]`` of one clip as frame ranges of the used part of the clip."""
+def _resolve_overrides(span: ClipSpan, overrides, shots, tracks=()) -> list[tuple]:
+    """``[[reframe_spans]]`` of one clip as frame ranges of the used part of the clip:
+    ``(start, end, strategy, focus, track)``; a ``track`` id must be one of the clip's face tracks."""
     out = []
     ranges = shots.ranges()
+    ids = sorted(t.id for t in tracks)
     for o in overrides:
+        track = getattr(o, "track", None)
+        if track is not None and track not in ids:
+            raise CadreError(span.path.parent / "episode.toml",
+                             f"reframe_spans: track = {track!r} of clip '{span.path.name}' does not exist; "
+                             + (f"its face tracks are: {', '.join(ids)}" if ids else "no face was found in it"))
         if o.shot is not None:
             if o.shot > len(ranges):
                 raise CadreError(span.path.parent / "episode.toml",
@@ -111,5 +116,5 @@ def _resolve_overrides(span: ClipSpan, overrides, shots) -> list[tuple[int, int,
             b = span.frame_count if o.end is None else int(round((o.end - span.start) * FPS))
         a, b = max(0, a), min(span.frame_count, b)
         if b > a:
-            out.append((a, b, o.effective_strategy, o.focus))
+            out.append((a, b, o.effective_strategy, o.focus, track))
     return out

@@ -20,11 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.cache import atomic_write_text, make_key
-from pipeline.campaign.jobs import fingerprint_inputs
 from pipeline.errors import CadreError
 from pipeline.faces.redaction import load_overrides
+from pipeline.fingerprint import fingerprint_inputs
+from pipeline.master import Prepared
 from pipeline.networks import load_networks
-from pipeline.orchestrator import RenderOptions, prepare
 from pipeline.source.config import load_settings
 from pipeline.speech.transcribe import human_cues, sidecar_paths
 from pipeline.version import __version__
@@ -51,9 +51,10 @@ def approval_path(folder: str | Path) -> Path:
     return Path(folder) / APPROVAL
 
 
-def content_inputs(episode, profile: dict, redaction, redaction_off) -> tuple[dict, list[str]]:
+def content_inputs(prepared: Prepared) -> tuple[dict, list[str]]:
     """The approval's inputs (JSON as recorded) and the networks they cover (the episode's own)."""
-
+    episode, profile, redaction, redaction_off = (prepared.episode, prepared.profile, prepared.redaction,
+                                                  prepared.redaction_off)
     configured = load_settings(episode.folder).networks
     ep = replace(episode, settings=replace(episode.settings, networks=configured))
     profile = {k: v for k, v in profile.items() if k != "x264_preset"}
@@ -83,18 +84,17 @@ def _validate_edits(episode) -> None:
             human_cues(srt)
 
 
-def approve(folder: str | Path, by: str, options=None) -> Approval:
-    """Record that ``by`` approved the episode as it is now."""
-
+def record_approval(prepared: Prepared, by: str) -> Approval:
+    """Record that ``by`` approved the prepared episode as it is now (``orchestrator.approve_episode``
+    prepares it, approval not required, for the networks the episode is configured for)."""
     by = " ".join((by or "").split())
     if not by:
         raise CadreError("--by", "give the reviewer's name, e.g. --by \"Cne Martin\"")
-    options = replace(options or RenderOptions(), networks=(), require_approval=False)
-    episode, _, profile, redaction, redaction_off = prepare(Path(folder), options)
-    _validate_edits(episode)
-    inputs, networks = content_inputs(episode, profile, redaction, redaction_off)
+    _validate_edits(prepared.episode)
+    inputs, networks = content_inputs(prepared)
     record = Approval(by, datetime.now(timezone.utc).isoformat(timespec="seconds"), make_key(inputs), networks, inputs)
-    atomic_write_text(approval_path(folder), json.dumps(record.to_dict(), indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(approval_path(prepared.episode.folder), json.dumps(record.to_dict(), indent=1,
+                                                                         ensure_ascii=False) + "\n")
     return record
 
 
@@ -137,20 +137,21 @@ class ApprovalStatus:
                 "hash": rec.hash if rec else None, "changes": self.changes}
 
 
-def approval_status(episode, profile, redaction, redaction_off) -> ApprovalStatus:
-    record = read_approval(episode.folder)
+def approval_status(prepared: Prepared) -> ApprovalStatus:
+    record = read_approval(prepared.episode.folder)
     if record is None:
         return ApprovalStatus(False, None, ["never approved"])
-    inputs, _ = content_inputs(episode, profile, redaction, redaction_off)
+    inputs, _ = content_inputs(prepared)
     if make_key(inputs) == record.hash:
         return ApprovalStatus(True, record, [])
     return ApprovalStatus(False, record, differences(record.inputs, inputs) or ["inputs"])
 
 
-def check_approved(episode, options, profile, redaction, redaction_off) -> Approval:
+def check_approved(prepared: Prepared) -> Approval:
     """Raise unless the episode is approved as it is now, for every network asked for."""
+    episode = prepared.episode
     path = approval_path(episode.folder)
-    status = approval_status(episode, profile, redaction, redaction_off)
+    status = approval_status(prepared)
     if status.record is None:
         raise CadreError(path, "approval is required but this episode was never approved; review it "
                                "(cadre review) and sign off with cadre approve --by NAME")

@@ -16,6 +16,9 @@ import time
 import traceback
 from pathlib import Path
 
+from pipeline.cache import cache_dir
+from pipeline.version import __version__
+
 DEBUG_ENV = "CADRE_DEBUG"
 
 
@@ -33,8 +36,6 @@ def describe(exc: BaseException) -> str:
 def _log_dirs() -> list[Path]:
     dirs = []
     try:
-        from pipeline.cache import cache_dir
-
         dirs.append(cache_dir() / "logs")
     except Exception:   # noqa: BLE001 - a broken environment must not hide the original error
         pass
@@ -43,10 +44,6 @@ def _log_dirs() -> list[Path]:
 
 
 def _text(exc: BaseException, context: str) -> str:
-    try:
-        from pipeline.version import __version__
-    except Exception:   # noqa: BLE001
-        __version__ = "?"
     head = [f"cadre {__version__}, Python {platform.python_version()} on {platform.platform()}",
             f"time: {time.strftime('%Y-%m-%d %H:%M:%S %z')}, pid {os.getpid()}",
             f"command: {' '.join(sys.argv)}"]

@@ -23,8 +23,10 @@ from pipeline.cache import cache_dir, sha256_file
 from pipeline.captions.ass import burn
 from pipeline.errors import CadreError
 from pipeline.faces.detectors import centerface
+from pipeline.orchestrator import output_root
 from pipeline.resources import data_dir, font_dir
 from pipeline.speech.models import DEFAULT_MODEL, install_hint, list_models, store_dir
+from pipeline.speech.precision import describe
 from pipeline.version import __version__
 
 MIN_FREE_BYTES = 2 << 30   # an episode's staging (audio, master, copies per network) plus analysis cache
@@ -190,7 +192,6 @@ def check_cpu() -> list[Check]:
     checks = [Check("cpu", True, True, f"{info['model']} ({info['machine']}, {info['cores']} cores); "
                                        f"features: {flags}")]
     try:
-        from pipeline.speech.precision import describe
         desc = describe()
         supported, auto = desc["supported"], desc["auto"]
     except ImportError:
@@ -262,7 +263,6 @@ def check_cache_folder() -> Check:
 
 def check_export_folder(episode: Path | None) -> Check:
     if episode is not None:
-        from pipeline.orchestrator import output_root
         path = output_root(Path(episode), None)
     else:
         path = Path.cwd() / "exports"

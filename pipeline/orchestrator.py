@@ -7,34 +7,25 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.analyse import ClipAnalysis, analyse_clip
-from pipeline.branding.bumpers import body_window, bumper_analyses
+from pipeline.approval import Approval, check_approved, record_approval
 from pipeline.cache import atomic_write_text
 from pipeline.errors import CadreError
 from pipeline.export import export_network, extract_cover
 from pipeline.faces.audit import contact_sheet, redaction_report
-from pipeline.faces.redaction import load_overrides, load_settings
+from pipeline.faces.redaction import load_settings
 from pipeline.lock import hold_staging
-from pipeline.mask_timeline import MaskTimeline
-from pipeline.networks import combined_safe_zone, load_networks, master_profile, network_names
-from pipeline.plan import ClipPlan, EditPlan, episode_words, plan_parts
+from pipeline.master import Events, Prepared, check_durations, no_events, plan_master
+from pipeline.networks import load_networks, master_profile, network_names
 from pipeline.reframe import STRATEGIES
-from pipeline.render import MasterJob, encode_master
+from pipeline.render import encode_master
 from pipeline.report import measure_output
-from pipeline.sound.bleep import censor
 from pipeline.sound.bleep import report as bleep_report
-from pipeline.sound.bleep import spans as bleep_spans
-from pipeline.sound.loudness import render_audio
 from pipeline.source.episode import Episode, load_episode
-from pipeline.source.normalize import FPS
 from pipeline.speech.precision import report_fields
 from pipeline.threads import budget
-
-Events = Callable[..., None]   # events(kind, **data): "stage", "progress", "warning"
 
 
 @dataclass
@@ -49,10 +40,6 @@ class RenderOptions:
     x264_preset: str | None = None
     require_approval: bool | None = None   # None: as campaign/episode.toml say; False only for review tools
     skip_unknown_networks: bool = False    # batch: render the valid networks of campaign.toml, report the rest
-
-
-def _noop(kind, **data):
-    pass
 
 
 def output_root(folder: Path, out_dir: Path | None) -> Path:
@@ -98,18 +85,19 @@ def _publish(staging: Path, ep_out: Path, names: list[str]) -> None:
         sheet.unlink(missing_ok=True)
 
 
-def render_episode(folder: str | Path, options: RenderOptions | None = None, events: Events = _noop) -> dict:
+def render_episode(folder: str | Path, options: RenderOptions | None = None, events: Events = no_events) -> dict:
     options = options or RenderOptions()
     folder = Path(folder)
-    episode, networks, profile, redaction, redaction_off = prepare(folder, options)
+    prepared = prepare(folder, options)
+    episode = prepared.episode
     root = output_root(folder, options.out_dir)
     root_existed = root.exists()
     staging = _staging(root, episode.name)
     live = None
     try:
         live = hold_staging(staging)   # a batch cleaning up leftovers skips a live render's folder
-        result = _render(episode, networks, profile, redaction, redaction_off, staging, events)
-        _publish(staging, root / episode.name, [n.name for n in networks])
+        result = _render(prepared, staging, events)
+        _publish(staging, root / episode.name, [n.name for n in prepared.networks])
         atomic_write_text(root / episode.name / "plan.json", json.dumps(result["plan"], indent=2, ensure_ascii=False))
         result["out_dir"] = str(root / episode.name)
         return result
@@ -129,53 +117,7 @@ def _remove_if_empty(path: Path) -> None:
         pass
 
 
-def analyse_episode(episode: Episode, redaction, events: Events = _noop) -> list[ClipAnalysis]:
-    analyses = []
-    for i, span in enumerate(episode.spans):
-        events("stage", name="analyse", clip=span.path.name, index=i, count=len(episode.spans))
-        analyses.append(analyse_clip(span, episode.settings, redaction))
-    return analyses
-
-
-def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe, parts: bool = True) -> EditPlan:
-    clips, offset = [], 0.0
-    for a in analyses:
-        s = a.span
-        clips.append(ClipPlan(s.path.name, a.sha256, s.start, s.start + s.duration, s.frame_count, round(offset, 3),
-                              a.reframer.describe(), a.kind))
-        offset += s.frame_count / FPS
-    st = episode.settings
-
-    words = censor(episode_words([(c, a.transcript.words) for c, a in zip(clips, analyses)]), st.bleep)
-    plan = EditPlan(episode.name, st.title or episode.name, st.language, clips, [n.name for n in networks],
-                    vars(safe), st.caption_style, st.redaction, st.branding, words)
-    if parts:
-        plan.parts = {n.name: plan_parts(plan.duration, n, st.split, episode.folder) for n in networks}
-    return plan
-
-
-def build_overlays(settings, plan: EditPlan, safe, workdir: Path) -> tuple[list[Callable], dict | None]:
-    """Branding, then captions: ffmpeg-python steps applied to the masked frames, in that order."""
-    overlays, captions = [], None
-    if settings.branding != "none":
-        from pipeline.branding.overlay import load_branding, overlay
-
-        brand = load_branding(settings.branding)
-        window = body_window(plan.clips)
-        overlays.append(lambda v: overlay(v, brand, safe.margins(), window, title=plan.title))
-    words = plan.timeline_words()
-    if settings.caption_style != "none" and words:
-        from pipeline.captions.ass import burn, write_ass
-        from pipeline.captions.styles import load_style
-
-        ass_path = workdir / "captions.ass"
-        captions = write_ass(words, load_style(settings.caption_style), safe.margins(), ass_path,
-                             language=settings.language)
-        overlays.append(lambda v: burn(v, ass_path))
-    return overlays, captions
-
-
-def prepare(folder: Path, options: RenderOptions) -> tuple[Episode, list, dict, object, dict | None]:
+def prepare(folder: Path, options: RenderOptions) -> Prepared:
     """Episode, networks, master profile and redaction settings, all validated before any work."""
     budget()   # a malformed CADRE_THREADS fails here, not halfway through the analysis
     for name in options.networks:
@@ -197,58 +139,40 @@ def prepare(folder: Path, options: RenderOptions) -> tuple[Episode, list, dict, 
         profile["x264_preset"] = options.x264_preset or os.environ["CADRE_X264_PRESET"]
     redaction, redaction_off = _redaction_settings(episode, options)
     required = episode.settings.require_approval if options.require_approval is None else options.require_approval
+    prepared = Prepared(episode, networks, profile, redaction, redaction_off)
     if required:
-        from pipeline.approval import check_approved
-
-        check_approved(episode, options, profile, redaction, redaction_off)
-    return episode, networks, profile, redaction, redaction_off
+        check_approved(prepared)
+    return prepared
 
 
-def _render(episode, networks, profile, redaction, redaction_off, staging: Path, events: Events) -> dict:
-    settings = episode.settings
-    safe = combined_safe_zone(networks)
-    intro, outro = bumper_analyses(settings)
-    # duration limits are known before any work: fail fast
-    duration = sum(s.frame_count for s in [a.span for a in intro + outro] + list(episode.spans)) / FPS
-    for n in networks:
-        plan_parts(duration, n, settings.split, episode.folder)
-    analyses = intro + analyse_episode(episode, redaction, events) + outro
-    spans = [a.span for a in analyses]
-    plan = replace(build_plan(episode, analyses, networks, safe), redaction=redaction.name)
-
+def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
+    episode, networks, profile, settings = prepared.episode, prepared.networks, prepared.profile, prepared.settings
+    check_durations(prepared)   # duration limits are known before any work: fail fast
+    setup = plan_master(prepared, staging, events)
+    plan = setup.plan
     events("stage", name="audio")
-
-    bleeps = bleep_spans(plan.words, plan.duration)
     audio_path = staging / "audio.m4a"
-    loud = render_audio(spans, profile, audio_path, [(b.start, b.end) for b in bleeps],
-                        settings.bleep_sound)
+    loud = setup.audio(prepared, audio_path)
     if loud.silent:
         for n in networks:
             if n.needs_audio:
                 raise CadreError(episode.folder, f"the episode has no audible sound, which {n.title} requires; "
                                                  f"add sound or drop -n {n.name}")
         events("warning", message="the episode is silent; loudness normalisation skipped")
-
-    overlays, captions = build_overlays(settings, plan, safe, staging)
-    if captions and captions.get("warning"):
-        events("warning", message=captions["warning"])
-
-    extra = {"redaction": redaction_off, "captions": captions, "branding": settings.branding,
-             "asr": report_fields(settings.asr)}
-
-    timeline = MaskTimeline(analyses, redaction, _load_overrides(episode))
-    mask = timeline if timeline.any_masks() else None
-    tracks = {a.span.path.name: a.faces for a in analyses if a.faces is not None}
-    extra["redaction"] = {**redaction_report(tracks, redaction, timeline.overrides), **(redaction_off or {}),
-                          "bleeps": bleep_report(bleeps, settings)}
+    if setup.captions and setup.captions.get("warning"):
+        events("warning", message=setup.captions["warning"])
+    tracks = {a.span.path.name: a.faces for a in setup.analyses if a.faces is not None}
+    extra = {"captions": setup.captions, "branding": settings.branding, "asr": report_fields(settings.asr),
+             "redaction": {**redaction_report(tracks, prepared.redaction, setup.overrides),
+                           **(prepared.redaction_off or {}), "bleeps": bleep_report(setup.bleeps, settings)}}
     if any(t.tracks for t in tracks.values()):
         events("stage", name="contact sheet")
-        contact_sheet(tracks, {a.span.path.name: a.span for a in analyses}, redaction, timeline.overrides,
-                      path=staging / "contact-sheet.jpg")
+        contact_sheet(tracks, {a.span.path.name: a.span for a in setup.analyses}, prepared.redaction,
+                      setup.overrides, path=staging / "contact-sheet.jpg")
     keyframes = sorted({p[0] for parts in plan.parts.values() for p in parts[1:]})
     master = staging / "master.mp4"
-    job = MasterJob(spans, [a.reframer for a in analyses], audio_path, master, profile,
-                    min(n.video_bitrate_max_kbps for n in networks), mask, overlays, keyframes)
+    job = setup.job(audio_path, master, profile, min(n.video_bitrate_max_kbps for n in networks),
+                    keyframes=tuple(keyframes))
     events("stage", name="render", frames=job.total_frames)
     notes = encode_master(job, lambda done, total: events("progress", done=done, total=total))
     if notes:
@@ -269,5 +193,7 @@ def _render(episode, networks, profile, redaction, redaction_off, staging: Path,
     return {"episode": episode.name, "plan": plan.to_dict(), "reports": reports}
 
 
-def _load_overrides(episode: Episode):
-    return load_overrides(episode.folder / "masks.toml", [s.path.name for s in episode.spans])
+def approve_episode(folder: str | Path, by: str, options: RenderOptions | None = None) -> Approval:
+    """Record that ``by`` approved the episode in ``folder`` as it is now (``approval.json``)."""
+    options = replace(options or RenderOptions(), networks=(), require_approval=False)
+    return record_approval(prepare(Path(folder), options), by)

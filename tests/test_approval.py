@@ -9,11 +9,11 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from pipeline.orchestrator import RenderOptions, prepare
-from pipeline.approval import approve, read_approval
+from pipeline import approve
+from pipeline.approval import read_approval
 from pipeline.cli import main
 from pipeline.errors import CadreError
-
+from pipeline.orchestrator import RenderOptions, prepare
 from tests.test_review_fixtures import make_episode
 
 

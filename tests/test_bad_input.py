@@ -1,14 +1,12 @@
 """Issue 2, bad input: exit code 1, one line naming the file, no partial output, sources unchanged."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-
 from tests.conftest import make_clip, tree_hashes
 
 

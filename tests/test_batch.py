@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-
 from tests.conftest import make_clip, tree_hashes
 
 FAST = ["--redact", "none", "--captions", "none"]

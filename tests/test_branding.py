@@ -104,7 +104,6 @@ def test_intro_clip_and_outro_still_join_the_episode_without_the_logo(tmp_path, 
     import json
 
     from pipeline.orchestrator import RenderOptions, render_episode
-
     from tests.conftest import make_clip
 
     intro = make_clip(tmp_path / "assets" / "intro.mp4", size="1080x1920", duration=1.0, source="color=c=red")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from skimage import data
 
+from pipeline.errors import RedactionError
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.detectors.centerface import CenterFace, model_path
 from pipeline.faces.detectors.tiling import detect_tiled, tile_origins
-from pipeline.errors import RedactionError
 from pipeline.faces.redaction import load_settings, scan_plan
 
 ASTRONAUT_FACE = (180, 55, 272, 180)   # x0, y0, x1, y1 of the face in skimage's astronaut

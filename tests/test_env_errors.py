@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from pipeline.faces.detectors.centerface import PINNED_SHA256, model_path
-
 from tests.conftest import make_clip, tree_hashes
 
 CADRE = str(Path(sys.executable).with_name("cadre"))

@@ -1,13 +1,12 @@
 """Masks on real pixels: every box pixel replaced, nothing recognisable left, any box size."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from skimage import data
 
-from pipeline.faces.detectors import get_detector
 from pipeline.errors import RedactionError
+from pipeline.faces.detectors import get_detector
 from pipeline.faces.masking import coverage, mask_frame
 from pipeline.faces.redaction import load_settings
 

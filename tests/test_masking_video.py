@@ -8,14 +8,14 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from pipeline.faces.detectors import get_detector
 from pipeline.errors import RedactionError
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
+from pipeline.faces.audit import contact_sheet, redaction_report
+from pipeline.faces.detectors import get_detector
 from pipeline.faces.masking import coverage, mask_frame
+from pipeline.faces.redaction import analyse_faces, load_overrides, load_settings
+from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
-from pipeline.faces.redaction import analyse_faces, load_overrides, load_settings
-from pipeline.faces.audit import contact_sheet, redaction_report
 
 W, H, FRAMES = 1280, 720, 60
 FACE = (90, 27, 136, 90)         # the astronaut's face in the 256 px thumbnail
@@ -75,8 +75,8 @@ def test_masked_frames_hide_the_face(moving_face, tracks):
 
 
 def test_analysis_is_cached(moving_face, tracks, monkeypatch):
-    import pipeline.source.normalize
     import pipeline.faces.redaction
+    import pipeline.source.normalize
 
     def detector_ran(*a, **k):
         raise AssertionError("the clip was decoded or the detector ran on a cache hit")

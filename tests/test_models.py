@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.speech import models
-from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.cache import cache_dir
 from pipeline.errors import CadreError
+from pipeline.speech import models
+from pipeline.speech.engines.base import TranscribeOptions
 
 SHARED_STORE = Path(os.environ.get("CADRE_MODELS_DIR") or cache_dir() / "models")
 

@@ -15,10 +15,10 @@ from pipeline.cache import cache_dir
 
 os.environ.setdefault("CADRE_MODELS_DIR", str(cache_dir() / "models"))  # one model store for the run
 
+from pipeline.errors import CadreError
 from pipeline.speech import precision
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.precision import AUTO_ORDER, describe, resolve_compute_type, supported_types
-from pipeline.errors import CadreError
 
 AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "media" / "audio"
 AMD = ["int8", "int8_float32", "float32"]                       # EPYC with AVX, no AVX2

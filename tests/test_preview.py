@@ -6,7 +6,6 @@ from click.testing import CliRunner
 from PIL import Image
 
 from pipeline.cli import main
-
 from tests.conftest import make_clip
 
 SRT = "1\n00:00:00,000 --> 00:00:03,000\nAppel à témoins\n"

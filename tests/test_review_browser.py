@@ -10,11 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 pytest.importorskip("starlette", reason="cadre review needs starlette, uvicorn and tomlkit (pip install 'cadre[review]')")
 pytest.importorskip("uvicorn", reason="cadre review needs uvicorn (pip install 'cadre[review]')")
@@ -24,7 +23,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need
 
 from pipeline.review.server import ReviewServer  # noqa: E402
 from pipeline.speech.transcribe import human_cues  # noqa: E402
-
 from tests.test_review_fixtures import ARTIFACTS, face_clip, make_episode  # noqa: E402
 
 CHROMIUM = Path(os.environ.get("CADRE_CHROMIUM", "/usr/bin/chromium"))
@@ -218,8 +216,8 @@ def test_bleep_a_word_by_clicking_it(browser_page):
 
 
 def test_approve_records_reviewer_and_hash(browser_page):
-    from pipeline.orchestrator import RenderOptions, prepare
     from pipeline.approval import approval_status, read_approval
+    from pipeline.orchestrator import RenderOptions, prepare
 
     page, folder = browser_page
     page.fill("#approver", "Cne Martin")
@@ -227,8 +225,7 @@ def test_approve_records_reviewer_and_hash(browser_page):
     page.wait_for_selector("#approval:has-text('approved by')", timeout=60000)
     record = read_approval(folder)
     assert record.by == "Cne Martin" and len(record.hash) == 64
-    episode, _, profile, redaction, off = prepare(folder, RenderOptions(require_approval=False))
-    assert approval_status(episode, profile, redaction, off).approved
+    assert approval_status(prepare(folder, RenderOptions(require_approval=False))).approved
     assert "edits" in record.inputs and "1.fr.srt" in record.inputs["edits"]
 
 

@@ -1,9 +1,8 @@
 """Edits land in the hand-edited files, keep a person's comments, and never leave a broken file."""
 from __future__ import annotations
 
-import tomllib
-
 import pytest
+import tomllib
 from click.testing import CliRunner
 
 pytest.importorskip("tomlkit", reason="cadre review needs tomlkit (pip install 'cadre[review]')")
@@ -11,7 +10,6 @@ pytest.importorskip("tomlkit", reason="cadre review needs tomlkit (pip install '
 from pipeline.errors import CadreError  # noqa: E402
 from pipeline.review import edits  # noqa: E402
 from pipeline.speech.transcript import parse_srt  # noqa: E402
-
 from tests.test_review_fixtures import make_episode  # noqa: E402
 
 
@@ -87,7 +85,6 @@ def test_whole_frame_mask_from_the_page_lands_in_masks_toml(tmp_path):
     span, read back by the render's own loader as a whole-frame mask."""
     from pipeline.faces.redaction import load_overrides
     from pipeline.review.server import ReviewServer
-
     from tests.test_review_security import request
 
     folder = make_episode(tmp_path)

@@ -12,7 +12,6 @@ pytest.importorskip("tomlkit", reason="cadre review needs tomlkit (pip install '
 
 from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe  # noqa: E402
 from pipeline.source.probe import probe  # noqa: E402
-
 from tests.test_review_fixtures import make_episode  # noqa: E402
 
 

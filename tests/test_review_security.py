@@ -12,7 +12,6 @@ pytest.importorskip("uvicorn", reason="cadre review needs uvicorn (pip install '
 pytest.importorskip("tomlkit", reason="cadre review needs tomlkit (pip install 'cadre[review]')")
 
 from pipeline.review.server import ReviewServer  # noqa: E402
-
 from tests.test_review_fixtures import make_episode  # noqa: E402
 
 

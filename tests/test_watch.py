@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.orchestrator import RenderOptions
 from pipeline.campaign.batch import BatchOptions, run_batch
 from pipeline.campaign.watch import CampaignWatcher, WatchOptions
-
+from pipeline.orchestrator import RenderOptions
 from tests.conftest import make_clip
 from tests.test_batch import decode_all
 

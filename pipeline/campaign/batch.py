@@ -29,6 +29,7 @@ from pipeline.campaign.jobs import (
     resolved_options,
 )
 from pipeline.campaign.report import Row, fill_from_outputs, merge_rows, write_report
+from pipeline.crash import internal_error
 from pipeline.errors import CadreError
 from pipeline.lock import CampaignLock, staging_in_use
 from pipeline.networks import network_names
@@ -255,8 +256,6 @@ def execute(jobs: list[Job], executor: Executor, events=_noop, retries: int = WO
                     continue
                 outcome = JobOutcome(job.id, "failed", f"{job.episode}: {exc}; run the batch again")
             except Exception as exc:  # the job's result could not be read back (a bug): that job fails
-                from pipeline.crash import internal_error
-
                 outcome = JobOutcome(job.id, "failed", internal_error(exc, f"batch job {job.id}"))
             finish(job, outcome)
     forward_events()

@@ -36,91 +36,15 @@ from pipeline import cache
 from pipeline.analyse import analyse_clip
 from pipeline.cache import atomic_write_text, file_hash, make_key
 from pipeline.campaign.report import readable
+from pipeline.crash import internal_error
 from pipeline.errors import CadreError
+from pipeline.fingerprint import analysis_settings, changed_parts, fingerprint_inputs
 from pipeline.orchestrator import RenderOptions, output_root, prepare, render_episode
-from pipeline.resources import data_dir, preset_path
 from pipeline.threads import set_budget
 from pipeline.version import __version__
 
 RECORD = ".cadre-job.json"
 ANALYSED = "batch-analysed"   # cache entries marking an analysis job as finished
-# settings that only change the encode, never a clip's analysis (two episodes sharing a clip and
-# differing only in these share one analysis job)
-RENDER_ONLY = {"title", "clips", "networks", "caption_style", "branding", "split"}
-
-
-# ---------------------------------------------------------------- fingerprint
-
-def _hash_or_none(path: Path) -> str | None:
-    return file_hash(path) if path.is_file() else None
-
-
-def _preset_files(episode, networks, redaction) -> list[Path]:
-    st = episode.settings
-    files = [data_dir("presets") / "master.toml"] + [preset_path("networks", n.name) for n in networks]
-    if st.caption_style != "none":
-        files.append(preset_path("captions", st.caption_style))
-    if redaction is not None:
-        files.append(preset_path("redaction", redaction.name))
-    if st.branding != "none":
-        from pipeline.branding.overlay import load_branding
-
-        brand = load_branding(st.branding)
-        files.append(preset_path("branding", st.branding))
-        files += [p for p in (brand.logo.path if brand.logo else None, brand.intro, brand.outro) if p]
-    files += sorted(p for p in data_dir("assets").rglob("*") if p.is_file())
-    return files
-
-
-def _edited_files(episode) -> dict[str, str]:
-    """Caption sidecars (``<stem>.<lang>.srt`` / ``.json``) beside the clips and ``masks.toml``."""
-    out = {}
-    for span in episode.spans:
-        clip = Path(span.path)
-        for side in sorted(clip.parent.glob(f"{_glob_escape(clip.stem)}.*")):
-            if side.suffix.lower() in (".srt", ".json") and side.is_file():
-                out[side.name] = file_hash(side)
-    out["masks.toml"] = _hash_or_none(episode.folder / "masks.toml")
-    return out
-
-
-def _glob_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
-
-
-def fingerprint_inputs(episode, networks, profile, redaction, redaction_off) -> dict:
-    """Everything an episode's outputs depend on, as small JSON-able parts (hashes, settings)."""
-    presets = {f"{p.parent.name}/{p.name}": file_hash(p) for p in _preset_files(episode, networks, redaction)}
-    return {
-        "cadre": __version__,
-        "settings": episode.settings.to_dict(),
-        "profile": profile,
-        "redaction": redaction.to_dict() if redaction is not None else redaction_off,
-        "clips": [{"file": Path(s.path).name, "sha256": file_hash(s.path), "start": s.start, "end": s.end}
-                  for s in episode.spans],
-        "edits": _edited_files(episode),
-        "presets": presets,
-        "asr_model": _model_hash(episode.settings),
-    }
-
-
-def _model_hash(settings) -> str | None:
-    """The Whisper weights in use: new weights under the same name mean new words."""
-    try:
-        from pipeline.speech.engines.base import TranscribeOptions
-        from pipeline.speech.models import resolve
-
-        return resolve(TranscribeOptions(language=settings.language, **settings.asr).model).sha256
-    except (CadreError, OSError, TypeError):
-        return None   # analysis reports the problem with its own message
-
-
-def changed_parts(old: dict, new: dict) -> list[str]:
-    """Which top-level inputs differ (``edits``, ``clips``, ``settings``, ...), for the log."""
-    new = json.loads(json.dumps(new, default=str))   # as recorded: tuples became lists
-    return [k for k in new if old.get(k) != new.get(k)] + [k for k in old if k not in new]
-
-
 # ---------------------------------------------------------------- records of finished outputs
 
 def record_path(out_root: Path, episode: str, network: str) -> Path:
@@ -227,12 +151,13 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
     """Validate an episode (probing its clips) and decide which of its networks need work."""
     plan = EpisodePlan(folder.name, folder)
     try:
-        episode, networks, profile, redaction, redaction_off = prepare(folder, options)
+        prepared = prepare(folder, options)
+        episode, networks, redaction = prepared.episode, prepared.networks, prepared.redaction
         plan.name = episode.name          # outputs are named after the resolved folder (symlinks)
         plan.networks = tuple(n.name for n in networks)
         plan.unknown = () if options.networks else episode.settings.unknown_networks
         plan.frames = sum(s.frame_count for s in episode.spans)
-        plan.inputs = fingerprint_inputs(episode, networks, profile, redaction, redaction_off)
+        plan.inputs = fingerprint_inputs(episode, networks, prepared.profile, redaction, prepared.redaction_off)
         plan.fingerprint = make_key(plan.inputs)
         out_root = output_root(folder, options.out_dir)
         for name in plan.networks:
@@ -241,9 +166,9 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
                 plan.stale[name] = "--force" if force and ok else why
         if plan.stale:
             red_key = redaction.analysis_key() if redaction is not None else None
-            analysis_settings = {k: v for k, v in episode.settings.to_dict().items() if k not in RENDER_ONLY}
+            settings_key = analysis_settings(episode.settings)
             for i, span in enumerate(episode.spans):
-                key = make_key("analyse", __version__, file_hash(span.path), span.start, span.end, analysis_settings,
+                key = make_key("analyse", __version__, file_hash(span.path), span.start, span.end, settings_key,
                                red_key)
                 if not force and analysed(key):
                     continue
@@ -254,8 +179,6 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
     except OSError as exc:
         plan.error = describe_os_error(exc, folder)
     except Exception as exc:  # a bug: this episode fails, the others are planned
-        from pipeline.crash import internal_error
-
         plan.error = internal_error(exc, f"planning the batch job of {folder}")
     return plan
 
@@ -348,18 +271,16 @@ def run_task(job_id: str, task: AnalyseTask | RenderTask, events) -> JobOutcome:
     except OSError as exc:
         return JobOutcome(job_id, "failed", describe_os_error(exc, task.folder), warnings, time.monotonic() - start)
     except Exception as exc:  # a bug: isolate it to this job, the traceback goes to a log file
-        from pipeline.crash import internal_error
-
         trace = traceback.format_exc()
         return JobOutcome(job_id, "failed", internal_error(exc, f"batch job {job_id} ({task.folder})"), warnings,
                           time.monotonic() - start, trace=trace)
 
 
 def _analyse(task: AnalyseTask, events) -> tuple[str, ...]:
-    episode, _, _, redaction, _ = prepare(Path(task.folder), task.options)
-    span = episode.spans[task.clip_index]
+    prepared = prepare(Path(task.folder), task.options)
+    span = prepared.episode.spans[task.clip_index]
     events("stage", name="analyse", clip=task.clip, frames=span.frame_count)
-    analyse_clip(span, episode.settings, redaction)
+    analyse_clip(span, prepared.settings, prepared.redaction)
     return ()
 
 

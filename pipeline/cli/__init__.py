@@ -11,8 +11,7 @@ import sys
 
 import click
 
-from pipeline.errors import CadreError
-from pipeline.version import __version__
+from pipeline import CadreError, __version__, internal_error
 
 COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve", "doctor"]
 
@@ -36,8 +35,6 @@ class CadreGroup(click.Group):
         except Exception as exc:  # a bug: never a traceback on the terminal (CADRE_DEBUG=1 shows it)
             if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
                 raise   # output piped into `head`: click handles it quietly
-            from pipeline.crash import internal_error
-
             click.echo(f"cadre: {internal_error(exc, f'cadre {ctx.invoked_subcommand or ctx.info_name}')}", err=True)
             sys.exit(1)
 

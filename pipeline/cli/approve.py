@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.approval import approval_path, approve
+from pipeline import approval_path, approve
 
 
 @click.command("approve")

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import click
 
-from pipeline.campaign.batch import BatchOptions, BatchResult, run_batch
-from pipeline.campaign.executors import EXECUTORS
+from pipeline import EXECUTORS, BatchFailed, BatchOptions, BatchResult, RenderOptions, run_batch
 from pipeline.cli.progress import BatchProgress
 from pipeline.cli.render import render_options
-from pipeline.errors import BatchFailed
-from pipeline.orchestrator import RenderOptions
 
 
 def batch_options(func):

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import click
 
+from pipeline import RenderOptions, make_demo_episode, render_episode
 from pipeline.cli.progress import RenderProgress
-from pipeline.demo import make_demo_episode
-from pipeline.orchestrator import RenderOptions, render_episode
 
 
 @click.command("demo")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.doctor import healthy, run_checks
+from pipeline import healthy, run_checks
 
 
 @click.command("doctor")

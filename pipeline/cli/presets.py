@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from pipeline.resources import preset_names, preset_path
+from pipeline import preset_names, preset_path
 
 KINDS = ["networks", "captions", "redaction", "branding"]
 

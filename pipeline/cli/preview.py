@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.orchestrator import RenderOptions
-from pipeline.review.preview import crop_window_frame, preview_frame
+from pipeline import RenderOptions, crop_window_frame, preview_frame
 
 
 @click.command("preview")

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import click
 
+from pipeline import RenderOptions, network_names, render_episode
 from pipeline.cli.progress import RenderProgress
-from pipeline.networks import network_names
-from pipeline.orchestrator import RenderOptions, render_episode
 
 
 def render_options(func):

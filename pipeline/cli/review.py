@@ -5,8 +5,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.errors import CadreError
-from pipeline.orchestrator import output_root
+from pipeline import CadreError, review, review_export
 
 
 def _missing(exc: ModuleNotFoundError) -> CadreError:
@@ -26,20 +25,14 @@ def command(episode_dir: Path, port: int, export: bool, out_path: Path | None, n
     """Check and correct captions and masking in a local page, then sign off."""
     try:
         if export:
-            from pipeline.review.export import export_html
-            from pipeline.review.session import ReviewSession
-
-            session = ReviewSession(episode_dir)
-            out = out_path or output_root(episode_dir, None) / session.episode.name / f"review-{session.episode.name}.html"
-            click.echo(export_html(session, out))
+            click.echo(review_export(episode_dir, out_path))
             return
-        from pipeline.review.server import ReviewServer
+        click.echo(f"analysing {episode_dir} (cached after the first time)…", err=True)
+        server = review(episode_dir, port, proxy=not no_proxy)
     except ModuleNotFoundError as exc:
         if exc.name in ("starlette", "uvicorn", "tomlkit"):
             raise _missing(exc) from None
         raise
-    click.echo(f"analysing {episode_dir} (cached after the first time)…", err=True)
-    server = ReviewServer(episode_dir, port, proxy=not no_proxy)
     click.echo(f"review page (this machine only; the address holds the session key): {server.url}")
     click.echo("press Ctrl+C to stop", err=True)
     server.serve_forever()

@@ -5,9 +5,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.errors import CadreError
-from pipeline.speech.engines.base import ENGINES, TranscribeOptions
-from pipeline.speech.transcribe import write_sidecars
+from pipeline import ENGINES, CadreError, TranscribeOptions, write_sidecars
 
 MEDIA_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".mts", ".m2ts", ".webm", ".mxf", ".3gp",
                   ".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus"}

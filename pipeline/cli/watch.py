@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.campaign.watch import CampaignWatcher, WatchOptions
+from pipeline import CampaignWatcher, WatchOptions
 from pipeline.cli.batch import batch_options, make_options, print_summary
 from pipeline.cli.progress import BatchProgress
 

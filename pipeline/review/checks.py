@@ -19,7 +19,7 @@ def network_checks(session) -> list[dict]:
     if session.loudness is None:
         session.loudness = measure_spans(list(ep.spans), session.profile)
     silent = session.loudness.silent
-    approval = approval_status(ep, session.profile, session.redaction, session.redaction_off)
+    approval = approval_status(session.prepared)
     masking = session.redaction is not None and session.redaction.method != "none"
     out = []
     for net in session.networks:

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pipeline.errors import CadreError
+from pipeline.faces.masking import mask_frame
 from pipeline.ffmpeg import command, compile_graph, last_error_line
 from pipeline.source.normalize import FPS, ClipSpan, analysis_size, video_input
 
@@ -46,8 +47,6 @@ def track_thumbnail(span: ClipSpan, faces, track, settings=None, overrides=None,
     frame = grab(span, j, min(960, span.info.width))
     h, w = frame.shape[:2]
     if settings is not None:
-        from pipeline.faces.masking import mask_frame
-
         boxes = faces.boxes_at(j, overrides)
         mask_frame(frame, [(b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in boxes], settings)
     b = track.boxes[track.best()]

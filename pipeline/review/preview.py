@@ -7,19 +7,19 @@ from __future__ import annotations
 import io
 import subprocess
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ffmpeg
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.branding.bumpers import with_bumpers
+from pipeline.analyse import ClipAnalysis
 from pipeline.errors import CadreError
 from pipeline.ffmpeg import command, compile_graph, last_error_line
-from pipeline.mask_timeline import MaskTimeline
-from pipeline.networks import Network, combined_safe_zone
-from pipeline.orchestrator import RenderOptions, analyse_episode, build_overlays, build_plan, prepare
+from pipeline.master import MasterSetup, Prepared, plan_master
+from pipeline.networks import Network
+from pipeline.orchestrator import RenderOptions, prepare
 from pipeline.reframe import OUT_H, OUT_W, FollowReframer
 from pipeline.resources import font_dir
 from pipeline.source.normalize import FPS, ClipSpan, video_input, working_size
@@ -50,19 +50,28 @@ def draw_margins(image: Image.Image, networks: list[Network]) -> Image.Image:
     return Image.alpha_composite(image.convert("RGBA"), layer).convert("RGB")
 
 
-def _locate(folder, at: float, options: RenderOptions | None):
-    """Episode analysis, and the clip analysis, clip frame and episode frame shown at ``at`` s."""
+@dataclass
+class Located:
+    """The frame shown at a time of the episode, and the master it belongs to."""
+
+    prepared: Prepared
+    setup: MasterSetup
+    analysis: ClipAnalysis       # the clip (or bumper) under that frame
+    clip_frame: int              # its frame index within that clip
+    frame: int                   # the episode frame
+
+
+def _locate(folder, at: float, options: RenderOptions | None, workdir: Path) -> Located:
+    """The master job the render builds (bumpers, masks, overlays), and what is shown at ``at`` s."""
     # a preview is part of reviewing: it must work before the episode is approved
     options = replace(options or RenderOptions(), require_approval=False)
-    episode, networks, _, redaction, _ = prepare(Path(folder), options)
-    analyses = with_bumpers(episode.settings, analyse_episode(episode, redaction))
-    safe = combined_safe_zone(networks)
-    plan = build_plan(episode, analyses, networks, safe, parts=False)
-    if not 0 <= at < plan.duration:
-        raise CadreError(folder, f"--at {at} is outside the episode (0 to {plan.duration:.2f} s)")
-    n = min(int(round(at * FPS)), plan.frames - 1)
-    i, j = MaskTimeline(analyses, redaction).locate(n)
-    return episode, networks, redaction, analyses, safe, plan, analyses[i], j, n
+    prepared = prepare(Path(folder), options)
+    setup = plan_master(prepared, workdir, parts=False)
+    if not 0 <= at < setup.plan.duration:
+        raise CadreError(folder, f"--at {at} is outside the episode (0 to {setup.plan.duration:.2f} s)")
+    n = min(int(round(at * FPS)), setup.plan.frames - 1)
+    i, j = setup.timeline.locate(n)
+    return Located(prepared, setup, setup.analyses[i], j, n)
 
 
 def _one_frame(a, j: int, size: tuple[int, int], graph) -> np.ndarray:
@@ -86,24 +95,20 @@ def _reframe_at(reframer, j: int):
 def preview_frame(folder: str | Path, at: float, out_png: Path, options: RenderOptions | None = None,
                   margins: bool = False) -> Path:
     """Write the published frame at ``at`` seconds of the episode to ``out_png``."""
-    episode, networks, redaction, analyses, safe, plan, a, j, n = _locate(folder, at, options)
-    frame = _one_frame(a, j, (OUT_W, OUT_H), _reframe_at(a.reframer, j))
-    if redaction is not None:
-        from pipeline.faces.redaction import load_overrides
-
-        overrides = load_overrides(episode.folder / "masks.toml", [s.path.name for s in episode.spans])
-        MaskTimeline(analyses, redaction, overrides)(n, frame)
-    with tempfile.TemporaryDirectory() as tmp:
-        overlays, _ = build_overlays(episode.settings, plan, safe, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="cadre-preview-") as tmp:
+        loc = _locate(folder, at, options, Path(tmp))
+        a, n = loc.analysis, loc.frame
+        frame = _one_frame(a, loc.clip_frame, (OUT_W, OUT_H), _reframe_at(a.reframer, loc.clip_frame))
+        loc.setup.timeline(n, frame)
         stream = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{OUT_W}x{OUT_H}", framerate=FPS)
         video = stream.video.filter("setpts", f"PTS+{n / FPS}/TB")
-        for overlay in overlays:
+        for overlay in loc.setup.overlays:
             video = overlay(video)
         png = _pipe(compile_graph(video.output("pipe:", format="image2pipe", vcodec="png", vframes=1)),
                     frame.tobytes(), folder)
     image = Image.open(io.BytesIO(png)).convert("RGB")
     if margins:
-        image = draw_margins(image, networks)
+        image = draw_margins(image, loc.prepared.networks)
     return _save(image, out_png)
 
 
@@ -139,8 +144,11 @@ def draw_window(image: Image.Image, reframer, j: int, label: str) -> Image.Image
 
 def crop_window_frame(folder: str | Path, at: float, out_png: Path, options: RenderOptions | None = None) -> Path:
     """Write the source frame at ``at`` seconds (normalised, working size) with the reframe window
-    over it: what the published frame keeps, and the shot and mode (still, pan, fit) it belongs to."""
-    _, _, _, _, _, _, a, j, _ = _locate(folder, at, options)
+    over it: what the published frame keeps, the shot and mode (still, pan, fit) it belongs to, and
+    the containment repair (speed, cut, stack, fit) that frames it, if any."""
+    with tempfile.TemporaryDirectory(prefix="cadre-preview-") as tmp:
+        loc = _locate(folder, at, options, Path(tmp))
+    a, j = loc.analysis, loc.clip_frame
     size = working_size(a.span.info)
     frame = _one_frame(a, j, size, lambda s: s)
     r = a.reframer
@@ -148,4 +156,10 @@ def crop_window_frame(folder: str | Path, at: float, out_png: Path, options: Ren
     if isinstance(r, FollowReframer) and r.segment(j) is not None:
         seg = r.segment(j)
         label += f", shot {seg.shot}, {seg.mode} ({seg.source})"
+        # containment repairs (issue 14): which one frames this frame, and where the shot cuts
+        here = [k for k in seg.repair_at(j) if k != "cut"] + (["cut here"] if j in seg.cuts else [])
+        if here:
+            label += ", repair: " + " + ".join(here)
+        elif seg.cuts:
+            label += ", cut at frame " + ", ".join(map(str, seg.cuts))
     return _save(draw_window(Image.fromarray(frame), r, j, label), out_png)

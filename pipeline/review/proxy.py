@@ -15,12 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.errors import CadreError
-from pipeline.mask_timeline import MaskTimeline
-from pipeline.networks import combined_safe_zone
-from pipeline.orchestrator import RenderOptions, analyse_episode, build_overlays, build_plan, prepare
-from pipeline.render import MasterJob, encode_master
-from pipeline.sound.bleep import spans as bleep_spans
-from pipeline.sound.loudness import render_audio
+from pipeline.master import plan_master
+from pipeline.orchestrator import RenderOptions, prepare
+from pipeline.render import encode_master
 
 PROXY_SIZE = (540, 960)
 PROXY_PROFILE = {"x264_preset": "veryfast", "crf": 28}
@@ -29,29 +26,20 @@ PROXY_MAXRATE_KBPS = 1500
 
 def render_proxy(folder: str | Path, out_path: Path, options: RenderOptions | None = None,
                  progress=None) -> Path:
-    """Write the proxy of the episode in ``folder`` to ``out_path`` (MP4, H.264 + AAC)."""
+    """Write the proxy of the episode in ``folder`` to ``out_path`` (MP4, H.264 + AAC): the master job
+    the render builds (:func:`pipeline.master.plan_master`), scaled down after the captions."""
     options = replace(options or RenderOptions(), require_approval=False)
-    episode, networks, profile, redaction, _ = prepare(Path(folder), options)
-    analyses = analyse_episode(episode, redaction)
-    safe = combined_safe_zone(networks)
-    plan = build_plan(episode, analyses, networks, safe, parts=False)
-    profile = {**profile, **PROXY_PROFILE}
+    prepared = prepare(Path(folder), options)
+    profile = {**prepared.profile, **PROXY_PROFILE}
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cadre-proxy-") as tmp:
         work = Path(tmp)
+        setup = plan_master(prepared, work, parts=False)
         audio = work / "audio.m4a"
-        render_audio(list(episode.spans), profile, audio,
-                     [(b.start, b.end) for b in bleep_spans(plan.words, plan.duration)], episode.settings.bleep_sound)
-        overlays, _ = build_overlays(episode.settings, plan, safe, work)
-        overlays.append(lambda v: v.filter("scale", PROXY_SIZE[0], PROXY_SIZE[1], flags="bilinear"))
-        from pipeline.faces.redaction import load_overrides
-
-        overrides = load_overrides(episode.folder / "masks.toml", [s.path.name for s in episode.spans])
-        timeline = MaskTimeline(analyses, redaction, overrides)
-        job = MasterJob(list(episode.spans), [a.reframer for a in analyses], audio, out_path, profile,
-                        PROXY_MAXRATE_KBPS, timeline if timeline.any_masks() else None, overlays)
-        encode_master(job, progress)
+        setup.audio(prepared, audio, profile)
+        scale = lambda v: v.filter("scale", PROXY_SIZE[0], PROXY_SIZE[1], flags="bilinear")  # noqa: E731
+        encode_master(setup.job(audio, out_path, profile, PROXY_MAXRATE_KBPS, extra_overlays=(scale,)), progress)
     return out_path
 
 

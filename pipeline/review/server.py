@@ -33,8 +33,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline.approval import approve as approve_episode
+from pipeline.crash import internal_error
 from pipeline.errors import CadreError
+from pipeline.orchestrator import approve_episode
 from pipeline.review import edits
 from pipeline.review.frames import frame_index, grab, jpeg, track_thumbnail
 from pipeline.review.proxy import ProxyJob
@@ -137,8 +138,6 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
             except CadreError as exc:
                 return error(exc, 404 if "refused: the path" in str(exc) else 400)
             except Exception as exc:  # a bug: one line and a log file, never a traceback page
-                from pipeline.crash import internal_error
-
                 line = await run_in_threadpool(internal_error, exc, f"cadre review: {request.method} {request.url.path}")
                 return JSONResponse({"error": line}, 500)
         return handler

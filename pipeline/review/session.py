@@ -14,8 +14,10 @@ from pathlib import Path
 from pipeline.analyse import transcribe_span
 from pipeline.errors import CadreError
 from pipeline.faces.redaction import load_overrides
+from pipeline.fingerprint import analysis_settings
+from pipeline.master import analyse_episode, build_plan
 from pipeline.networks import combined_safe_zone
-from pipeline.orchestrator import RenderOptions, analyse_episode, build_plan, prepare
+from pipeline.orchestrator import RenderOptions, prepare
 from pipeline.review import edits
 from pipeline.review.checks import network_checks
 from pipeline.review.state import episode_state
@@ -23,7 +25,7 @@ from pipeline.sound.bleep import fold, split_word
 from pipeline.source.config import load_settings
 from pipeline.speech.corrections import machine_tokens
 from pipeline.speech.engines.base import TranscribeOptions
-from pipeline.speech.transcribe import machine_transcript
+from pipeline.speech.transcribe import human_cues, machine_transcript, sidecar_paths
 from pipeline.speech.transcript import LOW_CONFIDENCE, Cue, Transcript, layout_cues, parse_srt, read_text_file
 
 
@@ -49,20 +51,22 @@ class ReviewSession:
         self.load()
 
     # -- loading ------------------------------------------------------------------------------
-    def prepared(self):
-        return prepare(self.folder, self.options)
+    def _prepare(self) -> None:
+        """Settings, networks and redaction read again (a person may have edited episode.toml)."""
+        self.prepared = prepare(self.folder, self.options)
+        p = self.prepared
+        self.episode, self.networks, self.profile, self.redaction, self.redaction_off = (
+            p.episode, p.networks, p.profile, p.redaction, p.redaction_off)
 
     def load(self) -> None:
         with self.lock:
-            self.episode, self.networks, self.profile, self.redaction, self.redaction_off = self.prepared()
+            self._prepare()
             self.analyses = analyse_episode(self.episode, self.redaction)
             self.clips = {}
             for a in self.analyses:
                 machine = _machine(a, self.episode.settings)
                 lang = self.episode.settings.language
                 lang = machine.language if lang == "auto" else lang
-                from pipeline.speech.transcribe import sidecar_paths
-
                 self.clips[a.span.path.name] = ClipView(a.span.path.name, a.span, a, machine,
                                                         sidecar_paths(Path(a.span.path), lang)[0])
 
@@ -92,8 +96,6 @@ class ReviewSession:
     def cues(self, clip: ClipView) -> tuple[list[Cue], str]:
         """The clip's cues as the SRT file holds them, or the machine's layout until one is saved."""
         if clip.srt.is_file():
-            from pipeline.speech.transcribe import human_cues
-
             return human_cues(clip.srt), "file"
         return layout_cues(clip.machine), "machine"
 
@@ -127,9 +129,9 @@ class ReviewSession:
     # -- everything the page shows --------------------------------------------------------------
     def state(self) -> dict:
         with self.lock:
-            before = _analysis_settings(self.episode.settings)
-            self.episode, self.networks, self.profile, self.redaction, self.redaction_off = self.prepared()
-            if _analysis_settings(self.episode.settings) != before:   # episode.toml edited by hand
+            before = analysis_settings(self.episode.settings)
+            self._prepare()
+            if analysis_settings(self.episode.settings) != before:   # episode.toml edited by hand
                 self.load()
             return episode_state(self, network_checks(self))
 
@@ -140,12 +142,6 @@ class ReviewSession:
         st = self.episode.settings
         analyses = [replace(a, transcript=transcribe_span(a.span, st.language, st.asr)) for a in self.analyses]
         return build_plan(self.episode, analyses, self.networks, combined_safe_zone(self.networks), parts=False)
-
-
-def _analysis_settings(settings) -> dict:
-    return {k: v for k, v in settings.to_dict().items()
-            if k not in ("title", "bleep", "bleep_sound", "caption_style", "branding", "networks", "split",
-                         "require_approval")}
 
 
 def _machine(analysis, settings) -> Transcript:

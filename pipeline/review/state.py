@@ -67,7 +67,7 @@ def episode_state(session, checks: list[dict]) -> dict:
     st = ep.settings
     overrides = session.overrides()
     plan = session.plan()
-    approval = approval_status(ep, session.profile, session.redaction, session.redaction_off)
+    approval = approval_status(session.prepared)
     return {
         "episode": ep.name, "title": st.title or ep.name, "language": st.language,
         "duration": round(plan.duration, 3), "fps": FPS,

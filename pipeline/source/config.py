@@ -12,10 +12,11 @@ from pathlib import Path
 from pipeline.errors import CadreError
 from pipeline.networks import network_names
 from pipeline.resources import load_toml, preset_names
+from pipeline.speech.precision import AUTO, KNOWN_TYPES
 
 REFRAMES = ("fit", "crop", "follow", "auto")
 SPAN_STRATEGIES = ("fit", "crop", "follow")
-SPAN_KEYS = ("clip", "start", "end", "shot", "strategy", "focus", "note")
+SPAN_KEYS = ("clip", "start", "end", "shot", "strategy", "focus", "track", "note")
 LANGUAGE = re.compile(r"^(auto|[a-z]{2,3})$")
 ASR_KEYS = {"engine": str, "model": str, "beam_size": int, "vad": bool, "initial_prompt": str,
             "glossary": list, "compute_type": str}
@@ -39,10 +40,11 @@ class ReframeSpan:
     shot: int | None = None
     strategy: str | None = None                  # fit | crop | follow; None: crop when focus is given
     focus: tuple[float, float] | None = None     # crop centre (crop), or where to look without faces (follow)
+    track: str | None = None                     # follow: the face track to keep in frame (id from the review page)
 
     @property
     def effective_strategy(self) -> str:
-        return self.strategy or "crop"
+        return self.strategy or ("follow" if self.track is not None else "crop")
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ def _reframe_span(path: Path, episode_dir: Path, n: int, item) -> ReframeSpan:
         end = 9.5              # omit for the end of the clip
         strategy = "fit"       # fit | crop | follow
         focus = [0.3, 0.5]     # crop centre as fractions of the frame (strategy crop or follow)
+        track = "t00012-40-35" # follow: the person to keep in frame (track id from the review page)
     """
     key = f"reframe_spans #{n}"
     if not isinstance(item, dict):
@@ -220,9 +223,15 @@ def _reframe_span(path: Path, episode_dir: Path, n: int, item) -> ReframeSpan:
         if strategy == "fit":
             _fail(path, f"{key}.focus", "does nothing with strategy = \"fit\" (the whole frame shows); "
                                         "remove it or use strategy = \"crop\"")
-    if strategy is None and focus is None:
+    track = item.get("track")
+    if track is not None:
+        if not isinstance(track, str) or not track:
+            _fail(path, f"{key}.track", f"{track!r} must be a face track id as shown on the review page, e.g. \"t00012-40-35\"")
+        if strategy not in (None, "follow"):
+            _fail(path, f"{key}.track", f"only works with strategy = \"follow\", not {strategy!r}")
+    if strategy is None and focus is None and track is None:
         _fail(path, key, "says nothing; give strategy = \"fit\" | \"crop\" | \"follow\" and/or focus = [x, y]")
-    return ReframeSpan(clip, start, end, shot, strategy, focus)
+    return ReframeSpan(clip, start, end, shot, strategy, focus, track)
 
 
 def _bleep(path: Path, value) -> tuple[str, ...]:
@@ -241,8 +250,6 @@ def _asr(path: Path, value) -> dict:
         if not isinstance(v, ASR_KEYS[k]) or (ASR_KEYS[k] is int and isinstance(v, bool)):
             _fail(path, f"asr.{k}", f"{v!r} must be of type {ASR_KEYS[k].__name__}")
     if "compute_type" in value:   # the name only: whether this CPU offers it is checked when the model loads
-        from pipeline.speech.precision import AUTO, KNOWN_TYPES
-
         if value["compute_type"] not in (AUTO, *KNOWN_TYPES):
             _fail(path, "asr.compute_type", f"{value['compute_type']!r} is not a compute type; "
                                             f"use auto (the default) or one of {', '.join(KNOWN_TYPES)}")

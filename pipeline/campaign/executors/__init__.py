@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pipeline.campaign.executors.base import Executor, WorkerLost
+from pipeline.campaign.executors.local import LocalExecutor
 from pipeline.errors import CadreError
 
 EXECUTORS = ("local", "dask")
@@ -17,11 +18,9 @@ def make_executor(name: str, jobs: int | None = None, scheduler: str | None = No
     if name == "local":
         if scheduler:
             raise CadreError(f"--scheduler {scheduler}", "only applies to --executor dask; add --executor dask")
-        from pipeline.campaign.executors.local import LocalExecutor
-
         return LocalExecutor(jobs)
     if name == "dask":
-        from pipeline.campaign.executors.dask import DaskExecutor
+        from pipeline.campaign.executors.dask import DaskExecutor  # lazy: optional dask.distributed (cluster extra)
 
         return DaskExecutor(scheduler, jobs)
     raise CadreError(f"--executor {name}", f"unknown executor; choose from: {', '.join(EXECUTORS)}")

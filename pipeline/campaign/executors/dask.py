@@ -15,6 +15,7 @@ import time
 import uuid
 
 from pipeline.campaign.executors.base import EventSink, Executor, WorkerLost
+from pipeline.campaign.executors.local import default_jobs
 from pipeline.campaign.jobs import run_task
 from pipeline.errors import CadreError
 from pipeline.version import __version__
@@ -68,8 +69,6 @@ class DaskExecutor(Executor):
                                            f"({exc.__class__.__name__}: {exc}); start it with `dask scheduler` "
                                            "on that host, or check the address and port") from None
         else:
-            from pipeline.campaign.executors.local import default_jobs
-
             self.cluster = LocalCluster(n_workers=jobs or default_jobs(), threads_per_worker=1, processes=True,
                                         dashboard_address=None)
             self.client = Client(self.cluster, set_as_default=False)

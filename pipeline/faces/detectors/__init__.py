@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pipeline.errors import RedactionError
 from pipeline.faces.detectors.base import Detection, FaceDetector, nms
+from pipeline.faces.detectors.centerface import CenterFace
 
 DETECTORS = ("centerface",)
 
@@ -10,8 +11,6 @@ DETECTORS = ("centerface",)
 def get_detector(name: str = "centerface", threshold: float = 0.3) -> FaceDetector:
     """Load detector ``name``; raises RedactionError if its model is missing or unusable."""
     if name == "centerface":
-        from pipeline.faces.detectors.centerface import CenterFace
-
         return CenterFace(threshold=threshold)
     raise RedactionError(name, f"unknown face detector '{name}'; choose one of: {', '.join(DETECTORS)}")
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 
 from pipeline.speech.engines.base import ENGINES, Engine, EngineResult, TranscribeOptions
+from pipeline.speech.engines.faster_whisper import FasterWhisperEngine
+from pipeline.speech.engines.openai_whisper import OpenAIWhisperEngine
 from pipeline.speech.models import resolve
 from pipeline.threads import budget
 
@@ -23,16 +25,12 @@ _LOADED: dict[tuple, Engine] = {}
 
 def load_engine(options: TranscribeOptions) -> Engine:
     """The engine named by ``options`` with its model loaded (verified by checksum first)."""
-
     options = options.resolved()   # concrete compute type for this CPU, or a one-line CadreError
     model = resolve(options.model)
     key = (options.engine, str(model.path), model.sha256, options.compute_type, options.threads, budget())
     if key not in _LOADED:
         model.verify()
-        if options.engine == "faster-whisper":
-            from pipeline.speech.engines.faster_whisper import FasterWhisperEngine as cls
-        else:
-            from pipeline.speech.engines.openai_whisper import OpenAIWhisperEngine as cls
+        cls = FasterWhisperEngine if options.engine == "faster-whisper" else OpenAIWhisperEngine
         while len(_LOADED) >= 2:  # at most two models in memory
             _LOADED.pop(next(iter(_LOADED)))
         _LOADED[key] = cls(model, options)

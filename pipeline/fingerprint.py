@@ -1,0 +1,95 @@
+"""An episode's fingerprint: everything its published outputs depend on, as small JSON-able parts.
+
+Batch records it after publishing (a network whose record matches is skipped), and sign-off
+hashes it (:mod:`pipeline.approval`): the clips' content, the caption and mask files a person
+edits, the resolved settings, the presets and assets used, the Whisper weights and the Cadre
+version. :data:`RENDER_ONLY` is the one list of settings that change the render but never a
+clip's analysis.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipeline.branding.overlay import load_branding
+from pipeline.cache import file_hash
+from pipeline.errors import CadreError
+from pipeline.resources import data_dir, preset_path
+from pipeline.speech.engines.base import TranscribeOptions
+from pipeline.speech.models import resolve
+from pipeline.version import __version__
+
+# settings that only change the render, never a clip's analysis (two episodes sharing a clip and
+# differing only in these share one analysis; a review session re-analyses only when others change)
+RENDER_ONLY = frozenset({"title", "clips", "networks", "caption_style", "branding", "split", "bleep", "bleep_sound",
+                         "require_approval"})
+
+
+def analysis_settings(settings) -> dict:
+    """The episode settings that can change a clip's analysis (transcript, faces, framing)."""
+    return {k: v for k, v in settings.to_dict().items() if k not in RENDER_ONLY}
+
+
+def _hash_or_none(path: Path) -> str | None:
+    return file_hash(path) if path.is_file() else None
+
+
+def _preset_files(episode, networks, redaction) -> list[Path]:
+    st = episode.settings
+    files = [data_dir("presets") / "master.toml"] + [preset_path("networks", n.name) for n in networks]
+    if st.caption_style != "none":
+        files.append(preset_path("captions", st.caption_style))
+    if redaction is not None:
+        files.append(preset_path("redaction", redaction.name))
+    if st.branding != "none":
+        brand = load_branding(st.branding)
+        files.append(preset_path("branding", st.branding))
+        files += [p for p in (brand.logo.path if brand.logo else None, brand.intro, brand.outro) if p]
+    files += sorted(p for p in data_dir("assets").rglob("*") if p.is_file())
+    return files
+
+
+def _edited_files(episode) -> dict[str, str]:
+    """Caption sidecars (``<stem>.<lang>.srt`` / ``.json``) beside the clips and ``masks.toml``."""
+    out = {}
+    for span in episode.spans:
+        clip = Path(span.path)
+        for side in sorted(clip.parent.glob(f"{_glob_escape(clip.stem)}.*")):
+            if side.suffix.lower() in (".srt", ".json") and side.is_file():
+                out[side.name] = file_hash(side)
+    out["masks.toml"] = _hash_or_none(episode.folder / "masks.toml")
+    return out
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def fingerprint_inputs(episode, networks, profile, redaction, redaction_off) -> dict:
+    """Everything an episode's outputs depend on, as small JSON-able parts (hashes, settings)."""
+    presets = {f"{p.parent.name}/{p.name}": file_hash(p) for p in _preset_files(episode, networks, redaction)}
+    return {
+        "cadre": __version__,
+        "settings": episode.settings.to_dict(),
+        "profile": profile,
+        "redaction": redaction.to_dict() if redaction is not None else redaction_off,
+        "clips": [{"file": Path(s.path).name, "sha256": file_hash(s.path), "start": s.start, "end": s.end}
+                  for s in episode.spans],
+        "edits": _edited_files(episode),
+        "presets": presets,
+        "asr_model": _model_hash(episode.settings),
+    }
+
+
+def _model_hash(settings) -> str | None:
+    """The Whisper weights in use: new weights under the same name mean new words."""
+    try:
+        return resolve(TranscribeOptions(language=settings.language, **settings.asr).model).sha256
+    except (CadreError, OSError, TypeError):
+        return None   # analysis reports the problem with its own message
+
+
+def changed_parts(old: dict, new: dict) -> list[str]:
+    """Which top-level inputs differ (``edits``, ``clips``, ``settings``, ...), for the log."""
+    new = json.loads(json.dumps(new, default=str))   # as recorded: tuples became lists
+    return [k for k in new if old.get(k) != new.get(k)] + [k for k in old if k not in new]

@@ -1,0 +1,146 @@
+"""The master job, built once for every consumer: the published render, the review proxy and the
+one-frame preview all see the same timeline (intro and outro bumpers included), the same words
+(bleeps applied), the same masks (``masks.toml`` included) and the same overlays (branding, then
+captions). Only what happens after differs: the render encodes 1080x1920 at the network bit rate,
+the proxy scales down and encodes fast, the preview reads one frame.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pipeline.analyse import ClipAnalysis, analyse_clip
+from pipeline.branding.bumpers import body_window, bumper_analyses
+from pipeline.branding.overlay import load_branding, overlay
+from pipeline.captions.ass import burn, write_ass
+from pipeline.captions.styles import load_style
+from pipeline.faces.redaction import MaskOverrides, RedactionSettings, load_overrides
+from pipeline.mask_timeline import MaskTimeline
+from pipeline.networks import Network, SafeZone, combined_safe_zone
+from pipeline.plan import ClipPlan, EditPlan, episode_words, plan_parts
+from pipeline.render import MasterJob
+from pipeline.sound.bleep import Bleep, censor
+from pipeline.sound.bleep import spans as bleep_spans
+from pipeline.sound.loudness import Loudness, render_audio
+from pipeline.source.episode import Episode
+from pipeline.source.normalize import FPS, ClipSpan
+
+Events = Callable[..., None]   # events(kind, **data): "stage", "progress", "warning"
+
+
+def no_events(kind, **data) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An episode with everything checked before any work starts (see ``orchestrator.prepare``)."""
+
+    episode: Episode
+    networks: list[Network]
+    profile: dict                      # the master encode (presets/master.toml), x264 preset applied
+    redaction: RedactionSettings       # the preset in force ("none": no detector, manual masks only)
+    redaction_off: dict | None         # who turned face masking off, when they did
+
+    @property
+    def settings(self):
+        return self.episode.settings
+
+
+@dataclass
+class MasterSetup:
+    """The master's timeline, words, masks and overlays; :meth:`job` turns it into an encode."""
+
+    analyses: list[ClipAnalysis]       # intro + the episode's clips + outro, in timeline order
+    plan: EditPlan
+    safe: SafeZone
+    timeline: MaskTimeline
+    overlays: list[Callable]           # stream -> stream: branding, then captions
+    captions: dict | None              # what write_ass placed (shrunk captions, warnings)
+    bleeps: list[Bleep]
+
+    @property
+    def spans(self) -> list[ClipSpan]:
+        return [a.span for a in self.analyses]
+
+    @property
+    def overrides(self) -> MaskOverrides:
+        return self.timeline.overrides
+
+    def audio(self, prepared: Prepared, out_path: Path, profile: dict | None = None) -> Loudness:
+        """The master's sound: loudness-normalised, with the bleeps, over the same timeline."""
+        return render_audio(self.spans, profile or prepared.profile, out_path,
+                            [(b.start, b.end) for b in self.bleeps], prepared.settings.bleep_sound)
+
+    def job(self, audio_path: Path, out_path: Path, profile: dict, maxrate_kbps: int,
+            extra_overlays: tuple[Callable, ...] = (), keyframes: tuple[float, ...] = ()) -> MasterJob:
+        mask = self.timeline if self.timeline.any_masks() else None
+        return MasterJob(self.spans, [a.reframer for a in self.analyses], audio_path, out_path, profile,
+                         maxrate_kbps, mask, [*self.overlays, *extra_overlays], list(keyframes))
+
+
+def analyse_episode(episode: Episode, redaction, events: Events = no_events) -> list[ClipAnalysis]:
+    analyses = []
+    for i, span in enumerate(episode.spans):
+        events("stage", name="analyse", clip=span.path.name, index=i, count=len(episode.spans))
+        analyses.append(analyse_clip(span, episode.settings, redaction))
+    return analyses
+
+
+def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe, parts: bool = True) -> EditPlan:
+    clips, offset = [], 0.0
+    for a in analyses:
+        s = a.span
+        clips.append(ClipPlan(s.path.name, a.sha256, s.start, s.start + s.duration, s.frame_count, round(offset, 3),
+                              a.reframer.describe(), a.kind))
+        offset += s.frame_count / FPS
+    st = episode.settings
+    words = censor(episode_words([(c, a.transcript.words) for c, a in zip(clips, analyses)]), st.bleep)
+    plan = EditPlan(episode.name, st.title or episode.name, st.language, clips, [n.name for n in networks],
+                    vars(safe), st.caption_style, st.redaction, st.branding, words)
+    if parts:
+        plan.parts = {n.name: plan_parts(plan.duration, n, st.split, episode.folder) for n in networks}
+    return plan
+
+
+def build_overlays(settings, plan: EditPlan, safe: SafeZone, workdir: Path) -> tuple[list[Callable], dict | None]:
+    """Branding, then captions: ffmpeg-python steps applied to the masked frames, in that order."""
+    overlays, captions = [], None
+    if settings.branding != "none":
+        brand = load_branding(settings.branding)
+        window = body_window(plan.clips)
+        overlays.append(lambda v: overlay(v, brand, safe.margins(), window, title=plan.title))
+    words = plan.timeline_words()
+    if settings.caption_style != "none" and words:
+        ass_path = workdir / "captions.ass"
+        captions = write_ass(words, load_style(settings.caption_style), safe.margins(), ass_path,
+                             language=settings.language)
+        overlays.append(lambda v: burn(v, ass_path))
+    return overlays, captions
+
+
+def load_episode_overrides(episode: Episode) -> MaskOverrides:
+    return load_overrides(episode.folder / "masks.toml", [s.path.name for s in episode.spans])
+
+
+def check_durations(prepared: Prepared) -> None:
+    """Each network's duration limit, from the probed lengths: before any analysis runs."""
+    intro, outro = bumper_analyses(prepared.settings)
+    frames = sum(a.span.frame_count for a in intro + outro) + sum(s.frame_count for s in prepared.episode.spans)
+    for n in prepared.networks:
+        plan_parts(frames / FPS, n, prepared.settings.split, prepared.episode.folder)
+
+
+def plan_master(prepared: Prepared, workdir: Path, events: Events = no_events, parts: bool = True) -> MasterSetup:
+    """Analyse (from the cache when it can), plan and lay out the master of ``prepared``'s episode.
+    ``workdir`` receives the caption file; ``parts=False`` skips the per-network split plan."""
+    episode, settings = prepared.episode, prepared.settings
+    safe = combined_safe_zone(prepared.networks)
+    intro, outro = bumper_analyses(settings)
+    analyses = intro + analyse_episode(episode, prepared.redaction, events) + outro
+    plan = replace(build_plan(episode, analyses, prepared.networks, safe, parts), redaction=prepared.redaction.name)
+    bleeps = bleep_spans(plan.words, plan.duration)
+    overlays, captions = build_overlays(settings, plan, safe, workdir)
+    timeline = MaskTimeline(analyses, prepared.redaction, load_episode_overrides(episode))
+    return MasterSetup(analyses, plan, safe, timeline, overlays, captions, bleeps)
