@@ -7,8 +7,8 @@ import pysubs2
 import pytest
 
 from pipeline.captions.ass import burn, escape, text_box, write_ass
-from pipeline.ffmpeg import compile_graph, run
 from pipeline.captions.styles import load_style
+from pipeline.ffmpeg import compile_graph, run
 from pipeline.speech.transcript import Word
 
 ALL_NETWORKS = (65, 288, 192, 672)     # union of the TikTok, Reels, Shorts, Snapchat margins (px of 1080x1920)
@@ -172,17 +172,38 @@ def test_burn_handles_awkward_paths(tmp_path):
     assert ink(frame(size, 0.1), frame(size, 0.1, ass)).sum() > 200
 
 
-def test_emoji_the_font_lacks_are_left_out_not_drawn_as_boxes(tmp_path):
+def test_emoji_drawn_with_the_shipped_emoji_font(tmp_path):
     size = (540, 960)
-    style = load_style("social")
+    style = load_style("social", {"shadow": 0})
     plain, with_emoji = tmp_path / "plain.ass", tmp_path / "emoji.ass"
     write_ass(timed("Appel à témoins"), style, HALF, plain, size=size)
-    report = write_ass(timed("Appel 🚨 à témoins👮\u200d♀️"), style, HALF, with_emoji, size=size)
-    assert [g["codepoint"] for g in report["left_out_glyphs"]] == ["U+2640", "U+1F46E", "U+1F6A8"]
+    report = write_ass(timed("Appel à témoins 🚨"), style, HALF, with_emoji, size=size)
+    assert report["left_out_glyphs"] == [] and report["warning"] is None
+    assert "{\\fnNoto Emoji}🚨{\\fnRoboto}" in with_emoji.read_text("utf-8")
+    bare = frame(size, 0.4)
+    a, b = ink(bare, frame(size, 0.4, plain)), ink(bare, frame(size, 0.4, with_emoji))
+    xa0, _, xa1, _ = bbox(a)
+    xb0, yb0, xb1, yb1 = bbox(b)
+    assert xb1 - xb0 > xa1 - xa0 + 20                       # the caption grew by the emoji's width
+    # the emoji's own area (right of the text) has ink, and it is not Roboto's missing-glyph box
+    emoji_area = b[:, xb1 - 30:xb1 + 1]
+    assert emoji_area.sum() > 150
+    box = tmp_path / "box.ass"
+    box.write_text(with_emoji.read_text("utf-8").replace("{\\fnNoto Emoji}", ""), "utf-8")
+    tofu = ink(bare, frame(size, 0.4, box))
+    assert not np.array_equal(tofu, b)
+    assert not outside(b, HALF, size).any()
+
+
+def test_emoji_no_font_has_is_left_out_not_drawn_as_a_box(tmp_path):
+    size = (540, 960)
+    style = load_style("social")
+    plain, odd = tmp_path / "plain.ass", tmp_path / "odd.ass"
+    write_ass(timed("Appel à témoins"), style, HALF, plain, size=size)
+    report = write_ass(timed("Appel \U0001F10D à témoins\U0001F009"), style, HALF, odd, size=size)
+    assert [g["codepoint"] for g in report["left_out_glyphs"]] == ["U+1F009", "U+1F10D"]
     assert "left out of the burned captions" in report["warning"]
-    assert "🚨" not in with_emoji.read_text("utf-8")
-    # the same pixels as the caption without emoji: no box, no gap where the emoji was
-    assert np.array_equal(frame(size, 0.4, plain), frame(size, 0.4, with_emoji))
+    assert np.array_equal(frame(size, 0.4, plain), frame(size, 0.4, odd))
 
 
 def test_a_letter_the_font_lacks_stops_with_the_character_and_the_fix(tmp_path):

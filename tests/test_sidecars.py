@@ -2,8 +2,8 @@ import pysubs2
 
 from pipeline.captions.layout import ACCESSIBLE
 from pipeline.captions.sidecars import write_sidecars
-from pipeline.speech.transcript import Word
 from pipeline.captions.typography import NNBSP
+from pipeline.speech.transcript import Word, parse_srt
 
 SPEECH = ("Bonjour à tous, nous sommes avec le commissaire Jean de La Fontaine à Paris. Il y a eu 12 000 appels "
           "cette année, vraiment ? Oui ! Le n° 17 reste le numéro d'urgence pour la police nationale.")
@@ -34,10 +34,13 @@ def test_text_stays_literal(tmp_path):
     write_sidecars([Word(0, 1, "{\\fs200}"), Word(1, 2, "C:\\Nouveau"), Word(2, 3, "<b>gras</b>"), Word(3, 4, "&")],
                    srt, vtt, language="en")
     s, v = srt.read_text(), vtt.read_text()
-    assert "{\\fs200}" in s and "{\\fs200}" in v                 # braces kept, not stripped as tags
-    assert "C:\\\u2060Nouveau" in s                             # "\N" not turned into a line break
+    assert "{\\" not in s and "\\N" not in s                     # no player can read a style code or a break
+    assert "{\u2060\\\u2060fs200}" in s and "{\\\u2060fs200}" in v
+    assert "C:\\\u2060Nouveau" in s
     assert "&lt;b&gt;gras&lt;/b&gt; &amp;" in v
-    assert "<b>" not in s.replace("<\u2060b>", "")
+    assert "<b>" not in s
+    back = parse_srt(s)[0].text                                 # a person's edit reads back as written
+    assert back == "{\\fs200} C:\\Nouveau <b>gras</b> &"
 
 
 def test_no_words_writes_empty_files(tmp_path):

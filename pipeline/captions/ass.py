@@ -22,9 +22,12 @@ from PIL import ImageFont
 
 from pipeline.cache import atomic_write_text
 from pipeline.captions import typography
-from pipeline.captions.glyphs import Coverage
+from pipeline.captions.glyphs import EMOJI_FONT, Coverage
 from pipeline.captions.layout import Caption, chunk_text, layout, wrap
+from pipeline.captions.pacing import pace
 from pipeline.captions.styles import CaptionStyle
+from pipeline.captions.words import caption_language
+from pipeline.errors import CadreError
 from pipeline.resources import font_dir
 from pipeline.speech.transcript import Word
 
@@ -77,18 +80,39 @@ def _os2_em_ratio(path: Path) -> float:
 
 
 class Measure:
-    """Text widths in pixels as libass will draw them, from the shipped font file."""
+    """Text widths in pixels as libass will draw them, from the shipped font files.
 
-    def __init__(self, font_path: Path):
+    Characters in ``fallback_chars`` (emoji the caption font lacks) are measured with the
+    ``fallback`` font, as :func:`font_runs` makes libass draw them.
+    """
+
+    def __init__(self, font_path: Path, fallback: Path | None = None, fallback_chars: frozenset[int] = frozenset()):
         self.path = font_path
         self.em = _os2_em_ratio(font_path)
+        self.fallback = fallback
+        self.fallback_chars = fallback_chars if fallback is not None else frozenset()
+        self.fallback_em = _os2_em_ratio(fallback) if fallback is not None else 1.0
 
     @lru_cache(maxsize=64)
-    def _font(self, size: float) -> ImageFont.FreeTypeFont:
+    def _font(self, size: float, fallback: bool = False) -> ImageFont.FreeTypeFont:
+        if fallback:
+            return ImageFont.truetype(str(self.fallback), size * self.fallback_em)
         return ImageFont.truetype(str(self.path), size * self.em)
 
     def width(self, text: str, size: float) -> float:
-        return self._font(size).getlength(text)
+        return sum(self._font(size, fb).getlength(run) for run, fb in font_runs(text, self.fallback_chars))
+
+
+def font_runs(text: str, fallback_chars: frozenset[int]) -> list[tuple[str, bool]]:
+    """``text`` cut into runs, each with True when the fallback (emoji) font draws it."""
+    runs: list[tuple[str, bool]] = []
+    for ch in text:
+        fb = ord(ch) in fallback_chars
+        if runs and runs[-1][1] == fb:
+            runs[-1] = (runs[-1][0] + ch, fb)
+        else:
+            runs.append((ch, fb))
+    return runs
 
 
 # ---------------------------------------------------------------- placement
@@ -210,6 +234,10 @@ def place(caption: Caption, style: CaptionStyle, box: Box, measure: Measure, lan
 
 # ---------------------------------------------------------------- writing
 
+def _family(path: Path) -> str:
+    return ImageFont.truetype(str(path), 20).getname()[0]
+
+
 def _anchor(style: CaptionStyle, box: Box, n_lines: int, size: int) -> tuple[int, int, int]:
     """(\\an alignment, x, y) of a block of ``n_lines`` lines, kept entirely inside ``box``."""
     x = round((box.left + box.right) / 2)
@@ -236,23 +264,40 @@ def _ass_style(style: CaptionStyle) -> pysubs2.SSAStyle:
         alignment=pysubs2.Alignment.BOTTOM_CENTER, marginl=0, marginr=0, marginv=0)
 
 
-def _line_text(line: list[tuple[int, str]], style: CaptionStyle, current: int | None) -> str:
+@dataclass(frozen=True)
+class Fonts:
+    """How to switch to the emoji font and back inside a caption line."""
+    family: str                             # the caption font's family name
+    fallback_family: str = ""
+    fallback_chars: frozenset[int] = frozenset()
+
+    def text(self, raw: str) -> str:
+        """Escaped ``raw`` with each emoji run set in the fallback font: {\\fnNoto Emoji}🚨{\\fnRoboto}."""
+        out = []
+        for run, fb in font_runs(raw, self.fallback_chars):
+            run = escape(run)
+            out.append("{\\fn" + self.fallback_family + "}" + run + "{\\fn" + self.family + "}" if fb else run)
+        return "".join(out)
+
+
+def _line_text(line: list[tuple[int, str]], style: CaptionStyle, current: int | None,
+               fonts: Fonts | None = None) -> str:
     parts = []
     for j, text in line:
-        text = escape(text)
+        text = fonts.text(text) if fonts is not None else escape(text)
         if current is not None and j == current:
             text = "{\\1c" + _tag_colour(style.highlight) + "}" + text + "{\\1c" + _tag_colour(style.colour) + "}"
         parts.append(text)
     return " ".join(parts)
 
 
-def _events(placed: Placed, style: CaptionStyle, box: Box) -> list[pysubs2.SSAEvent]:
+def _events(placed: Placed, style: CaptionStyle, box: Box, fonts: Fonts | None = None) -> list[pysubs2.SSAEvent]:
     cap = placed.caption
     an, x, y = _anchor(style, box, len(placed.lines), placed.size)
     head = f"{{\\an{an}\\pos({x},{y})" + (f"\\fs{placed.size}" if placed.size != style.size else "") + "}"
 
     def text(current):
-        return head + "\\N".join(_line_text(line, style, current) for line in placed.lines)
+        return head + "\\N".join(_line_text(line, style, current, fonts) for line in placed.lines)
 
     ms = lambda t: int(round(t * 1000))  # noqa: E731
     if not style.karaoke:
@@ -268,38 +313,43 @@ def _events(placed: Placed, style: CaptionStyle, box: Box) -> list[pysubs2.SSAEv
 
 
 def write_ass(words: Sequence[Word], style: CaptionStyle, safe: tuple[int, int, int, int], path: Path,
-              size: tuple[int, int] = (1080, 1920), language: str = "fr") -> dict:
+              size: tuple[int, int] = (1080, 1920), language: str | None = "fr") -> dict:
     """Lay out ``words`` (seconds on the episode timeline) and write the ASS file to ``path``.
 
     ``safe`` is (left, top, right, bottom) margins in pixels. Returns a report:
     ``{"events": int, "captions": int, "size": [w, h], "shrunk": [{"start", "end", "text", "size", "style_size"}],
-    "left_out_glyphs": [...], "warning": str | None}`` (``glyphs.py``: emoji the font cannot draw).
+    "paced": [...], "left_out_glyphs": [...], "warning": str | None}``: ``paced`` lists the captions
+    extended or moved to keep the style's ``max_cps`` and ``min_duration`` (``pacing.py``);
+    ``left_out_glyphs`` the characters no shipped font can draw (``glyphs.py``).
     """
     box = text_box(style, safe, size)
     if box.width < style.size or box.height < style.min_size:
-        from pipeline.errors import CadreError
         raise CadreError(path, f"the safe zone {safe} leaves no room for captions in a {size[0]}x{size[1]} frame; "
                                "render fewer networks together or use smaller margins")
-    measure = Measure(style.font_path)
+    emoji = font_dir() / EMOJI_FONT
+    coverage = Coverage(style.font_path, emoji if emoji.is_file() else None)
+    extra = coverage.fallback_chars()
+    measure = Measure(style.font_path, coverage.fallback, extra)
+    fonts = Fonts(style.font_family, _family(coverage.fallback) if coverage.fallback else "", extra)
     subs = pysubs2.SSAFile()
     subs.info.update({"PlayResX": str(size[0]), "PlayResY": str(size[1]), "WrapStyle": "2",
                       "ScaledBorderAndShadow": "yes", "Title": "Cadre captions"})
     subs.styles.clear()
     subs.styles["Caption"] = _ass_style(style)
     shrunk = []
-    coverage = Coverage(style.font_path)
     words = [replace(w, word=text) for w in words if (text := coverage.drawable(w.word, w.start)).strip()]
-    captions = layout(words, style.rules)
+    captions = layout(words, style.rules, caption_language(language))
+    paced = pace(captions, [" ".join(c.line_texts) for c in captions], style.max_cps, style.min_duration)
     for cap in captions:
         placed = place(cap, style, box, measure, language)
         if placed.shrunk:
             shrunk.append({"start": round(cap.start, 3), "end": round(cap.end, 3),
                            "text": " ".join(chunk_text(c) for c in cap.chunks),
                            "size": placed.size, "style_size": style.size})
-        subs.events.extend(_events(placed, style, box))
+        subs.events.extend(_events(placed, style, box, fonts))
     atomic_write_text(Path(path), subs.to_string("ass"))
     return {"events": len(subs.events), "captions": len(captions), "size": list(size), "shrunk": shrunk,
-            "left_out_glyphs": coverage.report(), "warning": coverage.warning()}
+            "paced": paced, "left_out_glyphs": coverage.report(), "warning": coverage.warning()}
 
 
 def burn(stream, ass_path: Path):

@@ -4,8 +4,11 @@ libass draws a character the font lacks as an empty box (or nothing), which on a
 reads as a typo. Before captions are laid out, every character is checked against the font's
 character map (fontTools):
 
-- an emoji or pictographic symbol the font lacks (a community manager's 🚨 in an edited SRT) is
-  left out of the burned captions, with a warning; the SRT/VTT sidecars keep it;
+- an emoji the caption font lacks is drawn with the shipped monochrome emoji font (Noto Emoji,
+  :data:`EMOJI_FONT`), in the caption colour: ``ass.py`` switches fonts for each such run, because
+  libass here has no fontconfig and never falls back to another font by itself;
+- an emoji or pictographic symbol no shipped font has is left out of the burned captions, with a
+  warning; the SRT/VTT sidecars keep it;
 - a letter, digit or punctuation mark the font lacks (a name in another script, a stray Whisper
   character) stops the render with one line naming the character, its time and the fix.
 """
@@ -17,6 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline.errors import CadreError
+
+EMOJI_FONT = "NotoEmoji.ttf"      # in assets/fonts, OFL (LICENSE-NotoEmoji.txt)
 
 # never drawn as glyphs: joiners and presentation selectors that only shape their neighbours
 INVISIBLE = {0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0xFE0E, 0xFE0F, 0x20E3}
@@ -45,15 +50,23 @@ def _pictographic(ch: str) -> bool:
 class Coverage:
     """Checks caption text against one font; collects what it leaves out."""
     font_path: Path
+    fallback: Path | None = None                             # the emoji font, for pictographs only
     left_out: dict[str, int] = field(default_factory=dict)   # character -> occurrences
 
+    def fallback_chars(self) -> frozenset[int]:
+        """Code points drawn with the fallback font: pictographs it has and the caption font lacks."""
+        if self.fallback is None:
+            return frozenset()
+        return charmap(str(self.fallback)) - charmap(str(self.font_path))
+
     def drawable(self, text: str, at: float) -> str:
-        """``text`` without the emoji the font cannot draw; raises on a missing letter."""
+        """``text`` without the emoji no font can draw; raises on a missing letter."""
         cmap = charmap(str(self.font_path))
+        extra = self.fallback_chars()
         out = []
         for ch in text:
             cp = ord(ch)
-            if cp in cmap or ch.isspace():
+            if cp in cmap or ch.isspace() or (cp in extra and _pictographic(ch) and cp not in INVISIBLE):
                 out.append(ch)
             elif cp in INVISIBLE or _pictographic(ch):
                 if cp not in INVISIBLE:
@@ -73,5 +86,5 @@ class Coverage:
         if not self.left_out:
             return None
         chars = " ".join(f"{ch} (U+{ord(ch):04X})" for ch in sorted(self.left_out))
-        return (f"the caption font has no glyph for {chars}; left out of the burned captions, kept in the "
+        return (f"no caption font has a glyph for {chars}; left out of the burned captions, kept in the "
                 "SRT/VTT files")

@@ -8,7 +8,8 @@ The same code serves two layouts:
 
 Rules, in order:
 
-1. Punctuation tokens stick to their word; names ("Jean de La Fontaine"), numbers ("12 000 €",
+1. Tokens become display words (:mod:`pipeline.captions.words`: elisions, hyphens and split numbers
+   joined, typography set); punctuation tokens stick to their word; names ("Jean de La Fontaine"), numbers ("12 000 €",
    "n° 17") and elisions ("l' arme") form *chunks* that are never split across lines or captions.
 2. A pause of ``pause`` seconds or more always ends a caption; so does the end of a sentence,
    unless the caption is still nearly empty. A caption also ends before it exceeds the characters,
@@ -25,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from pipeline.captions.words import display_words
 from pipeline.speech.transcript import Word
 
 
@@ -73,8 +75,6 @@ class Caption:
 
 # ---------------------------------------------------------------- tokens and chunks
 
-_CLOSING = re.compile(r"^[.,;:!?…»)\]\"”%]+$")
-_OPENING = re.compile(r"^[«(\[\"“¿¡]+$")
 _SENTENCE_END = re.compile(r"[.!?…]+[»\"”)]*$")
 _CLAUSE_END = re.compile(r"[,;:]$")
 _DIGITS = re.compile(r"\d")
@@ -89,33 +89,10 @@ WEAK = {"le", "la", "les", "l'", "un", "une", "des", "du", "de", "d'", "au", "au
         "mais", "donc", "car", "the", "an", "of", "to", "and", "or", "in", "on", "at", "for", "with"}
 
 
-def clean_words(words: Sequence[Word]) -> list[Word]:
-    """Strip, drop empty tokens, sort, and attach punctuation-only tokens to their word."""
-    out: list[Word] = []
-    pending_open = ""
-    pending_start: float | None = None
-    for w in sorted(words, key=lambda w: (w.start, w.end)):
-        text = " ".join(w.word.split())
-        if not text:
-            continue
-        start, end = float(w.start), max(float(w.end), float(w.start))
-        if _CLOSING.match(text) and out:
-            prev = out[-1]
-            sep = " " if text[0] in "?!;:»" else ""
-            out[-1] = Word(prev.start, max(prev.end, end), prev.word + sep + text, min(prev.probability, w.probability))
-            continue
-        if _OPENING.match(text):
-            pending_open += text + (" " if text.endswith("«") else "")
-            pending_start = start if pending_start is None else pending_start
-            continue
-        if pending_open:
-            text, start = pending_open + text, min(start, pending_start)
-            pending_open, pending_start = "", None
-        out.append(Word(start, end, text, w.probability))
-    if pending_open and out:
-        last = out[-1]
-        out[-1] = Word(last.start, last.end, last.word + " " + pending_open.strip(), last.probability)
-    return out
+def clean_words(words: Sequence[Word], language: str | None = None) -> list[Word]:
+    """Display words (:func:`pipeline.captions.words.display_words`): tokens joined as a reader sees
+    them, punctuation attached, ``language``'s typography set, empty tokens dropped, sorted."""
+    return display_words(words, language)
 
 
 def _bare(word: str) -> str:
@@ -244,8 +221,8 @@ def _split_point(cur: list[Chunk]) -> int:
     return k
 
 
-def group(words: Sequence[Word], rules: LayoutRules) -> list[list[Chunk]]:
-    chunks = chunk_words(clean_words(words))
+def group(words: Sequence[Word], rules: LayoutRules, language: str | None = None) -> list[list[Chunk]]:
+    chunks = chunk_words(clean_words(words, language))
     groups: list[list[Chunk]] = []
     cur: list[Chunk] = []
     for chunk in chunks:
@@ -280,9 +257,10 @@ def _timed(groups: list[list[Chunk]], rules: LayoutRules) -> list[Caption]:
     return caps
 
 
-def layout(words: Sequence[Word], rules: LayoutRules = ACCESSIBLE) -> list[Caption]:
-    """Caption events for ``words`` (seconds on one timeline) under ``rules``."""
-    caps = _timed(group(words, rules), rules)
+def layout(words: Sequence[Word], rules: LayoutRules = ACCESSIBLE, language: str | None = None) -> list[Caption]:
+    """Caption events for ``words`` (seconds on one timeline) under ``rules``; text is display words
+    with ``language``'s typography, so every length is counted as the reader will see it."""
+    caps = _timed(group(words, rules, language), rules)
     for cap in caps:
         cap.line_starts = wrap([chunk_text(c) for c in cap.chunks], len, rules.max_chars_per_line,
                                rules.max_lines) or [0]

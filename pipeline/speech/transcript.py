@@ -2,7 +2,8 @@
 
 Times are seconds on the clip's own timeline (0 = first sample of the file).
 
-Files: the review SRT (and VTT) are written and read with pysubs2; the JSON follows the
+Files: the review SRT is laid out and written by :mod:`pipeline.captions.sidecars` (one cue
+layout for every subtitle file) and read back here with pysubs2; the JSON follows the
 openai-whisper layout (``language``, ``text``, ``segments[].words[]``), with words whose
 probability is under :data:`LOW_CONFIDENCE` flagged ``"low_confidence": true`` for review.
 """
@@ -12,14 +13,11 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from pipeline.cache import atomic_write_text
 
 LOW_CONFIDENCE = 0.5        # words under this probability are flagged for review
-LINE_CHARS = 42             # sidecar subtitle rules: 2 lines of at most 42 characters
-CUE_LINES = 2
-CUE_MAX_SECONDS = 7.0
-CUE_GAP = 1.0               # a pause this long starts a new cue
 
 
 @dataclass
@@ -99,7 +97,7 @@ def read_json(path: Path) -> tuple[Transcript, dict]:
     return Transcript.from_dict(data), data.get("cadre", {})
 
 
-# ---- cues (SRT/VTT) ------------------------------------------------------------------------
+# ---- cues (SRT) ------------------------------------------------------------------------
 
 @dataclass
 class Cue:
@@ -113,76 +111,62 @@ class Cue:
         return " ".join(self.text.split())
 
 
-def words_text(words: list[Word]) -> str:
-    """Join Whisper words (each carries its own leading space) into display text."""
-    return "".join(w.word for w in words).strip()
+_SRT_TIME = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})")
+_SRT_FORMAT = re.compile(r"</?(?:i|b|u|s)>|<font\b[^>]*>|</font>", re.IGNORECASE)
 
 
-def _split_lines(text: str) -> str | None:
-    """Break ``text`` into at most two lines of LINE_CHARS, as balanced as the word boundaries
-    allow; None when it does not fit."""
-    if len(text) <= LINE_CHARS:
-        return text
-    fits = [i for i, c in enumerate(text) if c == " " and i <= LINE_CHARS and len(text) - i - 1 <= LINE_CHARS]
-    if not fits:
-        return None
-    best = min(fits, key=lambda i: abs(i - len(text) / 2))
-    return text[:best] + "\n" + text[best + 1:]
+def _srt_seconds(stamp: str) -> float:
+    m = _SRT_TIME.fullmatch(stamp.strip())
+    if not m:
+        raise ValueError(f"bad SRT time {stamp.strip()!r}")
+    h, mi, s, ms = m.groups()
+    return int(h or 0) * 3600 + int(mi) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
 
 
-def layout_cues(transcript: Transcript) -> list[Cue]:
-    """Cut the transcript into subtitle cues for review: at most two 42-character lines and
-    7 seconds each; a new cue after a pause, or after a sentence end once the cue has some text."""
-    cues: list[Cue] = []
-    current: list[Word] = []
-    for w in transcript.words:
-        if current:
-            text = words_text(current + [w])
-            full = _split_lines(text) is None or w.end - current[0].start > CUE_MAX_SECONDS
-            pause = w.start - current[-1].end >= CUE_GAP
-            sentence = current[-1].word.rstrip().endswith((".", "?", "!", "…")) and len(words_text(current)) > 20
-            if full or pause or sentence:
-                cues.append(_cue(current))
-                current = []
-        current.append(w)
-    if current:
-        cues.append(_cue(current))
-    for a, b in zip(cues, cues[1:]):  # no overlap after millisecond rounding
-        b.start = max(b.start, a.end)
-    return cues
+# The subtitle cue layout lives with the captions (pipeline/captions/sidecars.py: display words,
+# 42-character lines, reading speed), a layer above this one; it registers itself here on import,
+# so `cadre transcribe`, corrections and the review page use the very layout the sidecars use.
+_cue_layout: Callable[["Transcript"], list[Cue]] | None = None
+_srt_writer: Callable[[list[Cue]], str] | None = None
 
 
-def _cue(words: list[Word]) -> Cue:
-    start = round(words[0].start, 3)
-    end = round(max(words[-1].end, words[0].start + 0.1), 3)
-    text = words_text(words)
-    return Cue(start, end, _split_lines(text) or text, list(words))  # one over-long word stays whole
+def use_cue_layout(layout: Callable[["Transcript"], list[Cue]], srt: Callable[[list[Cue]], str]) -> None:
+    global _cue_layout, _srt_writer
+    _cue_layout, _srt_writer = layout, srt
 
 
-def _subs(cues: list[Cue]):
-    import pysubs2
-
-    subs = pysubs2.SSAFile()
-    for cue in cues:
-        subs.append(pysubs2.SSAEvent(start=int(round(cue.start * 1000)), end=int(round(cue.end * 1000)),
-                                     text=cue.text.replace("\n", "\\N")))
-    return subs
+def layout_cues(transcript: "Transcript") -> list[Cue]:
+    """The transcript's subtitle cues, as every Cadre subtitle file lays them out."""
+    if _cue_layout is None:
+        raise RuntimeError("no subtitle cue layout registered: import pipeline.captions.sidecars")
+    return _cue_layout(transcript)
 
 
-def srt_text(transcript: Transcript) -> str:
-    return _subs(layout_cues(transcript)).to_string("srt")
-
-
-def vtt_text(transcript: Transcript) -> str:
-    return _subs(layout_cues(transcript)).to_string("vtt")
+def srt_text(transcript: "Transcript") -> str:
+    """The ``cadre transcribe`` review SRT of a transcript."""
+    cues = layout_cues(transcript)          # raises when nothing is registered
+    return _srt_writer(cues)
 
 
 def parse_srt(text: str) -> list[Cue]:
-    """Cues of an SRT document (as edited by a person), in time order. Raises ValueError."""
-    import pysubs2
+    """Cues of an SRT document (as edited by a person), in time order. Raises ValueError.
 
-    subs = pysubs2.SSAFile.from_string(text, format_="srt")
-    cues = [Cue(ev.start / 1000, ev.end / 1000, ev.plaintext.strip()) for ev in subs if not ev.is_comment]
+    The text is read literally: ``{\\fs200}``, ``<script>`` or ``\\N`` are words a person typed and
+    stay as written; only SRT's own ``<i> <b> <u> <s> <font>`` markup is dropped, and the U+2060
+    word joiners Cadre writes after ``{``, ``\\`` and ``<`` (captions/sidecars.py) are removed.
+    """
+    text = text.replace("\ufeff", "").replace("\r\n", "\n").replace("\r", "\n")
+    cues = []
+    for block in re.split(r"\n[ \t]*\n", text.strip()):
+        lines = block.split("\n")
+        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if timing is None:
+            continue
+        left, right = lines[timing].split("-->", 1)
+        start, end = _srt_seconds(left), _srt_seconds(right.split()[0] if right.split() else "")
+        body = [re.sub(r"[ \t]+", " ", _SRT_FORMAT.sub("", line).replace("\u2060", "")).strip()
+                for line in lines[timing + 1:]]
+        cues.append(Cue(start, end, "\n".join(line for line in body if line)))
     return sorted(cues, key=lambda c: (c.start, c.end))
 
 
@@ -201,14 +185,6 @@ def same_subtitles(a: str, b: str) -> bool:
     def norm(t: str) -> str:
         return re.sub(r"[ \t]+\n", "\n", t.replace("\ufeff", "").replace("\r\n", "\n")).strip()
     return norm(a) == norm(b)
-
-
-def write_srt(path: Path, transcript: Transcript) -> None:
-    atomic_write_text(Path(path), srt_text(transcript))
-
-
-def write_vtt(path: Path, transcript: Transcript) -> None:
-    atomic_write_text(Path(path), vtt_text(transcript))
 
 
 def write_json(path: Path, transcript: Transcript, meta: dict | None = None) -> None:

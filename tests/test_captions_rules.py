@@ -1,0 +1,143 @@
+"""Subtitle rules read back from the files: sidecars (SRT/VTT), the review SRT and the burned ASS.
+
+On the real French clips (the real model's words) and on brisk synthetic speech: no line over 42
+characters (counted after French typography), at most 2 lines, no cue over 20 characters a second,
+at least 1 s each, no overlap. Burned captions keep their style's ``max_cps``.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pysubs2
+import pytest
+
+from pipeline.cache import cache_dir
+from pipeline.captions.ass import write_ass
+from pipeline.captions.sidecars import MAX_CPS, MIN_DURATION, write_sidecars
+from pipeline.captions.styles import load_style
+from pipeline.captions.typography import NNBSP
+from pipeline.speech.transcript import Segment, Transcript, Word, layout_cues, parse_srt, srt_text
+
+AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "media" / "audio"
+SAFE = (65, 288, 192, 672)
+
+
+@pytest.fixture(scope="module")
+def french():
+    if not AUDIO.is_dir():
+        pytest.skip(f"real speech folder {AUDIO} is absent (it sits beside the checkout in CI)")
+    os.environ.setdefault("CADRE_MODELS_DIR", str(cache_dir() / "models"))
+    from pipeline.speech import transcribe as stage
+    from pipeline.speech.engines.base import TranscribeOptions
+
+    out = {}
+    for wav in sorted((AUDIO / "fr").glob("*.wav")):
+        for lang in ("fr", "auto"):
+            out[f"{wav.stem}:{lang}"] = (stage.machine_transcript(wav, TranscribeOptions(threads=2, language=lang))[0],
+                                         lang)
+    return out
+
+
+def brisk(text: str, cps: float = 32.0, start: float = 0.0) -> list[Word]:
+    """Words of ``text`` spoken at ``cps`` characters a second, Whisper-shaped (leading spaces)."""
+    words, t = [], start
+    for w in text.split():
+        d = (len(w) + 1) / cps
+        words.append(Word(round(t, 3), round(t + d, 3), " " + w))
+        t += d
+    return words
+
+
+BRISK = ("Alors nous avons reçu l'appel à vingt-deux heures, et les collègues de la brigade sont arrivés "
+         "sur place en moins de cinq minutes, ce qui est vraiment remarquable ! Qu'est-ce que vous "
+         "en pensez ? Franchement, c'est le travail de toute une équipe : « merci à tous ».")
+
+
+def check_subtitles(subs: pysubs2.SSAFile, what: str, max_cps: float = MAX_CPS, min_duration: float = MIN_DURATION,
+                    line_chars: int = 42, max_lines: int = 2) -> dict:
+    worst = {"lines_over": 0, "cues_over_cps": 0, "max_cps": 0.0, "short": 0, "overlaps": 0}
+    events = [e for e in subs if not e.is_comment]
+    for e in events:
+        text = re.sub(r"\{[^}]*\}", "", e.text) if what == "ass" else e.plaintext
+        lines = text.replace("\\N", "\n").replace("\u2060", "").split("\n")
+        worst["lines_over"] += sum(1 for line in lines if len(line) > line_chars) + (len(lines) > max_lines)
+        seconds = (e.end - e.start) / 1000
+        cps = len(" ".join(lines)) / seconds
+        worst["max_cps"] = max(worst["max_cps"], cps)
+        worst["cues_over_cps"] += cps > max_cps + 1e-9
+        worst["short"] += seconds < min_duration - 1e-9
+    worst["overlaps"] = sum(1 for a, b in zip(events, events[1:]) if a.end > b.start)
+    return worst
+
+
+def assert_rules(worst: dict, name: str) -> None:
+    assert (worst["lines_over"], worst["cues_over_cps"], worst["short"], worst["overlaps"]) == (0, 0, 0, 0), \
+        (name, worst)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_brisk_speech_sidecars_meet_the_rules(tmp_path, language):
+    words = brisk(BRISK) + brisk("Et voilà, c'est terminé pour aujourd'hui.", start=30.0)
+    srt, vtt = tmp_path / "a.srt", tmp_path / "a.vtt"
+    write_sidecars(words, srt, vtt, language=language)
+    for path in (srt, vtt):
+        assert_rules(check_subtitles(pysubs2.load(str(path)), "srt"), path.name)
+    text = srt.read_text("utf-8")
+    assert "l'appel" in text and " '" not in text
+    assert (f"pensez{NNBSP}?" in text) == (language == "fr")
+
+
+def test_line_length_counted_after_typography(tmp_path):
+    # 41 characters before typography, 42 or more after: the layout must count the U+202F.
+    words = brisk("Vous êtes bien sûr ? Oui ! Alors venez : « demain » ; d'accord ? " * 6, cps=12)
+    srt, vtt = tmp_path / "a.srt", tmp_path / "a.vtt"
+    write_sidecars(words, srt, vtt, language="fr")
+    subs = pysubs2.load(str(srt))
+    assert NNBSP in srt.read_text("utf-8")
+    assert_rules(check_subtitles(subs, "srt"), "typography")
+
+
+def test_brisk_speech_burned_captions_keep_the_style_reading_speed(tmp_path):
+    style = load_style("social")
+    report = write_ass(brisk(BRISK), style, SAFE, tmp_path / "c.ass", language="fr")
+    subs = pysubs2.load(str(tmp_path / "c.ass"))
+    worst = check_subtitles(subs, "ass", max_cps=style.max_cps, min_duration=style.min_duration,
+                            line_chars=10 ** 6, max_lines=10)
+    assert worst["cues_over_cps"] == 0 and worst["overlaps"] == 0 and worst["short"] == 0, worst
+    assert report["paced"], "brisk speech needs captions extended or moved"
+    assert {p["change"] for p in report["paced"]} <= {"extended", "delayed", "early"}
+
+
+def test_review_srt_uses_the_same_layout():
+    t = Transcript("fr", [Segment(0, 10, "", brisk(BRISK))])
+    cues = layout_cues(t)
+    srt = srt_text(t)
+    back = parse_srt(srt)
+    assert [c.text for c in back] == [c.text for c in cues]
+    assert_rules(check_subtitles(pysubs2.SSAFile.from_string(srt), "srt"), "review")
+
+
+def test_real_french_clips_meet_the_rules(tmp_path, french):
+    style = load_style("social")
+    totals = {"sidecar_lines_over_42": 0, "sidecar_cues_over_20cps": 0, "ass_cues_over_cps": 0, "space_apostrophe": 0}
+    for name, (t, lang) in french.items():
+        words = t.words
+        srt, vtt, ass = tmp_path / f"{name}.srt", tmp_path / f"{name}.vtt", tmp_path / f"{name}.ass"
+        write_sidecars(words, srt, vtt, language=lang if lang != "auto" else t.language)
+        write_ass(words, style, SAFE, ass, language=lang if lang != "auto" else t.language)
+        review = srt_text(t)
+        for subs, kind in ((pysubs2.load(str(srt)), "srt"), (pysubs2.load(str(vtt)), "srt"),
+                           (pysubs2.SSAFile.from_string(review), "srt")):
+            worst = check_subtitles(subs, kind)
+            assert_rules(worst, name)
+            totals["sidecar_lines_over_42"] += worst["lines_over"]
+            totals["sidecar_cues_over_20cps"] += worst["cues_over_cps"]
+        worst = check_subtitles(pysubs2.load(str(ass)), "ass", max_cps=style.max_cps,
+                                min_duration=style.min_duration, line_chars=10 ** 6, max_lines=10)
+        assert worst["cues_over_cps"] == 0 and worst["overlaps"] == 0, (name, worst)
+        for text in (srt.read_text("utf-8"), vtt.read_text("utf-8"), ass.read_text("utf-8"), review):
+            totals["space_apostrophe"] += len(re.findall(r"\s['’]", text))
+    assert totals == {"sidecar_lines_over_42": 0, "sidecar_cues_over_20cps": 0, "ass_cues_over_cps": 0,
+                      "space_apostrophe": 0}
