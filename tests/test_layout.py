@@ -73,7 +73,26 @@ def test_min_duration_and_reading_speed_when_time_allows():
     caps = layout(timed(SPEECH, step=0.45, length=0.3), ACCESSIBLE)
     for c in caps[:-1]:
         chars = len(c.text.replace("\n", " "))
-        assert c.end - c.start >= min(ACCESSIBLE.min_duration, chars / ACCESSIBLE.max_cps) - 1e-6
+        assert c.end - c.start >= max(ACCESSIBLE.min_duration, chars / ACCESSIBLE.max_cps) - 1e-6
+    # Short sentences, each followed by 2 s of silence, spoken 0.3 s faster than they can be read
+    # (or shorter than min_duration): each caption only needs to stay up 0.3 s into the silence
+    # (less than linger), so both rules must lengthen it. Spoken length alone never meets them.
+    sentences = ["Oui !", "Merci.", "Il y a eu 12 000 appels cette année.",
+                 "Le n° 17 reste le numéro d'urgence.", "Nous sommes avec le commissaire de Paris."]
+    words, t = [], 0.0
+    for s in sentences:
+        tokens = s.split()
+        spoken = max(ACCESSIBLE.min_duration, len(s) / ACCESSIBLE.max_cps) - 0.3
+        step = spoken / len(tokens)
+        words += [Word(round(t + i * step, 3), round(t + (i + 1) * step, 3), w) for i, w in enumerate(tokens)]
+        t += spoken + 2.0
+    caps = layout(words, ACCESSIBLE)
+    assert [c.text.replace("\n", " ") for c in caps] == sentences
+    needs = [max(ACCESSIBLE.min_duration, len(s) / ACCESSIBLE.max_cps) for s in sentences]
+    assert any(n == ACCESSIBLE.min_duration for n in needs) and any(n > ACCESSIBLE.min_duration for n in needs)
+    for c, need in zip(caps, needs):
+        assert c.words[-1].end - c.start < need - 0.25        # speech alone is too short to read
+        assert c.end - c.start >= need - 1e-6, (c.text, c.end - c.start, need)
 
 
 def test_short_word_kept_up_but_only_lingers_into_silence():

@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from pipeline.orchestrator import RenderOptions, render_episode
-from pipeline.sound.loudness import measure_file
 from pipeline.cli import main
 from pipeline.ffmpeg import run
 from pipeline.networks import master_profile, network_names
+from pipeline.orchestrator import RenderOptions, render_episode
+from pipeline.sound.loudness import measure_file
 from pipeline.source.probe import probe
-
 from tests.conftest import make_clip, tree_hashes
 
 
@@ -62,7 +61,9 @@ def mixed_render(tmp_path_factory):
                                      "-tag:v", "hvc1", "-pix_fmt", "yuv420p"))
     run(["-display_rotation", "-90", "-i", str(sideways), "-c", "copy", str(ep / "2.mov")], source=ep, what="fixture")
     # 10: 10-bit HDR (PQ, BT.2020) HEVC with variable frame rate; natural order puts it after 2
+    # (a black-to-white ramp: tone-mapping bends it, an untouched PQ frame would show it straight)
     make_clip(ep / "10.mp4", size="1280x720", rate=30, duration=2, audio=True,
+              source="gradients=c0=black:c1=white:x0=0:y0=0:x1=1279:y1=0:speed=0",
               extra_video=("-vf", "setpts='(N/30+0.012*sin(N))/TB'", "-fps_mode", "vfr"),
               vcodec=("-c:v", "libx265", "-preset", "ultrafast",
                       "-x265-params", "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc",
@@ -130,10 +131,20 @@ def test_rotation_and_clip_order(mixed_render):
 
 
 def test_hdr_is_tone_mapped(mixed_render):
-    _, _, result = mixed_render
-    frame = frame_at(Path(result["out_dir"]) / "tiktok" / "episode.mp4", 6.0)
-    # testsrc2 tone-mapped to SDR keeps visible structure: not crushed to one flat colour
-    assert frame[700:1200].std() > 20
+    """The PQ clip is tone-mapped to SDR, not shown untouched (its PQ code values read as if they
+    were BT.709, which is what skipping the tone-mapping gives): the ramp keeps its order but
+    hable's curve makes the upper half much brighter than the untouched frame."""
+    ep, _, result = mixed_render
+    frame = frame_at(Path(result["out_dir"]) / "tiktok" / "episode.mp4", 6.0)   # clip 10 starts at 5 s
+    # fit: 1280x720 shown as 1080x608 at rows 656..1264, so output column c is source column c * 1280 / 1080
+    shown = frame[760:1160, 40:1040].mean(axis=(0, 2))
+    untouched = frame_at(ep / "10.mp4", 1.0)[100:620].mean(axis=(0, 2))
+    untouched = np.interp((np.arange(40, 1040) + 0.5) * 1280 / 1080 - 0.5, np.arange(1280), untouched)
+    assert shown[-50:].mean() - shown[:50].mean() > 150, "tone-mapping crushed the picture"
+    assert np.all(np.diff(shown[::50]) > -2), f"the ramp lost its order: {shown[::50].round()}"
+    upper = (untouched > 140) & (untouched < 200)
+    lift = (shown[upper] - untouched[upper]).mean()
+    assert upper.any() and lift > 25, f"upper half only {lift:.1f} levels above the untouched PQ frame: not tone-mapped"
 
 
 def test_fit_keeps_whole_frame_over_blurred_copy(tmp_path):
@@ -223,13 +234,52 @@ def test_4k_hevc_source(tmp_path):
 
 
 def test_long_filter_graph_goes_through_a_file(tmp_path, monkeypatch):
+    """A graph passed as ``-/filter_complex FILE`` is the graph ffmpeg runs: a window panning right
+    then back left (a follow path) is read back from the decoded frames of the master."""
+    import pipeline.analyse
     import pipeline.ffmpeg
+    import pipeline.render
+    from pipeline.reframe.follow import FollowPlan, FollowReframer, Piece, Segment, window
 
     monkeypatch.setattr(pipeline.ffmpeg, "LONG_GRAPH", 10)   # every graph counts as long
+    used = []
+
+    def spy(stream, workdir=None):
+        args = pipeline.ffmpeg.compile_graph(stream, workdir)
+        used.append(args)
+        return args
+    monkeypatch.setattr(pipeline.render, "compile_graph", spy)
+
+    # the source: grey level = column (limited-range luma 16..235 across 640 px), so a decoded
+    # pixel tells which source column the window put there
     ep = tmp_path / "ep"
-    make_clip(ep / "1.mp4", size="640x360", duration=3)
+    ep.mkdir()
+    run(["-f", "lavfi", "-i", "nullsrc=s=640x360:r=30:d=3,format=yuv444p,geq=lum='16+219*X/W':cb=128:cr=128",
+         "-f", "lavfi", "-i", "sine=d=3", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv444p",
+         "-c:a", "aac", "-shortest", str(ep / "1.mp4")], source=ep, what="fixture")
+    size = (640, 360)
+    plan = FollowPlan(size, window(size), [Segment(0, 90, "pan", 1, "override",
+                                                   (Piece(0, 45, 10, 400, 45), Piece(45, 90, 410, -300, 45)))])
+    reframer = FollowReframer(size, plan=plan)
+    monkeypatch.setattr(pipeline.analyse, "reframe_clip", lambda span, settings, faces=None: reframer)
+
     result = render_episode(ep, RenderOptions(networks=("tiktok",), caption_style="none", redact="none"))
-    assert probe(Path(result["out_dir"]) / "tiktok" / "ep.mp4").duration > 2.9
+    assert any("-/filter_complex" in args for args in used), used
+    mp4 = Path(result["out_dir"]) / "tiktok" / "ep.mp4"
+    assert probe(mp4).duration > 2.9
+    checked = {5: None, 40: None, 60: None, 85: None}
+    with av.open(str(mp4)) as c:
+        for n, frame in enumerate(c.decode(video=0)):
+            if n in checked:
+                checked[n] = frame.to_ndarray(format="rgb24")[:, :, 1].astype(float)
+    cw = reframer.cw
+    for n, img in checked.items():
+        assert img is not None and img.shape == (1920, 1080), n
+        x = reframer.x_at(n)
+        for col in (60, 540, 1020):   # output column -> source column x + col * cw / 1080
+            want = (x + (col + 0.5) * cw / 1080 - 0.5) * 255 / 639
+            got = img[200:1700, col].mean()
+            assert abs(got - want) < 4, f"frame {n}, column {col}: grey {got:.0f}, the graph puts {want:.0f} there"
 
 
 def test_short_dynamic_speech_reaches_the_loudness_target(tmp_path, shared_media):
