@@ -15,6 +15,7 @@ from pipeline.branding.bumpers import body_window, bumper_analyses
 from pipeline.branding.overlay import load_branding, overlay
 from pipeline.captions.ass import burn, write_ass
 from pipeline.captions.styles import load_style
+from pipeline.captions.words import caption_language
 from pipeline.faces.redaction import MaskOverrides, RedactionSettings, load_overrides
 from pipeline.mask_timeline import MaskTimeline
 from pipeline.networks import Network, SafeZone, combined_safe_zone
@@ -97,7 +98,10 @@ def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe, p
         offset += s.frame_count / FPS
     st = episode.settings
     words = censor(episode_words([(c, a.transcript.words) for c, a in zip(clips, analyses)]), st.bleep)
-    plan = EditPlan(episode.name, st.title or episode.name, st.language, clips, [n.name for n in networks],
+    # "auto": the language Whisper detected, so captions and sidecars get its typography
+    detected = next((a.transcript.language for a in analyses if a.transcript.words), None)
+    language = caption_language(st.language, detected) or st.language
+    plan = EditPlan(episode.name, st.title or episode.name, language, clips, [n.name for n in networks],
                     vars(safe), st.caption_style, st.redaction, st.branding, words)
     if parts:
         plan.parts = {n.name: plan_parts(plan.duration, n, st.split, episode.folder) for n in networks}
@@ -115,7 +119,7 @@ def build_overlays(settings, plan: EditPlan, safe: SafeZone, workdir: Path) -> t
     if settings.caption_style != "none" and words:
         ass_path = workdir / "captions.ass"
         captions = write_ass(words, load_style(settings.caption_style), safe.margins(), ass_path,
-                             language=settings.language)
+                             language=plan.language)
         overlays.append(lambda v: burn(v, ass_path))
     return overlays, captions
 

@@ -6,6 +6,7 @@ at least 1 s each, no overlap. Burned captions keep their style's ``max_cps``.
 """
 from __future__ import annotations
 
+import html
 import os
 import re
 from pathlib import Path
@@ -61,7 +62,8 @@ def check_subtitles(subs: pysubs2.SSAFile, what: str, max_cps: float = MAX_CPS, 
     events = [e for e in subs if not e.is_comment]
     for e in events:
         text = re.sub(r"\{[^}]*\}", "", e.text) if what == "ass" else e.plaintext
-        lines = text.replace("\\N", "\n").replace("\u2060", "").split("\n")
+        # what the viewer reads: VTT entities (&lt;) are one character, word joiners none
+        lines = html.unescape(text).replace("\\N", "\n").replace("\u2060", "").split("\n")
         worst["lines_over"] += sum(1 for line in lines if len(line) > line_chars) + (len(lines) > max_lines)
         seconds = (e.end - e.start) / 1000
         cps = len(" ".join(lines)) / seconds
