@@ -34,7 +34,7 @@ from pipeline.resources import preset_names, preset_path
 from pipeline.review.preview import crop_window_frame, preview_frame
 from pipeline.speech import models
 from pipeline.speech.engines.base import ENGINES, TranscribeOptions
-from pipeline.speech.transcribe import clip_transcript, write_sidecars
+from pipeline.speech.transcribe import clip_transcript, write_review_files
 from pipeline.speech.transcript import Transcript
 from pipeline.version import __version__
 
@@ -43,7 +43,7 @@ __all__ = [
     "RenderOptions", "Transcript", "TranscribeOptions", "WatchOptions", "__version__", "approval_path", "approve",
     "crop_window_frame", "healthy", "internal_error", "make_demo_episode", "models", "network_names", "output_root",
     "preset_names", "preset_path", "preview_frame", "render_episode", "review", "review_export", "run_batch",
-    "run_checks", "transcribe", "write_sidecars",
+    "run_checks", "transcribe", "write_review_files",
 ]
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pipeline import cache
 from pipeline.cache import file_hash
 from pipeline.errors import CadreError
 from pipeline.faces.redaction import analyse_faces, load_settings
+from pipeline.faces.tracking import FaceTracks
 from pipeline.reframe import PLANNED, Reframer, auto, follow, is_vertical, make_reframer
 from pipeline.reframe.shots import detect_shots
 from pipeline.source.normalize import FPS, ClipSpan, working_size
@@ -26,12 +28,14 @@ REFRAME_DETECTION = {"detect_every": 6, "tile_every": 30, "min_face_px": 80}
 
 @dataclass
 class ClipAnalysis:
+    """What the analysis learnt about one clip (or a branding bumper), shared by every network."""
+
     span: ClipSpan
-    sha256: str
-    reframer: Reframer
-    transcript: Transcript
-    faces: object | None = None     # pipeline.faces.redaction.FaceTracks, None when masking is off
-    kind: str = "clip"              # or "intro" / "outro": a branding bumper (bumpers.py)
+    sha256: str                     # of the clip file: the cache key's root
+    reframer: Reframer              # how it is framed in 9:16 (a strategy from pipeline.reframe)
+    transcript: Transcript          # machine words with a person's corrections merged
+    faces: FaceTracks | None = None  # face tracks; None when face masking is off
+    kind: Literal["clip", "intro", "outro"] = "clip"   # intro/outro: a branding bumper (branding/bumpers.py)
 
 
 def transcribe_span(span: ClipSpan, language: str, asr: dict) -> Transcript:

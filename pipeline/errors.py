@@ -8,6 +8,7 @@ class CadreError(Exception):
     """Bad input or configuration: names the file, says what is wrong and what to do."""
 
     exit_code = 1
+    http_status = 400    # what the review server answers when a request raises it
 
     def __init__(self, path: str | Path | None, message: str):
         self.path = str(path) if path is not None else None
@@ -26,3 +27,9 @@ class BatchFailed(CadreError):
     """Some jobs of a batch failed; the others completed."""
 
     exit_code = 3
+
+
+class NotFound(CadreError):
+    """A path or a clip the caller asked for is not part of the episode (the review server: 404)."""
+
+    http_status = 404

@@ -17,9 +17,9 @@ from pipeline.ffmpeg import ffmpeg_exe
 
 os.environ.setdefault("CADRE_MODELS_DIR", str(cache_dir() / "models"))  # one model store for the run
 
+from pipeline.errors import CadreError  # noqa: E402
 from pipeline.speech import transcribe as stage  # noqa: E402
 from pipeline.speech.engines.base import TranscribeOptions  # noqa: E402
-from pipeline.errors import CadreError  # noqa: E402
 from pipeline.speech.transcript import LOW_CONFIDENCE, parse_srt, read_json  # noqa: E402
 
 AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "media" / "audio"
@@ -175,7 +175,7 @@ def test_clip_without_audio_gives_empty_transcript_with_warning(tmp_path, fresh_
     clip = video_with(None, tmp_path / "broll.mp4", 2)
     t = stage.clip_transcript(clip, FR)
     assert t.segments == [] and t.warnings == ["no audio stream"]
-    report = stage.write_sidecars(clip, FR)
+    report = stage.write_review_files(clip, FR)
     assert report.srt is None and sorted(p.name for p in tmp_path.iterdir()) == ["broll.mp4", "cache"]
 
 
@@ -252,7 +252,7 @@ def test_two_hour_file_streams_in_bounded_memory(tmp_path, fresh_cache):
 # ---- review files and human corrections ---------------------------------------------------------
 
 def test_transcribe_writes_srt_and_json_beside_the_clip(episode):
-    report = stage.write_sidecars(episode, FR)
+    report = stage.write_review_files(episode, FR)
     srt, js = episode.with_name("1.fr.srt"), episode.with_name("1.fr.json")
     assert report.srt == srt and report.json == js
     cues = parse_srt(srt.read_text("utf-8"))
@@ -276,13 +276,13 @@ def _edit(srt: Path, old: str, new: str) -> None:
 
 
 def test_unedited_srt_leaves_the_machine_words(episode):
-    stage.write_sidecars(episode, FR)
+    stage.write_review_files(episode, FR)
     machine, _ = stage.machine_transcript(episode, FR)
     assert stage.clip_transcript(episode, FR).to_dict() == machine.to_dict()
 
 
 def test_corrected_word_keeps_its_timing(episode):
-    stage.write_sidecars(episode, FR)
+    stage.write_review_files(episode, FR)
     machine, _ = stage.machine_transcript(episode, FR)
     wrong = next(w for w in machine.words if "malveillant" in w.word)
     _edit(episode.with_name("1.fr.srt"), "malveillant", "criminel")
@@ -294,7 +294,7 @@ def test_corrected_word_keeps_its_timing(episode):
 
 
 def test_changed_word_count_is_retimed_inside_the_cue(episode):
-    stage.write_sidecars(episode, FR)
+    stage.write_review_files(episode, FR)
     srt = episode.with_name("1.fr.srt")
     cue = parse_srt(srt.read_text("utf-8"))[-1]
     first_line = cue.text.split("\n")[0]
@@ -309,7 +309,7 @@ def test_changed_word_count_is_retimed_inside_the_cue(episode):
 
 
 def test_deleted_cue_removes_its_words_and_edits_are_kept(episode):
-    stage.write_sidecars(episode, FR)
+    stage.write_review_files(episode, FR)
     srt = episode.with_name("1.fr.srt")
     cues = parse_srt(srt.read_text("utf-8"))
     assert len(cues) >= 2
@@ -318,9 +318,9 @@ def test_deleted_cue_removes_its_words_and_edits_are_kept(episode):
     t = stage.clip_transcript(episode, FR)
     assert all(w.start >= cues[0].end - 1e-3 for w in t.words)
     edited = srt.read_text("utf-8")
-    report = stage.write_sidecars(episode, FR)  # `cadre transcribe` again: the person's file stays
+    report = stage.write_review_files(episode, FR)  # `cadre transcribe` again: the person's file stays
     assert report.kept_edits and srt.read_text("utf-8") == edited
-    stage.write_sidecars(episode, FR, overwrite=True)
+    stage.write_review_files(episode, FR, overwrite=True)
     assert len(parse_srt(srt.read_text("utf-8"))) == len(cues)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from pipeline import ENGINES, CadreError, TranscribeOptions, write_sidecars
+from pipeline import ENGINES, CadreError, TranscribeOptions, write_review_files
 
 MEDIA_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".mts", ".m2ts", ".webm", ".mxf", ".3gp",
                   ".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus"}
@@ -69,7 +69,7 @@ def command(paths, language, engine, model, beam_size, vad, initial_prompt, glos
                                 compute_type=compute_type).resolved()  # fails before any file is written
     clips = [clip for path in paths for clip in clips_in(path)]
     for clip in clips:
-        report = write_sidecars(clip, options, overwrite=overwrite)
+        report = write_review_files(clip, options, overwrite=overwrite)
         for warning in report.warnings:
             click.echo(f"cadre: warning: {clip}: {warning}", err=True)
         if report.srt is None:

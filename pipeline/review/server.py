@@ -34,7 +34,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from pipeline.crash import internal_error
-from pipeline.errors import CadreError
+from pipeline.errors import CadreError, NotFound
 from pipeline.orchestrator import approve_episode
 from pipeline.review import edits
 from pipeline.review.frames import frame_index, grab, jpeg, track_thumbnail
@@ -112,7 +112,7 @@ def inside(folder: Path, relative: str) -> Path:
         raise CadreError(relative, "invalid path")
     target = (root / relative).resolve()
     if target != root and not target.is_relative_to(root):
-        raise CadreError(relative, "refused: the path leaves the episode folder")
+        raise NotFound(relative, "refused: the path leaves the episode folder")
     return target
 
 
@@ -136,7 +136,7 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
             try:
                 return await fn(request)
             except CadreError as exc:
-                return error(exc, 404 if "refused: the path" in str(exc) else 400)
+                return error(exc, exc.http_status)
             except Exception as exc:  # a bug: one line and a log file, never a traceback page
                 line = await run_in_threadpool(internal_error, exc, f"cadre review: {request.method} {request.url.path}")
                 return JSONResponse({"error": line}, 500)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.analyse import transcribe_span
-from pipeline.errors import CadreError
+from pipeline.errors import NotFound
 from pipeline.faces.redaction import load_overrides
 from pipeline.fingerprint import analysis_settings
 from pipeline.master import analyse_episode, build_plan
@@ -73,7 +73,7 @@ class ReviewSession:
     def clip(self, name) -> ClipView:
         """A clip of the episode by its exact file name; anything else is refused."""
         if not isinstance(name, str) or name not in self.clips:
-            raise CadreError(self.folder, f"{name!r} is not a clip of this episode")
+            raise NotFound(self.folder, f"{name!r} is not a clip of this episode")
         return self.clips[name]
 
     @property

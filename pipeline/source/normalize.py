@@ -110,14 +110,3 @@ def read_frames(span: ClipSpan, width: int = 640, every: int = 1) -> Iterator[tu
         code = proc.wait()
     if code != 0:
         raise CadreError(span.path, f"decoding for analysis failed: {last_error_line(err)}")
-
-
-def extract_audio_16k(path: Path, out_wav: Path, start: float = 0.0, duration: float | None = None) -> None:
-    """Decode a clip's audio to 16 kHz mono WAV (what Whisper expects)."""
-    kwargs = {"ss": f"{start:.3f}"}
-    if duration is not None:
-        kwargs["t"] = f"{duration:.3f}"
-    out = ffmpeg.input(str(path), **kwargs).audio.output(str(out_wav), ac=1, ar=16000, acodec="pcm_s16le")
-    proc = subprocess.run(command(*compile_graph(out)), stderr=subprocess.PIPE, text=True)
-    if proc.returncode != 0:
-        raise CadreError(path, f"audio extraction failed: {last_error_line(proc.stderr)}")

@@ -5,7 +5,7 @@
   on a miss.
 - :func:`clip_transcript` is what render uses: the machine transcript, with the words of a
   human-edited ``<stem>.<lang>.srt`` beside the clip merged in. It never writes beside the clip.
-- :func:`write_sidecars` is ``cadre transcribe``: it writes ``<stem>.<lang>.srt`` and
+- :func:`write_review_files` is ``cadre transcribe``: it writes ``<stem>.<lang>.srt`` and
   ``<stem>.<lang>.json`` beside the clip, and never overwrites a person's edits.
 
 Audio streams from ffmpeg in blocks and is decoded window by window (:data:`WINDOW` seconds);
@@ -234,7 +234,7 @@ class SidecarReport:
     warnings: list[str]
 
 
-def write_sidecars(path: Path, options: TranscribeOptions, overwrite: bool = False) -> SidecarReport:
+def write_review_files(path: Path, options: TranscribeOptions, overwrite: bool = False) -> SidecarReport:
     """``cadre transcribe`` for one clip: write the review SRT and JSON beside it.
 
     A SRT a person has edited is left alone unless ``overwrite``. Files whose content would not
