@@ -43,6 +43,15 @@ MIN_FACE_SHARE = 0.15    # a shot "has a subject" when the main face is on scree
 HOLD = 6                 # frames a face is assumed to stay put past its first and last detection
 TOLERANCE = 0.75         # px: how far the integer pieces may stray from the planned path
 EXPR_BUDGET = 12000      # characters of crop expression per clip (the whole graph is one argument)
+# containment (issue 14): the rule the smooth path may only bend, never break
+PAD = 0.15               # the main face and this many face widths each side must be inside the window
+HARD_SPEED = 0.03        # a repaired stretch may pan up to 3 % of the width per frame; faster needs a cut
+SMOOTH_FAST = 5          # frames of the box filters of a repaired stretch (more acceleration allowed)
+LEAD = 30                # frames before a containment failure a repair may start moving (anticipation)
+TRAIL = 10               # frames after it to settle back onto the planned path
+MAX_CUTS = 3             # cuts per repaired stretch at most
+APART_MIN = 15           # faces that matter apart this many frames in a row: stack or fit for that stretch
+HEADROOM = 1 / 3         # in a window shorter than the frame, the face centre sits this far down
 
 
 # -- the plan ------------------------------------------------------------------------------------
@@ -76,16 +85,30 @@ class Segment:
     source: str                      # faces | motion | focus | override
     pieces: tuple[Piece, ...] = ()   # empty for fit and stack
     panels: tuple = ()               # stack: the top and bottom windows, (x, y, w, h) in working px
+    # containment repairs, frames [a, b) of the clip: speed (limits raised), cut (jump at frame a),
+    # stack / fit (the faces that matter could not share one window in that stretch)
+    repairs: tuple[tuple[int, int, str], ...] = ()
+    y: int | None = None             # window top edge (px) when it differs from the plan's (headroom)
 
     def to_dict(self) -> dict:
         return {"start": self.start, "end": self.end, "mode": self.mode, "shot": self.shot, "source": self.source,
                 "pieces": [[p.n0, p.n1, p.x0, p.dx, p.dn] for p in self.pieces],
-                "panels": [list(p) for p in self.panels]}
+                "panels": [list(p) for p in self.panels], "repairs": [list(r) for r in self.repairs],
+                "y": self.y}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Segment":
         return cls(d["start"], d["end"], d["mode"], d["shot"], d["source"], tuple(Piece(*p) for p in d["pieces"]),
-                   tuple(tuple(p) for p in d.get("panels", ())))
+                   tuple(tuple(p) for p in d.get("panels", ())),
+                   tuple((int(a), int(b), str(k)) for a, b, k in d.get("repairs", ())), d.get("y"))
+
+    @property
+    def cuts(self) -> list[int]:
+        return [a for a, _, k in self.repairs if k == "cut"]
+
+    def repair_at(self, n: int) -> list[str]:
+        """The repairs that frame ``n`` belongs to (for ``cadre preview --crop-window``)."""
+        return [k for a, b, k in self.repairs if a <= n < b]
 
 
 @dataclass
@@ -146,20 +169,28 @@ class FollowReframer(Reframer):
         if x is None:
             return self._fit.placements(frame_index)
         w, h = self.width, self.height
-        return [Placement((x / w, self.y / h, (x + self.cw) / w, (self.y + self.ch) / h), (0, 0, OUT_W, OUT_H))]
+        y = self.y_at(frame_index)
+        return [Placement((x / w, y / h, (x + self.cw) / w, (y + self.ch) / h), (0, 0, OUT_W, OUT_H))]
+
+    def y_at(self, n: int) -> int:
+        """Top edge of the window at frame ``n`` (px): the segment's (headroom), else the plan's."""
+        seg = self.segment(n)
+        return self.y if seg is None or seg.y is None else seg.y
 
     def _runs(self, first: int) -> list[tuple[str, int, int, list[Piece], tuple]]:
         """Consecutive crop (or fit) segments merged: ``(kind, start, end, pieces, panels)`` from
-        frame ``first``; kind is crop | fit | stack (a stack segment is never merged)."""
+        frame ``first``; kind is crop | fit | stack (a stack segment is never merged); crop segments
+        with different top edges are not merged either (panels then holds the top edge)."""
         runs: list[tuple[str, int, int, list[Piece], tuple]] = []
         for seg in self.plan.segments or [Segment(0, 1 << 30, "still", 1, "focus", (Piece(0, 1 << 30, self.x_at(0)),))]:
             if seg.end <= first:
                 continue
             kind = seg.mode if seg.mode in ("fit", "stack") else "crop"
-            if runs and runs[-1][0] == kind and kind != "stack":
-                runs[-1] = (kind, runs[-1][1], seg.end, runs[-1][3] + list(seg.pieces), ())
+            extra = seg.panels if kind == "stack" else (() if kind == "fit" else (self.y if seg.y is None else seg.y,))
+            if runs and runs[-1][0] == kind and kind != "stack" and runs[-1][4] == extra:
+                runs[-1] = (kind, runs[-1][1], seg.end, runs[-1][3] + list(seg.pieces), extra)
             else:
-                runs.append((kind, max(seg.start, first), seg.end, list(seg.pieces), seg.panels))
+                runs.append((kind, max(seg.start, first), seg.end, list(seg.pieces), extra))
         return runs
 
     def _part(self, stream, kind: str, pieces: list[Piece], panels: tuple, offset: int):
@@ -167,12 +198,12 @@ class FollowReframer(Reframer):
             return self._fit.graph(stream)
         if kind == "stack":
             return stack.graph(stream, panels)
-        return self._crop(stream, pieces, offset)
+        return self._crop(stream, pieces, offset, panels[0] if panels else self.y)
 
-    def _crop(self, stream, pieces: list[Piece], offset: int):
+    def _crop(self, stream, pieces: list[Piece], offset: int, y: int | None = None):
         pieces = [p for p in pieces if p.n1 > offset]
         x = _tree(pieces, offset)
-        return (stream.filter("crop", self.cw, self.ch, x=x, y=self.y, exact=1)
+        return (stream.filter("crop", self.cw, self.ch, x=x, y=self.y if y is None else y, exact=1)
                 .filter("scale", OUT_W, OUT_H, flags="bicubic").filter("setsar", 1))
 
     def graph(self, stream, first_frame: int = 0):
@@ -219,33 +250,115 @@ class Subjects:
     x1: np.ndarray
     h: np.ndarray    # heights, for importance
     y0: np.ndarray | None = None   # top edges (fractions of the height), for stacked panels
+    ids: tuple = ()                # track ids of each row (tracks chained into one person)
+    # for the containment check: x extents not smoothed (a smoothed box lags a sudden move), and how
+    # far the true box may be from them between two detections (a change of speed between them)
+    rx0: np.ndarray | None = None
+    rx1: np.ndarray | None = None
+    slack: np.ndarray | None = None
 
     @property
     def empty(self) -> bool:
         return self.x0.shape[0] == 0
 
 
+def robust_keyframes(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Running median of the keyframe boxes over 3 detections (5 when detections are 1-2 frames
+    apart): a box that jumps on one detection and comes back (a detection error) is dropped, a move
+    that the next detections confirm is kept as it is (a median does not bend a monotonic run)."""
+    n = len(frames)
+    if n < 3:
+        return boxes
+    half = 2 if np.median(np.diff(frames)) <= 2 else 1
+    out = boxes.copy()
+    for i in range(1, n - 1):
+        k = min(half, i, n - 1 - i)
+        out[i] = np.median(boxes[i - k:i + k + 1], axis=0)
+    return out
+
+
+def _slack(frames: np.ndarray, kf: np.ndarray, kb: np.ndarray) -> np.ndarray:
+    """Per frame, the largest error of linear interpolation between keyframes when the speed changes
+    between them by as much as it does from one interval to the next: ``dv * d * (L - d) / L``."""
+    if len(kf) < 2:
+        return np.zeros(len(frames))
+    cx = (kb[:, 0] + kb[:, 2]) / 2
+    gap = np.maximum(np.diff(kf), 1)
+    v = np.diff(cx) / gap
+    dv = np.abs(np.diff(v))
+    change = np.zeros(len(v))
+    if len(dv):
+        change[:-1] = dv
+        change[1:] = np.maximum(change[1:], dv)
+    i = np.clip(np.searchsorted(kf, frames, side="right") - 1, 0, len(v) - 1)
+    d = np.clip(frames - kf[i], 0, gap[i])
+    return np.where((frames >= kf[0]) & (frames <= kf[-1]), change[i] * d * (gap[i] - d) / gap[i], 0.0)
+
+
+LINK_GAP = 13            # frames: a track that starts this soon after another ended may continue it ...
+LINK_SPEED = 0.06        # ... when its face moved at most this fraction of the width per frame meanwhile
+LINK_SIZE = 1.5          # ... and is about the same size
+
+
+@dataclass
+class Chain:
+    """Face tracks that are one person for framing: a fast move makes the tracker lose a face
+    between two detections and start a new track; framing needs the person, not the track."""
+
+    id: str
+    ids: tuple
+    frames: list
+    boxes: list
+
+
+def chain(tracks) -> list[Chain]:
+    """Link each track to one that ended shortly before it, near where that one was heading."""
+    chains: list[Chain] = []
+    for t in sorted(tracks, key=lambda t: t.frames[0]):
+        b0 = np.asarray(t.boxes[0], dtype=np.float64)
+        best, best_d = None, np.inf
+        for c in chains:
+            gap = t.frames[0] - c.frames[-1]
+            if not 0 < gap <= LINK_GAP:
+                continue
+            last = np.asarray(c.boxes[-1], dtype=np.float64)
+            size = (b0[3] - b0[1]) / max(last[3] - last[1], 1e-6)
+            d = abs((b0[0] + b0[2]) - (last[0] + last[2])) / 2
+            if 1 / LINK_SIZE <= size <= LINK_SIZE and d <= LINK_SPEED * gap and d < best_d:
+                best, best_d = c, d
+        if best is None:
+            chains.append(Chain(t.id, (t.id,), list(t.frames), [list(b) for b in t.boxes]))
+        else:
+            best.ids += (t.id,)
+            best.frames += list(t.frames)
+            best.boxes += [list(b) for b in t.boxes]
+    return chains
+
+
 def subjects(tracks, start: int, end: int) -> Subjects:
-    """Boxes of each face track over frames ``[start, end)``: keyframes interpolated, lightly
-    smoothed, held ``HOLD`` frames past each end, NaN elsewhere."""
+    """Boxes of each face track over frames ``[start, end)``: keyframes cleared of one-off jumps
+    (:func:`robust_keyframes`), interpolated, lightly smoothed, held ``HOLD`` frames past each end,
+    NaN elsewhere."""
     n = end - start
-    rows = []
-    for t in tracks:
+    rows, ids, raw = [], [], []
+    frames = np.arange(start, end)
+    for t in chain(tracks):
         kf = np.asarray(t.frames)
         if kf[-1] + HOLD < start or kf[0] - HOLD >= end:
             continue
-        kb = np.asarray(t.boxes, dtype=np.float64)
-        frames = np.arange(start, end)
+        kb = robust_keyframes(kf, np.asarray(t.boxes, dtype=np.float64))
         inside = (frames >= kf[0] - HOLD) & (frames <= kf[-1] + HOLD)
         at = np.clip(frames, kf[0], kf[-1])
         cols = [np.interp(at, kf, kb[:, j]) for j in range(4)]
+        raw.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], _slack(frames, kf, kb))])
         cols = [_smooth(c, 5) for c in cols]
         rows.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], cols[3] - cols[1], cols[1])])
+        ids.append(t.ids)
     if not rows:
         z = np.zeros((0, n))
-        return Subjects(z, z, z, z)
-    arr = np.asarray(rows)
-    return Subjects(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+        return Subjects(z, z, z, z, (), z, z, z)
+    arr, r = np.asarray(rows), np.asarray(raw)
+    return Subjects(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], tuple(ids), r[:, 0], r[:, 1], r[:, 2])
 
 
 def _smooth(x: np.ndarray, k: int) -> np.ndarray:
@@ -257,28 +370,39 @@ def _smooth(x: np.ndarray, k: int) -> np.ndarray:
     return np.convolve(xp, np.ones(k) / k, mode="valid")
 
 
-def who_matters(subj: Subjects) -> tuple[np.ndarray, int, np.ndarray]:
-    """Per track and frame whether it is on screen; the main face (most screen presence, height x
-    frames); and per track whether it matters (big enough and present enough beside the main one)."""
+def who_matters(subj: Subjects, pin: str | None = None) -> tuple[np.ndarray, int, np.ndarray]:
+    """Per track and frame whether it is on screen; the main face (the track ``pin`` when it is in
+    the section, and then it alone matters; else the most screen presence, height x frames); and per
+    track whether it matters (big enough and present enough beside the main one)."""
     present = ~np.isnan(subj.x0)
     h = np.where(present, subj.h, 0.0)
     presence = h.sum(axis=1)
+    rows = [k for k, ids in enumerate(subj.ids) if pin in ids] if pin is not None else []
+    if rows:                                         # pinned by a person: that face alone matters
+        main = rows[0]
+        return present, main, np.arange(len(presence)) == main
     main = int(np.argmax(presence))
     med = np.array([np.median(subj.h[i][present[i]]) if present[i].any() else 0.0 for i in range(len(presence))])
     return present, main, (presence >= MATTER_PRESENCE * presence[main]) & (med >= MATTER_SIZE * med[main])
 
 
-def required(subj: Subjects, c: float) -> tuple[np.ndarray, np.ndarray, bool]:
+def required(subj: Subjects, c: float, pin: str | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
     """Per frame: the extent ``[u0, u1]`` that must be inside a window ``c`` wide (NaN where no
     face matters), and whether the shot must be shown whole (the faces that matter overflow the
     window too often). The main face is the one with the most screen presence (height x frames)."""
-    present, main, matters = who_matters(subj)
+    lo, hi, too_wide = _extent(subj, c, pin)
+    seen = ~np.isnan(lo)
+    return lo, hi, bool(seen.any() and too_wide.sum() > FIT_SHARE * seen.sum())
+
+
+def _extent(subj: Subjects, c: float, pin: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`required`'s extent, and per frame whether the faces that matter overflow the window."""
+    present, main, matters = who_matters(subj, pin)
     sel = present & matters[:, None]
     lo = np.where(sel, subj.x0, np.inf).min(axis=0)
     hi = np.where(sel, subj.x1, -np.inf).max(axis=0)
     seen = np.isfinite(lo)
     too_wide = seen & (hi - lo > FIT_WIDTH * c)
-    fit = bool(seen.any() and too_wide.sum() > FIT_SHARE * seen.sum())
     # where the group overflows, keep the main face rather than nobody
     use_main = too_wide & present[main]
     lo = np.where(use_main, subj.x0[main], lo)
@@ -290,7 +414,7 @@ def required(subj: Subjects, c: float) -> tuple[np.ndarray, np.ndarray, bool]:
         room = np.clip(np.minimum(MARGIN * face_w, (c - (hi - lo)) / 2), 0.0, None)
     lo = np.where(seen, lo - room, np.nan)
     hi = np.where(seen, hi + room, np.nan)
-    return lo, hi, fit
+    return lo, hi, too_wide
 
 
 def corridor(lo: np.ndarray, hi: np.ndarray, c: float, band: float) -> tuple[np.ndarray, np.ndarray]:
@@ -355,6 +479,126 @@ def pan_path(lo: np.ndarray, hi: np.ndarray, c: float) -> np.ndarray:
         x[i] = min(max(x[i], x[i - 1] - MAX_SPEED), x[i - 1] + MAX_SPEED)
     x = _smooth(x, SMOOTH // 2)
     return np.clip(x, 0.0, 1.0 - c)
+
+
+# -- containment: the check and its repairs --------------------------------------------------------
+def hard_corridor(subj: Subjects, main: int, c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Window left edges ``[A, B]`` per frame that hold the main face whole with ``PAD`` face widths
+    each side (and the interpolation slack between detections), and where that is required (the
+    face is on screen). Clamped to the frame; a face too wide for the window is centred."""
+    x0, x1 = subj.rx0[main], subj.rx1[main]
+    need = ~np.isnan(x0)
+    fw = np.nan_to_num(x1 - x0)
+    grow = PAD * fw + np.nan_to_num(subj.slack[main])
+    lo, hi = np.nan_to_num(x0) - grow, np.nan_to_num(x1) + grow
+    a, b = hi - c, lo
+    wide = a > b
+    mid = (lo + hi) / 2 - c / 2
+    a, b = np.where(wide, mid, a), np.where(wide, mid, b)
+    a, b = np.clip(a, 0.0, 1.0 - c), np.clip(b, 0.0, 1.0 - c)
+    return a, np.maximum(a, b), need
+
+
+def violations(path: np.ndarray, a: np.ndarray, b: np.ndarray, need: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    return need & ((path < a - eps) | (path > b + eps))
+
+
+def _stretches(bad: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of failing frames, opened ``LEAD`` frames before and ``TRAIL`` after, merged."""
+    n = len(bad)
+    idx = np.flatnonzero(bad)
+    out: list[list[int]] = []
+    for i in idx:
+        s, e = max(0, i - LEAD), min(n, i + 1 + TRAIL)
+        if out and s <= out[-1][1] + LEAD:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def _solve(lo: np.ndarray, hi: np.ndarray, depth: int = 0) -> tuple[np.ndarray, list[int]]:
+    """The calmest path through ``[lo, hi]`` panning at most ``HARD_SPEED`` per frame, cutting where
+    even that is not enough. The taut string minimises every convex cost of the speed at once, its
+    top speed included: when it is too fast no path is slow enough, and the window jumps once, in
+    the middle of the taut string's steepest stretch; each side is then solved again."""
+    x = taut(lo, hi)
+    if len(x) < 3:
+        return x, []
+    steps = np.abs(np.diff(x))
+    if steps.max() <= HARD_SPEED + 1e-9 or depth >= MAX_CUTS:
+        return _round(x, lo, hi), []
+    steep = np.flatnonzero(steps >= 0.98 * steps.max())
+    k = int(steep[len(steep) // 2]) + 1
+    left, lc = _solve(lo[:k], hi[:k], depth + 1)
+    right, rc = _solve(lo[k:], hi[k:], depth + 1 + len(lc))
+    return np.concatenate([left, right]), lc + [k] + [k + j for j in rc]
+
+
+def _round(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Corners of a repaired stretch rounded by short box filters, kept in its corridor (unless
+    keeping it there would make a step faster than the taut string's own)."""
+    y = np.clip(_smooth(_smooth(x, SMOOTH_FAST), SMOOTH_FAST), lo, hi)
+    fastest = max(HARD_SPEED, float(np.abs(np.diff(x)).max()))
+    return y if np.abs(np.diff(y)).max() <= fastest + 1e-9 else x
+
+
+def contain(path: np.ndarray, a: np.ndarray, b: np.ndarray, need: np.ndarray,
+            soft: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+    """Check the planned ``path`` against the hard corridor ``[a, b]`` where ``need``; repair each
+    failing stretch (plus ``LEAD`` frames before it, so the window starts moving before the subject,
+    and ``TRAIL`` after): raise the speed and acceleration limits there, up to ``HARD_SPEED``;
+    where that is not enough, cut. The stretch prefers the composed corridor ``soft`` where that
+    costs no cut. Returns the path and the repairs ``(start, end, kind)`` (section frames)."""
+    bad = violations(path, a, b, need)
+    if not bad.any():
+        return path, []
+    n, top = len(path), float(max(b.max(), 0.0))
+    out = path.copy()
+    repairs: list[tuple[int, int, str]] = []
+    for s, e in _stretches(bad):
+        lo = np.where(need[s:e], a[s:e], 0.0)
+        hi = np.where(need[s:e], b[s:e], np.maximum(top, a[s:e]))
+        tries = []
+        if soft is not None:
+            sa, sb = np.fmax(lo, soft[0][s:e]), np.fmin(hi, soft[1][s:e])
+            ok = sa <= sb
+            tries.append((np.where(ok, sa, lo), np.where(ok, sb, hi)))
+        tries.append((lo.copy(), hi.copy()))
+        best = None
+        for tlo, thi in tries:
+            if s > 0:                                   # join the planned path where the stretch starts ...
+                tlo[0] = thi[0] = out[s]
+            if e < n:                                   # ... and where it ends
+                tlo[-1] = thi[-1] = out[e - 1]
+            x, cuts = _solve(tlo, thi)
+            if best is None or len(cuts) < len(best[1]):
+                best = (x, cuts)
+            if not cuts:
+                break
+        x, cuts = best
+        out[s:e] = x
+        repairs.append((int(s), int(e), "speed"))
+        repairs += [(int(s + k), int(s + k + 1), "cut") for k in cuts]
+    return out, sorted(repairs)
+
+
+def headroom(subj: Subjects, main: int, size: tuple[int, int], ch: int) -> int | None:
+    """Top edge of a window ``ch`` tall in a taller frame: the main face's centre ``HEADROOM`` down
+    it, moved as little as needed to keep the face's top and bottom inside. None when the window is
+    the frame's full height or the face is not seen."""
+    _, h = size
+    if ch >= h or subj.y0 is None:
+        return None
+    seen = ~np.isnan(subj.y0[main])
+    if not seen.any():
+        return None
+    top, bottom = subj.y0[main][seen] * h, (subj.y0[main][seen] + subj.h[main][seen]) * h
+    y = float(np.median((top + bottom) / 2)) - HEADROOM * ch
+    lo, hi = float(bottom.max()) - ch, float(top.min())       # keep the face whole when it can be
+    if lo <= hi:
+        y = min(max(y, lo), hi)
+    return int(round(min(max(y, 0.0), h - ch)))
 
 
 def still_position(lo: np.ndarray, hi: np.ndarray, c: float) -> float | None:
@@ -424,42 +668,106 @@ class Section:
     strategy: str                      # fit | crop | follow | auto
     focus: tuple[float, float]
     override: bool = False
+    track: str | None = None           # [[reframe_spans]] track = "id": the main face, pinned
 
 
-def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float = TOLERANCE) -> Segment:
-    """How one section is framed (see the module docstring)."""
-    w, _ = size
-    cw, _, _ = window(size)
+def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float = TOLERANCE,
+                 split: bool = True) -> list[Segment]:
+    """How one section is framed (see the module docstring): one segment, or several when the faces
+    that matter cannot share one window for a stretch of it (that stretch stacked or shown whole)."""
+    w, h = size
+    cw, ch, _ = window(size)
     c = cw / w
     source = "override" if sec.override else "focus"
     if sec.strategy == "fit":
-        return Segment(sec.start, sec.end, "fit", sec.shot, source)
+        return [Segment(sec.start, sec.end, "fit", sec.shot, source)]
     fixed = min(max(sec.focus[0] - c / 2, 0.0), 1.0 - c)
     if sec.strategy == "crop":
-        return _still(sec, fixed * w, source)
+        return [_still(sec, fixed * w, source)]
     subj = subjects(tracks, sec.start, sec.end)
     if not subj.empty:
-        lo, hi, fit = required(subj, c)
+        lo, hi, too_wide = _extent(subj, c, sec.track)
         seen = ~np.isnan(lo)
         if seen.mean() >= MIN_FACE_SHARE or seen.sum() >= 10:
-            if fit:
-                panels = stack.plan_panels(subj, who_matters(subj)[2], size)
-                if panels is not None:
-                    return Segment(sec.start, sec.end, "stack", sec.shot, "faces", (), panels)
-                return Segment(sec.start, sec.end, "fit", sec.shot, "faces")
-            still = still_position(lo, hi, c)
-            if still is not None:
-                return _still(sec, still * w, "faces")
-            path = pan_path(*corridor(lo, hi, c, BAND_PAN), c) * w
-            if path.max() - path.min() < 2:
-                return _still(sec, float(np.median(path)), "faces")
-            return Segment(sec.start, sec.end, "pan", sec.shot, "faces", tuple(pieces(path, sec.start, tol)))
+            apart = _runs_of(too_wide, APART_MIN)
+            covered = sum(e - s for s, e in apart)
+            if covered and covered >= (1 - FIT_SHARE) * seen.sum() or too_wide.sum() > FIT_SHARE * seen.sum() and not apart:
+                return [_apart(sec, subj, sec.track, size, source="faces")]
+            if apart and split:
+                return _split(sec, apart, tracks, shots, size, tol)
+            return [_follow(sec, subj, lo, hi, size, tol)]
     if sec.strategy == "auto" and not sec.override:
-        return Segment(sec.start, sec.end, "fit", sec.shot, "no faces")
+        return [Segment(sec.start, sec.end, "fit", sec.shot, "no faces")]
     cue = motion_centre(shots, sec.start, sec.end)
     if cue is not None and not sec.override:
-        return _still(sec, min(max(cue - c / 2, 0.0), 1.0 - c) * w, "motion")
-    return _still(sec, fixed * w, source)
+        return [_still(sec, min(max(cue - c / 2, 0.0), 1.0 - c) * w, "motion")]
+    return [_still(sec, fixed * w, source)]
+
+
+def _runs_of(mask: np.ndarray, least: int) -> list[tuple[int, int]]:
+    """Runs of ``mask`` at least ``least`` frames long, gaps shorter than ``least`` closed."""
+    idx = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    runs = [list(r) for r in zip(idx[::2], idx[1::2])]
+    merged: list[list[int]] = []
+    for r in runs:
+        if merged and r[0] - merged[-1][1] < least:
+            merged[-1][1] = r[1]
+        else:
+            merged.append(r)
+    return [(int(a), int(b)) for a, b in merged if b - a >= least]
+
+
+def _apart(sec: Section, subj: Subjects, pin, size, source: str, repair: bool = False) -> Segment:
+    """Stack (two groups that each fit a panel) or fit, for a section or a stretch of one."""
+    panels = stack.plan_panels(subj, who_matters(subj, pin)[2], size)
+    mode = "stack" if panels is not None else "fit"
+    repairs = ((sec.start, sec.end, mode),) if repair else ()
+    return Segment(sec.start, sec.end, mode, sec.shot, source, (), panels or (), repairs)
+
+
+def _split(sec: Section, apart, tracks, shots, size, tol) -> list[Segment]:
+    """A section whose faces that matter are apart for some stretches only: those stretches are
+    stacked (or shown whole), the rest followed."""
+    from dataclasses import replace
+
+    edges = sorted({0, sec.end - sec.start, *[x for r in apart for x in r]})
+    out: list[Segment] = []
+    for s, e in zip(edges, edges[1:]):
+        part = replace(sec, start=sec.start + s, end=sec.start + e)
+        if (s, e) in apart:
+            out.append(_apart(part, subjects(tracks, part.start, part.end), sec.track, size, "faces", repair=True))
+        else:
+            out += plan_section(part, tracks, shots, size, tol, split=False)
+    return out
+
+
+def _follow(sec: Section, subj: Subjects, lo, hi, size, tol) -> Segment:
+    """Still or pan through the composed corridor, then checked and repaired for containment."""
+    w, h = size
+    cw, ch, _ = window(size)
+    c = cw / w
+    main = who_matters(subj, sec.track)[1]
+    a, b, need = hard_corridor(subj, main, c)
+    soft = corridor(lo, hi, c, BAND_PAN)
+    still = still_position(lo, hi, c)
+    path = np.full(sec.end - sec.start, still) if still is not None else pan_path(*soft, c)
+    path, repairs = contain(path, a, b, need, soft)
+    y = headroom(subj, main, size, ch)
+    path_px = path * w
+    repairs = tuple((sec.start + s, sec.start + e, k) for s, e, k in repairs)
+    if not repairs and (still is not None or path_px.max() - path_px.min() < 2):
+        return replace_y(_still(sec, float(np.median(path_px)) if still is None else still * w, "faces"), y)
+    cuts = [s - sec.start for s, _, k in repairs if k == "cut"]
+    ps: list[Piece] = []
+    for p, q in zip([0, *cuts], [*cuts, len(path_px)]):
+        ps += pieces(path_px[p:q], sec.start + p, tol)
+    return Segment(sec.start, sec.end, "pan", sec.shot, "faces", tuple(ps), (), repairs, y)
+
+
+def replace_y(seg: Segment, y: int | None) -> Segment:
+    from dataclasses import replace
+
+    return seg if y is None else replace(seg, y=y)
 
 
 def _still(sec: Section, x_px: float, source: str) -> Segment:
@@ -485,7 +793,7 @@ def plan_clip(sections: list[Section], tracks, shots, size: tuple[int, int], foc
     """Plan every section; if the crop expression would not fit its budget, coarsen the pieces."""
     tol = TOLERANCE
     while True:
-        segs = [plan_section(s, tracks, shots, size, tol) for s in sections]
+        segs = [seg for s in sections for seg in plan_section(s, tracks, shots, size, tol)]
         length = sum(len(p.expr(0)) + 16 for s in segs for p in s.pieces)
         if length <= EXPR_BUDGET or tol > 64:
             return FollowPlan(size, window(size, focus_y), segs)
@@ -493,11 +801,11 @@ def plan_clip(sections: list[Section], tracks, shots, size: tuple[int, int], foc
 
 
 def sections(ranges: list[tuple[int, int]], frame_count: int, strategy: str, focus: tuple[float, float],
-             overrides: list[tuple[int, int, str, tuple[float, float] | None]]) -> list[Section]:
-    """Shots split where an override ``(start, end, strategy, focus)`` (frames) begins or ends;
-    a later override wins over an earlier one."""
+             overrides: list[tuple]) -> list[Section]:
+    """Shots split where an override ``(start, end, strategy, focus[, track])`` (frames) begins or
+    ends; a later override wins over an earlier one."""
     label = np.full(frame_count, -1)
-    for k, (a, b, _, _) in enumerate(overrides):
+    for k, (a, b, *_) in enumerate(overrides):
         label[max(0, a):max(0, min(b, frame_count))] = k
     out = []
     for shot, (s, e) in enumerate(ranges, 1):
@@ -509,7 +817,7 @@ def sections(ranges: list[tuple[int, int]], frame_count: int, strategy: str, foc
             if k < 0:
                 out.append(Section(i, j, shot, strategy, focus))
             else:
-                _, _, st, fc = overrides[k]
-                out.append(Section(i, j, shot, st, fc or focus, True))
+                _, _, st, fc, *pin = overrides[k]
+                out.append(Section(i, j, shot, st, fc or focus, True, pin[0] if pin else None))
             i = j
     return out
