@@ -24,6 +24,7 @@ from pipeline.approval import approval_path
 from pipeline.campaign.batch import BatchOptions, BatchResult, run_batch
 from pipeline.campaign.executors import EXECUTORS
 from pipeline.campaign.watch import CampaignWatcher, WatchOptions
+from pipeline.captions.corrections import clip_transcript, write_review_files
 from pipeline.crash import internal_error
 from pipeline.demo import make_demo_episode
 from pipeline.doctor import healthy, run_checks
@@ -34,7 +35,6 @@ from pipeline.resources import preset_names, preset_path
 from pipeline.review.preview import crop_window_frame, preview_frame
 from pipeline.speech import models
 from pipeline.speech.engines.base import ENGINES, TranscribeOptions
-from pipeline.speech.transcribe import clip_transcript, write_review_files
 from pipeline.speech.transcript import Transcript
 from pipeline.version import __version__
 

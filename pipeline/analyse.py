@@ -11,6 +11,7 @@ from typing import Literal
 
 from pipeline import cache
 from pipeline.cache import file_hash
+from pipeline.captions.corrections import clip_transcript
 from pipeline.errors import CadreError
 from pipeline.faces.redaction import analyse_faces, load_settings
 from pipeline.faces.tracking import FaceTracks
@@ -18,7 +19,6 @@ from pipeline.reframe import PLANNED, Reframer, auto, follow, is_vertical, make_
 from pipeline.reframe.shots import detect_shots
 from pipeline.source.normalize import FPS, ClipSpan, working_size
 from pipeline.speech.engines.base import TranscribeOptions
-from pipeline.speech.transcribe import clip_transcript
 from pipeline.speech.transcript import Transcript
 
 FOLLOW_VERSION = 3   # 3: containment check and repairs, headroom, pinned tracks (issue 14)

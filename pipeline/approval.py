@@ -20,13 +20,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.cache import atomic_write_text, make_key
+from pipeline.captions.corrections import human_cues
 from pipeline.errors import CadreError
 from pipeline.faces.redaction import load_overrides
 from pipeline.fingerprint import fingerprint_inputs
 from pipeline.master import Prepared
 from pipeline.networks import load_networks
 from pipeline.source.config import load_settings
-from pipeline.speech.transcribe import human_cues, sidecar_paths
+from pipeline.speech.transcribe import sidecar_paths
 from pipeline.version import __version__
 
 APPROVAL = "approval.json"

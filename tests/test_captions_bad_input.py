@@ -10,7 +10,7 @@ import pysubs2
 from pipeline.captions.ass import write_ass
 from pipeline.captions.sidecars import write_sidecars
 from pipeline.captions.styles import load_style
-from pipeline.speech.corrections import apply_corrections
+from pipeline.captions.corrections import apply_corrections
 from pipeline.speech.transcript import Segment, Transcript, Word, parse_srt
 from tests.test_ass import HALF, frame, ink, no_system_fonts  # noqa: F401  (autouse: no system fonts)
 from tests.test_captions_rules import assert_rules, check_subtitles

@@ -16,10 +16,10 @@ import pytest
 
 from pipeline.cache import cache_dir
 from pipeline.captions.ass import write_ass
-from pipeline.captions.sidecars import MAX_CPS, MIN_DURATION, write_sidecars
+from pipeline.captions.sidecars import MAX_CPS, MIN_DURATION, layout_cues, srt_text, write_sidecars
 from pipeline.captions.styles import load_style
 from pipeline.captions.typography import NNBSP
-from pipeline.speech.transcript import Segment, Transcript, Word, layout_cues, parse_srt, srt_text
+from pipeline.speech.transcript import Segment, Transcript, Word, parse_srt
 
 AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "media" / "audio"
 SAFE = (65, 288, 192, 672)

@@ -22,7 +22,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need
                                                                "(pip install playwright; its own browser download is not used)")
 
 from pipeline.review.server import ReviewServer  # noqa: E402
-from pipeline.speech.transcribe import human_cues  # noqa: E402
+from pipeline.captions.corrections import human_cues  # noqa: E402
 from tests.test_review_fixtures import ARTIFACTS, face_clip, make_episode  # noqa: E402
 
 CHROMIUM = Path(os.environ.get("CADRE_CHROMIUM", "/usr/bin/chromium"))

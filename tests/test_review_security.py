@@ -110,7 +110,7 @@ def test_files_inside_the_episode_are_served(server):
 def test_caption_html_is_saved_literally_and_read_as_render_reads_it(server):
     """What a person types is stored as typed in the SRT; the page shows the caption render will burn
     (SRT markup such as <i> or <script> is markup to every SRT reader, render included), as JSON data."""
-    from pipeline.speech.transcribe import human_cues
+    from pipeline.captions.corrections import human_cues
 
     evil = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
     status, _, _ = request(server, f"/{server.token}/api/captions", "POST", {"Content-Type": "application/json"},

@@ -17,6 +17,7 @@ from pipeline.ffmpeg import ffmpeg_exe
 
 os.environ.setdefault("CADRE_MODELS_DIR", str(cache_dir() / "models"))  # one model store for the run
 
+from pipeline.captions import corrections  # noqa: E402
 from pipeline.errors import CadreError  # noqa: E402
 from pipeline.speech import transcribe as stage  # noqa: E402
 from pipeline.speech.engines.base import TranscribeOptions  # noqa: E402
@@ -96,7 +97,7 @@ def episode(fleurs_clip, tmp_path, monkeypatch):
 # ---- speech -------------------------------------------------------------------------------------
 
 def test_french_speech_has_the_words_with_clip_timestamps(episode):
-    t = stage.clip_transcript(episode, FR)
+    t = corrections.clip_transcript(episode, FR)
     words = words_of(t)
     assert t.language == "fr"
     for expected in ("l'accident", "lieu", "terrain", "montagneux", "malveillant"):
@@ -109,13 +110,13 @@ def test_french_speech_has_the_words_with_clip_timestamps(episode):
 
 
 def test_auto_detects_english(fresh_cache):
-    t = stage.clip_transcript(need_media() / "en/en_whisper_jfk.wav", TranscribeOptions(language="auto", threads=2))
+    t = corrections.clip_transcript(need_media() / "en/en_whisper_jfk.wav", TranscribeOptions(language="auto", threads=2))
     assert t.language == "en"
     assert words_of(t)[-3:] == ["for", "your", "country"]
 
 
 def test_no_words_in_the_long_silence(fresh_cache):
-    t = stage.clip_transcript(need_media() / LINTO, FR)
+    t = corrections.clip_transcript(need_media() / LINTO, FR)
     inside = [w for w in t.words if w.end > 4.0 and w.start < 32.5]
     assert inside == [], inside
     assert words_of(t).count("bonjour") == 2  # the phrase before and after the gap both survive
@@ -154,10 +155,10 @@ def test_second_transcription_comes_from_the_cache(episode, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("the model ran on a cache hit")
     monkeypatch.setattr(stage, "run", boom)
-    again = stage.clip_transcript(episode, FR)
+    again = corrections.clip_transcript(episode, FR)
     assert again.to_dict() == first.to_dict()
     with pytest.raises(AssertionError):  # other options: another key, so the model would run
-        stage.clip_transcript(episode, TranscribeOptions(beam_size=2, threads=2))
+        corrections.clip_transcript(episode, TranscribeOptions(beam_size=2, threads=2))
 
 
 def test_regraded_clip_with_the_same_audio_keeps_its_transcript(episode, monkeypatch):
@@ -173,9 +174,9 @@ def test_regraded_clip_with_the_same_audio_keeps_its_transcript(episode, monkeyp
 
 def test_clip_without_audio_gives_empty_transcript_with_warning(tmp_path, fresh_cache):
     clip = video_with(None, tmp_path / "broll.mp4", 2)
-    t = stage.clip_transcript(clip, FR)
+    t = corrections.clip_transcript(clip, FR)
     assert t.segments == [] and t.warnings == ["no audio stream"]
-    report = stage.write_review_files(clip, FR)
+    report = corrections.write_review_files(clip, FR)
     assert report.srt is None and sorted(p.name for p in tmp_path.iterdir()) == ["broll.mp4", "cache"]
 
 
@@ -183,13 +184,13 @@ def test_pure_silence_gives_empty_transcript_with_warning(tmp_path, fresh_cache)
     clip = tmp_path / "silence.mp4"
     ffmpeg("-f", "lavfi", "-i", "color=c=black:s=160x120:r=30:d=6", "-f", "lavfi", "-i",
            "anullsrc=r=48000:cl=stereo", "-t", "6", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(clip))
-    t = stage.clip_transcript(clip, FR)
+    t = corrections.clip_transcript(clip, FR)
     assert t.segments == [] and t.warnings == ["no speech found"]
 
 
 def test_one_second_clip(tmp_path, fresh_cache):
     clip = video_with(need_media() / "en/en_whisper_jfk.wav", tmp_path / "short.mp4", seconds=1.0)
-    t = stage.clip_transcript(clip, TranscribeOptions(language="en", threads=2))
+    t = corrections.clip_transcript(clip, TranscribeOptions(language="en", threads=2))
     assert all(0 <= w.start <= w.end <= 1.2 for w in t.words)
     assert "and" in words_of(t)  # "And so..." starts the recording
 
@@ -198,7 +199,7 @@ def test_not_a_media_file(tmp_path, fresh_cache):
     bad = tmp_path / "notes.mp4"
     bad.write_text("not a video")
     with pytest.raises(CadreError, match="not a readable media file"):
-        stage.clip_transcript(bad, FR)
+        corrections.clip_transcript(bad, FR)
 
 
 def test_windows_do_not_cut_or_repeat_words(tmp_path, fresh_cache, monkeypatch):
@@ -252,7 +253,7 @@ def test_two_hour_file_streams_in_bounded_memory(tmp_path, fresh_cache):
 # ---- review files and human corrections ---------------------------------------------------------
 
 def test_transcribe_writes_srt_and_json_beside_the_clip(episode):
-    report = stage.write_review_files(episode, FR)
+    report = corrections.write_review_files(episode, FR)
     srt, js = episode.with_name("1.fr.srt"), episode.with_name("1.fr.json")
     assert report.srt == srt and report.json == js
     cues = parse_srt(srt.read_text("utf-8"))
@@ -276,17 +277,17 @@ def _edit(srt: Path, old: str, new: str) -> None:
 
 
 def test_unedited_srt_leaves_the_machine_words(episode):
-    stage.write_review_files(episode, FR)
+    corrections.write_review_files(episode, FR)
     machine, _ = stage.machine_transcript(episode, FR)
-    assert stage.clip_transcript(episode, FR).to_dict() == machine.to_dict()
+    assert corrections.clip_transcript(episode, FR).to_dict() == machine.to_dict()
 
 
 def test_corrected_word_keeps_its_timing(episode):
-    stage.write_review_files(episode, FR)
+    corrections.write_review_files(episode, FR)
     machine, _ = stage.machine_transcript(episode, FR)
     wrong = next(w for w in machine.words if "malveillant" in w.word)
     _edit(episode.with_name("1.fr.srt"), "malveillant", "criminel")
-    t = stage.clip_transcript(episode, FR)
+    t = corrections.clip_transcript(episode, FR)
     fixed = next(w for w in t.words if "criminel" in w.word)
     assert (fixed.start, fixed.end) == pytest.approx((wrong.start, wrong.end), abs=2e-3)
     assert fixed.probability == 1.0
@@ -294,12 +295,12 @@ def test_corrected_word_keeps_its_timing(episode):
 
 
 def test_changed_word_count_is_retimed_inside_the_cue(episode):
-    stage.write_review_files(episode, FR)
+    corrections.write_review_files(episode, FR)
     srt = episode.with_name("1.fr.srt")
     cue = parse_srt(srt.read_text("utf-8"))[-1]
     first_line = cue.text.split("\n")[0]
     _edit(srt, first_line, "il semblerait que cela ait été causé par un incendie")
-    t = stage.clip_transcript(episode, FR)
+    t = corrections.clip_transcript(episode, FR)
     inside = [w for w in t.words if cue.start - 1e-3 <= w.start < cue.end + 1e-3]
     texts = [w.word.strip() for w in inside]
     assert texts[:4] == ["il", "semblerait", "que", "cela"]
@@ -309,24 +310,24 @@ def test_changed_word_count_is_retimed_inside_the_cue(episode):
 
 
 def test_deleted_cue_removes_its_words_and_edits_are_kept(episode):
-    stage.write_review_files(episode, FR)
+    corrections.write_review_files(episode, FR)
     srt = episode.with_name("1.fr.srt")
     cues = parse_srt(srt.read_text("utf-8"))
     assert len(cues) >= 2
     blocks = srt.read_text("utf-8").strip().split("\n\n")
     srt.write_text("\n\n".join(blocks[1:]) + "\n", "utf-8")
-    t = stage.clip_transcript(episode, FR)
+    t = corrections.clip_transcript(episode, FR)
     assert all(w.start >= cues[0].end - 1e-3 for w in t.words)
     edited = srt.read_text("utf-8")
-    report = stage.write_review_files(episode, FR)  # `cadre transcribe` again: the person's file stays
+    report = corrections.write_review_files(episode, FR)  # `cadre transcribe` again: the person's file stays
     assert report.kept_edits and srt.read_text("utf-8") == edited
-    stage.write_review_files(episode, FR, overwrite=True)
+    corrections.write_review_files(episode, FR, overwrite=True)
     assert len(parse_srt(srt.read_text("utf-8"))) == len(cues)
 
 
 def test_render_side_never_writes_beside_the_clip(episode):
     before = sorted(p.name for p in episode.parent.iterdir())
-    stage.clip_transcript(episode, FR)
+    corrections.clip_transcript(episode, FR)
     assert sorted(p.name for p in episode.parent.iterdir()) == before == ["1.mp4"]
 
 

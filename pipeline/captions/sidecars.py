@@ -27,7 +27,7 @@ from pipeline.cache import atomic_write_text
 from pipeline.captions.layout import ACCESSIBLE, Caption, LayoutRules, layout
 from pipeline.captions.pacing import pace
 from pipeline.captions.words import caption_language
-from pipeline.speech.transcript import Cue, Transcript, Word, use_cue_layout
+from pipeline.speech.transcript import Cue, Transcript, Word
 
 MAX_CPS = 20.0
 MIN_DURATION = 1.0
@@ -126,7 +126,9 @@ def vtt_of(cue_list: Sequence[Cue]) -> str:
     return _subs(cue_list, vtt=True).to_string("vtt", keep_ssa_tags=True)
 
 
-use_cue_layout(layout_cues, srt_of)     # `cadre transcribe`, corrections and review use this layout
+def srt_text(transcript: Transcript) -> str:
+    """The ``cadre transcribe`` review SRT of a transcript: the sidecars' own cue layout."""
+    return srt_of(layout_cues(transcript))
 
 
 def write_sidecars(words: Sequence[Word], srt_path: Path, vtt_path: Path, language: str | None = "fr",

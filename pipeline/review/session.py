@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.analyse import transcribe_span
+from pipeline.captions.corrections import human_cues, machine_tokens
+from pipeline.captions.sidecars import layout_cues
 from pipeline.errors import NotFound
 from pipeline.faces.redaction import load_overrides
 from pipeline.fingerprint import analysis_settings
@@ -23,10 +25,9 @@ from pipeline.review.checks import network_checks
 from pipeline.review.state import episode_state
 from pipeline.sound.bleep import fold, split_word
 from pipeline.source.config import load_settings
-from pipeline.speech.corrections import machine_tokens
 from pipeline.speech.engines.base import TranscribeOptions
-from pipeline.speech.transcribe import human_cues, machine_transcript, sidecar_paths
-from pipeline.speech.transcript import LOW_CONFIDENCE, Cue, Transcript, layout_cues, parse_srt, read_text_file
+from pipeline.speech.transcribe import machine_transcript, sidecar_paths
+from pipeline.speech.transcript import LOW_CONFIDENCE, Cue, Transcript, parse_srt, read_text_file
 
 
 @dataclass

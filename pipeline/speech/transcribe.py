@@ -3,10 +3,8 @@
 - :func:`machine_transcript` returns what Whisper heard, from the analysis cache when it can
   (key: hash of the clip's coded audio, engine, model weights, options); the model runs only
   on a miss.
-- :func:`clip_transcript` is what render uses: the machine transcript, with the words of a
-  human-edited ``<stem>.<lang>.srt`` beside the clip merged in. It never writes beside the clip.
-- :func:`write_review_files` is ``cadre transcribe``: it writes ``<stem>.<lang>.srt`` and
-  ``<stem>.<lang>.json`` beside the clip, and never overwrites a person's edits.
+- a person's corrections, and the review files ``cadre transcribe`` writes beside the clip, are
+  in :mod:`pipeline.captions.corrections` (they use the captions' cue layout).
 
 Audio streams from ffmpeg in blocks and is decoded window by window (:data:`WINDOW` seconds);
 a window that ends inside speech hands its last :data:`TAIL` seconds to the next one, so
@@ -24,22 +22,14 @@ from pipeline import cache
 from pipeline.errors import CadreError
 from pipeline.speech import guards
 from pipeline.speech.audio import audio_hash, audio_info, stream_audio
-from pipeline.speech.corrections import apply_corrections
 from pipeline.speech.engines import load_engine
 from pipeline.speech.engines.base import SAMPLE_RATE, TranscribeOptions
 from pipeline.speech.models import resolve
 from pipeline.speech.transcript import (
-    LOW_CONFIDENCE,
     Segment,
     Transcript,
     Word,
-    json_text,
-    layout_cues,
-    parse_srt,
     read_json,
-    read_text_file,
-    same_subtitles,
-    srt_text,
 )
 from pipeline.speech.vad import SpeechMap, speech_regions
 
@@ -62,33 +52,6 @@ def cache_key(clip: Path, options: TranscribeOptions) -> str:
     model = resolve(options.model)
     # the concrete compute type ("auto" picks per CPU, and different types give different words)
     return cache.make_key(CACHE_KIND, STAGE_VERSION, audio_hash(clip), model.sha256, options.resolved().to_dict())
-
-
-def _meta(key: str, options: TranscribeOptions, srt: str) -> dict:
-    return {"key": key, "engine": options.engine, "model": options.model, "options": options.to_dict(),
-            "stage_version": STAGE_VERSION, "srt_sha256": _sha(srt)}
-
-
-def _sha(text: str) -> str:
-    import hashlib
-    return hashlib.sha256(_normal_srt(text).encode("utf-8")).hexdigest()
-
-
-def _normal_srt(text: str) -> str:
-    import re
-    return re.sub(r"[ \t]+\n", "\n", text.replace("\ufeff", "").replace("\r\n", "\n")).strip()
-
-
-def machine_wrote(srt_text_now: str, machine_srt: str, json_path: Path) -> bool:
-    """True when an SRT is still as Cadre wrote it: equal to the machine layout, or to the
-    layout recorded in the JSON when it was written (an older Cadre may have cut cues differently)."""
-    if same_subtitles(srt_text_now, machine_srt):
-        return True
-    try:
-        _, meta = read_json(json_path)
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return meta.get("srt_sha256") == _sha(srt_text_now)
 
 
 def machine_transcript(clip: Path, options: TranscribeOptions) -> tuple[Transcript, bool]:
@@ -198,65 +161,5 @@ def _shift(seg: Segment, offset: float) -> Segment:
     return Segment(seg.start + offset, seg.end + offset, seg.text, [w.shifted(offset) for w in seg.words])
 
 
-def _language_of(options: TranscribeOptions, machine: Transcript) -> str:
+def transcript_language(options: TranscribeOptions, machine: Transcript) -> str:
     return machine.language if options.language == "auto" else options.language
-
-
-def human_cues(srt: Path):
-    try:
-        return parse_srt(read_text_file(srt))
-    except Exception as exc:  # pysubs2 raises several kinds on malformed files
-        raise CadreError(srt, f"cannot read these subtitles ({exc.__class__.__name__}); fix the file, "
-                              "or delete it to use the machine transcript") from None
-
-
-def clip_transcript(path: Path, options: TranscribeOptions) -> Transcript:
-    """The transcript render uses: cached machine words, with a person's SRT edits winning."""
-    path = Path(path)
-    machine, _ = machine_transcript(path, options)
-    srt, json_path = sidecar_paths(path, _language_of(options, machine))
-    if not srt.is_file():
-        return machine
-    if machine_wrote(read_text_file(srt), srt_text(machine), json_path):
-        return machine
-    return apply_corrections(machine, human_cues(srt))
-
-
-@dataclass
-class SidecarReport:
-    clip: Path
-    srt: Path | None
-    json: Path | None
-    cached: bool
-    kept_edits: bool
-    cues: int
-    low_confidence: int
-    warnings: list[str]
-
-
-def write_review_files(path: Path, options: TranscribeOptions, overwrite: bool = False) -> SidecarReport:
-    """``cadre transcribe`` for one clip: write the review SRT and JSON beside it.
-
-    A SRT a person has edited is left alone unless ``overwrite``. Files whose content would not
-    change are not rewritten. A clip without an audio stream gets no files.
-    """
-
-    path = Path(path)
-    machine, cached = machine_transcript(path, options)
-    low = sum(1 for w in machine.words if w.probability < LOW_CONFIDENCE)
-    if "no audio stream" in machine.warnings:
-        return SidecarReport(path, None, None, cached, False, 0, 0, machine.warnings)
-    srt, json_path = sidecar_paths(path, _language_of(options, machine))
-    machine_srt = srt_text(machine)
-    kept = False
-    if srt.is_file():
-        current = read_text_file(srt)
-        kept = not machine_wrote(current, machine_srt, json_path) and not overwrite
-        if not kept and current != machine_srt:
-            cache.atomic_write_text(srt, machine_srt)
-    else:
-        cache.atomic_write_text(srt, machine_srt)
-    body = json_text(machine, _meta(cache_key(path, options), options, machine_srt))
-    if not json_path.is_file() or json_path.read_text("utf-8") != body:
-        cache.atomic_write_text(json_path, body)
-    return SidecarReport(path, srt, json_path, cached, kept, len(layout_cues(machine)), low, machine.warnings)

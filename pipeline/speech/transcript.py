@@ -13,7 +13,6 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from pipeline.cache import atomic_write_text
 
@@ -121,31 +120,6 @@ def _srt_seconds(stamp: str) -> float:
         raise ValueError(f"bad SRT time {stamp.strip()!r}")
     h, mi, s, ms = m.groups()
     return int(h or 0) * 3600 + int(mi) * 60 + int(s) + int(ms.ljust(3, "0")) / 1000
-
-
-# The subtitle cue layout lives with the captions (pipeline/captions/sidecars.py: display words,
-# 42-character lines, reading speed), a layer above this one; it registers itself here on import,
-# so `cadre transcribe`, corrections and the review page use the very layout the sidecars use.
-_cue_layout: Callable[["Transcript"], list[Cue]] | None = None
-_srt_writer: Callable[[list[Cue]], str] | None = None
-
-
-def use_cue_layout(layout: Callable[["Transcript"], list[Cue]], srt: Callable[[list[Cue]], str]) -> None:
-    global _cue_layout, _srt_writer
-    _cue_layout, _srt_writer = layout, srt
-
-
-def layout_cues(transcript: "Transcript") -> list[Cue]:
-    """The transcript's subtitle cues, as every Cadre subtitle file lays them out."""
-    if _cue_layout is None:
-        raise RuntimeError("no subtitle cue layout registered: import pipeline.captions.sidecars")
-    return _cue_layout(transcript)
-
-
-def srt_text(transcript: "Transcript") -> str:
-    """The ``cadre transcribe`` review SRT of a transcript."""
-    cues = layout_cues(transcript)          # raises when nothing is registered
-    return _srt_writer(cues)
 
 
 def parse_srt(text: str) -> list[Cue]:
