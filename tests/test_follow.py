@@ -11,16 +11,16 @@ from click.testing import CliRunner
 from PIL import Image
 
 from pipeline.analyse import reframe_clip
-from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.cli import main
-from pipeline.source.config import ReframeSpan, Settings, load_settings
-from pipeline.faces.detectors import get_detector
 from pipeline.errors import CadreError
+from pipeline.faces.detectors import get_detector
 from pipeline.ffmpeg import ffmpeg_exe
-from pipeline.source.normalize import ClipSpan, read_frames
-from pipeline.source.probe import probe
+from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.reframe import follow
 from pipeline.reframe.follow import FollowReframer, Piece, Subjects
+from pipeline.source.config import ReframeSpan, Settings, load_settings
+from pipeline.source.normalize import ClipSpan, read_frames
+from pipeline.source.probe import probe
 
 W, H = 1280, 720
 FACE = 300           # the astronaut image, scaled to 300x300; CenterFace finds her face in it

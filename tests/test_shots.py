@@ -5,9 +5,9 @@ from pathlib import Path
 
 from pipeline import cache
 from pipeline.ffmpeg import run
+from pipeline.reframe.shots import Shots, detect_shots
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
-from pipeline.reframe.shots import Shots, detect_shots
 
 
 def _two_shots(path: Path, size="640x360") -> Path:
