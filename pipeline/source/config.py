@@ -157,6 +157,11 @@ def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> 
             kind = {"caption_style": "captions", "redaction": "redaction", "branding": "branding"}[key]
             names = preset_names(kind) + (["none"] if key != "redaction" else [])
             out[key] = _choice(path, key, value, sorted(set(names)))
+            if key == "redaction" and value == "none" and campaign:
+                # face masking is turned off for one episode by a person, never for a whole campaign
+                _fail(path, key, "'none' cannot be set for a whole campaign (it would turn face masking off for "
+                                 "every episode); put redaction = \"none\" in that episode's episode.toml, or "
+                                 "use cadre render --redact none")
         elif key == "split":
             if not isinstance(value, bool):
                 _fail(path, key, "must be true or false")
