@@ -11,6 +11,12 @@ With ``require_approval = true`` in ``campaign.toml`` (or ``episode.toml``), or
 ``--require-approval``, :func:`pipeline.orchestrator.prepare` calls :func:`check_approved`: render and batch
 refuse an episode that was never approved, that changed since, or that is rendered for a network
 the approval did not cover, and the one-line error names what changed.
+
+The record also holds the analysis results that decide pixels and words
+(:func:`pipeline.fingerprint.analysis_inputs`: face tracks, crop paths, words), the episode it was
+made for, and a seal (a hash of the whole record): a record edited by hand, or copied from another
+episode, is refused. The render checks the analysis once it has run, and everything again after
+the encode, before anything is published (:func:`check_approved` with ``analysis``).
 """
 from __future__ import annotations
 
@@ -23,8 +29,8 @@ from pipeline.cache import atomic_write_text, make_key
 from pipeline.captions.corrections import human_cues
 from pipeline.errors import CadreError
 from pipeline.faces.redaction import load_overrides
-from pipeline.fingerprint import fingerprint_inputs
-from pipeline.master import Prepared
+from pipeline.fingerprint import analysis_inputs, fingerprint_inputs
+from pipeline.master import Prepared, analyse_episode
 from pipeline.networks import load_networks
 from pipeline.source.config import load_settings
 from pipeline.speech.transcribe import sidecar_paths
@@ -32,7 +38,8 @@ from pipeline.version import __version__
 
 APPROVAL = "approval.json"
 _LABELS = {"edits": "edited file", "settings": "setting", "presets": "preset", "profile": "encoding profile",
-           "redaction": "redaction setting", "cadre": "Cadre version"}
+           "redaction": "redaction setting", "cadre": "Cadre version", "asr_model": "Whisper model",
+           "face_model": "face model", "analysis": "analysis result"}
 
 
 @dataclass
@@ -43,9 +50,14 @@ class Approval:
     networks: list[str] = field(default_factory=list)
     inputs: dict = field(default_factory=dict)
     cadre: str = __version__
+    episode: str = ""              # the episode folder's name: a record copied elsewhere is refused
+    seal: str = ""                 # hash of all the above: a record edited by hand is refused
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def sealed(self) -> str:
+        return make_key("approval-seal", {k: v for k, v in self.to_dict().items() if k != "seal"})
 
 
 def approval_path(folder: str | Path) -> Path:
@@ -64,15 +76,32 @@ def content_inputs(prepared: Prepared) -> tuple[dict, list[str]]:
     return json.loads(json.dumps(inputs, default=str)), list(configured)
 
 
+def publish_fingerprint(prepared: Prepared, analysis: dict) -> str:
+    """The fingerprint of what is published, as the approval hashes it (inputs + analysis results):
+    for an approved, unchanged episode it equals the approval's ``hash``."""
+    inputs, _ = content_inputs(prepared)
+    inputs["analysis"] = json.loads(json.dumps(analysis))
+    return make_key(inputs)
+
+
 def read_approval(folder: str | Path) -> Approval | None:
     path = approval_path(folder)
     if not path.is_file():
         return None
     try:
         data = json.loads(path.read_text("utf-8"))
-        return Approval(**{k: data[k] for k in ("by", "at", "hash", "networks", "inputs", "cadre") if k in data})
+        record = Approval(**{k: data[k] for k in ("by", "at", "hash", "networks", "inputs", "cadre", "episode", "seal")
+                             if k in data})
     except (OSError, ValueError, TypeError, KeyError):
         raise CadreError(path, "is not a valid approval record; run cadre approve again") from None
+    if not record.seal or record.seal != record.sealed() or record.hash != make_key(record.inputs):
+        raise CadreError(path, "the approval record was edited by hand (its hash no longer matches its contents); "
+                               "review the episode and sign off again with cadre approve --by NAME")
+    if record.episode != Path(folder).resolve().name:
+        raise CadreError(path, f"this approval was made for episode '{record.episode}', not "
+                               f"'{Path(folder).resolve().name}' (copied from another episode?); review this "
+                               "episode and sign off with cadre approve --by NAME")
+    return record
 
 
 def _validate_edits(episode) -> None:
@@ -93,7 +122,11 @@ def record_approval(prepared: Prepared, by: str) -> Approval:
         raise CadreError("--by", "give the reviewer's name, e.g. --by \"Cne Martin\"")
     _validate_edits(prepared.episode)
     inputs, networks = content_inputs(prepared)
-    record = Approval(by, datetime.now(timezone.utc).isoformat(timespec="seconds"), make_key(inputs), networks, inputs)
+    # what the reviewer saw: the analysis the review page showed (from the cache; run if missing)
+    inputs["analysis"] = analysis_inputs(analyse_episode(prepared.episode, prepared.redaction))
+    record = Approval(by, datetime.now(timezone.utc).isoformat(timespec="seconds"), make_key(inputs), networks, inputs,
+                      episode=prepared.episode.name)
+    record.seal = record.sealed()
     atomic_write_text(approval_path(prepared.episode.folder), json.dumps(record.to_dict(), indent=1,
                                                                          ensure_ascii=False) + "\n")
     return record
@@ -138,26 +171,40 @@ class ApprovalStatus:
                 "hash": rec.hash if rec else None, "changes": self.changes}
 
 
-def approval_status(prepared: Prepared) -> ApprovalStatus:
-    record = read_approval(prepared.episode.folder)
+def approval_status(prepared: Prepared, analysis: dict | None = None) -> ApprovalStatus:
+    """Whether the episode is approved as it is now; ``analysis`` (:func:`analysis_inputs` of the
+    render's analyses) is compared too when given, else the recorded one is assumed."""
+    try:
+        record = read_approval(prepared.episode.folder)
+    except CadreError as exc:
+        return ApprovalStatus(False, None, [exc.message])
     if record is None:
         return ApprovalStatus(False, None, ["never approved"])
     inputs, _ = content_inputs(prepared)
+    inputs["analysis"] = json.loads(json.dumps(analysis)) if analysis is not None else record.inputs.get("analysis")
     if make_key(inputs) == record.hash:
         return ApprovalStatus(True, record, [])
     return ApprovalStatus(False, record, differences(record.inputs, inputs) or ["inputs"])
 
 
-def check_approved(prepared: Prepared) -> Approval:
-    """Raise unless the episode is approved as it is now, for every network asked for."""
+def check_approved(prepared: Prepared, analysis: dict | None = None, publishing: bool = False) -> Approval:
+    """Raise unless the episode is approved as it is now, for every network asked for.
+
+    ``analysis``: the render's analysis results, compared with the approved ones. ``publishing``:
+    the check made after the encode, just before the outputs are moved into place."""
     episode = prepared.episode
     path = approval_path(episode.folder)
-    status = approval_status(prepared)
+    read_approval(episode.folder)          # a record edited by hand or copied from elsewhere: its own line
+    status = approval_status(prepared, analysis)
     if status.record is None:
         raise CadreError(path, "approval is required but this episode was never approved; review it "
                                "(cadre review) and sign off with cadre approve --by NAME")
     if not status.approved:
         rec = status.record
+        if publishing:
+            raise CadreError(path, f"the episode changed during the render, after {rec.by}'s approval was checked: "
+                                   f"{', '.join(status.changes)}; nothing was published - review the changes, "
+                                   "run cadre approve again, then render again")
         raise CadreError(path, f"the episode changed since {rec.by} approved it on {rec.at}: "
                                f"{', '.join(status.changes)}; review the changes and run cadre approve again")
     missing = [n for n in episode.settings.networks if n not in status.record.networks]

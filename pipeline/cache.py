@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from pipeline.errors import CadreError
@@ -115,13 +116,51 @@ def _entry(kind: str, key: str) -> Path:
     return cache_dir() / kind / key[:2] / f"{key}.json"
 
 
+# analysis results (``--reanalyse`` recomputes them and replaces the entries)
+ANALYSIS_KINDS = frozenset({"transcripts", "faces", "follow", "shots"})
+_REFRESH: list[bool] = [False]
+_SERVED: list[list[tuple[str, bool]]] = []   # open recordings of (kind, hit)
+
+
+@contextmanager
+def reanalysing(on: bool = True):
+    """Within this block, analysis entries count as missing: Whisper and the face detector run
+    again and their results replace the cached ones (``--reanalyse``)."""
+    before = _REFRESH[0]
+    _REFRESH[0] = bool(on) or before
+    try:
+        yield
+    finally:
+        _REFRESH[0] = before
+
+
+def refreshing(kind: str) -> bool:
+    return _REFRESH[0] and kind in ANALYSIS_KINDS
+
+
+@contextmanager
+def recording():
+    """Collect ``(kind, hit)`` for each analysis entry looked up within this block."""
+    served: list[tuple[str, bool]] = []
+    _SERVED.append(served)
+    try:
+        yield served
+    finally:
+        _SERVED.remove(served)
+
+
 def load(kind: str, key: str) -> dict | None:
     """Return the cached JSON for ``kind``/``key``, or None (a damaged entry counts as missing)."""
-    path = _entry(kind, key)
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
+    data = None
+    if not refreshing(kind):
+        try:
+            data = json.loads(_entry(kind, key).read_text("utf-8"))
+        except (OSError, ValueError):
+            data = None
+    if kind in ANALYSIS_KINDS:
+        for served in _SERVED:
+            served.append((kind, data is not None))
+    return data
 
 
 def store(kind: str, key: str, data: dict) -> None:

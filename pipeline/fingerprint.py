@@ -2,8 +2,10 @@
 
 Batch records it after publishing (a network whose record matches is skipped), and sign-off
 hashes it (:mod:`pipeline.approval`): the clips' content, the caption and mask files a person
-edits, the resolved settings, the presets and assets used, the Whisper weights and the Cadre
-version. :data:`RENDER_ONLY` is the one list of settings that change the render but never a
+edits, the resolved settings, the presets and assets used, the Whisper and face-model weights and
+the Cadre version. :func:`analysis_inputs` adds, once the clips are analysed, the results that decide
+pixels and words (face tracks, crop paths, words), so a re-analysis that finds other faces, or
+another model, voids a sign-off. :data:`RENDER_ONLY` is the one list of settings that change the render but never a
 clip's analysis.
 """
 from __future__ import annotations
@@ -12,8 +14,9 @@ import json
 from pathlib import Path
 
 from pipeline.branding.overlay import load_branding
-from pipeline.cache import file_hash
+from pipeline.cache import file_hash, make_key
 from pipeline.errors import CadreError
+from pipeline.faces.detectors.centerface import model_path as face_model_path
 from pipeline.resources import data_dir, preset_path
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.models import resolve
@@ -78,7 +81,33 @@ def fingerprint_inputs(episode, networks, profile, redaction, redaction_off) -> 
         "edits": _edited_files(episode),
         "presets": presets,
         "asr_model": _model_hash(episode.settings),
+        "face_model": _face_model_hash(redaction),
     }
+
+
+def _face_model_hash(redaction) -> str | None:
+    """The face detector's weights: another model finds other faces, so masks other pixels."""
+    if redaction is None or redaction.method == "none":
+        return None
+    try:
+        return file_hash(face_model_path())
+    except (CadreError, OSError):
+        return None   # the analysis refuses to run without its model, with its own message
+
+
+def analysis_inputs(analyses) -> dict:
+    """The analysis results that decide published pixels and words, one hash each per clip:
+    ``<clip>/faces`` (face tracks), ``<clip>/framing`` (the crop path) and ``<clip>/words``."""
+    out = {}
+    for a in analyses:
+        if getattr(a, "kind", "clip") != "clip":
+            continue   # bumpers: their files are hashed with the branding preset
+        name = Path(a.span.path).name
+        plan = getattr(a.reframer, "plan", None)
+        out[f"{name}/faces"] = make_key(a.faces.to_dict()) if a.faces is not None else None
+        out[f"{name}/framing"] = make_key(a.reframer.describe(), plan.to_dict() if plan is not None else None)
+        out[f"{name}/words"] = make_key([[round(w.start, 2), round(w.end, 2), w.word] for w in a.transcript.words])
+    return out
 
 
 def _model_hash(settings) -> str | None:

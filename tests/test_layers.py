@@ -18,7 +18,7 @@ LAYERS = [
     ("inputs", ["source", "speech"]),   # what was filmed and what was said
     ("areas", ["faces", "reframe", "captions", "sound"]),
     ("stages", ["analyse", "branding", "plan", "mask_timeline", "render", "validate", "report", "export", "master"]),
-    ("orchestrator", ["fingerprint", "approval", "orchestrator", "doctor"]),
+    ("orchestrator", ["fingerprint", "approval", "audit_log", "orchestrator", "doctor"]),
     ("apps", ["campaign", "review", "demo"]),
     ("interface", ["cli", "__init__"]),
 ]

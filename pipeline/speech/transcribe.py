@@ -63,7 +63,7 @@ def machine_transcript(clip: Path, options: TranscribeOptions) -> tuple[Transcri
     data = cache.load(CACHE_KIND, key)
     if data is not None:
         return Transcript.from_dict(data), True
-    if options.language != "auto":  # the JSON beside the clip, written by `cadre transcribe`
+    if options.language != "auto" and not cache.refreshing(CACHE_KIND):  # the JSON `cadre transcribe` wrote
         json_path = sidecar_paths(clip, options.language)[1]
         try:
             transcript, meta = read_json(json_path)

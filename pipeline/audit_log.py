@@ -1,0 +1,88 @@
+"""The audit log of an episode: ``exports/<episode>/audit.jsonl``, appended to and never rewritten.
+
+One JSON line per event: ``render`` (a render started, with its fingerprint), ``approval`` (who
+signed off what), ``refusal`` (a render refused: unapproved, changed, or changed during the
+render) and ``publication`` (the files moved into place, each with its sha256). Each line says
+when, who (the approver and the OS user), the fingerprint, the networks and the masking mode.
+
+Each line is written with a single ``os.write`` on a file opened with ``O_APPEND``, then
+``fsync``'d: appends from several processes never interleave, and a process killed at any moment
+leaves whole lines only (a line is one write of at most a few kilobytes, which a local file
+system applies whole). A reader skips a line that does not parse rather than failing.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pipeline.cache import sha256_file
+
+AUDIT = "audit.jsonl"
+KINDS = ("render", "approval", "refusal", "publication")
+
+
+def audit_path(episode_out: str | Path) -> Path:
+    return Path(episode_out) / AUDIT
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):   # no passwd entry (containers)
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+def append(episode_out: str | Path, kind: str, **data) -> dict:
+    """Append one event to ``episode_out/audit.jsonl`` (created if missing) and return it."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown audit event {kind!r}")
+    entry = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "event": kind, "os_user": os_user(),
+             **data}
+    line = (json.dumps(entry, ensure_ascii=False, sort_keys=False, default=str) + "\n").encode("utf-8")
+    folder = Path(episode_out)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / AUDIT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        written = os.write(fd, line)   # one write: whole line or nothing visible to a reader after a crash
+        if written != len(line):       # only on a full disk; the partial tail is no valid JSON line
+            raise OSError(f"audit log: short write to {folder / AUDIT}")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return entry
+
+
+def read(episode_out: str | Path) -> list[dict]:
+    """Every whole event of the log, oldest first (a line that does not parse is skipped)."""
+    try:
+        raw = audit_path(episode_out).read_bytes()
+    except OSError:
+        return []
+    out = []
+    for line in raw.split(b"\n"):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            out.append(entry)
+    return out
+
+
+def last(episode_out: str | Path, kind: str) -> dict | None:
+    """The most recent event of ``kind`` (``approval``, ``publication``...), or None."""
+    return next((e for e in reversed(read(episode_out)) if e.get("event") == kind), None)
+
+
+def published_files(ep_out: Path, networks: list[str]) -> dict[str, str]:
+    """``<network>/<file>`` -> sha256 of every file published for ``networks``."""
+    files = {}
+    for name in networks:
+        folder = Path(ep_out) / name
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                files[str(path.relative_to(ep_out))] = sha256_file(path)
+    return files
