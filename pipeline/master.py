@@ -16,6 +16,7 @@ from pipeline.branding.overlay import load_branding, overlay
 from pipeline.captions.ass import burn, write_ass
 from pipeline.captions.styles import load_style
 from pipeline.captions.words import caption_language
+from pipeline.errors import CadreError
 from pipeline.faces.redaction import MaskOverrides, RedactionSettings, load_overrides
 from pipeline.mask_timeline import MaskTimeline
 from pipeline.networks import Network, SafeZone, combined_safe_zone
@@ -24,6 +25,8 @@ from pipeline.render import MasterJob
 from pipeline.sound.bleep import Bleep, censor
 from pipeline.sound.bleep import spans as bleep_spans
 from pipeline.sound.loudness import Loudness, render_audio
+from pipeline.sound.voice import PlacedVoice
+from pipeline.sound.voice import place as place_voices
 from pipeline.source.episode import Episode
 from pipeline.source.normalize import FPS, ClipSpan
 
@@ -69,10 +72,16 @@ class MasterSetup:
     def overrides(self) -> MaskOverrides:
         return self.timeline.overrides
 
+    @property
+    def voices(self) -> list[PlacedVoice]:
+        """The ``[[voice]]`` spans of ``masks.toml`` on the episode timeline (checked against the clips)."""
+        return place_voices(self.overrides.voices if self.overrides else [], self.spans,
+                            [a.kind for a in self.analyses], self.overrides.path if self.overrides else None)
+
     def audio(self, prepared: Prepared, out_path: Path, profile: dict | None = None) -> Loudness:
-        """The master's sound: loudness-normalised, with the bleeps, over the same timeline."""
+        """The master's sound: loudness-normalised, with the bleeps and disguised voices, over the same timeline."""
         return render_audio(self.spans, profile or prepared.profile, out_path,
-                            [(b.start, b.end) for b in self.bleeps], prepared.settings.bleep_sound)
+                            [(b.start, b.end) for b in self.bleeps], prepared.settings.bleep_sound, self.voices)
 
     def job(self, audio_path: Path, out_path: Path, profile: dict, maxrate_kbps: int,
             extra_overlays: tuple[Callable, ...] = (), keyframes: tuple[float, ...] = ()) -> MasterJob:
@@ -128,12 +137,18 @@ def load_episode_overrides(episode: Episode) -> MaskOverrides:
     return load_overrides(episode.folder / "masks.toml", [s.path.name for s in episode.spans])
 
 
-def check_durations(prepared: Prepared) -> None:
-    """Each network's duration limit, from the probed lengths: before any analysis runs."""
+def duration_refusals(prepared: Prepared) -> dict[str, str]:
+    """Each network's duration limit, from the probed lengths, before any analysis runs: network
+    name -> why that network cannot take the episode. The other networks still render."""
     intro, outro = bumper_analyses(prepared.settings)
     frames = sum(a.span.frame_count for a in intro + outro) + sum(s.frame_count for s in prepared.episode.spans)
+    refused = {}
     for n in prepared.networks:
-        plan_parts(frames / FPS, n, prepared.settings.split, prepared.episode.folder)
+        try:
+            plan_parts(frames / FPS, n, prepared.settings.split, prepared.episode.folder)
+        except CadreError as exc:
+            refused[n.name] = exc.message
+    return refused
 
 
 def plan_master(prepared: Prepared, workdir: Path, events: Events = no_events, parts: bool = True) -> MasterSetup:

@@ -17,7 +17,7 @@ from pipeline.export import export_network, extract_cover
 from pipeline.faces.audit import contact_sheet, redaction_report
 from pipeline.faces.redaction import load_settings
 from pipeline.lock import hold_staging
-from pipeline.master import Events, Prepared, check_durations, no_events, plan_master
+from pipeline.master import Events, Prepared, duration_refusals, no_events, plan_master
 from pipeline.networks import load_networks, master_profile, network_names
 from pipeline.reframe import STRATEGIES
 from pipeline.render import encode_master
@@ -97,7 +97,7 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
     try:
         live = hold_staging(staging)   # a batch cleaning up leftovers skips a live render's folder
         result = _render(prepared, staging, events)
-        _publish(staging, root / episode.name, [n.name for n in prepared.networks])
+        _publish(staging, root / episode.name, list(result["reports"]))   # refused networks: not published
         atomic_write_text(root / episode.name / "plan.json", json.dumps(result["plan"], indent=2, ensure_ascii=False))
         result["out_dir"] = str(root / episode.name)
         return result
@@ -145,19 +145,36 @@ def prepare(folder: Path, options: RenderOptions) -> Prepared:
     return prepared
 
 
+def _refuse(prepared: Prepared, new: dict[str, str], refused: dict[str, str], events: Events) -> Prepared:
+    """Drop the networks in ``new`` (name -> why) from the render; the others go on from the same
+    master. Only when no requested network is left does the episode fail, naming each reason."""
+    for name, reason in new.items():
+        refused[name] = reason
+        events("refused", network=name, reason=reason)
+    left = [n for n in prepared.networks if n.name not in refused]
+    if not left:
+        raise CadreError(prepared.episode.folder, "no requested network can take this episode: "
+                         + "; ".join(f"{name}: {why}" for name, why in refused.items()))
+    return replace(prepared, networks=left)
+
+
 def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
+    refused: dict[str, str] = {}
+    # duration limits are known before any work: a network that cannot take the episode is dropped now
+    prepared = _refuse(prepared, duration_refusals(prepared), refused, events)
     episode, networks, profile, settings = prepared.episode, prepared.networks, prepared.profile, prepared.settings
-    check_durations(prepared)   # duration limits are known before any work: fail fast
     setup = plan_master(prepared, staging, events)
     plan = setup.plan
     events("stage", name="audio")
     audio_path = staging / "audio.m4a"
     loud = setup.audio(prepared, audio_path)
     if loud.silent:
-        for n in networks:
-            if n.needs_audio:
-                raise CadreError(episode.folder, f"the episode has no audible sound, which {n.title} requires; "
-                                                 f"add sound or drop -n {n.name}")
+        prepared = _refuse(prepared, {n.name: f"the episode has no audible sound, which {n.title} requires; "
+                                              f"add sound or drop -n {n.name}" for n in networks if n.needs_audio},
+                           refused, events)
+        networks = prepared.networks
+        plan.networks = [n.name for n in networks]
+        plan.parts = {k: v for k, v in plan.parts.items() if k in plan.networks}
         events("warning", message="the episode is silent; loudness normalisation skipped")
     if setup.captions and setup.captions.get("warning"):
         events("warning", message=setup.captions["warning"])
@@ -186,11 +203,16 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     if measured["video"]["frames"] != plan.frames:
         raise CadreError(episode.folder, f"the render holds {measured['video']['frames']} frames instead of "
                                          f"{plan.frames}; a clip could not be fully decoded - export it again")
-    reports = {}
+    reports, failed = {}, {}
     for n in networks:
         events("stage", name="export", network=n.name)
-        reports[n.name] = export_network(master, measured, cover, plan, n, profile, staging / n.name, extra)
-    return {"episode": episode.name, "plan": plan.to_dict(), "reports": reports}
+        try:
+            reports[n.name] = export_network(master, measured, cover, plan, n, profile, staging / n.name, extra)
+        except CadreError as exc:   # one network's check (size, duration...): that network only
+            shutil.rmtree(staging / n.name, ignore_errors=True)
+            failed[n.name] = str(exc)
+    _refuse(prepared, failed, refused, events)
+    return {"episode": episode.name, "plan": plan.to_dict(), "reports": reports, "refused": refused}
 
 
 def approve_episode(folder: str | Path, by: str, options: RenderOptions | None = None) -> Approval:

@@ -213,6 +213,8 @@ def execute(jobs: list[Job], executor: Executor, events=_noop, retries: int = WO
                 events("job_progress", job=msg["job"], done=data.get("done", 0), total=data.get("total", 0))
             elif msg["kind"] == "warning":
                 events("warning", job=msg["job"], message=str(data.get("message", "")))
+            elif msg["kind"] == "refused":   # one network dropped; the episode's others go on
+                events("job_refused", job=msg["job"], network=data.get("network", ""), reason=data.get("reason", ""))
             else:
                 events("job_stage", job=msg["job"], **data)
 
@@ -278,11 +280,23 @@ def episode_rows(plans: list[EpisodePlan], outcomes: dict[str, JobOutcome], root
         for net in plan.networks:
             if net not in plan.stale:
                 rows.append(fill_from_outputs(Row(plan.name, net, "skipped", "up to date"), root))
-            elif outcome is not None and outcome.status == "done":
-                rows.append(fill_from_outputs(Row(plan.name, net, "done", plan.stale[net]), root))
+            elif outcome is not None and outcome.status == "done" and net not in outcome.refused:
+                rows.append(fill_from_outputs(Row(plan.name, net, "done", rendered_because(plan.stale[net])), root))
             else:
                 reason = outcome.detail if outcome is not None else "not run"
+                if outcome is not None and net in outcome.refused:
+                    reason = outcome.refused[net]
                 if (root / plan.name / net).is_dir():
                     reason += " (the previous export is left as it was, out of date)"
                 rows.append(Row(plan.name, net, "failed", reason))
     return rows
+
+
+def rendered_because(stale: str) -> str:
+    """A finished row's reason: why it was rendered this time, said as done ("not rendered yet" was
+    true before the run, not after)."""
+    if stale == "not rendered yet":
+        return "rendered (first render)"
+    if stale == "--force":
+        return "rendered again (--force)"
+    return f"rendered again ({stale})"

@@ -230,6 +230,7 @@ class JobOutcome:
     elapsed: float = 0.0
     networks: tuple[str, ...] = ()
     trace: str = ""               # traceback of an unexpected error, for --json and bug reports
+    refused: dict[str, str] = field(default_factory=dict)   # network -> why it was not published
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -247,10 +248,13 @@ def run_task(job_id: str, task: AnalyseTask | RenderTask, events) -> JobOutcome:
     """Run one job in a worker. Errors become a failed outcome, never an exception."""
     start = time.monotonic()
     warnings: list[str] = []
+    refused: dict[str, str] = {}
 
     def forward(kind, **data):
         if kind == "warning":
             warnings.append(str(data.get("message", "")))
+        elif kind == "refused":
+            refused[str(data.get("network", ""))] = str(data.get("reason", ""))
         events(kind, **data)
 
     if task.cache_dir:
@@ -262,7 +266,7 @@ def run_task(job_id: str, task: AnalyseTask | RenderTask, events) -> JobOutcome:
             raise CadreError(task.folder, "episode folder not found on this worker; every worker must see the "
                                           "campaign at the same path (shared storage)")
         networks = _analyse(task, forward) if isinstance(task, AnalyseTask) else _render(task, forward, start, warnings)
-        return JobOutcome(job_id, "done", "", warnings, time.monotonic() - start, networks)
+        return JobOutcome(job_id, "done", "", warnings, time.monotonic() - start, networks, refused=refused)
     except CadreError as exc:
         detail = str(exc)
         if "No space left on device" in detail:

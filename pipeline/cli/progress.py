@@ -51,6 +51,8 @@ class RenderProgress(_Display):
             self.progress.update(self.task, completed=data["done"], total=data["total"])
         elif kind == "warning":
             click.echo(f"cadre: warning: {data['message']}", err=True)
+        elif kind == "refused":
+            click.echo(f"cadre: warning: {data['network']} refused, not published: {data['reason']}", err=True)
 
 
 class BatchProgress(_Display):
@@ -131,6 +133,9 @@ class BatchProgress(_Display):
     def _update_overall(self):
         self.progress.update(self.overall, completed=self.done_weight + sum(self.frames.values()),
                              description=f"{self.label}: {self.finished}/{self.count} jobs")
+
+    def _on_job_refused(self, job, network, reason, **_):
+        self._line(f"[refused] {job} {network}: {reason}")
 
     def _on_warning(self, message, **_):
         self._line(f"cadre: warning: {message}")
