@@ -16,7 +16,14 @@ class CadreError(Exception):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        text = f"{self.path}: {self.message}" if self.path else self.message
+        return printable(text)
+
+
+def printable(text: str) -> str:
+    """``text`` on one line: newlines and other control characters escaped (``\\n``, ``\\x1b``), so a
+    crafted file name can neither split an error line nor forge a ``cadre:`` line of its own."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class RedactionError(CadreError):

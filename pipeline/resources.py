@@ -5,6 +5,7 @@ named by ``CADRE_PRESETS`` with the same ``<kind>/<name>.toml`` layout is search
 """
 from __future__ import annotations
 
+import math
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import tomllib
 
 from pipeline.errors import CadreError
+from pipeline.textfile import read_text
 
 _PKG = Path(__file__).resolve().parent
 
@@ -46,14 +48,32 @@ def preset_path(kind: str, name: str) -> Path:
 
 
 def load_toml(path: Path) -> dict:
-    """Parse a TOML file, turning syntax errors into one clear line."""
+    """Parse a TOML file, turning syntax errors, text that is not UTF-8 (textfile.py) and the
+    non-numbers TOML allows (``nan``, ``inf``) into one clear line."""
+    text = read_text(path)
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        data = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise CadreError(path, f"invalid TOML ({exc}); fix the syntax") from None
-    except OSError as exc:
-        raise CadreError(path, f"cannot read ({exc.strerror})") from None
+    bad = _non_finite(data)
+    if bad is not None:
+        key, value = bad
+        raise CadreError(path, f"key '{key}': {value} is not a number Cadre can use (nan and inf are refused); "
+                               "write a finite number")
+    return data
+
+
+def _non_finite(value, key: str = "") -> tuple[str, float] | None:
+    """The first ``nan``/``inf`` in parsed TOML, with its dotted key (lists numbered from 1)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return key, value
+    items = value.items() if isinstance(value, dict) else (
+        ((f"#{i}", v) for i, v in enumerate(value, 1)) if isinstance(value, list) else ())
+    for k, v in items:
+        found = _non_finite(v, f"{key} {k}" if str(k).startswith("#") else (f"{key}.{k}" if key else str(k)))
+        if found is not None:
+            return found
+    return None
 
 
 def load_preset(kind: str, name: str) -> dict:

@@ -9,6 +9,7 @@ checked by the same loader render uses, and the file is left as it was if the ch
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import tomlkit
 from pipeline.cache import atomic_write_text
 from pipeline.errors import CadreError
 from pipeline.sound.bleep import fold
+from pipeline.textfile import read_text
 
 MAX_TEXT = 500          # characters in one cue
 
@@ -30,9 +32,13 @@ class CueEdit:
     text: str
 
 
+MAX_SECONDS = 24 * 3600   # no clip is longer: a time beyond it is a typo or an attack
+
+
 def _number(value, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
-        raise CadreError(what, f"{value!r} must be a number of seconds >= 0")
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+            or not 0 <= value <= MAX_SECONDS):
+        raise CadreError(what, f"{value!r} must be a number of seconds between 0 and {MAX_SECONDS}")
     return float(value)
 
 
@@ -93,12 +99,12 @@ def replace_in(cues: list[CueEdit], find: str, replace: str, whole_word: bool, c
 
 # -- masks.toml ---------------------------------------------------------------------------------
 def _load_doc(path: Path):
-    return tomlkit.parse(path.read_text("utf-8")) if path.is_file() else tomlkit.document()
+    return tomlkit.parse(read_text(path)) if path.is_file() else tomlkit.document()
 
 
 def _save_checked(path: Path, doc, check) -> None:
     """Write ``doc`` to ``path``, run ``check()``, and put the old file back if it fails."""
-    old = path.read_text("utf-8") if path.is_file() else None
+    old = read_text(path) if path.is_file() else None
     atomic_write_text(path, tomlkit.dumps(doc))
     try:
         check()
@@ -137,7 +143,7 @@ def set_track_kept(masks: Path, clip: str, track: str, keep: bool, check) -> Non
 
 def region(value) -> list[float]:
     if (not isinstance(value, list) or len(value) != 4
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)):
         raise CadreError("region", f"{value!r} must be [x0, y0, x1, y1], fractions of the frame")
     x0, y0, x1, y1 = (round(min(1.0, max(0.0, float(v))), 4) for v in value)
     if x1 - x0 < 0.005 or y1 - y0 < 0.005:

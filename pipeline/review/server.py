@@ -105,6 +105,17 @@ async def _refuse(send, status: int, text: str):
     await send({"type": "http.response.body", "body": body})
 
 
+MAX_BODY = 1024 * 1024   # bytes in one request: a whole episode's captions fit many times over
+
+
+class TooLarge(CadreError):
+    http_status = 413
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number")
+
+
 def inside(folder: Path, relative: str) -> Path:
     """``relative`` resolved inside ``folder``; CadreError if it leaves it (``..``, absolute, links)."""
     root = folder.resolve()
@@ -123,10 +134,15 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         return JSONResponse({"error": str(exc)}, status)
 
     async def body(request: Request) -> dict:
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise TooLarge("request", f"the body is over {MAX_BODY // 1024} KB; send smaller edits")
         try:
-            data = json.loads(await request.body() or b"{}")
-        except ValueError:
-            raise CadreError("request", "the body is not valid JSON") from None
+            data = json.loads(bytes(raw) or b"{}", parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            raise CadreError("request", "the body is not valid JSON (finite numbers only, no NaN or Infinity)") from None
         if not isinstance(data, dict):
             raise CadreError("request", "the body must be a JSON object")
         return data
