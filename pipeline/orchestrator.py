@@ -10,16 +10,19 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.approval import Approval, check_approved, record_approval
+from pipeline import audit_log, cache
+from pipeline.approval import Approval, check_approved, publish_fingerprint, record_approval
 from pipeline.cache import atomic_write_text
 from pipeline.errors import CadreError
 from pipeline.export import export_network, extract_cover
 from pipeline.faces.audit import contact_sheet, redaction_report
 from pipeline.faces.redaction import load_settings
+from pipeline.fingerprint import analysis_inputs
 from pipeline.lock import hold_staging
 from pipeline.master import Events, Prepared, duration_refusals, no_events, plan_master
 from pipeline.networks import load_networks, master_profile, network_names
 from pipeline.reframe import STRATEGIES
+from pipeline.resources import load_toml
 from pipeline.render import encode_master
 from pipeline.report import measure_output
 from pipeline.sound.bleep import report as bleep_report
@@ -40,6 +43,7 @@ class RenderOptions:
     x264_preset: str | None = None
     require_approval: bool | None = None   # None: as campaign/episode.toml say; False only for review tools
     skip_unknown_networks: bool = False    # batch: render the valid networks of campaign.toml, report the rest
+    reanalyse: bool = False                # run Whisper and the face detector again; results replace the cache
 
 
 def output_root(folder: Path, out_dir: Path | None) -> Path:
@@ -64,10 +68,19 @@ def _redaction_settings(episode: Episode, options: RenderOptions):
     """
 
     name = options.redact or episode.settings.redaction
-    if name == "none":
-        return load_settings("none"), {"mode": "none", "explicit": True,
-                                       "requested_by": "--redact none" if options.redact == "none" else "episode.toml"}
-    return load_settings(name), None
+    settings = load_settings(name)
+    if name != "none" and settings.method != "none":
+        return settings, None
+    if options.redact:
+        return settings, {"mode": "none", "explicit": True, "requested_by": f"--redact {options.redact}",
+                          "source": "command line"}
+    own = episode.folder / "episode.toml"
+    if not (own.is_file() and load_toml(own).get("redaction") == name):
+        # a preset that turns masking off, named by campaign.toml: masking is off for one episode, by a person
+        raise CadreError(episode.folder.parent / "campaign.toml",
+                         f"key 'redaction': {name!r} turns face masking off, which cannot be set for a whole "
+                         "campaign; put it in that episode's episode.toml, or use cadre render --redact none")
+    return settings, {"mode": "none", "explicit": True, "requested_by": "episode.toml", "source": str(own)}
 
 
 def _publish(staging: Path, ep_out: Path, names: list[str]) -> None:
@@ -96,8 +109,12 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
     live = None
     try:
         live = hold_staging(staging)   # a batch cleaning up leftovers skips a live render's folder
-        result = _render(prepared, staging, events)
+        with cache.reanalysing(options.reanalyse):
+            result = _render(prepared, staging, events)
+        _check_before_publish(prepared, options, result, root / episode.name)
         _publish(staging, root / episode.name, list(result["reports"]))   # refused networks: not published
+        _audit(root / episode.name, "publication", prepared, result, options, fingerprint=result["fingerprint"],
+               files=audit_log.published_files(root / episode.name, list(result["reports"])))
         atomic_write_text(root / episode.name / "plan.json", json.dumps(result["plan"], indent=2, ensure_ascii=False))
         result["out_dir"] = str(root / episode.name)
         return result
@@ -108,6 +125,36 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
         _remove_if_empty(root / episode.name)
         if not root_existed:
             _remove_if_empty(root)
+
+
+def _masking(prepared: Prepared) -> dict:
+    return {"preset": prepared.redaction.name, "method": prepared.redaction.method,
+            **({"off": prepared.redaction_off} if prepared.redaction_off else {})}
+
+
+def _audit(ep_out: Path, kind: str, prepared: Prepared, result: dict | None, options: RenderOptions, **data) -> None:
+    networks = list(result["reports"]) if result else [n.name for n in prepared.networks]
+    audit_log.append(ep_out, kind, episode=prepared.episode.name, networks=networks, masking=_masking(prepared),
+                     **data)
+
+
+def approval_required(episode: Episode, options: RenderOptions) -> bool:
+    return bool(episode.settings.require_approval if options.require_approval is None else options.require_approval)
+
+
+def _check_before_publish(prepared: Prepared, options: RenderOptions, result: dict, ep_out: Path) -> None:
+    """The fingerprint computed again after the encode; with approval required, anything changed
+    during the render (a caption file edited, a re-analysis finding other faces) stops the publish."""
+    result["fingerprint"] = publish_fingerprint(prepared, result["analysis"])
+    _audit(ep_out, "render", prepared, result, options, fingerprint=result["fingerprint"],
+           analysis_from_cache=result["analysis_from_cache"], reanalysed=options.reanalyse)
+    if approval_required(prepared.episode, options):
+        try:
+            record = check_approved(prepared, result["analysis"], publishing=True)
+        except CadreError as exc:
+            _audit(ep_out, "refusal", prepared, result, options, fingerprint=result["fingerprint"], reason=str(exc))
+            raise
+        result["approval"] = {"by": record.by, "at": record.at, "hash": record.hash}
 
 
 def _remove_if_empty(path: Path) -> None:
@@ -138,10 +185,14 @@ def prepare(folder: Path, options: RenderOptions) -> Prepared:
     if options.x264_preset or os.environ.get("CADRE_X264_PRESET"):
         profile["x264_preset"] = options.x264_preset or os.environ["CADRE_X264_PRESET"]
     redaction, redaction_off = _redaction_settings(episode, options)
-    required = episode.settings.require_approval if options.require_approval is None else options.require_approval
     prepared = Prepared(episode, networks, profile, redaction, redaction_off)
-    if required:
-        check_approved(prepared)
+    if approval_required(episode, options):
+        try:
+            check_approved(prepared)
+        except CadreError as exc:
+            _audit(output_root(folder, options.out_dir) / episode.name, "refusal", prepared, None, options,
+                   reason=str(exc))
+            raise
     return prepared
 
 
@@ -163,7 +214,8 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     # duration limits are known before any work: a network that cannot take the episode is dropped now
     prepared = _refuse(prepared, duration_refusals(prepared), refused, events)
     episode, networks, profile, settings = prepared.episode, prepared.networks, prepared.profile, prepared.settings
-    setup = plan_master(prepared, staging, events)
+    with cache.recording() as served:
+        setup = plan_master(prepared, staging, events)
     plan = setup.plan
     events("stage", name="audio")
     audio_path = staging / "audio.m4a"
@@ -181,7 +233,8 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     tracks = {a.span.path.name: a.faces for a in setup.analyses if a.faces is not None}
     extra = {"captions": setup.captions, "branding": settings.branding, "asr": report_fields(settings.asr),
              "redaction": {**redaction_report(tracks, prepared.redaction, setup.overrides),
-                           **(prepared.redaction_off or {}), "bleeps": bleep_report(setup.bleeps, settings)}}
+                           **(prepared.redaction_off or {}), "bleeps": bleep_report(setup.bleeps, settings)},
+             "analysis": {"from_cache": all(hit for _, hit in served), "reanalysed": cache.refreshing("faces")}}
     if any(t.tracks for t in tracks.values()):
         events("stage", name="contact sheet")
         contact_sheet(tracks, {a.span.path.name: a.span for a in setup.analyses}, prepared.redaction,
@@ -212,10 +265,16 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
             shutil.rmtree(staging / n.name, ignore_errors=True)
             failed[n.name] = str(exc)
     _refuse(prepared, failed, refused, events)
-    return {"episode": episode.name, "plan": plan.to_dict(), "reports": reports, "refused": refused}
+    return {"episode": episode.name, "plan": plan.to_dict(), "reports": reports, "refused": refused,
+            "analysis": analysis_inputs(setup.analyses), "analysis_from_cache": extra["analysis"]["from_cache"]}
 
 
 def approve_episode(folder: str | Path, by: str, options: RenderOptions | None = None) -> Approval:
     """Record that ``by`` approved the episode in ``folder`` as it is now (``approval.json``)."""
     options = replace(options or RenderOptions(), networks=(), require_approval=False)
-    return record_approval(prepare(Path(folder), options), by)
+    prepared = prepare(Path(folder), options)
+    record = record_approval(prepared, by)
+    audit_log.append(output_root(Path(folder), options.out_dir) / prepared.episode.name, "approval",
+                     episode=prepared.episode.name, approver=record.by, fingerprint=record.hash,
+                     networks=record.networks, masking=_masking(prepared))
+    return record

@@ -106,7 +106,8 @@ def test_cli_approve_then_render_refuses_a_change(episode):
     assert out.exit_code == 1
     lines = out.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("cadre: error: ") and "edited file 1.fr.srt" in lines[0]
-    assert not (episode.parent / "out").exists()
+    # nothing published: the only file written is the audit log's line recording the refusal
+    assert [p.name for p in (episode.parent / "out").rglob("*")] == ["ep", "audit.jsonl"]
 
 
 def test_cli_approve_needs_a_name(episode):

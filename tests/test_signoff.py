@@ -1,0 +1,137 @@
+"""Issue 13: a sign-off that covers every published pixel and sound, checked at the moment of
+publishing. Masking off only for one episode, by a person; approval records that are edited by
+hand or copied from another episode are refused; batch and watch honour --require-approval;
+--reanalyse; the append-only audit log."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.errors import CadreError
+from pipeline.orchestrator import RenderOptions, prepare
+from tests.test_review_fixtures import make_episode
+
+
+@pytest.fixture
+def episode(tmp_path):
+    return make_episode(tmp_path / "campaign")
+
+
+def one_line_error(result) -> str:
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("cadre: error: "), result.output
+    return lines[0]
+
+
+# ------------------------------------------------------------------ masking off: one episode, by a person
+
+def test_campaign_cannot_turn_face_masking_off(episode):
+    (episode.parent / "campaign.toml").write_text('redaction = "none"\n', "utf-8")
+    with pytest.raises(CadreError, match="cannot be set for a whole campaign") as err:
+        prepare(episode, RenderOptions())
+    assert str(err.value).startswith(str(episode.parent / "campaign.toml"))
+    out = CliRunner().invoke(main, ["render", str(episode), "-o", str(episode.parent / "out")])
+    line = one_line_error(out)
+    assert "episode.toml" in line and "--redact none" in line
+    assert not (episode.parent / "out").exists()
+
+
+def test_masking_off_records_exactly_who_asked(episode):
+    (episode / "episode.toml").write_text((episode / "episode.toml").read_text("utf-8") + 'redaction = "none"\n',
+                                          "utf-8")
+    off = prepare(episode, RenderOptions()).redaction_off
+    assert off["requested_by"] == "episode.toml" and off["source"] == str(episode / "episode.toml")
+    off = prepare(episode, RenderOptions(redact="none")).redaction_off
+    assert off["requested_by"] == "--redact none" and off["source"] == "command line"
+    assert prepare(episode, RenderOptions(redact="mosaic")).redaction_off is None
+
+
+# ------------------------------------------------------------------ the fingerprint covers what decides pixels
+
+def check(folder, **kw):
+    return prepare(folder, RenderOptions(require_approval=True, **kw))
+
+
+def test_another_face_model_voids_the_approval(episode, tmp_path, monkeypatch):
+    from pipeline import approve
+    from pipeline.cache import sha256_file
+    from pipeline.faces.detectors.centerface import model_path
+
+    approve(episode, "Cne Martin")
+    other = tmp_path / "other.onnx"
+    other.write_bytes(model_path().read_bytes() + b"\0")
+    monkeypatch.setenv("CADRE_FACE_MODEL", str(other))
+    monkeypatch.setenv("CADRE_FACE_MODEL_SHA256", sha256_file(other))
+    with pytest.raises(CadreError, match="changed since Cne Martin approved it on .*: face model;"):
+        check(episode)
+
+
+def test_other_analysis_results_void_the_approval(episode):
+    """A re-analysis that finds other faces, frames otherwise or hears other words is not what was approved."""
+    from pipeline import approve
+    from pipeline.approval import approval_status
+
+    record = approve(episode, "Cne Martin")
+    analysis = record.inputs["analysis"]
+    assert set(analysis) == {"1.mp4/faces", "1.mp4/framing", "1.mp4/words"} and all(analysis.values())
+    prepared = check(episode)
+    assert approval_status(prepared, analysis).approved
+    for part in analysis:
+        status = approval_status(prepared, {**analysis, part: "0" * 64})
+        assert not status.approved and status.changes == [f"analysis result {part}"]
+
+
+def test_unrelated_changes_keep_the_approval(episode):
+    import os
+
+    from pipeline import approve
+
+    approve(episode, "Cne Martin")
+    os.utime(episode / "1.mp4", (1, 1))
+    os.utime(episode / "1.fr.srt", (2, 2))
+    (episode / "notes.txt").write_text("tournage du 12\n", "utf-8")
+    check(episode)
+
+
+# ------------------------------------------------------------------ bad approval records
+
+def test_hand_edited_approval_is_refused(episode):
+    from pipeline import approve
+
+    approve(episode, "Cne Martin")
+    path = episode / "approval.json"
+    data = json.loads(path.read_text("utf-8"))
+    data["by"] = "Col Autre"
+    path.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(CadreError, match="edited by hand"):
+        check(episode)
+    data["by"] = "Cne Martin"
+    data["inputs"]["edits"]["1.fr.srt"] = "0" * 64      # inputs made to match an edited caption file
+    path.write_text(json.dumps(data), "utf-8")
+    out = CliRunner().invoke(main, ["render", str(episode), "--require-approval", "-o", str(episode.parent / "out")])
+    assert "edited by hand" in one_line_error(out)
+    assert not list((episode.parent / "out").rglob("*.mp4"))
+
+
+def test_approval_copied_from_another_episode_is_refused(tmp_path):
+    from pipeline import approve
+
+    a = make_episode(tmp_path / "campaign", "a")
+    b = make_episode(tmp_path / "campaign", "b")
+    approve(a, "Cne Martin")
+    (b / "approval.json").write_bytes((a / "approval.json").read_bytes())
+    out = CliRunner().invoke(main, ["render", str(b), "--require-approval", "-o", str(tmp_path / "out")])
+    assert "made for episode 'a', not 'b'" in one_line_error(out)
+    assert not list((tmp_path / "out").rglob("*.mp4"))
+
+
+def test_never_approved_with_require_approval(episode):
+    out = CliRunner().invoke(main, ["render", str(episode), "--require-approval", "-o", str(episode.parent / "out")])
+    assert "never approved" in one_line_error(out)
+    assert not list((episode.parent / "out").rglob("*.mp4"))
+    from pipeline.audit_log import read
+    events = read(episode.parent / "out" / "ep")
+    assert [e["event"] for e in events] == ["refusal"] and "never approved" in events[0]["reason"]
