@@ -152,3 +152,68 @@ def test_non_finite_number_in_toml(episode, case):
     before = tree_hashes(episode)
     assert_one_error(render(episode), name, f"key '{key}'", "write a finite number")
     assert_nothing_published(episode, before)
+
+
+# -- 2. a caption file a person broke -----------------------------------------------------------
+GOOD_CUE = "1\n00:00:00,500 --> 00:00:01,500\nBonjour à tous\n\n"
+BROKEN_SRT = {
+    "bad-timing-arrow": (GOOD_CUE + "2\n00:00:02,000 -> 00:00:03,000\nmerci\n", "line 5"),
+    "bad-timing-garbage": (GOOD_CUE + "2\n00:00:02,000 --> demain\nmerci\n", "line 6"),
+    "negative-time": (GOOD_CUE + "2\n-00:00:02,000 --> 00:00:03,000\nmerci\n", "line 6"),
+    "inverted-times": (GOOD_CUE + "2\n00:00:04,000 --> 00:00:03,000\nmerci\n", "line 6"),
+    "missing-blank-line": ("1\n00:00:00,500 --> 00:00:01,500\nBonjour\n2\n00:00:02,000 --> 00:00:03,000\nmerci\n",
+                           "line 5"),
+    "text-without-timing": ("Bonjour à tous, merci\n", "line 1"),
+    "binary": (bytes(range(256)) * 4, "save it as UTF-8"),
+    "utf16-no-bom": (GOOD_CUE.encode("utf-16-le"), "save it as UTF-8"),
+    "cp1252": (GOOD_CUE.encode("cp1252"), "line 3: byte 0xe0 is not UTF-8"),
+}
+
+
+def _write(path: Path, content) -> Path:
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_SRT))
+def test_broken_srt_is_one_line_naming_the_line(tmp_path, case):
+    from pipeline.captions.corrections import human_cues
+
+    content, needle = BROKEN_SRT[case]
+    srt = _write(tmp_path / "1.fr.srt", content)
+    with pytest.raises(CadreError) as info:
+        human_cues(srt)
+    line = str(info.value)
+    assert line.startswith(str(srt)) and needle in line and "\n" not in line, line
+
+
+@pytest.mark.parametrize("case", ["bad-timing-arrow", "utf16-no-bom", "inverted-times"])
+def test_render_never_drops_a_broken_srt(tmp_path, monkeypatch, case):
+    """The render path (clip_transcript) fails with the file and line, never publishes without captions."""
+    from pipeline.captions import corrections
+    from pipeline.speech.engines.base import TranscribeOptions
+    from pipeline.speech.transcript import Segment, Transcript, Word
+
+    machine = Transcript("fr", [Segment(0.5, 1.5, "Bonjour à tous",
+                                        [Word(0.5, 0.8, " Bonjour"), Word(0.8, 1.0, " à"), Word(1.0, 1.5, " tous")])])
+    monkeypatch.setattr(corrections, "machine_transcript", lambda path, options: (machine, True))
+    clip = tmp_path / "1.mp4"
+    clip.write_bytes(b"")
+    content, needle = BROKEN_SRT[case]
+    srt = _write(tmp_path / "1.fr.srt", content)
+    with pytest.raises(CadreError, match=needle):
+        corrections.clip_transcript(clip, TranscribeOptions(language="fr"))
+    assert srt.read_bytes() == (content if isinstance(content, bytes) else content.encode())
+
+
+def test_srt_utf16_with_bom_is_read(tmp_path):
+    from pipeline.captions.corrections import human_cues
+
+    srt = _write(tmp_path / "1.fr.srt", GOOD_CUE.encode("utf-16"))
+    assert [c.text for c in human_cues(srt)] == ["Bonjour à tous"]
+
+
+def test_empty_srt_has_no_cues(tmp_path):
+    from pipeline.captions.corrections import human_cues
+
+    assert human_cues(_write(tmp_path / "1.fr.srt", "\n\n")) == []

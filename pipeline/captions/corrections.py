@@ -174,9 +174,8 @@ def machine_wrote(srt_text_now: str, machine_srt: str, json_path: Path) -> bool:
 def human_cues(srt: Path):
     try:
         return parse_srt(read_text_file(srt))
-    except Exception as exc:  # pysubs2 raises several kinds on malformed files
-        raise CadreError(srt, f"cannot read these subtitles ({exc.__class__.__name__}); fix the file, "
-                              "or delete it to use the machine transcript") from None
+    except ValueError as exc:   # names the first bad line
+        raise CadreError(srt, f"{exc}; or delete the file to use the machine transcript") from None
 
 
 def clip_transcript(path: Path, options: TranscribeOptions) -> Transcript:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.cache import atomic_write_text
+from pipeline.textfile import read_text
 
 LOW_CONFIDENCE = 0.5        # words under this probability are flagged for review
 
@@ -123,35 +124,59 @@ def _srt_seconds(stamp: str) -> float:
 
 
 def parse_srt(text: str) -> list[Cue]:
-    """Cues of an SRT document (as edited by a person), in time order. Raises ValueError.
+    """Cues of an SRT document (as edited by a person), in time order.
 
     The text is read literally: ``{\\fs200}``, ``<script>`` or ``\\N`` are words a person typed and
     stay as written; only SRT's own ``<i> <b> <u> <s> <font>`` markup is dropped, and the U+2060
     word joiners Cadre writes after ``{``, ``\\`` and ``<`` (captions/sidecars.py) are removed.
+
+    Nothing a person wrote is dropped in silence: a timing line that does not read, a time that
+    runs backwards, text without a timing line or two timings in one cue raise ValueError
+    ``"line N: ..."`` naming the first bad line.
     """
-    text = text.replace("\ufeff", "").replace("\r\n", "\n").replace("\r", "\n")
-    cues = []
-    for block in re.split(r"\n[ \t]*\n", text.strip()):
-        lines = block.split("\n")
-        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
-        if timing is None:
+    lines = text.replace("\ufeff", "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    blocks: list[tuple[int, list[str]]] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
             continue
-        left, right = lines[timing].split("-->", 1)
-        start, end = _srt_seconds(left), _srt_seconds(right.split()[0] if right.split() else "")
+        if n == 1 or not lines[n - 2].strip():
+            blocks.append((n, []))
+        blocks[-1][1].append(line)
+    cues = []
+    for first, block in blocks:
+        timings = [i for i, line in enumerate(block) if "-->" in line]
+        if not timings:
+            if len(block) == 1 and block[0].strip().isdigit():
+                continue                    # a lone cue number
+            raise ValueError(f"line {first}: text without a timing line; give each cue a line like "
+                             "00:00:01,000 --> 00:00:02,500 and a blank line between cues")
+        if len(timings) > 1:
+            raise ValueError(f"line {first + timings[1]}: a second timing line in one cue; "
+                             "put a blank line between cues")
+        timing = timings[0]
+        if timing > 1 or (timing == 1 and not block[0].strip().isdigit()):
+            raise ValueError(f"line {first}: text before the timing line; the cue number, then the timing "
+                             "line, then the text")
+        where = first + timing
+        left, right = block[timing].split("-->", 1)
+        try:
+            start, end = _srt_seconds(left), _srt_seconds(right.split()[0] if right.split() else "")
+        except ValueError:
+            raise ValueError(f"line {where}: {block[timing].strip()[:60]!r} is not a timing line; write it as "
+                             "00:00:01,000 --> 00:00:02,500 (times >= 0)") from None
+        if end < start:
+            raise ValueError(f"line {where}: the cue ends at {end:.3f} s, before it starts at {start:.3f} s; "
+                             "fix the times")
         body = [re.sub(r"[ \t]+", " ", _SRT_FORMAT.sub("", line).replace("\u2060", "")).strip()
-                for line in lines[timing + 1:]]
+                for line in block[timing + 1:]]
         cues.append(Cue(start, end, "\n".join(line for line in body if line)))
     return sorted(cues, key=lambda c: (c.start, c.end))
 
 
 def read_text_file(path: Path) -> str:
-    """Subtitle text as a person may have saved it: UTF-8 (with or without BOM), else Windows-1252."""
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    """Subtitle text as a person may have saved it: UTF-8 (with or without BOM) or marked UTF-16;
+    anything else is refused with one line (pipeline/textfile.py), never guessed."""
+    return read_text(path).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def same_subtitles(a: str, b: str) -> bool:
