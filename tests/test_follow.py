@@ -121,9 +121,9 @@ def test_two_people_far_apart_are_shown_whole():
 
 def test_crop_expression_matches_placements():
     plan = follow.FollowPlan((1920, 1080), (606, 1080, 0), [
-        follow.Segment(0, 40, "pan", 1, "faces", (Piece(0, 17, 100, 33, 17), Piece(17, 40, 133, -7, 23))),
-        follow.Segment(40, 60, "fit", 2, "faces"),
-        follow.Segment(60, 90, "still", 3, "faces", (Piece(60, 90, 1300),))])
+        follow.PathSegment(0, 40, "pan", 1, "faces", (Piece(0, 17, 100, 33, 17), Piece(17, 40, 133, -7, 23))),
+        follow.PathSegment(40, 60, "fit", 2, "faces"),
+        follow.PathSegment(60, 90, "still", 3, "faces", (Piece(60, 90, 1300),))])
     r = FollowReframer((1920, 1080), plan=plan)
     assert r.x_at(0) == 100 and r.x_at(17) == 133 and r.x_at(39) == 133 + (22 * -7) // 23
     assert r.x_at(50) is None and len(r.placements(50)) == 2 and r.x_at(75) == 1300

@@ -239,7 +239,7 @@ def test_long_filter_graph_goes_through_a_file(tmp_path, monkeypatch):
     import pipeline.analyse
     import pipeline.ffmpeg
     import pipeline.render
-    from pipeline.reframe.follow import FollowPlan, FollowReframer, Piece, Segment, window
+    from pipeline.reframe.follow import FollowPlan, FollowReframer, PathSegment, Piece, window
 
     monkeypatch.setattr(pipeline.ffmpeg, "LONG_GRAPH", 10)   # every graph counts as long
     used = []
@@ -258,7 +258,7 @@ def test_long_filter_graph_goes_through_a_file(tmp_path, monkeypatch):
          "-f", "lavfi", "-i", "sine=d=3", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv444p",
          "-c:a", "aac", "-shortest", str(ep / "1.mp4")], source=ep, what="fixture")
     size = (640, 360)
-    plan = FollowPlan(size, window(size), [Segment(0, 90, "pan", 1, "override",
+    plan = FollowPlan(size, window(size), [PathSegment(0, 90, "pan", 1, "override",
                                                    (Piece(0, 45, 10, 400, 45), Piece(45, 90, 410, -300, 45)))])
     reframer = FollowReframer(size, plan=plan)
     monkeypatch.setattr(pipeline.analyse, "reframe_clip", lambda span, settings, faces=None: reframer)

@@ -75,7 +75,7 @@ class Piece:
 
 
 @dataclass(frozen=True)
-class Segment:
+class PathSegment:
     """Frames ``[start, end)`` of a clip framed one way: mode still | pan | stack | fit."""
 
     start: int
@@ -97,7 +97,7 @@ class Segment:
                 "y": self.y}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Segment":
+    def from_dict(cls, d: dict) -> "PathSegment":
         return cls(d["start"], d["end"], d["mode"], d["shot"], d["source"], tuple(Piece(*p) for p in d["pieces"]),
                    tuple(tuple(p) for p in d.get("panels", ())),
                    tuple((int(a), int(b), str(k)) for a, b, k in d.get("repairs", ())), d.get("y"))
@@ -117,14 +117,14 @@ class FollowPlan:
 
     size: tuple[int, int]
     window: tuple[int, int, int]     # crop width, height, top edge y (px)
-    segments: list[Segment] = field(default_factory=list)
+    segments: list[PathSegment] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"size": list(self.size), "window": list(self.window), "segments": [s.to_dict() for s in self.segments]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "FollowPlan":
-        return cls(tuple(d["size"]), tuple(d["window"]), [Segment.from_dict(s) for s in d["segments"]])
+        return cls(tuple(d["size"]), tuple(d["window"]), [PathSegment.from_dict(s) for s in d["segments"]])
 
 
 # -- the reframer --------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ class FollowReframer(Reframer):
         self._fit = FitReframer(size, focus)
         self._starts = [s.start for s in self.plan.segments]
 
-    def segment(self, n: int) -> Segment | None:
+    def segment(self, n: int) -> PathSegment | None:
         from bisect import bisect_right
 
         if not self.plan.segments:
@@ -182,7 +182,7 @@ class FollowReframer(Reframer):
         frame ``first``; kind is crop | fit | stack (a stack segment is never merged); crop segments
         with different top edges are not merged either (panels then holds the top edge)."""
         runs: list[tuple[str, int, int, list[Piece], tuple]] = []
-        for seg in self.plan.segments or [Segment(0, 1 << 30, "still", 1, "focus", (Piece(0, 1 << 30, self.x_at(0)),))]:
+        for seg in self.plan.segments or [PathSegment(0, 1 << 30, "still", 1, "focus", (Piece(0, 1 << 30, self.x_at(0)),))]:
             if seg.end <= first:
                 continue
             kind = seg.mode if seg.mode in ("fit", "stack") else "crop"
@@ -672,7 +672,7 @@ class Section:
 
 
 def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float = TOLERANCE,
-                 split: bool = True) -> list[Segment]:
+                 split: bool = True) -> list[PathSegment]:
     """How one section is framed (see the module docstring): one segment, or several when the faces
     that matter cannot share one window for a stretch of it (that stretch stacked or shown whole)."""
     w, h = size
@@ -680,7 +680,7 @@ def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float 
     c = cw / w
     source = "override" if sec.override else "focus"
     if sec.strategy == "fit":
-        return [Segment(sec.start, sec.end, "fit", sec.shot, source)]
+        return [PathSegment(sec.start, sec.end, "fit", sec.shot, source)]
     fixed = min(max(sec.focus[0] - c / 2, 0.0), 1.0 - c)
     if sec.strategy == "crop":
         return [_still(sec, fixed * w, source)]
@@ -697,7 +697,7 @@ def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float 
                 return _split(sec, apart, tracks, shots, size, tol)
             return [_follow(sec, subj, lo, hi, size, tol)]
     if sec.strategy == "auto" and not sec.override:
-        return [Segment(sec.start, sec.end, "fit", sec.shot, "no faces")]
+        return [PathSegment(sec.start, sec.end, "fit", sec.shot, "no faces")]
     cue = motion_centre(shots, sec.start, sec.end)
     if cue is not None and not sec.override:
         return [_still(sec, min(max(cue - c / 2, 0.0), 1.0 - c) * w, "motion")]
@@ -717,21 +717,21 @@ def _runs_of(mask: np.ndarray, least: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in merged if b - a >= least]
 
 
-def _apart(sec: Section, subj: Subjects, pin, size, source: str, repair: bool = False) -> Segment:
+def _apart(sec: Section, subj: Subjects, pin, size, source: str, repair: bool = False) -> PathSegment:
     """Stack (two groups that each fit a panel) or fit, for a section or a stretch of one."""
     panels = stack.plan_panels(subj, who_matters(subj, pin)[2], size)
     mode = "stack" if panels is not None else "fit"
     repairs = ((sec.start, sec.end, mode),) if repair else ()
-    return Segment(sec.start, sec.end, mode, sec.shot, source, (), panels or (), repairs)
+    return PathSegment(sec.start, sec.end, mode, sec.shot, source, (), panels or (), repairs)
 
 
-def _split(sec: Section, apart, tracks, shots, size, tol) -> list[Segment]:
+def _split(sec: Section, apart, tracks, shots, size, tol) -> list[PathSegment]:
     """A section whose faces that matter are apart for some stretches only: those stretches are
     stacked (or shown whole), the rest followed."""
     from dataclasses import replace
 
     edges = sorted({0, sec.end - sec.start, *[x for r in apart for x in r]})
-    out: list[Segment] = []
+    out: list[PathSegment] = []
     for s, e in zip(edges, edges[1:]):
         part = replace(sec, start=sec.start + s, end=sec.start + e)
         if (s, e) in apart:
@@ -741,7 +741,7 @@ def _split(sec: Section, apart, tracks, shots, size, tol) -> list[Segment]:
     return out
 
 
-def _follow(sec: Section, subj: Subjects, lo, hi, size, tol) -> Segment:
+def _follow(sec: Section, subj: Subjects, lo, hi, size, tol) -> PathSegment:
     """Still or pan through the composed corridor, then checked and repaired for containment."""
     w, h = size
     cw, ch, _ = window(size)
@@ -761,17 +761,17 @@ def _follow(sec: Section, subj: Subjects, lo, hi, size, tol) -> Segment:
     ps: list[Piece] = []
     for p, q in zip([0, *cuts], [*cuts, len(path_px)]):
         ps += pieces(path_px[p:q], sec.start + p, tol)
-    return Segment(sec.start, sec.end, "pan", sec.shot, "faces", tuple(ps), (), repairs, y)
+    return PathSegment(sec.start, sec.end, "pan", sec.shot, "faces", tuple(ps), (), repairs, y)
 
 
-def replace_y(seg: Segment, y: int | None) -> Segment:
+def replace_y(seg: PathSegment, y: int | None) -> PathSegment:
     from dataclasses import replace
 
     return seg if y is None else replace(seg, y=y)
 
 
-def _still(sec: Section, x_px: float, source: str) -> Segment:
-    return Segment(sec.start, sec.end, "still", sec.shot, source, (Piece(sec.start, sec.end, int(round(x_px))),))
+def _still(sec: Section, x_px: float, source: str) -> PathSegment:
+    return PathSegment(sec.start, sec.end, "still", sec.shot, source, (Piece(sec.start, sec.end, int(round(x_px))),))
 
 
 def motion_centre(shots, start: int, end: int) -> float | None:

@@ -14,7 +14,6 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pipeline.cache import atomic_write_text
 from pipeline.textfile import read_text
 
 LOW_CONFIDENCE = 0.5        # words under this probability are flagged for review
@@ -184,7 +183,3 @@ def same_subtitles(a: str, b: str) -> bool:
     def norm(t: str) -> str:
         return re.sub(r"[ \t]+\n", "\n", t.replace("\ufeff", "").replace("\r\n", "\n")).strip()
     return norm(a) == norm(b)
-
-
-def write_json(path: Path, transcript: Transcript, meta: dict | None = None) -> None:
-    atomic_write_text(Path(path), json_text(transcript, meta))
