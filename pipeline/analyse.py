@@ -38,18 +38,37 @@ class ClipAnalysis:
     kind: Literal["clip", "intro", "outro"] = "clip"   # intro/outro: a branding bumper (branding/bumpers.py)
 
 
-def transcribe_span(span: ClipSpan, language: str, asr: dict) -> Transcript:
+def transcribe_span(span: ClipSpan, language: str, asr: dict, progress=None) -> Transcript:
     """Machine words with a person's SRT corrections (a silent clip can still have a written SRT)."""
 
-    return clip_transcript(Path(span.path), TranscribeOptions(language=language, **asr))
+    return clip_transcript(Path(span.path), TranscribeOptions(language=language, **asr), progress)
 
 
-def analyse_clip(span: ClipSpan, settings, redaction=None, with_transcript: bool = True) -> ClipAnalysis:
-    """Transcript, face tracks and reframe of one clip; each part is cached by its own module."""
-    transcript = transcribe_span(span, settings.language, settings.asr) if with_transcript else Transcript(settings.language)
+def step_progress(events, name: str, clip: str, unit: str):
+    """A ``progress(done, total)`` callback for one analysis step: the step's ``stage`` event is
+    sent when its work really starts (a cache hit shows nothing), then ``progress`` events in
+    the step's own unit (seconds of audio, frames), so the bar moves and its ETA means something."""
+    if events is None:
+        return None
+    started = []
+
+    def progress(done: float, total: float) -> None:
+        if not started:
+            started.append(True)
+            events("stage", name=name, clip=clip, total=total, unit=unit)
+        events("progress", done=done, total=total, unit=unit)
+    return progress
+
+
+def analyse_clip(span: ClipSpan, settings, redaction=None, with_transcript: bool = True, events=None) -> ClipAnalysis:
+    """Transcript, face tracks and reframe of one clip; each part is cached by its own module.
+    ``events(kind, **data)``, when given, receives each step's stage and progress."""
+    name = span.path.name
+    transcript = (transcribe_span(span, settings.language, settings.asr, step_progress(events, "transcribe", name, "s"))
+                  if with_transcript else Transcript(settings.language))
     faces = None
     if redaction is not None:
-        faces = analyse_faces(span, redaction)
+        faces = analyse_faces(span, redaction, step_progress(events, "faces", name, "frames"))
     reframer = reframe_clip(span, settings, faces)
     return ClipAnalysis(span, file_hash(span.path), reframer, transcript, faces)
 

@@ -86,7 +86,7 @@ def analyse_episode(episode: Episode, redaction, events: Events = no_events) -> 
     analyses = []
     for i, span in enumerate(episode.spans):
         events("stage", name="analyse", clip=span.path.name, index=i, count=len(episode.spans))
-        analyses.append(analyse_clip(span, episode.settings, redaction))
+        analyses.append(analyse_clip(span, episode.settings, redaction, events=events))
     return analyses
 
 

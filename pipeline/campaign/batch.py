@@ -210,7 +210,8 @@ def execute(jobs: list[Job], executor: Executor, events=_noop, retries: int = WO
         for msg in executor.drain():
             data = dict(msg.get("data") or {})
             if msg["kind"] == "progress":
-                events("job_progress", job=msg["job"], done=data.get("done", 0), total=data.get("total", 0))
+                events("job_progress", job=msg["job"], done=data.get("done", 0), total=data.get("total", 0),
+                       unit=data.get("unit", "frames"))
             elif msg["kind"] == "warning":
                 events("warning", job=msg["job"], message=str(data.get("message", "")))
             elif msg["kind"] == "refused":   # one network dropped; the episode's others go on

@@ -284,7 +284,7 @@ def _analyse(task: AnalyseTask, events) -> tuple[str, ...]:
     prepared = prepare(Path(task.folder), task.options)
     span = prepared.episode.spans[task.clip_index]
     events("stage", name="analyse", clip=task.clip, frames=span.frame_count)
-    analyse_clip(span, prepared.settings, prepared.redaction)
+    analyse_clip(span, prepared.settings, prepared.redaction, events=events)
     return ()
 
 

@@ -178,10 +178,11 @@ def human_cues(srt: Path):
         raise CadreError(srt, f"{exc}; or delete the file to use the machine transcript") from None
 
 
-def clip_transcript(path: Path, options: TranscribeOptions) -> Transcript:
-    """The transcript render uses: cached machine words, with a person's SRT edits winning."""
+def clip_transcript(path: Path, options: TranscribeOptions, progress=None) -> Transcript:
+    """The transcript render uses: cached machine words, with a person's SRT edits winning.
+    ``progress(seconds, total)`` follows Whisper by audio time when it has to run."""
     path = Path(path)
-    machine, _ = machine_transcript(path, options)
+    machine, _ = machine_transcript(path, options, progress)
     srt, json_path = sidecar_paths(path, transcript_language(options, machine))
     if not srt.is_file():
         return machine

@@ -44,7 +44,7 @@ class RenderProgress(_Display):
             if self.progress:
                 if self.task is not None:
                     self.progress.remove_task(self.task)
-                self.task = self.progress.add_task(text, total=data.get("frames") or None)
+                self.task = self.progress.add_task(text, total=data.get("frames") or data.get("total") or None)
             else:
                 click.echo(text, err=True)
         elif kind == "progress" and self.progress and self.task is not None:
@@ -65,7 +65,8 @@ class BatchProgress(_Display):
         self.tty = sys.stderr.isatty() and not json_lines
         self.overall = None
         self.tasks: dict[str, int] = {}       # job -> rich task
-        self.frames: dict[str, int] = {}      # job -> frames done (running renders)
+        self.frames: dict[str, float] = {}    # job -> its weight done (frame steps: face analysis, encode)
+        self.weights: dict[str, int] = {}     # job -> weight (frames)
         self.finished = 0
         self.count = 0
         self.done_weight = 0
@@ -101,6 +102,7 @@ class BatchProgress(_Display):
                                                   total=max(1, sum(j["weight"] for j in jobs)))
 
     def _on_job_start(self, job, type, weight, **_):
+        self.weights[job] = weight
         if self.progress:
             self.tasks[job] = self.progress.add_task(f"  {job}", total=weight if type == "render" else None)
         else:
@@ -109,12 +111,16 @@ class BatchProgress(_Display):
     def _on_job_stage(self, job, name, **data):
         if self.progress and job in self.tasks:
             extra = " ".join(str(data[k]) for k in ("clip", "network") if data.get(k))
-            self.progress.update(self.tasks[job], description=f"  {job}: {name} {extra}".rstrip())
+            # each step has its own bar (seconds of audio, frames...): reset it, so its ETA is the step's
+            self.progress.reset(self.tasks[job], total=data.get("frames") or data.get("total") or None,
+                                description=f"  {job}: {name} {extra}".rstrip())
 
-    def _on_job_progress(self, job, done, total, **_):
+    def _on_job_progress(self, job, done, total, unit="frames", **_):
         if self.progress and job in self.tasks:
             self.progress.update(self.tasks[job], completed=done, total=total)
-            self.frames[job] = done
+            if unit == "frames" and total:   # the overall bar counts frame work, never backwards
+                share = self.weights.get(job, 0) * min(1.0, done / total)
+                self.frames[job] = max(self.frames.get(job, 0.0), share)
             self._update_overall()
 
     def _on_job_done(self, job, status, detail, elapsed, weight, **_):

@@ -340,8 +340,9 @@ def _normalised(d, w: int, h: int, detector_scale: float):
     return type(d)((d.x0 - m) / w, (d.y0 - m) / h, (d.x1 + m) / w, (d.y1 + m) / h, d.score)
 
 
-def analyse_faces(span: ClipSpan, settings: RedactionSettings) -> FaceTracks:
+def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) -> FaceTracks:
     """Detect and track the faces of one clip; cached by clip content, span, settings and model.
+    ``progress(frames_done, frame_count)``, when given, follows the frame loop.
 
     Raises RedactionError when the detector cannot run or the clip could not be read to its end:
     a frame that was never analysed must not be rendered unmasked.
@@ -369,6 +370,8 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings) -> FaceTracks:
             apply_opencv()
         detections[index] = detect_frame(detector, frame, plan, tiled)
         last = index
+        if progress:
+            progress(min(index + 1, frame_count), frame_count)
     if frame_count and last < frame_count - settings.detect_every - 2:
         raise RedactionError(span.path, f"face analysis read only {last + 1} of {frame_count} frames; "
                                         "the clip cannot be decoded to its end - export it again")

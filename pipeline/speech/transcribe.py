@@ -13,6 +13,7 @@ memory does not grow with clip length and no word is cut at a window edge.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from pipeline.speech.transcript import (
 from pipeline.speech.vad import SpeechMap, speech_regions
 
 log = logging.getLogger(__name__)
+Progress = Callable[[float, float], None]   # progress(done, total) in seconds of audio
 
 CACHE_KIND = "transcripts"
 STAGE_VERSION = 1
@@ -54,8 +56,9 @@ def cache_key(clip: Path, options: TranscribeOptions) -> str:
     return cache.make_key(CACHE_KIND, STAGE_VERSION, audio_hash(clip), model.sha256, options.resolved().to_dict())
 
 
-def machine_transcript(clip: Path, options: TranscribeOptions) -> tuple[Transcript, bool]:
-    """What Whisper heard in ``clip`` and whether it came from the cache (or a sidecar JSON)."""
+def machine_transcript(clip: Path, options: TranscribeOptions, progress: Progress | None = None) -> tuple[Transcript, bool]:
+    """What Whisper heard in ``clip`` and whether it came from the cache (or a sidecar JSON);
+    ``progress(seconds, total)`` follows the decoding by audio time when the model runs."""
     clip = Path(clip)
     if not clip.is_file():
         raise CadreError(clip, "file not found; check the path")
@@ -72,19 +75,20 @@ def machine_transcript(clip: Path, options: TranscribeOptions) -> tuple[Transcri
                 return transcript, True
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    transcript = run(clip, options)
+    transcript = run(clip, options, progress)
     cache.store(CACHE_KIND, key, transcript.to_dict())
     return transcript, False
 
 
-def run(clip: Path, options: TranscribeOptions) -> Transcript:
-    """Transcribe ``clip`` with the engine (no cache). Streams the audio window by window."""
+def run(clip: Path, options: TranscribeOptions, progress: Progress | None = None) -> Transcript:
+    """Transcribe ``clip`` with the engine (no cache). Streams the audio window by window;
+    ``progress(seconds, total)`` is told how much of the audio has been decoded."""
     info = audio_info(clip)
     language = None if options.language == "auto" else options.language
     if not info.has_audio:
         log.info("%s: no audio stream; the clip gets no captions", clip)
         return Transcript(language or UNDETERMINED, [], ["no audio stream"])
-    state = _Run(clip, options, language)
+    state = _Run(clip, options, language, progress=progress, total=float(info.duration or 0.0))
     buffer = np.zeros(0, np.float32)
     offset = 0.0
     for block in stream_audio(clip, BLOCK):
@@ -95,6 +99,7 @@ def run(clip: Path, options: TranscribeOptions) -> Transcript:
             offset += used
     if len(buffer):
         state.window(buffer, offset, final=True)
+    state.report(state.total)
     segments = guards.clean(state.segments)
     warnings = []
     if not segments:
@@ -109,17 +114,29 @@ class _Run:
     options: TranscribeOptions
     language: str | None
     engine: object = None
+    progress: Progress | None = None
+    total: float = 0.0              # seconds of audio in the clip (0: unknown)
 
     def __post_init__(self):
         self.segments: list[Segment] = []
+        self.done = 0.0
+
+    def report(self, seconds: float) -> None:
+        """Progress by audio time, never backwards (a window's tail is decoded twice)."""
+        self.done = max(self.done, seconds)
+        if self.progress:
+            total = max(self.total, self.done)
+            self.progress(round(min(self.done, total), 2), round(total, 2))
 
     def window(self, audio: np.ndarray, offset: float, final: bool) -> float:
         """Transcribe one window starting at ``offset`` s; return how many seconds are done."""
         length = len(audio) / SAMPLE_RATE
         cut = length if final else length - TAIL
         if guards.is_silent(audio):
+            self.report(offset + length)
             return cut if not final else length
-        segments = self._decode(audio)
+        segments = self._decode(audio, offset)
+        self.report(offset + (length if final else cut))
         if final:
             self.segments.extend(_shift(s, offset) for s in segments)
             return length
@@ -129,7 +146,7 @@ class _Run:
         used = min(cut, rest[0].start) if rest else cut
         return used if used >= 1.0 else cut
 
-    def _decode(self, audio: np.ndarray) -> list[Segment]:
+    def _decode(self, audio: np.ndarray, offset: float = 0.0) -> list[Segment]:
         speech = None
         if self.options.vad:
             speech = SpeechMap(speech_regions(audio))
@@ -138,7 +155,10 @@ class _Run:
             audio = speech.join(audio)
         if self.engine is None:
             self.engine = load_engine(self.options)
-        result = self.engine.transcribe(audio, self.options, self.language)
+        def decoded(t: float) -> None:   # t: seconds into the (speech-joined) window
+            self.report(offset + (t + speech.locate(t)[0] if speech is not None else t))
+
+        result = self.engine.transcribe(audio, self.options, self.language, progress=decoded)
         if self.language is None:
             self.language = result.language  # detected once, kept for the following windows
         segments = []

@@ -6,6 +6,7 @@ corrections live outside the engines, so each engine module stays a thin adapter
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -92,9 +93,12 @@ class Engine:
 
     name: str = ""
 
-    def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None) -> EngineResult:
+    def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None,
+                   progress: Callable[[float], None] | None = None) -> EngineResult:
         """Transcribe ``audio`` (16 kHz mono float32). ``language=None`` means detect it.
 
-        Times in the result are seconds from the first sample of ``audio``.
+        Times in the result are seconds from the first sample of ``audio``; ``progress(seconds)``,
+        when given, is told how far into ``audio`` the decoding has gone (an engine that cannot
+        tell leaves it to the caller, which reports each window).
         """
         raise NotImplementedError

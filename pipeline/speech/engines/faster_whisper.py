@@ -27,7 +27,8 @@ class FasterWhisperEngine(Engine):
         self.model = WhisperModel(str(model.path), device="cpu", compute_type=options.compute_type,
                                   cpu_threads=options.threads or budget() or cores(), local_files_only=True)
 
-    def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None) -> EngineResult:
+    def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None,
+                   progress=None) -> EngineResult:
         segments, info = self.model.transcribe(
             audio, language=language, beam_size=options.beam_size, best_of=options.beam_size,
             temperature=list(TEMPERATURES), compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
@@ -40,4 +41,6 @@ class FasterWhisperEngine(Engine):
         for seg in segments:  # a generator: decoding happens here
             words = [Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (seg.words or [])]
             out.append(Segment(float(seg.start), float(seg.end), seg.text.strip(), words))
+            if progress:
+                progress(float(seg.end))
         return EngineResult(info.language, out)

@@ -78,7 +78,8 @@ class OpenAIWhisperEngine(Engine):
             torch.set_num_threads(threads)
         self.model = load_checkpoint(checkpoint_for(model))
 
-    def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None) -> EngineResult:
+    def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None,
+                   progress=None) -> EngineResult:   # progress: reported per window by the caller
         import torch
         import whisper
         if language is None:  # detect on the first 30 s
