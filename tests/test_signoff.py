@@ -135,3 +135,62 @@ def test_never_approved_with_require_approval(episode):
     from pipeline.audit_log import read
     events = read(episode.parent / "out" / "ep")
     assert [e["event"] for e in events] == ["refusal"] and "never approved" in events[0]["reason"]
+
+
+# ------------------------------------------------------------------ checked at the moment of publishing (real renders)
+
+FAST = RenderOptions(networks=("youtube-shorts",), x264_preset="superfast", require_approval=True)
+
+
+def test_caption_edited_during_the_render_is_not_published(episode, tmp_path):
+    from dataclasses import replace
+
+    from pipeline import approve, render_episode
+    from pipeline.audit_log import read
+
+    approve(episode, "Cne Martin")
+    out = tmp_path / "out"
+    srt = episode / "1.fr.srt"
+
+    def events(kind, **data):
+        if kind == "stage" and data.get("name") == "render":   # the encode starts: a person edits a caption
+            srt.write_text(srt.read_text("utf-8").replace("Dupond", "Durand"), "utf-8")
+
+    with pytest.raises(CadreError) as err:
+        render_episode(episode, replace(FAST, out_dir=out), events)
+    message = str(err.value)
+    assert "\n" not in message and "changed during the render" in message and "edited file 1.fr.srt" in message
+    assert "nothing was published" in message
+    assert not list(out.rglob("*.mp4")) and not (out / "ep" / "youtube-shorts").exists()
+    log = read(out / "ep")
+    assert [e["event"] for e in log] == ["render", "refusal"]
+    assert "edited file 1.fr.srt" in log[1]["reason"] and log[1]["os_user"]
+
+
+def test_approved_render_is_published_and_audited(episode, tmp_path):
+    """--reanalyse runs Whisper and the detector again; the same results keep the approval."""
+    from pipeline.audit_log import read
+    from pipeline.cache import sha256_file
+
+    out = CliRunner().invoke(main, ["approve", str(episode), "--by", "Lt Durand"])
+    assert out.exit_code == 0, out.output
+    args = ["render", str(episode), "-n", "youtube-shorts", "--x264-preset", "superfast", "-o", str(tmp_path / "out"),
+            "--require-approval"]
+    out = CliRunner().invoke(main, args + ["--reanalyse"])
+    assert out.exit_code == 0, out.output
+    ep_out = tmp_path / "out" / "ep"
+    report = json.loads((ep_out / "youtube-shorts" / "report.json").read_text("utf-8"))
+    assert report["analysis"] == {"from_cache": False, "reanalysed": True}
+    log = read(ep_out)
+    assert [e["event"] for e in log] == ["render", "publication"]
+    pub = log[-1]
+    assert pub["networks"] == ["youtube-shorts"] and pub["masking"]["preset"] == "mosaic"
+    assert pub["fingerprint"] == json.loads((episode / "approval.json").read_text("utf-8"))["hash"]
+    for name, digest in pub["files"].items():
+        assert sha256_file(ep_out / name) == digest
+    assert "youtube-shorts/ep.mp4" in pub["files"]
+    out = CliRunner().invoke(main, args)                  # again: the analysis comes from the cache
+    assert out.exit_code == 0, out.output
+    report = json.loads((ep_out / "youtube-shorts" / "report.json").read_text("utf-8"))
+    assert report["analysis"] == {"from_cache": True, "reanalysed": False}
+    assert [e["event"] for e in read(ep_out)] == ["render", "publication"] * 2

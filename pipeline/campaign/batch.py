@@ -129,7 +129,8 @@ def run_batch(campaign: str | Path, options: BatchOptions | RenderOptions | None
         options = BatchOptions(render=options or RenderOptions())
     started = time.monotonic()
     campaign = Path(campaign).resolve()
-    render = resolved_options(replace(options.render, out_dir=out_root(campaign, options.render)))
+    render = resolved_options(replace(options.render, out_dir=out_root(campaign, options.render),
+                                      reanalyse=options.render.reanalyse or options.force))
     root = Path(render.out_dir)
     folders = find_episodes(campaign, root)
     check_campaign_file(campaign)

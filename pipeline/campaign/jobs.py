@@ -160,17 +160,18 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
         plan.inputs = fingerprint_inputs(episode, networks, prepared.profile, redaction, prepared.redaction_off)
         plan.fingerprint = make_key(plan.inputs)
         out_root = output_root(folder, options.out_dir)
+        again = force or options.reanalyse     # --force implies --reanalyse (batch.run_batch)
         for name in plan.networks:
             ok, why = up_to_date(out_root, episode.name, name, plan.fingerprint, plan.inputs)
-            if force or not ok:
-                plan.stale[name] = "--force" if force and ok else why
+            if again or not ok:
+                plan.stale[name] = ("--force" if force else "--reanalyse") if again and ok else why
         if plan.stale:
             red_key = redaction.analysis_key() if redaction is not None else None
             settings_key = analysis_settings(episode.settings)
             for i, span in enumerate(episode.spans):
                 key = make_key("analyse", __version__, file_hash(span.path), span.start, span.end, settings_key,
                                red_key)
-                if not force and analysed(key):
+                if not again and analysed(key):
                     continue
                 plan.analyses.append((key, AnalyseTask(str(folder), options, i, Path(span.path).name, cache_dir),
                                       span.frame_count))
@@ -284,12 +285,14 @@ def _analyse(task: AnalyseTask, events) -> tuple[str, ...]:
     prepared = prepare(Path(task.folder), task.options)
     span = prepared.episode.spans[task.clip_index]
     events("stage", name="analyse", clip=task.clip, frames=span.frame_count)
-    analyse_clip(span, prepared.settings, prepared.redaction, events=events)
+    with cache.reanalysing(task.options.reanalyse):   # the new results replace the cached ones
+        analyse_clip(span, prepared.settings, prepared.redaction, events=events)
     return ()
 
 
 def _render(task: RenderTask, events, start: float, warnings: list[str]) -> tuple[str, ...]:
-    result = render_episode(Path(task.folder), task.options, events)
+    # the analysis jobs before it did any --reanalyse: the render finds their fresh results in the cache
+    result = render_episode(Path(task.folder), replace(task.options, reanalyse=False), events)
     out_root = output_root(Path(task.folder), task.options.out_dir)
     for network in result["reports"]:
         write_record(out_root, result["episode"], network, task.fingerprint, task.inputs, warnings,

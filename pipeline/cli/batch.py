@@ -22,6 +22,9 @@ def batch_options(func):
                      help=f"Where jobs run: {', '.join(EXECUTORS)}."),
         click.option("--scheduler", metavar="URL", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 "
                                                         "(without it, --executor dask starts a local cluster)."),
+        click.option("--require-approval", is_flag=True, default=False,
+                     help="An episode unapproved or changed since cadre approve fails (as require_approval = true "
+                          "in campaign.toml asks); the others are published."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -29,23 +32,27 @@ def batch_options(func):
 
 
 def make_options(campaign_dir: Path, out_dir, networks, redact, caption_style, reframe, split, language, x264_preset,
-                 jobs, executor, scheduler, force=False) -> BatchOptions:
+                 jobs, executor, scheduler, force=False, require_approval=False, reanalyse=False) -> BatchOptions:
     render = RenderOptions(networks=networks, out_dir=out_dir, redact=redact, caption_style=caption_style,
                            reframe=reframe, split=split, language=language, x264_preset=x264_preset,
-                           skip_unknown_networks=True)
+                           skip_unknown_networks=True, require_approval=True if require_approval else None,
+                           reanalyse=reanalyse or force)
     return BatchOptions(render, jobs, force, executor, scheduler)
 
 
 @click.command("batch")
 @click.argument("campaign_dir", type=click.Path(path_type=Path))
 @batch_options
-@click.option("--force", is_flag=True, help="Render everything again, even outputs that are up to date.")
+@click.option("--force", is_flag=True, help="Render everything again, even outputs that are up to date "
+                                           "(implies --reanalyse).")
+@click.option("--reanalyse", is_flag=True, help="Run Whisper and the face detector again even when the cache has "
+                                                "their results; the new results replace the cached ones.")
 @click.option("--json", "json_lines", is_flag=True, help="Print one JSON event per line on stdout (for automation).")
 def command(campaign_dir: Path, out_dir, networks, redact, caption_style, reframe, split, language, x264_preset,
-            jobs, executor, scheduler, force, json_lines):
+            jobs, executor, scheduler, require_approval, force, reanalyse, json_lines):
     """Render every episode of CAMPAIGN_DIR for every network; skip what is up to date."""
     options = make_options(campaign_dir, out_dir, networks, redact, caption_style, reframe, split, language,
-                           x264_preset, jobs, executor, scheduler, force)
+                           x264_preset, jobs, executor, scheduler, force, require_approval, reanalyse)
     with BatchProgress(campaign_dir.name, json_lines) as events:
         result = run_batch(campaign_dir, options, events)
     if not json_lines:

@@ -35,12 +35,14 @@ def render_options(func):
 @render_options
 @click.option("--require-approval", is_flag=True, default=False,
               help="Refuse an episode that is unapproved or changed since cadre approve (as campaign.toml can ask).")
+@click.option("--reanalyse", is_flag=True, help="Run Whisper and the face detector again even when the cache has "
+                                                "their results; the new results replace the cached ones.")
 def command(episode_dir: Path, out_dir: Path | None, networks, redact, caption_style, reframe, split, language, x264_preset,
-            require_approval):
+            require_approval, reanalyse):
     """Render EPISODE_DIR to a checked vertical file per network."""
     options = RenderOptions(networks=networks, out_dir=out_dir, redact=redact, caption_style=caption_style,
                             reframe=reframe, split=split, language=language, x264_preset=x264_preset,
-                            require_approval=True if require_approval else None)
+                            require_approval=True if require_approval else None, reanalyse=reanalyse)
     with RenderProgress(episode_dir.name) as events:
         result = render_episode(episode_dir, options, events)
     for network, report in result["reports"].items():

@@ -35,10 +35,10 @@ class WatchDisplay(BatchProgress):
               help="Seconds a file must stop changing before it is read.")
 @click.option("--json", "json_lines", is_flag=True, help="Print one JSON event per line on stdout.")
 def command(campaign_dir: Path, out_dir, networks, redact, caption_style, reframe, split, language, x264_preset,
-            jobs, executor, scheduler, settle, json_lines):
+            jobs, executor, scheduler, require_approval, settle, json_lines):
     """Watch CAMPAIGN_DIR and re-render each episode whose clips, captions or settings change."""
     options = make_options(campaign_dir, out_dir, networks, redact, caption_style, reframe, split, language,
-                           x264_preset, jobs, executor, scheduler)
+                           x264_preset, jobs, executor, scheduler, require_approval=require_approval)
     display = WatchDisplay(campaign_dir.name, json_lines)
 
     def events(kind, **data):
