@@ -13,6 +13,7 @@ from pathlib import Path
 from pipeline import audit_log, cache
 from pipeline.approval import Approval, check_approved, publish_fingerprint, record_approval
 from pipeline.cache import atomic_write_text
+from pipeline.captions.spelling import check_plan
 from pipeline.errors import CadreError
 from pipeline.export import export_network, extract_cover
 from pipeline.faces.audit import contact_sheet, redaction_report
@@ -217,6 +218,8 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     with cache.recording() as served:
         setup = plan_master(prepared, staging, events)
     plan = setup.plan
+    # the caption spelling check: warnings, report.json; spellcheck = "block" stops here with one line
+    spelling = check_plan(plan, settings, episode.folder, lambda line: events("warning", message=line))
     events("stage", name="audio")
     audio_path = staging / "audio.m4a"
     loud = setup.audio(prepared, audio_path)
@@ -235,6 +238,8 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
              "redaction": {**redaction_report(tracks, prepared.redaction, setup.overrides),
                            **(prepared.redaction_off or {}), "bleeps": bleep_report(setup.bleeps, settings)},
              "analysis": {"from_cache": all(hit for _, hit in served), "reanalysed": cache.refreshing("faces")}}
+    if spelling is not None:
+        extra["spelling"] = spelling
     if any(t.tracks for t in tracks.values()):
         events("stage", name="contact sheet")
         contact_sheet(tracks, {a.span.path.name: a.span for a in setup.analyses}, prepared.redaction,
