@@ -25,7 +25,7 @@ from pipeline.version import __version__
 # settings that only change the render, never a clip's analysis (two episodes sharing a clip and
 # differing only in these share one analysis; a review session re-analyses only when others change)
 RENDER_ONLY = frozenset({"title", "clips", "networks", "caption_style", "branding", "split", "bleep", "bleep_sound",
-                         "require_approval"})
+                         "require_approval", "spellcheck"})
 
 
 def analysis_settings(settings) -> dict:

@@ -64,6 +64,7 @@ class Settings:
     bleep: tuple[str, ...] = ()          # terms muted in the audio and replaced in captions (bleep.py)
     bleep_sound: str = "tone"            # tone | mute: what replaces the audio of a bleeped word
     require_approval: bool = False       # render/batch refuse an unapproved or changed episode (approval.py)
+    spellcheck: str = "warn"             # off | warn | block: the caption spelling check (captions/spelling.py)
     unknown_networks: tuple[str, ...] = ()   # names in campaign.toml that are not networks (never set by hand)
 
     def to_dict(self) -> dict:
@@ -172,6 +173,8 @@ def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> 
             out[key] = _bleep(path, value)
         elif key == "bleep_sound":
             out[key] = _choice(path, key, value, ("tone", "mute"))
+        elif key == "spellcheck":
+            out[key] = _choice(path, key, value, ("off", "warn", "block"))
         elif key == "require_approval":
             if not isinstance(value, bool):
                 _fail(path, key, "must be true or false")
