@@ -73,3 +73,5 @@ def test_batch_fails_only_the_refused_rows(tmp_path):
     assert "not rendered yet" not in result.output
     page = (campaign / "exports" / "campaign.html").read_text()
     assert "not rendered yet" not in page
+    assert "not approved" in page and "checks passed" in page and "doubtful caption words" in page
+    assert rows[("ep1", "tiktok")]["decision"]["approval"]["state"] == "not approved"

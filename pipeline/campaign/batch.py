@@ -281,9 +281,10 @@ def episode_rows(plans: list[EpisodePlan], outcomes: dict[str, JobOutcome], root
                                                       + ", ".join(network_names())))
         for net in plan.networks:
             if net not in plan.stale:
-                rows.append(fill_from_outputs(Row(plan.name, net, "skipped", "up to date"), root))
+                rows.append(fill_from_outputs(Row(plan.name, net, "skipped", "up to date"), root, plan.folder))
             elif outcome is not None and outcome.status == "done" and net not in outcome.refused:
-                rows.append(fill_from_outputs(Row(plan.name, net, "done", rendered_because(plan.stale[net])), root))
+                rows.append(fill_from_outputs(Row(plan.name, net, "done", rendered_because(plan.stale[net])), root,
+                                              plan.folder))
             else:
                 reason = outcome.detail if outcome is not None else "not run"
                 if outcome is not None and net in outcome.refused:

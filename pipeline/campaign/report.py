@@ -19,6 +19,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pipeline.cache import atomic_write_text
+from pipeline.campaign.decision import render_html as decision_html
+from pipeline.campaign.decision import summarise
 from pipeline.version import __version__
 
 JSON_NAME = "campaign.json"
@@ -38,14 +40,16 @@ class Row:
     warnings: list[str] = field(default_factory=list)
     rendered_at: str = ""
     folder: str = ""               # relative to the report
+    decision: dict = field(default_factory=dict)   # approval, masking, bleeps, doubtful words, checks (decision.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def fill_from_outputs(row: Row, out_root: Path) -> Row:
-    """Duration, size, files and warnings of a finished network folder."""
+def fill_from_outputs(row: Row, out_root: Path, episode_folder: Path | None = None) -> Row:
+    """Duration, size, files, warnings and what a publisher must know of a finished network folder."""
     folder = out_root / row.episode / row.network
+    row.decision = summarise(folder, episode_folder)
     try:
         report = json.loads((folder / "report.json").read_text("utf-8"))
     except (OSError, ValueError):
@@ -127,7 +131,8 @@ def _duration(s: float | None) -> str:
 CSS = """body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
 td,th{border-bottom:1px solid #ddd;padding:.4em .8em;text-align:left;vertical-align:middle}
 .done{color:#16794a}.skipped{color:#555}.failed{color:#b3261e;font-weight:bold}img{display:block;border-radius:3px}
-.warn{color:#8a5a00}.reason{max-width:40em}"""
+.warn{color:#8a5a00}.reason{max-width:40em}.ok{color:#16794a}.bad{color:#b3261e;font-weight:bold}
+.decide{max-width:36em;font-size:13px}"""
 
 
 def render_html(data: dict, out_root: Path) -> str:
@@ -140,7 +145,7 @@ def render_html(data: dict, out_root: Path) -> str:
              f"{e(str(data['counts']['failed']))} failed. Generated {e(data['generated'])} by Cadre "
              f"{e(data['cadre_version'])}; executor: {e(data['executor'])}.</p>",
              "<table><tr><th>cover</th><th>episode</th><th>network</th><th>status</th><th>duration</th>"
-             "<th>size</th><th>files</th><th>warnings / reason</th></tr>"]
+             "<th>size</th><th>files</th><th>to decide</th><th>warnings / reason</th></tr>"]
     for r in data["rows"]:
         cover = ""
         if r["folder"]:
@@ -154,6 +159,7 @@ def render_html(data: dict, out_root: Path) -> str:
             notes = f'<div class="reason">{e(r["reason"])}</div>' + notes
         lines.append(f'<tr><td>{cover}</td><td>{e(r["episode"])}</td><td>{e(r["network"])}</td>'
                      f'<td class="{e(r["status"])}">{e(r["status"])}</td><td>{e(_duration(r["duration_s"]))}</td>'
-                     f'<td>{e(_size(r["size_bytes"]))}</td><td>{files}</td><td>{notes}</td></tr>')
+                     f'<td>{e(_size(r["size_bytes"]))}</td><td>{files}</td>'
+                     f'<td class="decide">{decision_html(r.get("decision") or {}, e)}</td><td>{notes}</td></tr>')
     lines += ["</table></body></html>", ""]
     return "\n".join(lines)
