@@ -194,3 +194,67 @@ def test_approved_render_is_published_and_audited(episode, tmp_path):
     report = json.loads((ep_out / "youtube-shorts" / "report.json").read_text("utf-8"))
     assert report["analysis"] == {"from_cache": True, "reanalysed": False}
     assert [e["event"] for e in read(ep_out)] == ["render", "publication"] * 2
+
+
+def test_batch_require_approval_fails_only_the_unapproved_episode(tmp_path):
+    from pipeline import approve
+
+    campaign = tmp_path / "campaign"
+    a = make_episode(campaign, "a")
+    make_episode(campaign, "b")
+    approve(a, "Cne Martin")
+    out = CliRunner().invoke(main, ["batch", str(campaign), "-n", "youtube-shorts", "--x264-preset", "superfast",
+                                    "--require-approval", "-j", "1"])
+    assert out.exit_code == 3, out.output
+    assert (campaign / "exports" / "a" / "youtube-shorts" / "a.mp4").is_file()
+    assert not (campaign / "exports" / "b" / "youtube-shorts").exists()
+    rows = json.loads((campaign / "exports" / "campaign.json").read_text("utf-8"))
+    text = json.dumps(rows)
+    assert "never approved" in text
+    assert "never approved" in (campaign / "exports" / "campaign.html").read_text("utf-8")
+
+
+def test_batch_refuses_a_campaign_without_masking(tmp_path):
+    campaign = tmp_path / "campaign"
+    make_episode(campaign, "a")
+    (campaign / "campaign.toml").write_text('redaction = "none"\n', "utf-8")
+    out = CliRunner().invoke(main, ["batch", str(campaign), "-n", "youtube-shorts"])
+    assert "cannot be set for a whole campaign" in one_line_error(out)
+    assert not list(campaign.rglob("*.mp4")) or all(p.parent == campaign / "a" for p in campaign.rglob("*.mp4"))
+
+
+# ------------------------------------------------------------------ the audit log survives kill -9
+
+WRITER = """
+import sys
+from pipeline import audit_log
+i = 0
+while True:
+    audit_log.append(sys.argv[1], "render", n=i, pad="x" * 3000)
+    i += 1
+"""
+
+
+def test_audit_log_has_no_half_line_after_kill_9(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pipeline.audit_log import append, audit_path, read
+
+    append(tmp_path, "approval", approver="Cne Martin")
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)])
+    deadline = time.monotonic() + 20
+    while len(audit_path(tmp_path).read_bytes()) < 200_000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    raw = audit_path(tmp_path).read_bytes()
+    assert raw.endswith(b"\n")
+    lines = raw.split(b"\n")[:-1]
+    assert len(lines) > 20
+    for line in lines:
+        json.loads(line)                         # every line whole
+    events = read(tmp_path)
+    assert events[0]["event"] == "approval" and [e["n"] for e in events[1:]] == list(range(len(events) - 1))
