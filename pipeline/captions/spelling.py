@@ -28,7 +28,7 @@ import gzip
 import json
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
@@ -277,6 +277,11 @@ def check(words: Sequence[Word], clips: Sequence, language: str | None = None,
         prev = w if core else prev
         sentence_start = w.word.rstrip("»\"”) \u202f\u00a0")[-1:] in _END if w.word.strip() else sentence_start
 
+    # a capitalised word seen mid-sentence elsewhere is a name at a sentence start too
+    named = {_norm(f.word) for f in found["names"]}
+    moved = [f for f in found["unknown"] if f.word[:1].isupper() and _norm(f.word) in named]
+    found["unknown"] = [f for f in found["unknown"] if f not in moved]
+    found["names"] = sorted(found["names"] + [replace(f, kind="names") for f in moved], key=lambda f: f.at)
     forms: dict[int, dict[str, list[tuple[int, str]]]] = {}
     for value, form, i, text in _numbers(shown):
         forms.setdefault(value, {}).setdefault(form, []).append((i, text))
