@@ -211,7 +211,8 @@ def test_batch_require_approval_fails_only_the_unapproved_episode(tmp_path):
     rows = json.loads((campaign / "exports" / "campaign.json").read_text("utf-8"))
     text = json.dumps(rows)
     assert "never approved" in text
-    assert "never approved" in (campaign / "exports" / "campaign.html").read_text("utf-8")
+    page = (campaign / "exports" / "campaign.html").read_text("utf-8")
+    assert "never approved" in page and "approved by Cne Martin" in page and "last published" in page
 
 
 def test_batch_refuses_a_campaign_without_masking(tmp_path):

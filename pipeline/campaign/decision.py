@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pipeline import audit_log
 from pipeline.approval import read_approval
 from pipeline.errors import CadreError
 from pipeline.speech.transcript import LOW_CONFIDENCE
@@ -77,7 +78,15 @@ def summarise(network_folder: Path, episode_folder: Path | None = None) -> dict:
     plan = _read_json(network_folder.parent / "plan.json")
     words, count = doubtful_words(plan)
     return {"approval": approval(episode_folder), "masking": masking(report), "doubtful_words": words,
-            "doubtful_count": count, "checks": checks(report)}
+            "doubtful_count": count, "checks": checks(report), "published": publication(network_folder)}
+
+
+def publication(network_folder: Path) -> dict:
+    """The last publication of this network recorded in ``audit.jsonl`` (who ran it, when, its fingerprint)."""
+    for entry in reversed(audit_log.read(network_folder.parent)):
+        if entry.get("event") == "publication" and network_folder.name in (entry.get("networks") or []):
+            return {"at": entry.get("at"), "os_user": entry.get("os_user"), "fingerprint": entry.get("fingerprint")}
+    return {}
 
 
 def _clock(seconds) -> str:
@@ -101,6 +110,10 @@ def render_html(d: dict, escape) -> str:
         out.append(f'<div class="bad">approval record refused: {e(str(a.get("detail", "")))}</div>')
     elif a.get("state") == "not approved":
         out.append('<div class="bad">not approved</div>')
+    p = d.get("published") or {}
+    if p:
+        out.append(f'<div>last published {e(str(p.get("at", "")))} by {e(str(p.get("os_user", "")))} '
+                   f'(fingerprint {e(str(p.get("fingerprint", ""))[:12])})</div>')
     m = d.get("masking") or {}
     if m.get("off"):
         out.append(f'<div class="bad">face masking off{(" (" + e(m["requested_by"]) + ")") if m.get("requested_by") else ""}</div>')
