@@ -138,3 +138,16 @@ def test_block_stops_the_render_with_one_line_and_the_glossary_resolves(tmp_path
     assert result.exit_code == 0, result.output
     report = json.loads((out / "ep" / "youtube-shorts" / "report.json").read_text("utf-8"))
     assert report["spelling"]["mode"] == "block" and report["spelling"]["unknown"] == []
+
+
+def test_campaign_report_lists_the_findings(tmp_path):
+    from pipeline.campaign.report import Row, fill_from_outputs
+
+    findings = spelling.check(words("la gendarmrie a vu le le suspect", low=("suspect",)), CLIPS, "fr")
+    folder = tmp_path / "ep" / "tiktok"
+    folder.mkdir(parents=True)
+    (folder / "report.json").write_text(json.dumps({"outputs": [], "spelling": findings}), "utf-8")
+    row = fill_from_outputs(Row("ep", "tiktok", "done"), tmp_path)
+    text = "\n".join(row.warnings)
+    assert "1 unknown words: 'gendarmrie' (1.mp4 at 0:00.4)" in text
+    assert "'le le'" in text and "'suspect'" in text

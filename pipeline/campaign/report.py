@@ -21,6 +21,7 @@ from urllib.parse import quote
 from pipeline.cache import atomic_write_text
 from pipeline.campaign.decision import render_html as decision_html
 from pipeline.campaign.decision import summarise
+from pipeline.captions.spelling import summary_lines
 from pipeline.version import __version__
 
 JSON_NAME = "campaign.json"
@@ -62,6 +63,7 @@ def fill_from_outputs(row: Row, out_root: Path, episode_folder: Path | None = No
     redaction = report.get("redaction") or {}
     if redaction.get("mode") == "none":
         row.warnings.append(f"face masking off (asked by {redaction.get('requested_by', 'settings')})")
+    row.warnings += summary_lines(report.get("spelling"))      # caption words to check (issue 15)
     try:
         record = json.loads((folder / ".cadre-job.json").read_text("utf-8"))
         row.warnings += [w for w in record.get("warnings", []) if w not in row.warnings]
