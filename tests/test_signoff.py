@@ -259,3 +259,29 @@ def test_audit_log_has_no_half_line_after_kill_9(tmp_path):
         json.loads(line)                         # every line whole
     events = read(tmp_path)
     assert events[0]["event"] == "approval" and [e["n"] for e in events[1:]] == list(range(len(events) - 1))
+
+
+def test_batch_up_to_date_test_uses_the_same_fingerprint(episode, tmp_path, monkeypatch):
+    """The batch's record is compared with fingerprint_inputs: a new face model re-renders; a file's
+    modification time or an unrelated file in the folder changes nothing."""
+    import os
+
+    from pipeline.cache import cache_dir, sha256_file
+    from pipeline.campaign.jobs import plan_episode, write_record
+    from pipeline.faces.detectors.centerface import model_path
+
+    options = RenderOptions(networks=("youtube-shorts",), out_dir=tmp_path / "out")
+    first = plan_episode(episode, options, False, str(cache_dir()))
+    assert not first.error and first.inputs["face_model"]
+    write_record(tmp_path / "out", "ep", "youtube-shorts", first.fingerprint, first.inputs, [], 1.0)
+    os.utime(episode / "1.mp4", (5, 5))
+    (episode / "notes.txt").write_text("rien\n", "utf-8")
+    again = plan_episode(episode, options, False, str(cache_dir()))
+    assert again.fingerprint == first.fingerprint
+    assert again.stale == {"youtube-shorts": "outputs missing or incomplete"}   # no files: only that
+    other = tmp_path / "other.onnx"
+    other.write_bytes(model_path().read_bytes() + b"\0")
+    monkeypatch.setenv("CADRE_FACE_MODEL", str(other))
+    monkeypatch.setenv("CADRE_FACE_MODEL_SHA256", sha256_file(other))
+    changed = plan_episode(episode, options, False, str(cache_dir()))
+    assert changed.stale == {"youtube-shorts": "face_model changed"}
