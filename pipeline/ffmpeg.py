@@ -98,9 +98,45 @@ def ffmpeg_exe() -> str:
 def command(*args: str) -> list[str]:
     """The full command line: binary, quiet global flags, this job's thread budget, then ``args``."""
 
-    last = str(args[-1]) if args else ""
+    last = str(args[-1]).removeprefix("file:") if args else ""
     _LAST.output = last if last.startswith("/") else None   # named if the disk fills up
-    return [ffmpeg_exe(), *BASE_ARGS, *ffmpeg_global_args(), *args]
+    return [ffmpeg_exe(), *BASE_ARGS, *ffmpeg_global_args(), *literal_paths([str(a) for a in args])]
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+
+
+def literal_paths(args: list[str]) -> list[str]:
+    """``args`` with every file name made literal, whatever it is called: input and output files get
+    the ``file:`` protocol (a name starting with ``-`` is not an option, a ``name:`` is not a
+    protocol), image inputs ``-pattern_type none`` and image outputs ``-update 1`` (``%d`` in a
+    folder name is not an image-sequence pattern). Pipes, ``-`` and lavfi sources are left alone."""
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        is_input = i > 0 and args[i - 1] == "-i"
+        is_output = i == len(args) - 1 and i > 0 and args[i - 1] != "-i" and ("/" in arg or bool(Path(arg).suffix))
+        if (is_input or is_output) and _is_file_name(arg, is_input, args[:i]):
+            suffix = Path(arg).suffix.lower()
+            if is_input and suffix in IMAGE_SUFFIXES:
+                out[-1:] = ["-pattern_type", "none", "-i"]
+            if is_output and suffix in IMAGE_SUFFIXES:
+                out += ["-update", "1"]
+            arg = "file:" + arg
+        out.append(arg)
+    return out
+
+
+def _is_file_name(arg: str, is_input: bool, before: list[str]) -> bool:
+    if arg in ("-", "pipe:") or arg.startswith(("pipe:", "file:")):
+        return False
+    if is_input:
+        j = len(before) - 1   # the options of this input, back to the previous -i
+        while j > 0 and before[j - 1] != "-i":
+            if before[j - 1] == "-f" and before[j] == "lavfi":
+                return False
+            j -= 1
+        return Path(arg).exists()
+    return Path(arg).parent.is_dir()
 
 
 DISK_FULL = "No space left on device"
@@ -163,7 +199,7 @@ def compile_graph(stream, workdir: str | Path | None = None) -> list[str]:
     With ``workdir``, a long ``-filter_complex`` (a panning crop path, many clips) is written to a
     file there and passed as ``-/filter_complex FILE``.
     """
-    args = stream.compile(cmd="ffmpeg")[1:]
+    args = literal_paths(stream.compile(cmd="ffmpeg")[1:])
     if workdir is not None and "-filter_complex" in args:
         i = args.index("-filter_complex")
         if len(args[i + 1]) > LONG_GRAPH:

@@ -217,3 +217,138 @@ def test_empty_srt_has_no_cues(tmp_path):
     from pipeline.captions.corrections import human_cues
 
     assert human_cues(_write(tmp_path / "1.fr.srt", "\n\n")) == []
+
+
+def test_review_api_refuses_non_finite_numbers(tmp_path):
+    from pipeline.review import edits
+
+    for bad in (math.nan, math.inf, -math.inf, 1e300, -1.0, True, "3"):
+        with pytest.raises(CadreError, match="must be a number of seconds"):
+            edits.parse_cues([{"start": 0.0, "end": bad, "text": "x"}], "1.fr.srt")
+    with pytest.raises(CadreError, match="fractions of the frame"):
+        edits.region([0.1, math.nan, 0.5, 0.5])
+    masks = tmp_path / "masks.toml"
+    with pytest.raises(CadreError):
+        edits.add_mask(masks, "1.mp4", None, math.nan, None, "", check=lambda: None, whole_frame=True)
+    assert not masks.exists()
+
+
+def test_review_server_json_constants_and_size():
+    """What Starlette hands the endpoint: NaN/Infinity, deep nesting and a huge body are 4xx."""
+    import asyncio
+
+    from pipeline.review import server
+
+    assert server.MAX_BODY <= 4 << 20
+    with pytest.raises(ValueError):
+        json.loads('{"end": Infinity}', parse_constant=server._no_constant)
+    with pytest.raises(ValueError):
+        json.loads('{"end": NaN}', parse_constant=server._no_constant)
+    assert server.TooLarge("request", "x").http_status == 413
+    del asyncio
+
+
+# -- 4. full-range ("JPEG range") video ----------------------------------------------------------
+def test_full_range_video_renders_and_looks_right(tmp_path):
+    import av
+    import numpy as np
+
+    episode = tmp_path / "fr"
+    make_clip(episode / "1.mp4", size="320x180", duration=4.0, source="color=c=white",
+              vcodec=("-c:v", "libx264", "-preset", "ultrafast", "-color_range", "pc", "-pix_fmt", "yuvj420p"))
+    from pipeline.source.probe import probe
+
+    assert probe(episode / "1.mp4").color_range == "pc"
+    before = tree_hashes(episode)
+    result = cli("render", episode, "-n", "youtube-shorts", "--captions", "none", "--redact", "none")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "exports" / "fr" / "youtube-shorts" / "fr.mp4"
+    with av.open(str(out)) as c:
+        frame = next(c.decode(video=0))
+        assert frame.format.name == "yuv420p"
+        y = frame.to_ndarray()[:frame.height]
+        assert 230 <= int(np.median(y[860:1060, 440:640])) <= 236     # white at limited-range white
+        assert (frame.to_ndarray(format="rgb24")[960, 540] >= 250).all()
+    assert tree_hashes(episode) == before
+
+
+# -- 5. audio that starts later than the video ----------------------------------------------------
+def _audio_onset(path: Path, start: float = 0.0) -> float:
+    import numpy as np
+
+    from pipeline.ffmpeg import compile_graph, command
+    from pipeline.source.normalize import AUDIO_RATE, ClipSpan, audio_input
+    from pipeline.source.probe import probe
+
+    span = ClipSpan(path, probe(path), start)
+    args = compile_graph(audio_input(span).output("pipe:", format="f32le", ac=1))
+    samples = np.frombuffer(subprocess.run(command(*args), capture_output=True, check=True).stdout, np.float32)
+    return float(np.argmax(np.abs(samples) > 0.05)) / AUDIO_RATE
+
+
+def test_audio_start_offset_is_kept_in_sync(tmp_path):
+    from pipeline.ffmpeg import run
+    from pipeline.source.probe import probe
+
+    clip = tmp_path / "late.mp4"
+    run(["-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=4", "-itsoffset", "0.5", "-f", "lavfi", "-i",
+         "sine=f=440:d=3.5:sample_rate=48000", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", str(clip)], source=clip, what="fixture")
+    assert probe(clip).audio_offset == pytest.approx(0.5, abs=0.03)
+    assert _audio_onset(clip) == pytest.approx(0.5, abs=0.03)          # as a player plays it
+    assert _audio_onset(clip, start=1.0) == pytest.approx(0.0, abs=0.03)  # trimmed past the offset
+
+
+# -- 6. paths ffmpeg misreads --------------------------------------------------------------------
+def test_folder_with_percent_d_and_output_starting_with_dash(tmp_path, clip_bytes, monkeypatch):
+    episode = tmp_path / "ep%d"
+    episode.mkdir()
+    (episode / "1.mp4").write_bytes(clip_bytes)
+    before = tree_hashes(episode)
+    monkeypatch.chdir(tmp_path)
+    result = cli("render", "ep%d", "-n", "youtube-shorts", "--captions", "none", "--redact", "none", "-o", "-out")
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "-out" / "ep%d" / "youtube-shorts"
+    assert sorted(p.name for p in folder.iterdir()) == ["cover.jpg", "ep%d.mp4", "ep%d.srt", "ep%d.vtt", "report.json"]
+    assert not list(tmp_path.glob("-out/ep1*")) and not list(tmp_path.glob("ep1*"))
+    assert tree_hashes(episode) == before
+
+
+def test_literal_paths_unit():
+    from pipeline.ffmpeg import literal_paths
+
+    args = literal_paths(["-f", "lavfi", "-i", "anullsrc=r=48000", "-i", __file__, "-c:v", "libx264", "/tmp/x%d.jpg"])
+    assert args[3] == "anullsrc=r=48000" and args[5] == "file:" + __file__
+    assert args[-1] == "file:/tmp/x%d.jpg" and args[-3:-1] == ["-update", "1"]
+    assert literal_paths(["-i", "pipe:", "-f", "null", "-"])[-1] == "-"
+
+
+@pytest.mark.parametrize("name", ["a\ncadre: error: forged.mp4", "b\r\x1b[2Kc.mp4", "tab\there.mp4"])
+def test_control_characters_in_a_name_are_escaped(tmp_path, name):
+    episode = tmp_path / "ep"
+    episode.mkdir()
+    (episode / name).write_text("not a video\n" * 20)
+    before = tree_hashes(episode)
+    proc = subprocess.run([*CADRE, "render", str(episode), "--captions", "none"], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("cadre:")]
+    assert len(lines) == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "not a readable video" in lines[0] and "\x1b" not in lines[0] and "\r" not in proc.stderr
+    assert repr(name)[1:-1].split("\\")[0] in lines[0]
+    assert tree_hashes(episode) == before
+
+
+# -- 8. extreme shapes ---------------------------------------------------------------------------
+@pytest.mark.parametrize("size,needle", [("2048x16", "2048x16, a shape beyond"), ("16x2048", "16x2048, a shape beyond"),
+                                         ("9000x2000", "up to 8192 px a side"), ("6400x6400", "40 megapixels")])
+def test_extreme_frame_shapes_refused_early(tmp_path, size, needle):
+    import time
+
+    episode = tmp_path / "ep"
+    make_clip(episode / "1.mp4", size=size, rate=2, duration=1.0, audio=False, source="color=c=gray")
+    before = tree_hashes(episode)
+    t0 = time.monotonic()
+    result = render(episode)
+    assert time.monotonic() - t0 < 30
+    assert_one_error(result, "1.mp4", needle)
+    assert_nothing_published(episode, before)

@@ -62,8 +62,11 @@ def video_input(span: ClipSpan, size: tuple[int, int] | None = None):
               .filter("zscale", p="bt709").filter("tonemap", tonemap="hable", desat=0)
               .filter("zscale", t="bt709", m="bt709", r="tv"))
     w, h = size or working_size(span.info)
-    v = (v.filter("fps", FPS).filter("scale", w, h, flags="bicubic").filter("setsar", 1)
-          .filter("format", "yuv420p"))
+    # full ("JPEG") range, as bodycams, dashcams and some phones write it, becomes limited range
+    # like every other clip: the picture keeps its look, the master keeps its profile
+    in_range = "pc" if getattr(span.info, "color_range", "tv") == "pc" else "auto"
+    v = (v.filter("fps", FPS).filter("scale", w, h, flags="bicubic", in_range=in_range, out_range="tv")
+          .filter("setsar", 1).filter("format", "yuv420p"))
     return v
 
 
@@ -73,7 +76,9 @@ def audio_input(span: ClipSpan):
         a = ffmpeg.input(str(span.path), ss=f"{span.start:.3f}", t=f"{span.duration:.3f}").audio
     else:
         a = ffmpeg.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi", t=f"{span.duration:.3f}").audio
-    return (a.filter("aresample", AUDIO_RATE).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+    # first_pts=0: audio whose stream starts later than the video (a start-time offset) is delayed
+    # by silence, as a player plays it, instead of being pulled forward out of sync
+    return (a.filter("aresample", AUDIO_RATE, **{"async": 1, "first_pts": 0}).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
              .filter("apad").filter("atrim", duration=f"{span.frame_count / FPS:.6f}"))
 
 

@@ -10,6 +10,9 @@ from pipeline.errors import CadreError
 
 IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "gif", "tiff_pipe", "mjpeg"}
 HDR_TRANSFERS = {"smpte2084", "arib-std-b67"}  # PQ and HLG
+MAX_SIDE = 8192            # pixels on a side of the frame
+MAX_PIXELS = 40_000_000    # frame area
+MAX_ASPECT = 8.0           # long side / short side (1:8 to 8:1)
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class MediaInfo:
     audio_codec: str | None
     sample_rate: int | None
     channels: int | None
+    color_range: str = "tv"       # "pc": full ("JPEG") range, converted to limited range in normalize.py
+    audio_offset: float = 0.0     # seconds the audio starts after the video (a stream start-time offset)
 
     @property
     def vertical(self) -> bool:
@@ -76,6 +81,7 @@ def probe(path: str | Path) -> MediaInfo:
             kind = "a still image" if container.streams.video else "audio-only"
             raise CadreError(path, f"is {kind}, not a video clip; remove it from the episode folder")
         vs = container.streams.video[0]
+        _check_shape(path, vs.codec_context.width or vs.width, vs.codec_context.height or vs.height)
         duration = _duration(container, vs)
         if duration <= 0 or (vs.frames == 1):
             raise CadreError(path, "is a still image, not a video clip; remove it from the episode folder")
@@ -94,6 +100,8 @@ def probe(path: str | Path) -> MediaInfo:
         base = float(vs.base_rate or vs.guessed_rate or avg)
         vfr = abs(base - avg) > 0.01 * max(avg, 1.0)
         audio = container.streams.audio[0] if container.streams.audio else None
+        full_range = pix_fmt.startswith("yuvj") or "jpeg" in str(getattr(frame, "color_range", "")).lower() \
+            or getattr(frame, "color_range", 0) == 2
         _check_complete(path, container, vs, duration)
         return MediaInfo(
             path=str(path), duration=duration, width=w, height=h, rotation=rotation, fps=avg, vfr=vfr,
@@ -102,7 +110,25 @@ def probe(path: str | Path) -> MediaInfo:
             has_audio=audio is not None, audio_codec=audio.codec_context.name if audio else None,
             sample_rate=audio.codec_context.sample_rate if audio else None,
             channels=audio.codec_context.channels if audio else None,
+            color_range="pc" if full_range else "tv",
+            audio_offset=_start(audio) - _start(vs) if audio else 0.0,
         )
+
+
+def _start(stream) -> float:
+    return float(stream.start_time * stream.time_base) if stream.start_time and stream.time_base else 0.0
+
+
+def _check_shape(path: Path, w: int, h: int) -> None:
+    """Refuse, before a frame is decoded, a frame too large to handle or too thin to frame."""
+    if not w or not h:
+        return
+    if w > MAX_SIDE or h > MAX_SIDE or w * h > MAX_PIXELS:
+        raise CadreError(path, f"frame is {w}x{h}; Cadre takes frames up to {MAX_SIDE} px a side and "
+                               f"{MAX_PIXELS // 1_000_000} megapixels - export the clip at a smaller size (e.g. 3840x2160)")
+    if max(w, h) / min(w, h) > MAX_ASPECT:
+        raise CadreError(path, f"frame is {w}x{h}, a shape beyond 1:{MAX_ASPECT:g} or {MAX_ASPECT:g}:1 that cannot be "
+                               "framed for a vertical video; crop or export it at a usual shape (16:9, 9:16, 4:3)")
 
 
 def _duration(container, vs) -> float:
