@@ -95,7 +95,7 @@ def dictionary() -> frozenset[str]:
         with gzip.open(folder / f"{lang}.json.gz", "rt", encoding="utf-8") as f:
             words.update(_norm(w) for w in json.load(f))
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, "\n".join(sorted(words)))
+    atomic_write_text(path, "\n".join(words))
     return frozenset(words)
 
 
