@@ -151,3 +151,12 @@ def test_campaign_report_lists_the_findings(tmp_path):
     text = "\n".join(row.warnings)
     assert "1 unknown words: 'gendarmrie' (1.mp4 at 0:00.4)" in text
     assert "'le le'" in text and "'suspect'" in text
+
+
+def test_review_page_marks_unknown_words():
+    from pipeline.review.state import _tokens
+
+    toks = _tokens("La gendarmrie de Kerbrat,\nmerci", set(), (), spelling.allowed_words())
+    assert [t["text"] for t in toks if t["spell"]] == ["gendarmrie"]         # names are not errors
+    assert not any(t["spell"] for t in _tokens("La gendarmrie", set(), (), {"gendarmrie"}))
+    assert not any(t["spell"] for t in _tokens("La gendarmrie", set(), ()))  # spellcheck = "off"

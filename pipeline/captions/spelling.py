@@ -156,6 +156,14 @@ def _is_checkable(core: str) -> bool:
     return bool(core) and core != PLACEHOLDER and any(c.isalpha() for c in core)
 
 
+def is_unknown(text: str, allowed: set[str]) -> bool:
+    """True when the display word ``text`` is in no dictionary nor ``allowed`` (:func:`allowed_words`);
+    capitalised words (names) are not reported here (the review page marks them otherwise)."""
+    core = _core(text)
+    base = dictionary()
+    return _is_checkable(core) and not core[:1].isupper() and not _known(core, lambda w: w in base or w in allowed)
+
+
 # ---- numbers ---------------------------------------------------------------------------------
 
 _UNITS = {"zéro": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,

@@ -3,12 +3,14 @@ face tracks with their keep/mask decision, manual regions, bleeps, checks and ap
 from __future__ import annotations
 
 from pipeline.approval import approval_status
+from pipeline.captions.spelling import allowed_words, is_unknown
 from pipeline.sound.bleep import find, fold, spans, split_word
 from pipeline.source.normalize import FPS
 
 
-def _tokens(text: str, low: set[str], terms) -> list[dict]:
-    """Each word of a cue's text, marked when the machine was unsure of it or it is bleeped."""
+def _tokens(text: str, low: set[str], terms, allowed: set[str] | None = None) -> list[dict]:
+    """Each word of a cue's text, marked when the machine was unsure of it, it is bleeped, or it is
+    in no dictionary (``allowed``: the glossary and words.txt; None: no spelling check)."""
     out = []
     for n, line in enumerate(text.split("\n")):
         words = line.split()
@@ -16,12 +18,15 @@ def _tokens(text: str, low: set[str], terms) -> list[dict]:
         bleeped = {i for a, b in hits for i in range(a, b + 1)}
         for i, w in enumerate(words):
             out.append({"text": w, "low": fold(split_word(w)[1]) in low, "bleep": i in bleeped,
+                        "spell": allowed is not None and i not in bleeped and is_unknown(w, allowed),
                         "newline": n > 0 and i == 0})
     return out
 
 
 def caption_rows(session) -> list[dict]:
     terms = session.episode.settings.bleep
+    settings = session.episode.settings
+    allowed = allowed_words((settings.asr or {}).get("glossary", ())) if settings.spellcheck != "off" else None
     rows = []
     for clip in session.clips.values():
         cues, source = session.cues(clip)
@@ -30,7 +35,7 @@ def caption_rows(session) -> list[dict]:
             "start": clip.span.start, "duration": round(clip.span.duration, 3),
             "warnings": list(clip.machine.warnings) if source == "machine" else [],
             "cues": [{"start": round(c.start, 3), "end": round(c.end, 3), "text": c.text,
-                      "tokens": _tokens(c.text, session.low_confidence(clip, c), terms)} for c in cues],
+                      "tokens": _tokens(c.text, session.low_confidence(clip, c), terms, allowed)} for c in cues],
         })
     return rows
 

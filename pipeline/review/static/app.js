@@ -51,8 +51,9 @@ function cueText(cue) {
   for (const tok of cue.tokens) {
     if (tok.newline) box.append(el("br"));
     else if (box.childNodes.length) box.append(" ");
-    const cls = "w" + (tok.low ? " low" : "") + (tok.bleep ? " bleep" : "");
-    box.append(el("span", {class: cls, text: tok.text, title: tok.low ? "low confidence" : ""}));
+    const cls = "w" + (tok.low ? " low" : "") + (tok.bleep ? " bleep" : "") + (tok.spell ? " spell" : "");
+    const why = [tok.low ? "low confidence" : "", tok.spell ? "not in the dictionary (correct it, or add it to the glossary)" : ""];
+    box.append(el("span", {class: cls, text: tok.text, title: why.filter(Boolean).join("; ")}));
   }
   return box;
 }
