@@ -17,7 +17,11 @@ from pipeline.faces.detectors import get_detector
 from pipeline.ffmpeg import ffmpeg_exe
 from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.reframe import follow
-from pipeline.reframe.follow import FollowReframer, Piece, Subjects
+from pipeline.reframe import path as rpath
+from pipeline.reframe import subjects as rsubjects
+from pipeline.reframe.follow import FollowReframer
+from pipeline.reframe.path import Piece
+from pipeline.reframe.subjects import Subjects
 from pipeline.source.config import ReframeSpan, Settings, load_settings
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
@@ -89,7 +93,7 @@ def test_taut_path_stays_in_its_corridor_and_holds_when_it_can():
     n = 200
     lo = np.where(np.arange(n) < 100, 0.1, 0.5)
     hi = lo + 0.05
-    x = follow.taut(lo, hi)
+    x = rpath.taut(lo, hi)
     assert np.all(x >= lo - 1e-9) and np.all(x <= hi + 1e-9)
     assert np.ptp(x[:90]) < 1e-9 and np.ptp(x[110:]) < 1e-9        # still, then one straight move
 
@@ -97,12 +101,12 @@ def test_taut_path_stays_in_its_corridor_and_holds_when_it_can():
 def test_pan_path_speed_and_pieces_are_bounded():
     n = 300
     centre = 0.2 + 0.6 * np.arange(n) / n                            # subject crossing the frame
-    lo, hi = follow.corridor(centre - 0.03, centre + 0.03, 0.32, follow.BAND_PAN)
-    path = follow.pan_path(lo, hi, 0.32) * 1920
-    assert np.abs(np.diff(path)).max() <= follow.MAX_SPEED * 1920 + 1e-6
-    pieces = follow.pieces(path, 1000)
+    lo, hi = rpath.corridor(centre - 0.03, centre + 0.03, 0.32, follow.BAND_PAN)
+    path = rpath.pan_path(lo, hi, 0.32) * 1920
+    assert np.abs(np.diff(path)).max() <= rpath.MAX_SPEED * 1920 + 1e-6
+    pieces = rpath.pieces(path, 1000)
     xs = np.array([next(p for p in pieces if p.n0 <= i < p.n1).at(i) for i in range(1000, 1000 + n)])
-    assert np.abs(xs - path).max() <= follow.TOLERANCE + 1e-9
+    assert np.abs(xs - path).max() <= rpath.TOLERANCE + 1e-9
     assert np.abs(np.diff(xs)).max() <= 0.01 * 1920
     assert pieces[0].n0 == 1000 and pieces[-1].n1 == 1000 + n
 
@@ -111,11 +115,11 @@ def test_two_people_far_apart_are_shown_whole():
     n = 60
     x0 = np.array([[0.05] * n, [0.85] * n])
     subj = Subjects(x0, x0 + 0.08, np.full((2, n), 0.15))
-    _, _, fit = follow.required(subj, 0.32)
+    _, _, fit = rsubjects.required(subj, 0.32)
     assert fit
     # a small face in the background does not matter
     subj = Subjects(x0, x0 + np.array([[0.08], [0.02]]), np.array([[0.15] * n, [0.04] * n]))
-    lo, hi, fit = follow.required(subj, 0.32)
+    lo, hi, fit = rsubjects.required(subj, 0.32)
     assert not fit and hi.max() < 0.3
 
 

@@ -239,7 +239,8 @@ def test_long_filter_graph_goes_through_a_file(tmp_path, monkeypatch):
     import pipeline.analyse
     import pipeline.ffmpeg
     import pipeline.render
-    from pipeline.reframe.follow import FollowPlan, FollowReframer, PathSegment, Piece, window
+    from pipeline.reframe.follow import FollowPlan, FollowReframer, PathSegment, window
+    from pipeline.reframe.path import Piece
 
     monkeypatch.setattr(pipeline.ffmpeg, "LONG_GRAPH", 10)   # every graph counts as long
     used = []

@@ -1,0 +1,289 @@
+"""The window's path through a shot: the corridor the subjects allow, the taut string through it,
+bounded speed and acceleration, the containment check and its repairs, and the integer pieces
+that the ffmpeg crop expression and the mask placements share.
+
+Containment is the rule, smoothness the preference: :func:`contain` checks every frame against the
+main face with its padding and repairs a failing stretch by raising the speed limit (up to
+``HARD_SPEED``), starting up to ``LEAD`` frames early, then by one cut.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pipeline.reframe.subjects import Subjects, _smooth
+
+MAX_SPEED = 0.008        # window speed cap, fraction of the frame width per frame (1 % is the limit)
+SMOOTH = 15              # frames of each of the two box filters that round the path's corners
+BAND_STILL = 0.30        # a still window only needs it within +-30 %
+TOLERANCE = 0.75         # px: how far the integer pieces may stray from the planned path
+PAD = 0.15               # the main face and this many face widths each side must be inside the window
+HARD_SPEED = 0.03        # a repaired stretch may pan up to 3 % of the width per frame; faster needs a cut
+SMOOTH_FAST = 5          # frames of the box filters of a repaired stretch (more acceleration allowed)
+LEAD = 30                # frames before a containment failure a repair may start moving (anticipation)
+TRAIL = 10               # frames after it to settle back onto the planned path
+MAX_CUTS = 3             # cuts per repaired stretch at most
+HEADROOM = 1 / 3         # in a window shorter than the frame, the face centre sits this far down
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Window left edge ``x(n) = x0 + floor((n - n0) * dx / dn)`` for ``n0 <= n < n1`` (working px)."""
+
+    n0: int
+    n1: int
+    x0: int
+    dx: int = 0
+    dn: int = 1
+
+    def at(self, n: int) -> int:
+        return self.x0 + ((n - self.n0) * self.dx) // self.dn
+
+    def expr(self, offset: int) -> str:
+        if self.dx == 0:
+            return str(self.x0)
+        return f"{self.x0}+floor((n-{self.n0 - offset})*{self.dx}/{self.dn})"
+
+
+
+
+def corridor(lo: np.ndarray, hi: np.ndarray, c: float, band: float) -> tuple[np.ndarray, np.ndarray]:
+    """Allowed window left edges per frame: the extent inside, its centre within ``band`` of the
+    window's middle; unconstrained where nothing was seen. Clamped to the frame."""
+    top = 1.0 - c
+    mid = (lo + hi) / 2
+    a = np.fmax(hi - c, mid - (0.5 + band) * c)
+    b = np.fmin(lo, mid - (0.5 - band) * c)
+    wide = a > b                      # wider than the window: centre it on the extent
+    a = np.where(wide, mid - c / 2, a)
+    b = np.where(wide, mid - c / 2, b)
+    a = np.where(np.isnan(lo), 0.0, a)
+    b = np.where(np.isnan(lo), top, b)
+    a, b = np.clip(a, 0.0, top), np.clip(b, 0.0, top)
+    return a, np.maximum(a, b)
+
+
+def taut(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Shortest path through the corridor ``lo <= x <= hi``; both ends free (they hold still)."""
+    fwd = _pull(lo, hi, (lo[0] + hi[0]) / 2)
+    return _pull(lo[::-1], hi[::-1], fwd[-1])[::-1]
+
+
+def _pull(lo: np.ndarray, hi: np.ndarray, x0: float) -> np.ndarray:
+    """String pulled taut from ``x0`` at frame 0; straight, bending only at corridor walls."""
+    n = len(lo)
+    out = np.empty(n)
+    out[0] = x0 = min(max(x0, lo[0]), hi[0])
+    t0 = 0
+    while t0 < n - 1:
+        smin, smax, wmin, wmax = -np.inf, np.inf, t0, t0
+        bend = None
+        for t in range(t0 + 1, n):
+            d = t - t0
+            s_lo, s_hi = (lo[t] - x0) / d, (hi[t] - x0) / d
+            if s_hi < smin:
+                bend = (wmin, x0 + smin * (wmin - t0))
+                break
+            if s_lo > smax:
+                bend = (wmax, x0 + smax * (wmax - t0))
+                break
+            if s_hi < smax:
+                smax, wmax = s_hi, t
+            if s_lo > smin:
+                smin, wmin = s_lo, t
+        if bend is None:
+            s = min(max(0.0, smin), smax)
+            out[t0 + 1:] = x0 + s * np.arange(1, n - t0)
+            break
+        tb, xb = bend
+        out[t0 + 1:tb + 1] = x0 + (xb - x0) / (tb - t0) * np.arange(1, tb - t0 + 1)
+        t0, x0 = tb, xb
+    return out
+
+
+def pan_path(lo: np.ndarray, hi: np.ndarray, c: float) -> np.ndarray:
+    """Taut string, corners rounded, speed capped, kept in the frame (fractions of the width)."""
+    x = taut(lo, hi)
+    x = _smooth(_smooth(x, SMOOTH), SMOOTH)
+    for i in range(1, len(x)):
+        x[i] = min(max(x[i], x[i - 1] - MAX_SPEED), x[i - 1] + MAX_SPEED)
+    x = _smooth(x, SMOOTH // 2)
+    return np.clip(x, 0.0, 1.0 - c)
+
+
+# -- containment: the check and its repairs --------------------------------------------------------
+def hard_corridor(subj: Subjects, main: int, c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Window left edges ``[A, B]`` per frame that hold the main face whole with ``PAD`` face widths
+    each side (and the interpolation slack between detections), and where that is required (the
+    face is on screen). Clamped to the frame; a face too wide for the window is centred."""
+    x0, x1 = subj.rx0[main], subj.rx1[main]
+    need = ~np.isnan(x0)
+    fw = np.nan_to_num(x1 - x0)
+    grow = PAD * fw + np.nan_to_num(subj.slack[main])
+    lo, hi = np.nan_to_num(x0) - grow, np.nan_to_num(x1) + grow
+    a, b = hi - c, lo
+    wide = a > b
+    mid = (lo + hi) / 2 - c / 2
+    a, b = np.where(wide, mid, a), np.where(wide, mid, b)
+    a, b = np.clip(a, 0.0, 1.0 - c), np.clip(b, 0.0, 1.0 - c)
+    return a, np.maximum(a, b), need
+
+
+def violations(path: np.ndarray, a: np.ndarray, b: np.ndarray, need: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    return need & ((path < a - eps) | (path > b + eps))
+
+
+def _stretches(bad: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of failing frames, opened ``LEAD`` frames before and ``TRAIL`` after, merged."""
+    n = len(bad)
+    idx = np.flatnonzero(bad)
+    out: list[list[int]] = []
+    for i in idx:
+        s, e = max(0, i - LEAD), min(n, i + 1 + TRAIL)
+        if out and s <= out[-1][1] + LEAD:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def _solve(lo: np.ndarray, hi: np.ndarray, depth: int = 0) -> tuple[np.ndarray, list[int]]:
+    """The calmest path through ``[lo, hi]`` panning at most ``HARD_SPEED`` per frame, cutting where
+    even that is not enough. The taut string minimises every convex cost of the speed at once, its
+    top speed included: when it is too fast no path is slow enough, and the window jumps once, in
+    the middle of the taut string's steepest stretch; each side is then solved again."""
+    x = taut(lo, hi)
+    if len(x) < 3:
+        return x, []
+    steps = np.abs(np.diff(x))
+    if steps.max() <= HARD_SPEED + 1e-9 or depth >= MAX_CUTS:
+        return _round(x, lo, hi), []
+    steep = np.flatnonzero(steps >= 0.98 * steps.max())
+    k = int(steep[len(steep) // 2]) + 1
+    left, lc = _solve(lo[:k], hi[:k], depth + 1)
+    right, rc = _solve(lo[k:], hi[k:], depth + 1 + len(lc))
+    return np.concatenate([left, right]), lc + [k] + [k + j for j in rc]
+
+
+def _round(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Corners of a repaired stretch rounded by short box filters, kept in its corridor (unless
+    keeping it there would make a step faster than the taut string's own)."""
+    y = np.clip(_smooth(_smooth(x, SMOOTH_FAST), SMOOTH_FAST), lo, hi)
+    fastest = max(HARD_SPEED, float(np.abs(np.diff(x)).max()))
+    return y if np.abs(np.diff(y)).max() <= fastest + 1e-9 else x
+
+
+def contain(path: np.ndarray, a: np.ndarray, b: np.ndarray, need: np.ndarray,
+            soft: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
+    """Check the planned ``path`` against the hard corridor ``[a, b]`` where ``need``; repair each
+    failing stretch (plus ``LEAD`` frames before it, so the window starts moving before the subject,
+    and ``TRAIL`` after): raise the speed and acceleration limits there, up to ``HARD_SPEED``;
+    where that is not enough, cut. The stretch prefers the composed corridor ``soft`` where that
+    costs no cut. Returns the path and the repairs ``(start, end, kind)`` (section frames)."""
+    bad = violations(path, a, b, need)
+    if not bad.any():
+        return path, []
+    n, top = len(path), float(max(b.max(), 0.0))
+    out = path.copy()
+    repairs: list[tuple[int, int, str]] = []
+    for s, e in _stretches(bad):
+        lo = np.where(need[s:e], a[s:e], 0.0)
+        hi = np.where(need[s:e], b[s:e], np.maximum(top, a[s:e]))
+        tries = []
+        if soft is not None:
+            sa, sb = np.fmax(lo, soft[0][s:e]), np.fmin(hi, soft[1][s:e])
+            ok = sa <= sb
+            tries.append((np.where(ok, sa, lo), np.where(ok, sb, hi)))
+        tries.append((lo.copy(), hi.copy()))
+        best = None
+        for tlo, thi in tries:
+            if s > 0:                                   # join the planned path where the stretch starts ...
+                tlo[0] = thi[0] = out[s]
+            if e < n:                                   # ... and where it ends
+                tlo[-1] = thi[-1] = out[e - 1]
+            x, cuts = _solve(tlo, thi)
+            if best is None or len(cuts) < len(best[1]):
+                best = (x, cuts)
+            if not cuts:
+                break
+        x, cuts = best
+        out[s:e] = x
+        repairs.append((int(s), int(e), "speed"))
+        repairs += [(int(s + k), int(s + k + 1), "cut") for k in cuts]
+    return out, sorted(repairs)
+
+
+def headroom(subj: Subjects, main: int, size: tuple[int, int], ch: int) -> int | None:
+    """Top edge of a window ``ch`` tall in a taller frame: the main face's centre ``HEADROOM`` down
+    it, moved as little as needed to keep the face's top and bottom inside. None when the window is
+    the frame's full height or the face is not seen."""
+    _, h = size
+    if ch >= h or subj.y0 is None:
+        return None
+    seen = ~np.isnan(subj.y0[main])
+    if not seen.any():
+        return None
+    top, bottom = subj.y0[main][seen] * h, (subj.y0[main][seen] + subj.h[main][seen]) * h
+    y = float(np.median((top + bottom) / 2)) - HEADROOM * ch
+    lo, hi = float(bottom.max()) - ch, float(top.min())       # keep the face whole when it can be
+    if lo <= hi:
+        y = min(max(y, lo), hi)
+    return int(round(min(max(y, 0.0), h - ch)))
+
+
+def still_position(lo: np.ndarray, hi: np.ndarray, c: float) -> float | None:
+    """One window left edge that holds the subjects all shot long, nearest their median centre."""
+    seen = ~np.isnan(lo)
+    if not seen.any():
+        return None
+    a, b = corridor(lo, hi, c, BAND_STILL)
+    left, right = a[seen].max(), b[seen].min()
+    if left > right + 1e-9:
+        return None
+    want = float(np.median((lo[seen] + hi[seen]) / 2)) - c / 2
+    return min(max(want, left), right)
+
+
+def pieces(path_px: np.ndarray, n0: int, tol: float = TOLERANCE) -> list[Piece]:
+    """Integer pieces within ``tol`` px of ``path_px`` (frames ``n0 ...``); the last keyframe held."""
+    n = len(path_px)
+    want = np.asarray(path_px, dtype=np.float64)
+    out: list[Piece] = []
+    i = 0
+    while i < n - 1:
+        a = int(round(want[i]))
+
+        def ok(j: int) -> bool:
+            b = int(round(want[j]))
+            k = np.arange(0, j - i + 1)
+            vals = a + (k * (b - a)) // (j - i)
+            return bool(np.abs(vals - want[i:j + 1]).max() <= tol)
+
+        step, j = 1, i + 1
+        while j + step <= n - 1 and ok(j + step):
+            j += step
+            step *= 2
+        lo_j, hi_j = j, min(n - 1, j + step)
+        while hi_j - lo_j > 1:
+            m = (lo_j + hi_j) // 2
+            if ok(m):
+                lo_j = m
+            else:
+                hi_j = m
+        j = hi_j if hi_j > lo_j and ok(hi_j) else lo_j
+        b = int(round(want[j]))
+        out.append(Piece(n0 + i, n0 + j, a, b - a, j - i))
+        i = j
+    out.append(Piece(n0 + i, n0 + n, int(round(want[i]))))
+    return _merge_holds(out)
+
+
+def _merge_holds(ps: list[Piece]) -> list[Piece]:
+    merged: list[Piece] = []
+    for p in ps:
+        if merged and merged[-1].dx == 0 and p.dx == 0 and merged[-1].x0 == p.x0:
+            merged[-1] = Piece(merged[-1].n0, p.n1, p.x0)
+        else:
+            merged.append(p)
+    return merged

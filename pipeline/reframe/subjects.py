@@ -1,0 +1,192 @@
+"""Who is in a shot and who matters: face tracks turned into per-frame subjects for ``follow``.
+
+A person split into several short tracks by a fast move is one :class:`Chain` again; keyframes
+that one wrong detection would move are replaced by their neighbours' median (a repair is only
+ever triggered by a move the next detections confirm). :func:`required` gives, per frame, the
+span of the frame the faces that matter need, with their margin.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MARGIN = 0.35            # room kept beside each face, in face widths
+MATTER_SIZE = 0.6        # a face matters if its median height is >= 60 % of the main face's ...
+MATTER_PRESENCE = 0.3    # ... and it is on screen at least 30 % as much as the main face
+FIT_WIDTH = 0.9          # faces that matter spanning more than 90 % of the window overflow it
+FIT_SHARE = 0.2          # shot shown whole when the faces that matter overflow the window this often
+HOLD = 6                 # frames a face is assumed to stay put past its first and last detection
+LINK_GAP = 13            # frames: a track that starts this soon after another ended may continue it ...
+LINK_SPEED = 0.06        # ... when its face moved at most this fraction of the width per frame meanwhile
+LINK_SIZE = 1.5          # ... and is about the same size
+
+
+@dataclass
+class Subjects:
+    """Face boxes of one section, per frame: x extents (fractions of the width), NaN where absent."""
+
+    x0: np.ndarray   # (tracks, frames)
+    x1: np.ndarray
+    h: np.ndarray    # heights, for importance
+    y0: np.ndarray | None = None   # top edges (fractions of the height), for stacked panels
+    ids: tuple = ()                # track ids of each row (tracks chained into one person)
+    # for the containment check: x extents not smoothed (a smoothed box lags a sudden move), and how
+    # far the true box may be from them between two detections (a change of speed between them)
+    rx0: np.ndarray | None = None
+    rx1: np.ndarray | None = None
+    slack: np.ndarray | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.x0.shape[0] == 0
+
+
+def robust_keyframes(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Running median of the keyframe boxes over 3 detections (5 when detections are 1-2 frames
+    apart): a box that jumps on one detection and comes back (a detection error) is dropped, a move
+    that the next detections confirm is kept as it is (a median does not bend a monotonic run)."""
+    n = len(frames)
+    if n < 3:
+        return boxes
+    half = 2 if np.median(np.diff(frames)) <= 2 else 1
+    out = boxes.copy()
+    for i in range(1, n - 1):
+        k = min(half, i, n - 1 - i)
+        out[i] = np.median(boxes[i - k:i + k + 1], axis=0)
+    return out
+
+
+def _slack(frames: np.ndarray, kf: np.ndarray, kb: np.ndarray) -> np.ndarray:
+    """Per frame, the largest error of linear interpolation between keyframes when the speed changes
+    between them by as much as it does from one interval to the next: ``dv * d * (L - d) / L``."""
+    if len(kf) < 2:
+        return np.zeros(len(frames))
+    cx = (kb[:, 0] + kb[:, 2]) / 2
+    gap = np.maximum(np.diff(kf), 1)
+    v = np.diff(cx) / gap
+    dv = np.abs(np.diff(v))
+    change = np.zeros(len(v))
+    if len(dv):
+        change[:-1] = dv
+        change[1:] = np.maximum(change[1:], dv)
+    i = np.clip(np.searchsorted(kf, frames, side="right") - 1, 0, len(v) - 1)
+    d = np.clip(frames - kf[i], 0, gap[i])
+    return np.where((frames >= kf[0]) & (frames <= kf[-1]), change[i] * d * (gap[i] - d) / gap[i], 0.0)
+
+
+@dataclass
+class Chain:
+    """Face tracks that are one person for framing: a fast move makes the tracker lose a face
+    between two detections and start a new track; framing needs the person, not the track."""
+
+    id: str
+    ids: tuple
+    frames: list
+    boxes: list
+
+
+def chain(tracks) -> list[Chain]:
+    """Link each track to one that ended shortly before it, near where that one was heading."""
+    chains: list[Chain] = []
+    for t in sorted(tracks, key=lambda t: t.frames[0]):
+        b0 = np.asarray(t.boxes[0], dtype=np.float64)
+        best, best_d = None, np.inf
+        for c in chains:
+            gap = t.frames[0] - c.frames[-1]
+            if not 0 < gap <= LINK_GAP:
+                continue
+            last = np.asarray(c.boxes[-1], dtype=np.float64)
+            size = (b0[3] - b0[1]) / max(last[3] - last[1], 1e-6)
+            d = abs((b0[0] + b0[2]) - (last[0] + last[2])) / 2
+            if 1 / LINK_SIZE <= size <= LINK_SIZE and d <= LINK_SPEED * gap and d < best_d:
+                best, best_d = c, d
+        if best is None:
+            chains.append(Chain(t.id, (t.id,), list(t.frames), [list(b) for b in t.boxes]))
+        else:
+            best.ids += (t.id,)
+            best.frames += list(t.frames)
+            best.boxes += [list(b) for b in t.boxes]
+    return chains
+
+
+def subjects(tracks, start: int, end: int) -> Subjects:
+    """Boxes of each face track over frames ``[start, end)``: keyframes cleared of one-off jumps
+    (:func:`robust_keyframes`), interpolated, lightly smoothed, held ``HOLD`` frames past each end,
+    NaN elsewhere."""
+    n = end - start
+    rows, ids, raw = [], [], []
+    frames = np.arange(start, end)
+    for t in chain(tracks):
+        kf = np.asarray(t.frames)
+        if kf[-1] + HOLD < start or kf[0] - HOLD >= end:
+            continue
+        kb = robust_keyframes(kf, np.asarray(t.boxes, dtype=np.float64))
+        inside = (frames >= kf[0] - HOLD) & (frames <= kf[-1] + HOLD)
+        at = np.clip(frames, kf[0], kf[-1])
+        cols = [np.interp(at, kf, kb[:, j]) for j in range(4)]
+        raw.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], _slack(frames, kf, kb))])
+        cols = [_smooth(c, 5) for c in cols]
+        rows.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], cols[3] - cols[1], cols[1])])
+        ids.append(t.ids)
+    if not rows:
+        z = np.zeros((0, n))
+        return Subjects(z, z, z, z, (), z, z, z)
+    arr, r = np.asarray(rows), np.asarray(raw)
+    return Subjects(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], tuple(ids), r[:, 0], r[:, 1], r[:, 2])
+
+
+def _smooth(x: np.ndarray, k: int) -> np.ndarray:
+    """Box filter of ``k`` frames, edges held."""
+    if k <= 1 or len(x) < 2:
+        return x.copy()
+    pad = k // 2
+    xp = np.pad(x, (pad, k - 1 - pad), mode="edge")
+    return np.convolve(xp, np.ones(k) / k, mode="valid")
+
+
+def who_matters(subj: Subjects, pin: str | None = None) -> tuple[np.ndarray, int, np.ndarray]:
+    """Per track and frame whether it is on screen; the main face (the track ``pin`` when it is in
+    the section, and then it alone matters; else the most screen presence, height x frames); and per
+    track whether it matters (big enough and present enough beside the main one)."""
+    present = ~np.isnan(subj.x0)
+    h = np.where(present, subj.h, 0.0)
+    presence = h.sum(axis=1)
+    rows = [k for k, ids in enumerate(subj.ids) if pin in ids] if pin is not None else []
+    if rows:                                         # pinned by a person: that face alone matters
+        main = rows[0]
+        return present, main, np.arange(len(presence)) == main
+    main = int(np.argmax(presence))
+    med = np.array([np.median(subj.h[i][present[i]]) if present[i].any() else 0.0 for i in range(len(presence))])
+    return present, main, (presence >= MATTER_PRESENCE * presence[main]) & (med >= MATTER_SIZE * med[main])
+
+
+def required(subj: Subjects, c: float, pin: str | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Per frame: the extent ``[u0, u1]`` that must be inside a window ``c`` wide (NaN where no
+    face matters), and whether the shot must be shown whole (the faces that matter overflow the
+    window too often). The main face is the one with the most screen presence (height x frames)."""
+    lo, hi, too_wide = _extent(subj, c, pin)
+    seen = ~np.isnan(lo)
+    return lo, hi, bool(seen.any() and too_wide.sum() > FIT_SHARE * seen.sum())
+
+
+def _extent(subj: Subjects, c: float, pin: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`required`'s extent, and per frame whether the faces that matter overflow the window."""
+    present, main, matters = who_matters(subj, pin)
+    sel = present & matters[:, None]
+    lo = np.where(sel, subj.x0, np.inf).min(axis=0)
+    hi = np.where(sel, subj.x1, -np.inf).max(axis=0)
+    seen = np.isfinite(lo)
+    too_wide = seen & (hi - lo > FIT_WIDTH * c)
+    # where the group overflows, keep the main face rather than nobody
+    use_main = too_wide & present[main]
+    lo = np.where(use_main, subj.x0[main], lo)
+    hi = np.where(use_main, subj.x1[main], hi)
+    # room beside the faces: MARGIN face widths, as far as the window allows
+    widths = np.where(sel, subj.x1 - subj.x0, 0.0)
+    face_w = widths.sum(axis=0) / np.maximum(sel.sum(axis=0), 1)
+    with np.errstate(invalid="ignore"):
+        room = np.clip(np.minimum(MARGIN * face_w, (c - (hi - lo)) / 2), 0.0, None)
+    lo = np.where(seen, lo - room, np.nan)
+    hi = np.where(seen, hi + room, np.nan)
+    return lo, hi, too_wide
