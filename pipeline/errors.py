@@ -1,6 +1,7 @@
 """Errors a user can act on. The CLI prints them as one line and exits with ``exit_code``."""
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -40,3 +41,19 @@ class NotFound(CadreError):
     """A path or a clip the caller asked for is not part of the episode (the review server: 404)."""
 
     http_status = 404
+
+
+STAGING_MARK = "/.cadre-staging-"
+
+
+def write_failed(exc: OSError, where: str | Path) -> CadreError:
+    """One line for a write that failed (disk full, permission lost, a vanished folder), naming the
+    output folder rather than Cadre's hidden staging folder: nothing partial was published."""
+    path = str(exc.filename or where)
+    if STAGING_MARK in path:
+        path = path.split(STAGING_MARK)[0]
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return CadreError(path, "the disk is full (No space left on device); nothing was published - free some "
+                                "space or choose an output folder on a disk with room (-o)")
+    return CadreError(path, f"cannot write ({exc.strerror or exc}); nothing was published - check that the folder "
+                            "exists and is writable, then run again")

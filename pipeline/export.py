@@ -12,7 +12,7 @@ from pathlib import Path
 import ffmpeg
 
 from pipeline.captions.sidecars import write_sidecars
-from pipeline.errors import CadreError
+from pipeline.errors import CadreError, write_failed
 from pipeline.ffmpeg import compile_graph, run
 from pipeline.networks import Network
 from pipeline.plan import EditPlan
@@ -43,7 +43,16 @@ def export_network(master: Path, master_measured: dict, cover: Path, plan: EditP
     """Write ``out_dir`` (the network's folder) and return its report; raise if a check fails.
 
     A whole-episode output is a byte copy of the master, so the master's measurements hold for it.
+    A write that fails (a full disk) is one line; the caller's staging folder is removed.
     """
+    try:
+        return _export_network(master, master_measured, cover, plan, net, profile, out_dir, extra_report)
+    except OSError as exc:
+        raise write_failed(exc, out_dir) from None
+
+
+def _export_network(master: Path, master_measured: dict, cover: Path, plan: EditPlan, net: Network, profile: dict,
+                    out_dir: Path, extra_report: dict) -> dict:
 
     out_dir.mkdir(parents=True)
     parts = plan.parts[net.name]

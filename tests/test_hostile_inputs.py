@@ -352,3 +352,53 @@ def test_extreme_frame_shapes_refused_early(tmp_path, size, needle):
     assert time.monotonic() - t0 < 30
     assert_one_error(result, "1.mp4", needle)
     assert_nothing_published(episode, before)
+
+
+# -- 7. a full disk --------------------------------------------------------------------------------
+@pytest.fixture
+def mount_tmpfs(tmp_path):
+    """Mount a small tmpfs (root only); skipped where mounting is not permitted."""
+    mounted = []
+
+    def mount(folder: Path, options: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip() or 'mount failed'}): "
+                        "needs root and CAP_SYS_ADMIN")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], capture_output=True)
+
+
+def test_disk_fills_while_copying_the_export(tmp_path, clip_bytes, mount_tmpfs):
+    """The master fits in the staging folder, its copy for the network does not."""
+    episode = tmp_path / "ep"
+    episode.mkdir()
+    (episode / "1.mp4").write_bytes(clip_bytes)
+    out = mount_tmpfs(tmp_path / "small-disk", "size=3m")
+    before = tree_hashes(episode)
+    result = cli("render", episode, "-o", out, "-n", "youtube-shorts", "--captions", "none", "--redact", "none")
+    line = assert_one_error(result, "disk is full (No space left on device)", "nothing was published")
+    assert ".cadre-staging" not in line, line
+    assert list(out.iterdir()) == [], f"partial output left: {list(out.rglob('*'))}"
+    assert tree_hashes(episode) == before
+
+
+def test_disk_fills_while_writing_the_contact_sheet(tmp_path, mount_tmpfs):
+    from types import SimpleNamespace
+
+    from pipeline.faces.audit import contact_sheet
+
+    disk = mount_tmpfs(tmp_path / "full", "size=64k")
+    (disk / "filler").write_bytes(b"\0" * (60 << 10))
+    target = disk / "ep" / ".cadre-staging-x" / "contact-sheet.jpg"
+    with pytest.raises(CadreError) as info:
+        contact_sheet({}, {}, SimpleNamespace(method="none"), path=target, columns=40, thumb=400)
+    line = str(info.value)
+    assert "disk is full" in line and ".cadre-staging" not in line and line.startswith(str(disk / "ep")), line
+    assert not target.exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from pipeline.errors import write_failed
 from pipeline.faces.detectors.centerface import model_record
 from pipeline.faces.masking import mask_frame
 from pipeline.faces.tracking import FaceTracks, Track
@@ -111,8 +112,12 @@ def contact_sheet(tracks_by_clip: dict[str, FaceTracks], spans: dict[str, ClipSp
         for n, line in enumerate(lines):
             draw.text((x + 4, y + thumb + 2 + 14 * n), line, fill=(235, 235, 235), font=font)
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        sheet.save(path, quality=90)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            sheet.save(path, quality=90)
+        except OSError as exc:   # a full disk: one line, the staging folder is removed by the caller
+            Path(path).unlink(missing_ok=True)
+            raise write_failed(exc, path) from None
     return sheet
 
 
