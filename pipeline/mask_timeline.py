@@ -10,6 +10,7 @@ import numpy as np
 
 from pipeline.analyse import ClipAnalysis
 from pipeline.faces.masking import mask_frame
+from pipeline.faces.moving import follow_overrides
 from pipeline.reframe import Placement
 
 Box = tuple[float, float, float, float]
@@ -20,6 +21,8 @@ class MaskTimeline:
         self.analyses = analyses
         self.settings = settings
         self.overrides = overrides
+        # moving regions are tracked once here (cached), before any frame asks for its boxes
+        follow_overrides(overrides, [a.span for a in analyses if a.kind == "clip"])
         self.starts = []
         total = 0
         for a in analyses:

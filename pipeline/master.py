@@ -25,6 +25,8 @@ from pipeline.render import MasterJob
 from pipeline.sound.bleep import Bleep, censor
 from pipeline.sound.bleep import spans as bleep_spans
 from pipeline.sound.loudness import Loudness, render_audio
+from pipeline.sound.voice import PlacedVoice
+from pipeline.sound.voice import place as place_voices
 from pipeline.source.episode import Episode
 from pipeline.source.normalize import FPS, ClipSpan
 
@@ -70,10 +72,16 @@ class MasterSetup:
     def overrides(self) -> MaskOverrides:
         return self.timeline.overrides
 
+    @property
+    def voices(self) -> list[PlacedVoice]:
+        """The ``[[voice]]`` spans of ``masks.toml`` on the episode timeline (checked against the clips)."""
+        return place_voices(self.overrides.voices if self.overrides else [], self.spans,
+                            [a.kind for a in self.analyses], self.overrides.path if self.overrides else None)
+
     def audio(self, prepared: Prepared, out_path: Path, profile: dict | None = None) -> Loudness:
-        """The master's sound: loudness-normalised, with the bleeps, over the same timeline."""
+        """The master's sound: loudness-normalised, with the bleeps and disguised voices, over the same timeline."""
         return render_audio(self.spans, profile or prepared.profile, out_path,
-                            [(b.start, b.end) for b in self.bleeps], prepared.settings.bleep_sound)
+                            [(b.start, b.end) for b in self.bleeps], prepared.settings.bleep_sound, self.voices)
 
     def job(self, audio_path: Path, out_path: Path, profile: dict, maxrate_kbps: int,
             extra_overlays: tuple[Callable, ...] = (), keyframes: tuple[float, ...] = ()) -> MasterJob:

@@ -27,6 +27,7 @@ from pipeline.resources import load_toml
 from pipeline.render import encode_master
 from pipeline.report import measure_output
 from pipeline.sound.bleep import report as bleep_report
+from pipeline.sound.voice import report as voice_report
 from pipeline.source.episode import Episode, load_episode
 from pipeline.speech.precision import report_fields
 from pipeline.threads import budget
@@ -236,7 +237,8 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     tracks = {a.span.path.name: a.faces for a in setup.analyses if a.faces is not None}
     extra = {"captions": setup.captions, "branding": settings.branding, "asr": report_fields(settings.asr),
              "redaction": {**redaction_report(tracks, prepared.redaction, setup.overrides),
-                           **(prepared.redaction_off or {}), "bleeps": bleep_report(setup.bleeps, settings)},
+                           **(prepared.redaction_off or {}), "bleeps": bleep_report(setup.bleeps, settings),
+                           "voices": voice_report(setup.voices)},
              "analysis": {"from_cache": all(hit for _, hit in served), "reanalysed": cache.refreshing("faces")}}
     if spelling is not None:
         extra["spelling"] = spelling

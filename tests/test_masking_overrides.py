@@ -109,7 +109,7 @@ def test_unknown_kept_track_fails_closed(tmp_path):
 
 
 @pytest.mark.parametrize("text,match", [
-    ('[[hide]]\nclip = "01.mp4"\n', "unknown section 'hide'; use \\[\\[keep\\]\\] or \\[\\[mask\\]\\]"),
+    ('[[hide]]\nclip = "01.mp4"\n', "unknown section 'hide'; use \\[\\[keep\\]\\], \\[\\[mask\\]\\] or \\[\\[voice\\]\\]"),
     ('[[mask]]\nregion = [0, 0, 1, 1]\n', "clip is missing"),
     ('[[mask]]\nclip = "01.mp4"\nregion = [0, 0, 2, 1]\n', "fractions of the frame from 0 to 1"),
     ('[[mask]]\nclip = "01.mp4"\nregion = [0.5, 0, 0.2, 1]\n', "is empty"),

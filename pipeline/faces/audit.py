@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pipeline.errors import write_failed
 from pipeline.faces.detectors.centerface import model_record
 from pipeline.faces.masking import mask_frame
+from pipeline.faces.moving import report as moving_report
 from pipeline.faces.tracking import FaceTracks, Track
 from pipeline.source.normalize import ClipSpan, read_frames
 
@@ -46,6 +47,7 @@ def redaction_report(tracks_by_clip: dict[str, FaceTracks], settings, overrides=
         "model": [{"name": n, "sha256": h} for n, h in sorted(models)],
         "face_model": _face_model(models),
         "overrides": overrides.to_dict() if overrides is not None else None,
+        "tracked_regions": moving_report(overrides),
         "clips": {},
     }
     for name, ft in tracks_by_clip.items():

@@ -20,6 +20,7 @@ from pipeline.faces.detectors.base import merge
 from pipeline.faces.detectors.tiling import detect_tiled
 from pipeline.faces.tracking import FaceTracks, link
 from pipeline.resources import load_preset, load_toml, preset_names
+from pipeline.sound.voice import DEFAULT_PRESET, PRESETS, VoiceSpan, check_overlaps
 from pipeline.source.normalize import FPS, ClipSpan, read_frames
 from pipeline.threads import apply_opencv
 
@@ -30,6 +31,7 @@ ELLIPSE_MIN_PAD = 1.85      # the inscribed ellipse of a 1.85x box holds the fac
 DETECT_MIN_PX = 12          # smallest face (px tall) CenterFace finds reliably at threshold 0.3
 MARGIN_PX = 2              # localisation error of a detected box, in detector pixels, per side
 OUTPUT_SIZE = (1080, 1920)  # the master frame the 20 px promise refers to
+MAX_DETECT_PIXELS = 4 * OUTPUT_SIZE[0] * OUTPUT_SIZE[1]   # most detector pixels a frame's tiled scan may cost
 REBUDGET_FRAMES = 30        # how often a long analysis re-sizes its thread pool (threads.py)
 
 
@@ -126,13 +128,14 @@ class Override:
     track: str | None = None
     region: tuple[float, float, float, float] | None = None
     label: str = ""
+    moving: bool = False                        # mask_region only: the region follows what it covers
 
     def active(self, t: float) -> bool:
         """Does the span touch the frame shown from ``t`` to ``t + 1/FPS``?"""
         return t + 1.0 / FPS > self.start and (self.end is None or t <= self.end)
 
     def to_dict(self) -> dict:
-        d = {k: v for k, v in asdict(self).items() if v is not None and v != ""}
+        d = {k: v for k, v in asdict(self).items() if v is not None and v != "" and not (k == "moving" and not v)}
         if self.region is not None:
             d["region"] = list(self.region)
         return d
@@ -153,6 +156,13 @@ class MaskOverrides:
         start = 2.0                    # seconds of the clip file; omit for the whole clip
         end = 6.5
         label = "plate"
+        moving = true                  # optional: follow it (region = where it is at start)
+
+        [[voice]]                      # disguise a voice (pitch and formants); captions unchanged
+        clip = "01.mp4"
+        start = 3.0                    # omit start/end for the whole clip
+        end = 9.5
+        preset = "low"                 # low (default) | high | robot
 
         [[mask]]                       # black out the whole frame for a while
         clip = "02.mp4"
@@ -163,6 +173,8 @@ class MaskOverrides:
 
     path: str | None = None
     entries: list[Override] = field(default_factory=list)
+    voices: list[VoiceSpan] = field(default_factory=list)
+    paths: dict = field(default_factory=dict)   # moving Override -> TrackedRegion (faces/moving.py)
 
     def for_clip(self, clip: str) -> list[Override]:
         return [e for e in self.entries if e.clip == clip]
@@ -170,7 +182,7 @@ class MaskOverrides:
     def check_clips(self, clip_names) -> None:
         """Every entry must name a clip of the episode: a typo must not drop a mask silently."""
         names = set(clip_names)
-        for e in self.entries:
+        for e in [*self.entries, *self.voices]:
             if e.clip not in names:
                 raise CadreError(self.path, f"clip '{e.clip}' is not in the episode; use one of: {', '.join(sorted(names))}")
 
@@ -199,18 +211,28 @@ class MaskOverrides:
             if not kept:
                 out.append(box)
         for e in live:
-            if e.kind == "mask_region":
+            if e.kind == "mask_region" and e.moving:
+                out.extend(self.moving_boxes(e, frame_index))
+            elif e.kind == "mask_region":
                 out.append(tuple(e.region))
             elif e.kind == "mask_frame":
                 out.append((0.0, 0.0, 1.0, 1.0))
         return out
+
+    def moving_boxes(self, e: Override, frame_index: int) -> list[tuple]:
+        """The tracked box of a moving region; fails closed (whole frame) if it was never tracked."""
+        tracked = self.paths.get(e)
+        if tracked is None or not tracked.boxes:
+            return [(0.0, 0.0, 1.0, 1.0)]
+        return [tracked.box_at(frame_index)]
 
     def to_dict(self) -> dict:
         return {"path": self.path, "entries": [e.to_dict() for e in self.entries]}
 
 
 _ENTRY_KEYS = {"keep": {"clip", "track", "region", "start", "end", "note"},
-               "mask": {"clip", "region", "whole_frame", "start", "end", "label", "note"}}
+               "mask": {"clip", "region", "whole_frame", "start", "end", "label", "note", "moving"},
+               "voice": {"clip", "start", "end", "preset", "label", "note"}}
 
 
 def load_overrides(path: str | Path | None, clip_names=None) -> MaskOverrides:
@@ -221,15 +243,19 @@ def load_overrides(path: str | Path | None, clip_names=None) -> MaskOverrides:
     data = load_toml(path)
     for key in data:
         if key not in _ENTRY_KEYS:
-            raise CadreError(path, f"unknown section '{key}'; use [[keep]] or [[mask]]")
-    entries = []
+            raise CadreError(path, f"unknown section '{key}'; use [[keep]], [[mask]] or [[voice]]")
+    entries, voices = [], []
     for section, allowed in _ENTRY_KEYS.items():
         items = data.get(section, [])
         if not isinstance(items, list):
             raise CadreError(path, f"'{section}' must be a list of tables: write [[{section}]]")
         for n, item in enumerate(items, 1):
-            entries.append(_entry(path, section, n, item, allowed))
-    overrides = MaskOverrides(str(path), entries)
+            if section == "voice":
+                voices.append(_voice(path, n, item, allowed))
+            else:
+                entries.append(_entry(path, section, n, item, allowed))
+    check_overlaps(voices, path)
+    overrides = MaskOverrides(str(path), entries, voices)
     if clip_names is not None:
         overrides.check_clips(clip_names)
     return overrides
@@ -268,9 +294,35 @@ def _entry(path: Path, section: str, n: int, item: dict, allowed: set) -> Overri
     if whole == (region is not None):
         raise CadreError(path, f"{where}: give exactly one of region = [x0, y0, x1, y1] or whole_frame = true")
     label = str(item.get("label", ""))
+    moving = item.get("moving", False)
+    if not isinstance(moving, bool):
+        raise CadreError(path, f"{where}: moving = {moving!r} must be true or false")
     if whole:
+        if moving:
+            raise CadreError(path, f"{where}: moving = true needs a region, not whole_frame")
         return Override("mask_frame", region=(0.0, 0.0, 1.0, 1.0), label=label, **common)
-    return Override("mask_region", region=region, label=label, **common)
+    return Override("mask_region", region=region, label=label, moving=moving, **common)
+
+
+def _voice(path: Path, n: int, item: dict, allowed: set) -> VoiceSpan:
+    where = f"[[voice]] #{n}"
+    for key in item:
+        if key not in allowed:
+            raise CadreError(path, f"{where}: unknown key '{key}'; allowed keys: {', '.join(sorted(allowed))}")
+    clip = item.get("clip")
+    if not isinstance(clip, str) or not clip:
+        raise CadreError(path, f"{where}: clip is missing; give the clip's file name, e.g. clip = \"01.mp4\"")
+    start, end = item.get("start", 0.0), item.get("end")
+    for key, value in (("start", start), ("end", end)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            raise CadreError(path, f"{where}: {key} = {value!r} must be seconds of the clip file (a number >= 0)")
+    if end is not None and end <= start:
+        raise CadreError(path, f"{where}: end = {end} must be after start = {start}")
+    preset = item.get("preset", DEFAULT_PRESET)
+    if preset not in PRESETS:
+        raise CadreError(path, f"{where}: preset = {preset!r} is not allowed; choose one of: {', '.join(PRESETS)}")
+    return VoiceSpan(clip, float(start), None if end is None else float(end), preset, str(item.get("label", "")),
+                     where)
 
 
 def _region(path: Path, where: str, value) -> tuple[float, float, float, float]:
@@ -317,7 +369,9 @@ def scan_plan(width: int, height: int, settings: RedactionSettings) -> ScanPlan:
         return ScanPlan(coarse_size, coarse_size, False, 1.0)
     read = min(1.0, need)
     read_size = (_even(width * read), _even(height * read))
-    return ScanPlan(read_size, coarse_size, True, need * width / read_size[0])
+    # the cost is bounded by the output's area, never by the upscale of a sliver (2048x16: 72x)
+    cap = max(1.0, math.sqrt(MAX_DETECT_PIXELS / (read_size[0] * read_size[1])))
+    return ScanPlan(read_size, coarse_size, True, min(need * width / read_size[0], cap))
 
 
 def detect_frame(detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True) -> list:

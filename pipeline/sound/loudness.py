@@ -12,6 +12,7 @@ import ffmpeg
 from pipeline.errors import CadreError
 from pipeline.ffmpeg import compile_graph, ffmpeg_exe, last_error_line
 from pipeline.sound.bleep import TONE_HZ, TONE_LEVEL
+from pipeline.sound.voice import disguised
 from pipeline.source.normalize import AUDIO_RATE, FPS, ClipSpan, audio_input
 
 SILENCE_LUFS = -70.0  # below this there is nothing to normalise
@@ -100,7 +101,8 @@ CORRECTION_TOLERANCE_LU = 0.5
 CORRECTION_ATTEMPTS = 3
 
 
-def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(), bleep_sound: str = "tone") -> Loudness:
+def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(), bleep_sound: str = "tone",
+                 voices=()) -> Loudness:
     """Pass 2: normalise the episode audio with pass-1 figures and encode AAC to ``out_path``.
 
     loudnorm falls back to dynamic mode when the linear gain would break the true-peak ceiling,
@@ -111,13 +113,14 @@ def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(),
     Silence cannot be normalised; it is kept silent (the report warns about it). ``bleeps``
     (``(start, end)`` episode seconds) are muted before both passes, so the loudness target holds
     for the audio as published; with ``bleep_sound = "tone"`` a beep of fixed level is added over
-    them after normalisation.
+    them after normalisation. ``voices`` (:class:`pipeline.sound.voice.PlacedVoice`) are disguised
+    before both passes too.
     """
-    source = muted(episode_audio(spans), bleeps)
-    measured = _measure(source, spans[0].path.parent, target) if bleeps else measure_spans(spans, target)
+    source = _source(spans, bleeps, voices)
+    measured = _measure(source, spans[0].path.parent, target) if bleeps or voices else measure_spans(spans, target)
     gain = 0.0
     for _ in range(CORRECTION_ATTEMPTS):
-        _encode_audio(spans, target, out_path, bleeps, bleep_sound, measured, gain)
+        _encode_audio(spans, target, out_path, bleeps, bleep_sound, measured, gain, voices)
         if measured.silent:
             break
         got = measure_file(out_path, target)
@@ -128,9 +131,14 @@ def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(),
     return measured
 
 
+def _source(spans, bleeps, voices):
+    """The episode audio with the voice spans disguised and the bleeps muted."""
+    return muted(disguised(episode_audio(spans), list(voices), sum(s.frame_count for s in spans) / FPS), bleeps)
+
+
 def _encode_audio(spans, target: dict, out_path: Path, bleeps, bleep_sound: str, measured: Loudness,
-                  gain: float) -> None:
-    stream = muted(episode_audio(spans), bleeps)
+                  gain: float, voices=()) -> None:
+    stream = _source(spans, bleeps, voices)
     if not measured.silent:
         stream = stream.filter(
             "loudnorm", I=target["loudness_lufs"], TP=target["true_peak_dbtp"], LRA=target["loudness_range_lu"],
@@ -140,8 +148,9 @@ def _encode_audio(spans, target: dict, out_path: Path, bleeps, bleep_sound: str,
     if gain:
         # sample-peak limiter 1 dB under the true-peak ceiling leaves room for inter-sample peaks
         limit = 10 ** ((target["true_peak_dbtp"] - 1.0) / 20)
+        # latency=1: the limiter's 5 ms look-ahead must not shift the sound against the picture
         stream = stream.filter("volume", f"{gain:.2f}dB").filter("alimiter", limit=f"{limit:.4f}", level=0,
-                                                                  attack=5, release=50)
+                                                                  attack=5, release=50, latency=1)
     if bleeps and bleep_sound == "tone":
         stream = with_tone(stream, bleeps, sum(s.frame_count for s in spans) / FPS)
     out = stream.output(str(out_path), acodec=target["audio_codec"], ar=AUDIO_RATE, ac=2,

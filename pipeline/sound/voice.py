@@ -1,0 +1,199 @@
+"""Voice disguise: ``[[voice]]`` spans of ``masks.toml`` changed in the one audio pass.
+
+Each span's audio is cut out of the episode audio (sample-exact), disguised and put back; the
+audio outside every span is left as it was. A disguise is two ``rubberband`` stages:
+
+1. ``pitch = formant`` with formants *shifted*: the whole spectrum (pitch and formants, the shape
+   of the speaker's vocal tract) moves by the preset's formant factor;
+2. ``pitch = pitch / formant`` with formants *preserved*: the pitch alone moves on to the preset's
+   pitch factor.
+
+So pitch and formants move by different amounts, and a plain pitch shift back does not restore
+the voice. The second stage's pitch also wanders by up to :data:`WANDER` (a step every
+:data:`WANDER_STEP` seconds, from a seed made of the span itself, so a render is reproducible),
+which defeats undoing the shift with one fixed factor. ``robot`` adds a phase-zeroing FFT filter
+that flattens the melody of the voice to a buzz.
+
+What it does not do: it does not change the words, the accent, the speaking rate, pauses or
+background sounds, which can identify a person to someone who knows them; nor does it remove
+the voice from the unprocessed source files. Captions and transcripts are unchanged.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import asdict, dataclass
+
+import ffmpeg
+
+from pipeline.errors import CadreError
+from pipeline.source.normalize import AUDIO_RATE, FPS, ClipSpan
+
+PRESETS = {                 # name: (pitch factor, formant factor)
+    "low": (0.78, 0.86),
+    "high": (1.30, 1.16),
+    "robot": (0.85, 0.90),
+}
+DEFAULT_PRESET = "low"
+WANDER = 0.04               # the pitch wanders this far (as a factor) around the preset's
+WANDER_STEP = 0.4           # seconds between two wander steps
+FADE = 0.010                # seconds of cross-fade at each edge of a span (no click)
+MIN_SECONDS = 0.2           # a shorter span cannot be disguised meaningfully
+
+
+@dataclass(frozen=True)
+class VoiceSpan:
+    """One ``[[voice]]`` entry: seconds of the clip file (``end`` None: to the clip's end)."""
+
+    clip: str
+    start: float = 0.0
+    end: float | None = None
+    preset: str = DEFAULT_PRESET
+    label: str = ""
+    where: str = "[[voice]]"    # how error messages name the entry
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None and v != "" and k != "where"}
+
+
+@dataclass(frozen=True)
+class PlacedVoice:
+    """A voice span on the episode timeline (seconds), with the seed of its wander."""
+
+    clip: str
+    clip_start: float
+    clip_end: float
+    start: float
+    end: float
+    preset: str
+    seed: int
+    label: str = ""
+
+    @property
+    def pitch(self) -> float:
+        return PRESETS[self.preset][0]
+
+    @property
+    def formant(self) -> float:
+        return PRESETS[self.preset][1]
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.update(pitch=self.pitch, formant=self.formant, wander=WANDER)
+        return {k: v for k, v in d.items() if v != ""}
+
+
+def check_overlaps(voices: list[VoiceSpan], source) -> None:
+    """Two spans of one clip must not overlap: which preset would apply is undecidable."""
+    by_clip: dict[str, list[VoiceSpan]] = {}
+    for v in voices:
+        by_clip.setdefault(v.clip, []).append(v)
+    for spans in by_clip.values():
+        spans.sort(key=lambda v: v.start)
+        for a, b in zip(spans, spans[1:]):
+            if a.end is None or b.start < a.end:
+                raise CadreError(source, f"{b.where}: voice span {b.start:g}-{_end(b)} of clip '{b.clip}' overlaps "
+                                         f"{a.where} ({a.start:g}-{_end(a)}); merge them or make them end-to-end")
+
+
+def _end(v: VoiceSpan) -> str:
+    return "end" if v.end is None else f"{v.end:g}"
+
+
+def place(voices: list[VoiceSpan], spans: list[ClipSpan], kinds: list[str], source=None) -> list[PlacedVoice]:
+    """Map each voice span to episode seconds; refuse a span outside its clip or on a silent clip.
+
+    ``spans`` and ``kinds`` are the timeline's clips in order (``kind`` "clip" for the episode's own
+    clips; bumpers are never disguised).
+    """
+    offsets, offset = {}, 0.0
+    for span, kind in zip(spans, kinds):
+        if kind == "clip":
+            offsets[span.path.name] = (span, offset)
+        offset += span.frame_count / FPS
+    placed = []
+    for v in voices:
+        if v.clip not in offsets:
+            raise CadreError(source, f"{v.where}: clip '{v.clip}' is not in the episode")
+        span, base = offsets[v.clip]
+        clip_end = span.start + span.frame_count / FPS
+        if not span.info.has_audio:
+            raise CadreError(source, f"{v.where}: clip '{v.clip}' has no audio, so there is no voice to disguise; "
+                                     "remove the span")
+        end = clip_end if v.end is None else v.end
+        if v.start < span.start - 1e-6 or end > clip_end + 1.0 / FPS or v.start >= clip_end:
+            raise CadreError(source, f"{v.where}: voice span {v.start:g}-{_end(v)} is outside clip '{v.clip}' "
+                                     f"({span.start:g}-{clip_end:.3f} s)")
+        end = min(end, clip_end)
+        if end - v.start < MIN_SECONDS:
+            raise CadreError(source, f"{v.where}: voice span {v.start:g}-{_end(v)} is shorter than "
+                                     f"{MIN_SECONDS} s; give it at least {MIN_SECONDS} s")
+        a, b = round(base + v.start - span.start, 3), round(base + end - span.start, 3)
+        seed = int.from_bytes(hashlib.sha256(f"{v.clip}|{v.start}|{end}|{v.preset}".encode()).digest()[:4], "big")
+        placed.append(PlacedVoice(v.clip, v.start, round(end, 3), a, b, v.preset, seed, v.label))
+    return sorted(placed, key=lambda p: p.start)
+
+
+def wander(voice: PlacedVoice) -> list[tuple[float, float]]:
+    """``(seconds into the span, second-stage pitch factor)`` steps, the same on every render."""
+    rng = random.Random(voice.seed)
+    base = voice.pitch / voice.formant
+    steps, t = [], 0.0
+    while t < voice.end - voice.start:
+        steps.append((round(t, 3), round(base * (1 + rng.uniform(-WANDER, WANDER)), 4)))
+        t += WANDER_STEP
+    return steps
+
+
+def _disguise(stream, voice: PlacedVoice, index: int):
+    """One span's audio (timestamps from 0) disguised; its length is kept to the sample."""
+    samples = int(round((voice.end - voice.start) * AUDIO_RATE))
+    name = f"rubberband@voice{index}"
+    steps = wander(voice)
+    out = stream.filter("rubberband", pitch=f"{voice.formant:.4f}", formant="shifted", pitchq="quality")
+    # one asendcmd per step: a list of commands needs ';', which the graph escaping mangles
+    for t, p in steps[1:]:
+        out = out.filter("asendcmd", commands=f"{t:.3f} {name} pitch {p}")
+    out = out.filter(name, pitch=f"{steps[0][1]:.4f}", formant="preserved", pitchq="quality")
+    if voice.preset == "robot":
+        out = out.filter("afftfilt", real="hypot(re,im)", imag="0", win_size=1024, overlap=0.75)
+    return (out.filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+            .filter("apad").filter("atrim", end_sample=samples)
+            .filter("afade", t="in", d=FADE).filter("afade", t="out", st=max(0.0, samples / AUDIO_RATE - FADE), d=FADE))
+
+
+def disguised(stream, voices: list[PlacedVoice], duration: float):
+    """``stream`` (episode audio, 48 kHz) with each voice span disguised and the rest untouched."""
+    if not voices:
+        return stream
+    edges = [0.0]
+    for v in voices:
+        edges += [v.start, v.end]
+    edges.append(duration)
+    pieces = len(edges) - 1
+    split = stream.filter_multi_output("asplit", pieces)
+    parts = []
+    for k in range(pieces):
+        a, b = edges[k], edges[k + 1]
+        if b - a <= 0:
+            continue
+        # cut by timestamps, not sample counts: a stream may start after 0 (a start-time offset),
+        # and the untouched pieces keep their timestamps, so concat chains them as they were
+        cut = {"start": f"{a:.6f}"} if k else {}
+        if k < pieces - 1:
+            cut["end"] = f"{b:.6f}"
+        part = split[k].filter("atrim", **cut)
+        if k % 2:
+            part = _disguise(part.filter("asetpts", "PTS-STARTPTS"), voices[k // 2], k // 2)
+        else:   # fade the untouched audio into and out of the disguised spans (FADE only)
+            if k > 0:
+                part = part.filter("afade", t="in", st=f"{a:.6f}", d=FADE)
+            if k < pieces - 1:
+                part = part.filter("afade", t="out", st=f"{max(a, b - FADE):.6f}", d=FADE)
+        parts.append(part)
+    return parts[0] if len(parts) == 1 else ffmpeg.concat(*parts, v=0, a=1)
+
+
+def report(voices: list[PlacedVoice]) -> list[dict]:
+    """The ``voices`` list of the redaction report."""
+    return [v.to_dict() for v in voices]
