@@ -402,3 +402,25 @@ def test_disk_fills_while_writing_the_contact_sheet(tmp_path, mount_tmpfs):
     line = str(info.value)
     assert "disk is full" in line and ".cadre-staging" not in line and line.startswith(str(disk / "ep")), line
     assert not target.exists()
+
+
+@pytest.mark.parametrize("size", [(2048, 16), (2048, 256), (16, 2048), (320, 40)])
+def test_face_analysis_cost_is_bounded_by_the_output(size):
+    from pipeline.faces.redaction import MAX_DETECT_PIXELS, load_settings, scan_plan
+
+    plan = scan_plan(*size, load_settings("mosaic"))
+    w, h = plan.read_size
+    assert w * h * plan.upscale ** 2 <= MAX_DETECT_PIXELS * 1.01
+    assert scan_plan(1920, 1080, load_settings("mosaic")).upscale == pytest.approx(16 / 15)   # unchanged
+
+
+def test_thin_clip_renders_in_seconds(tmp_path):
+    """8:1, the thinnest shape accepted, is masked (face analysis runs) in bounded time."""
+    import time
+
+    episode = tmp_path / "thin"
+    make_clip(episode / "1.mp4", size="1024x128", duration=2.0)
+    t0 = time.monotonic()
+    result = cli("render", episode, "-n", "youtube-shorts", "--captions", "none", "--reanalyse")
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - t0 < 60     # was minutes with an unbounded upscale

@@ -31,7 +31,7 @@ ELLIPSE_MIN_PAD = 1.85      # the inscribed ellipse of a 1.85x box holds the fac
 DETECT_MIN_PX = 12          # smallest face (px tall) CenterFace finds reliably at threshold 0.3
 MARGIN_PX = 2              # localisation error of a detected box, in detector pixels, per side
 OUTPUT_SIZE = (1080, 1920)  # the master frame the 20 px promise refers to
-MAX_DETECT_PIXELS = 4 * OUTPUT_SIZE[0] * OUTPUT_SIZE[1]   # most detector pixels a frame's tiled scan may cost
+MAX_DETECT_PIXELS = int(1.2 * OUTPUT_SIZE[0] * OUTPUT_SIZE[1])   # most detector pixels a tiled scan may cost: a 1080p clip
 REBUDGET_FRAMES = 30        # how often a long analysis re-sizes its thread pool (threads.py)
 
 
