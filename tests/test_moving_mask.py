@@ -47,9 +47,6 @@ def make_plate_clip(path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="TrackerMIL drifts off this random-texture plate from frame 1 "
-                   "(similarity < 0.35), so the fail-closed fallback holds the drawn box and the plate leaves "
-                   "it at frame 12: tracking quality is not there yet")
 def test_a_tracked_plate_is_covered_on_every_frame(tmp_path):
     clip = make_plate_clip(tmp_path / "1.mp4")
     x, y = plate_path(0)

@@ -1,14 +1,13 @@
 """Regions that follow what they cover: a ``[[mask]]`` with ``moving = true`` (a plate, a screen,
-a document) is tracked through its span with OpenCV's MIL tracker (no model file), at analysis
-resolution, and cached like face tracks (clip content, span, region, settings).
+a document) is followed through its span by template matching (normalised cross-correlation of
+the drawn patch and the last matched one, around the predicted position), at analysis resolution, and cached like face tracks (clip content, span, region, settings).
 
 Privacy fails closed:
 
 * each frame's box is the union of the tracked boxes of the frame and its two neighbours (the
   tracker can lag a fast object by a frame), grown by :data:`MARGIN` of its size per side;
-* a frame where the tracker reports failure, or where the box no longer looks like the object
-  (normalised cross-correlation with the drawn patch and the last good one below
-  :data:`MIN_SIMILARITY`), counts as *lost*: the mask holds the last good box and grows by
+* a frame where the best match is weaker than :data:`MIN_SIMILARITY` (the object is hidden, has
+  turned or left the picture) counts as *lost*: the mask holds the last good box and grows by
   :data:`LOST_GROW` of its size per side for each lost frame, and after :data:`LOST_WHOLE_FRAME`
   lost frames it covers the whole frame until the tracker finds the object again;
 * a tracker that loses the region at once masks the whole span at the drawn position, grown
@@ -26,16 +25,15 @@ from pipeline.errors import CadreError
 from pipeline.source.normalize import FPS, ClipSpan, analysis_size, read_frames
 from pipeline.threads import apply_opencv
 
-VERSION = 1
+VERSION = 2   # 2: template matching instead of the MIL tracker
 ANALYSIS_WIDTH = 640
 MIN_PX = 8                  # smallest region side, in source pixels
 MARGIN = 0.25               # box growth per side, as a share of the box size
-MIN_SIMILARITY = 0.35       # below this the box no longer shows the object
+MIN_SIMILARITY = 0.5        # best normalised correlation below this: the object is lost
 LOST_GROW = 0.05            # extra growth per side for each lost frame
 LOST_WHOLE_FRAME = 30       # lost this many frames in a row: mask the whole frame
 FIRST_LOST_GROW = 1.0       # the tracker lost it at once: drawn box grown this much per side
-SEARCH_PX = 60              # MIL search window (analysis px): about 2 frame widths per second
-PATCH = (32, 32)
+SEARCH_PX = 48              # search radius around the predicted position (analysis px), at least
 
 Box = tuple[float, float, float, float]
 
@@ -72,24 +70,6 @@ def _union(boxes) -> Box:
     return (float(b[:, 0].min()), float(b[:, 1].min()), float(b[:, 2].max()), float(b[:, 3].max()))
 
 
-def _patch(gray: np.ndarray, rect) -> np.ndarray | None:
-    import cv2
-
-    x, y, w, h = (int(round(v)) for v in rect)
-    H, W = gray.shape
-    x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
-    if x1 - x0 < 2 or y1 - y0 < 2 or (x1 - x0) * (y1 - y0) < 0.5 * w * h:
-        return None    # mostly outside the picture
-    p = cv2.resize(gray[y0:y1, x0:x1], PATCH, interpolation=cv2.INTER_AREA).astype(np.float32)
-    p -= p.mean()
-    n = np.linalg.norm(p)
-    return p / n if n > 1e-6 else p
-
-
-def _similar(a, b) -> float:
-    return -1.0 if a is None or b is None else float((a * b).sum())
-
-
 def frame_range(span: ClipSpan, start: float, end: float | None) -> tuple[int, int]:
     first = max(0, int(round((start - span.start) * FPS)))
     last = span.frame_count - 1 if end is None else int(np.ceil((end - span.start) * FPS))
@@ -116,37 +96,66 @@ def track_region(span: ClipSpan, region: Box, start: float, end: float | None, w
     return result
 
 
+def _match(gray: np.ndarray, templates: list[np.ndarray], centre: tuple[float, float], size: tuple[int, int],
+           radius: float) -> tuple[float, float, float]:
+    """Best normalised cross-correlation of ``templates`` around ``centre``: (x, y, score), top-left."""
+    import cv2
+
+    H, W = gray.shape
+    tw, th = size
+    x0 = int(max(0, centre[0] - tw / 2 - radius))
+    y0 = int(max(0, centre[1] - th / 2 - radius))
+    x1 = int(min(W, centre[0] + tw / 2 + radius))
+    y1 = int(min(H, centre[1] + th / 2 + radius))
+    if x1 - x0 < tw or y1 - y0 < th:
+        return 0.0, 0.0, -1.0
+    window = gray[y0:y1, x0:x1]
+    best = (0.0, 0.0, -1.0)
+    for t in templates:
+        scores = cv2.matchTemplate(window, t, cv2.TM_CCOEFF_NORMED)
+        _, score, _, (mx, my) = cv2.minMaxLoc(scores)
+        if score > best[2]:
+            best = (float(x0 + mx), float(y0 + my), float(score))
+    return best
+
+
 def _follow(span: ClipSpan, region: Box, first: int, last: int) -> list[Box | None]:
-    """The tracker's box per frame (normalised), None where it is lost."""
+    """The object's box per frame (normalised), None where it is lost.
+
+    Template matching (normalised cross-correlation) of the drawn patch and of the last patch
+    that matched, in a window around the position the last two frames predict: a plate, a screen
+    or a document is rigid and textured, which is what matching follows best (OpenCV's MIL tracker
+    drifted off a fast plate within a frame)."""
     import cv2
 
     apply_opencv()
     w, h = analysis_size(span.info, ANALYSIS_WIDTH)
-    rect = (region[0] * w, region[1] * h, (region[2] - region[0]) * w, (region[3] - region[1]) * h)
-    params = cv2.TrackerMIL_Params()
-    params.samplerSearchWinSize = float(SEARCH_PX)
-    tracker = None
-    seed = good = None
+    x, y = region[0] * w, region[1] * h
+    tw, th = max(4, int(round((region[2] - region[0]) * w))), max(4, int(round((region[3] - region[1]) * h)))
+    seed = last_good = None
+    velocity = (0.0, 0.0)
     out: list[Box | None] = []
     for index, frame in read_frames(span, width=ANALYSIS_WIDTH):
         if index < first:
             continue
         if index > last:
             break
-        bgr = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-        if tracker is None:
-            tracker = cv2.TrackerMIL.create(params)
-            tracker.init(bgr, tuple(int(round(v)) for v in rect))
-            seed = good = _patch(gray, rect)
+        if seed is None:
+            xi, yi = int(round(x)), int(round(y))
+            seed = last_good = gray[yi:yi + th, xi:xi + tw].copy()
+            if seed.shape != (th, tw):
+                return [None] * (last - first + 1)     # the drawn box leaves the picture: fail closed
             out.append(region)
             continue
-        ok, r = tracker.update(bgr)
-        p = _patch(gray, r) if ok else None
-        if ok and p is not None and max(_similar(p, seed), _similar(p, good)) >= MIN_SIMILARITY:
-            good = p
-            x, y, rw, rh = r
-            out.append((x / w, y / h, (x + rw) / w, (y + rh) / h))
+        centre = (x + tw / 2 + velocity[0], y + th / 2 + velocity[1])
+        radius = max(SEARCH_PX, 2.0 * max(abs(velocity[0]), abs(velocity[1])))
+        mx, my, score = _match(gray, [seed, last_good], centre, (tw, th), radius)
+        if score >= MIN_SIMILARITY:
+            velocity = (mx - x, my - y)
+            x, y = mx, my
+            last_good = gray[int(y):int(y) + th, int(x):int(x) + tw].copy()
+            out.append((x / w, y / h, (x + tw) / w, (y + th) / h))
         else:
             out.append(None)
     want = last - first + 1
