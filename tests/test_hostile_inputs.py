@@ -196,7 +196,7 @@ def test_render_never_drops_a_broken_srt(tmp_path, monkeypatch, case):
 
     machine = Transcript("fr", [Segment(0.5, 1.5, "Bonjour à tous",
                                         [Word(0.5, 0.8, " Bonjour"), Word(0.8, 1.0, " à"), Word(1.0, 1.5, " tous")])])
-    monkeypatch.setattr(corrections, "machine_transcript", lambda path, options: (machine, True))
+    monkeypatch.setattr(corrections, "machine_transcript", lambda *args, **kwargs: (machine, True))
     clip = tmp_path / "1.mp4"
     clip.write_bytes(b"")
     content, needle = BROKEN_SRT[case]
@@ -424,3 +424,88 @@ def test_thin_clip_renders_in_seconds(tmp_path):
     result = cli("render", episode, "-n", "youtube-shorts", "--captions", "none", "--reanalyse")
     assert result.exit_code == 0, result.output
     assert time.monotonic() - t0 < 60     # was minutes with an unbounded upscale
+
+
+# -- 3b. the review API: non-finite numbers, wrong types, sizes -----------------------------------
+@pytest.fixture(scope="module")
+def review(tmp_path_factory):
+    pytest.importorskip("starlette", reason="cadre review needs starlette, uvicorn and tomlkit (pip install 'cadre[review]')")
+    pytest.importorskip("uvicorn", reason="cadre review needs uvicorn")
+    pytest.importorskip("tomlkit", reason="cadre review needs tomlkit")
+    from pipeline.review.server import ReviewServer
+    from tests.test_review_fixtures import make_episode
+
+    folder = make_episode(tmp_path_factory.mktemp("review-hostile"))
+    (folder / ".git").mkdir()
+    (folder / ".git" / "config").write_text("secret", "utf-8")
+    srv = ReviewServer(folder, proxy=False).start()
+    yield srv, folder
+    srv.stop()
+
+
+def _post(srv, path: str, raw: bytes):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+    conn.putrequest("POST", f"/{srv.token}{path}", skip_host=True, skip_accept_encoding=True)
+    for k, v in {"Host": f"127.0.0.1:{srv.port}", "Content-Type": "application/json",
+                 "Content-Length": str(len(raw))}.items():
+        conn.putheader(k, v)
+    conn.endheaders(raw)
+    res = conn.getresponse()
+    out = res.status, res.read().decode("utf-8", "replace")
+    conn.close()
+    return out
+
+
+def _get(srv, path: str):
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+    conn.request("GET", f"/{srv.token}{path}", headers={"Host": f"127.0.0.1:{srv.port}"})
+    res = conn.getresponse()
+    out = res.status, res.read()
+    conn.close()
+    return out
+
+
+HOSTILE_REQUESTS = {
+    "cue-end-infinity": ("/api/captions", b'{"clip": "1.mp4", "cues": [{"start": 0, "end": Infinity, "text": "x"}]}', 400),
+    "cue-start-nan": ("/api/captions", b'{"clip": "1.mp4", "cues": [{"start": NaN, "end": 1, "text": "x"}]}', 400),
+    "cue-end-1e308": ("/api/captions", b'{"clip": "1.mp4", "cues": [{"start": 0, "end": 1e308, "text": "x"}]}', 400),
+    "mask-start-nan": ("/api/mask", b'{"clip": "1.mp4", "whole_frame": true, "start": NaN}', 400),
+    "mask-region-nan": ("/api/mask", b'{"clip": "1.mp4", "region": [0.1, NaN, 0.5, 0.5], "start": 0}', 400),
+    "deep-json": ("/api/captions", b"[" * 100000 + b"]" * 100000, 400),
+    "huge-body": ("/api/captions", b'{"clip": "1.mp4", "cues": [], "x": "' + b"a" * (3 << 20) + b'"}', 413),
+    "bleep-term-list": ("/api/bleep", b'{"term": ["Dupont"]}', 400),
+    "bleep-term-number": ("/api/bleep", b'{"term": 12}', 400),
+    "track-list": ("/api/track", b'{"clip": "1.mp4", "track": ["a"], "keep": true}', 400),
+    "clip-list": ("/api/captions", b'{"clip": ["1.mp4"], "cues": []}', 404),
+    "approver-1mb": ("/api/approve", b'{"by": "' + b"x" * (900 << 10) + b'"}', 400),
+    "approver-list": ("/api/approve", b'{"by": ["x"]}', 400),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_REQUESTS))
+def test_review_api_hostile_request_is_4xx_and_changes_nothing(review, case):
+    srv, folder = review
+    path, raw, status = HOSTILE_REQUESTS[case]
+    before = tree_hashes(folder)
+    got, text = _post(srv, path, raw)
+    assert got == status, (got, text[:300])
+    assert tree_hashes(folder) == before
+    state, body = _get(srv, "/api/state")
+    assert state == 200 and json.loads(body)          # the page still loads
+
+
+@pytest.mark.parametrize("query", ["t=nan", "t=inf", "t=-1", "t=1e400"])
+def test_review_frame_time_must_be_finite(review, query):
+    srv, _ = review
+    status, _ = _get(srv, f"/frame?clip=1.mp4&{query}")
+    assert status == 400
+
+
+def test_review_files_inside_dot_folders_are_not_served(review):
+    srv, _ = review
+    assert _get(srv, "/files/.git/config")[0] == 404
+    assert _get(srv, "/files/1.fr.srt")[0] == 200

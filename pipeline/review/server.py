@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import math
 import secrets
 import shutil
 import socket
@@ -37,6 +38,7 @@ from pipeline.crash import internal_error
 from pipeline.errors import CadreError, NotFound
 from pipeline.orchestrator import approve_episode
 from pipeline.review import edits
+from pipeline.review.edits import MAX_SECONDS
 from pipeline.review.frames import frame_index, grab, jpeg, track_thumbnail
 from pipeline.review.proxy import ProxyJob
 from pipeline.review.session import ReviewSession
@@ -105,6 +107,7 @@ async def _refuse(send, status: int, text: str):
     await send({"type": "http.response.body", "body": body})
 
 
+MAX_NAME = 200          # characters in an approver's name
 MAX_BODY = 1024 * 1024   # bytes in one request: a whole episode's captions fit many times over
 
 
@@ -189,7 +192,7 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         data = await body(request)
         clip = session.clip(data.get("clip"))
         ids = {t.id for t in (clip.analysis.faces.tracks if clip.analysis.faces else [])}
-        if data.get("track") not in ids:
+        if not isinstance(data.get("track"), str) or data.get("track") not in ids:
             raise CadreError(clip.name, f"no face track {data.get('track')!r} in this clip")
         with session.lock:
             edits.set_track_kept(session.masks_path, clip.name, data["track"], bool(data.get("keep")),
@@ -214,6 +217,8 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
     async def bleep(request):
         data = await body(request)
         path = session.folder / "episode.toml"
+        if not isinstance(data.get("term"), str):
+            raise CadreError("bleep", "term must be one word or phrase (a string), not a list or a number")
         with session.lock:
             if data.get("remove"):
                 changed = edits.remove_bleep(path, data.get("term"), session.check_settings)
@@ -223,7 +228,10 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
 
     async def approve(request):
         data = await body(request)
-        record = await run_in_threadpool(approve_episode, session.folder, str(data.get("by") or ""), session.options)
+        by = data.get("by") or ""
+        if not isinstance(by, str) or len(by) > MAX_NAME:
+            raise CadreError("by", f"the approver's name must be text of at most {MAX_NAME} characters")
+        record = await run_in_threadpool(approve_episode, session.folder, by, session.options)
         return JSONResponse({"by": record.by, "at": record.at, "hash": record.hash})
 
     async def proxy_status(request):
@@ -244,6 +252,8 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
             t = float(request.query_params.get("t", clip.span.start))
         except ValueError:
             raise CadreError("t", "must be seconds of the clip") from None
+        if not math.isfinite(t) or not 0 <= t <= MAX_SECONDS:
+            raise CadreError("t", "must be seconds of the clip (a finite number >= 0)")
         data = await run_in_threadpool(lambda: jpeg(grab(clip.span, frame_index(clip.span, t), 640)))
         return Response(data, media_type="image/jpeg")
 
@@ -259,7 +269,8 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
 
     async def files(request):
         target = inside(session.folder, request.path_params["path"])
-        if not target.is_file() or target.name.startswith("."):
+        hidden = any(part.startswith(".") for part in target.relative_to(session.folder.resolve()).parts)
+        if not target.is_file() or hidden:        # no dot-files, nor files inside dot-folders
             return PlainTextResponse("not found", 404)
         return FileResponse(target)
 
