@@ -87,7 +87,7 @@ def _run_single(args: list[str], total: int, progress: Progress | None, source) 
         return [ln.strip() for ln in text.splitlines() if ln.strip()]
 
 
-def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source) -> None:
+def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source) -> list[str]:
     dec_args = compile_graph(reframed_video(job).output("pipe:", format="rawvideo", pix_fmt="rgb24"),
                              job.out_path.parent)
     raw = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{OUT_W}x{OUT_H}", framerate=FPS)
@@ -129,6 +129,8 @@ def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source
             raise CadreError(source, f"render produced {n} of {total} frames; a clip could not be fully decoded")
         if progress:
             progress(n, total)
+        dec_err.seek(0)   # damage the decoder concealed: reported as in the unmasked path
+        return [ln.strip() for ln in dec_err.read().decode("utf-8", "replace").splitlines() if ln.strip()]
 
 
 def encode_master(job: MasterJob, progress: Progress | None = None) -> list[str]:
@@ -145,7 +147,7 @@ def encode_master(job: MasterJob, progress: Progress | None = None) -> list[str]
             args = compile_graph(_encoder_output(job, reframed_video(job), tmp_out), job.out_path.parent)
             notes = _run_single(args, job.total_frames, progress, source)
         else:
-            _run_masked(job, tmp_out, progress, source)
+            notes = _run_masked(job, tmp_out, progress, source)
         tmp_out.replace(job.out_path)
     finally:
         tmp_out.unlink(missing_ok=True)

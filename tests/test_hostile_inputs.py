@@ -509,3 +509,23 @@ def test_review_files_inside_dot_folders_are_not_served(review):
     srv, _ = review
     assert _get(srv, "/files/.git/config")[0] == 404
     assert _get(srv, "/files/1.fr.srt")[0] == 200
+
+
+# -- damaged input with faces present ------------------------------------------------------------
+def test_decoder_damage_reported_when_faces_are_masked(tmp_path):
+    from tests.test_review_fixtures import face_clip
+
+    episode = tmp_path / "ep"
+    clip = face_clip(episode / "1.mp4", seconds=2.0)
+    data = bytearray(clip.read_bytes())
+    for frac in (0.4, 0.7):
+        i = int(len(data) * frac)
+        data[i:i + 400] = bytes((j * 37 + 11) % 256 for j in range(400))
+    clip.write_bytes(bytes(data))
+    before = tree_hashes(episode)
+    result = cli("render", episode, "-n", "youtube-shorts", "--captions", "none")
+    assert result.exit_code == 0, result.output
+    assert "decoder reported damaged input" in result.output
+    report = json.loads((tmp_path / "exports" / "ep" / "youtube-shorts" / "report.json").read_text())
+    assert report["redaction"]["method"] != "none" and report["decoder_warnings"]
+    assert tree_hashes(episode) == before
