@@ -529,3 +529,18 @@ def test_decoder_damage_reported_when_faces_are_masked(tmp_path):
     report = json.loads((tmp_path / "exports" / "ep" / "youtube-shorts" / "report.json").read_text())
     assert report["redaction"]["method"] != "none" and report["decoder_warnings"]
     assert tree_hashes(episode) == before
+
+
+def test_review_frame_of_the_clips_last_frame(tmp_path):
+    """A track whose best frame is the clip's last frame: thumbnail and review --export need it."""
+    import numpy as np
+
+    from pipeline.review.frames import grab
+    from pipeline.source.normalize import ClipSpan, read_frames
+    from pipeline.source.probe import probe
+
+    clip = make_clip(tmp_path / "1.mp4", size="320x180", duration=2.0, audio=False)
+    span = ClipSpan(clip, probe(clip))
+    frames = dict(read_frames(span, 320))
+    for j in (0, span.frame_count - 2, span.frame_count - 1):
+        assert np.array_equal(grab(span, j, 320), frames[j]), j

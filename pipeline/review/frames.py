@@ -24,13 +24,20 @@ def frame_index(span: ClipSpan, t: float) -> int:
 def grab(span: ClipSpan, j: int, width: int = 640) -> np.ndarray:
     """Frame ``j`` of the normalised clip (as analysis and masks see it), RGB, ``width`` wide."""
     w, h = analysis_size(span.info, width)
-    one = ClipSpan(span.path, span.info, span.start + j / FPS, span.start + (j + 1.5) / FPS)
-    args = compile_graph(video_input(one, (w, h)).output("pipe:", format="rawvideo", pix_fmt="rgb24", vframes=1))
+    # a few frames before j are decoded too: the clip's last frame alone is a window so short at
+    # the end of the file that the fps filter gives nothing; frame j is the last one read, at most
+    back = min(j, 3)
+    one = ClipSpan(span.path, span.info, span.start + (j - back) / FPS, span.start + (j + 1.5) / FPS)
+    args = compile_graph(video_input(one, (w, h)).output("pipe:", format="rawvideo", pix_fmt="rgb24",
+                                                         vframes=back + 1))
     proc = subprocess.run(command(*args), capture_output=True)
-    if proc.returncode != 0 or len(proc.stdout) < w * h * 3:
+    size = w * h * 3
+    got = len(proc.stdout) // size
+    if proc.returncode != 0 or got < 1:
         raise CadreError(span.path, f"no frame could be decoded at frame {j}: "
                                     f"{last_error_line(proc.stderr.decode('utf-8', 'replace'))}")
-    return np.frombuffer(proc.stdout[:w * h * 3], np.uint8).reshape(h, w, 3).copy()
+    k = min(back, got - 1)
+    return np.frombuffer(proc.stdout[k * size:(k + 1) * size], np.uint8).reshape(h, w, 3).copy()
 
 
 def jpeg(image: Image.Image | np.ndarray, quality: int = 85) -> bytes:
