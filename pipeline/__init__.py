@@ -36,13 +36,14 @@ from pipeline.review.preview import crop_window_frame, preview_frame
 from pipeline.speech import models
 from pipeline.speech.engines.base import ENGINES, TranscribeOptions
 from pipeline.speech.transcript import Transcript
+from pipeline.textfile import read_text
 from pipeline.version import __version__
 
 __all__ = [
     "BatchFailed", "BatchOptions", "BatchResult", "CadreError", "CampaignWatcher", "ENGINES", "EXECUTORS",
     "RenderOptions", "Transcript", "TranscribeOptions", "WatchOptions", "__version__", "approval_path", "approve",
     "crop_window_frame", "healthy", "internal_error", "make_demo_episode", "models", "network_names", "output_root",
-    "preset_names", "preset_path", "preview_frame", "render_episode", "review", "review_export", "run_batch",
+    "preset_names", "preset_path", "preview_frame", "read_text", "render_episode", "review", "review_export", "run_batch",
     "run_checks", "transcribe", "write_review_files",
 ]
 

@@ -544,3 +544,15 @@ def test_review_frame_of_the_clips_last_frame(tmp_path):
     frames = dict(read_frames(span, 320))
     for j in (0, span.frame_count - 2, span.frame_count - 1):
         assert np.array_equal(grab(span, j, 320), frames[j]), j
+
+
+@pytest.mark.parametrize("content,needle", [(b"Gendarmerie\nBrigade de s\xfbret\xe9\n", "line 2: byte 0xfb is not UTF-8"),
+                                            (bytes(range(256)), "save it as UTF-8")])
+def test_transcribe_glossary_file_not_utf8(tmp_path, content, needle):
+    glossary = tmp_path / "glossary.txt"
+    glossary.write_bytes(content)
+    clip = make_clip(tmp_path / "ep" / "1.mp4", size="160x90", duration=1.0)
+    before = tree_hashes(tmp_path)
+    result = cli("transcribe", clip, "--glossary", f"@{glossary}")
+    assert_one_error(result, "glossary.txt", needle)
+    assert tree_hashes(tmp_path) == before

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from pipeline import ENGINES, CadreError, TranscribeOptions, write_review_files
+from pipeline import ENGINES, CadreError, TranscribeOptions, read_text, write_review_files
 
 MEDIA_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".mts", ".m2ts", ".webm", ".mxf", ".3gp",
                   ".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus"}
@@ -32,10 +32,7 @@ def read_glossary(items: tuple[str, ...]) -> tuple[str, ...]:
     for item in items:
         if item.startswith("@"):
             path = Path(item[1:])
-            try:
-                lines = path.read_text("utf-8").splitlines()
-            except OSError as exc:
-                raise CadreError(path, f"cannot read the glossary ({exc.strerror})") from None
+            lines = read_text(path).removeprefix("\ufeff").splitlines()   # UTF-8 or one line: file, line, fix
             terms += [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
         elif item.strip():
             terms.append(item.strip())
