@@ -8,12 +8,12 @@ import re
 import pysubs2
 
 from pipeline.captions.ass import write_ass
-from pipeline.captions.sidecars import write_sidecars
-from pipeline.captions.styles import load_style
 from pipeline.captions.corrections import apply_corrections
+from pipeline.captions.sidecars import cues, write_sidecars
+from pipeline.captions.styles import load_style
 from pipeline.speech.transcript import Segment, Transcript, Word, parse_srt
 from tests.test_ass import HALF, frame, ink, no_system_fonts  # noqa: F401  (autouse: no system fonts)
-from tests.test_captions_rules import assert_rules, check_subtitles
+from tests.test_captions_rules import assert_synced, check_subtitles
 
 LONG = " ".join(["interpellation"] * 20)            # 299 characters on one line
 SRT = f"""1
@@ -54,8 +54,10 @@ def test_bad_srt_correction_in_sidecars(tmp_path):
     assert parse_srt(s)[0].text.replace("\n", " ") == "Appel {\\fs200} à témoins <script>alert(1)</script>"
     assert "&lt;script&gt;" in v and "<script>" not in v
     assert "\U0001F009" in s and "🚨" in s                               # sidecars keep every character
-    for path in (srt, vtt):
-        assert_rules(check_subtitles(pysubs2.load(str(path)), "srt"), path.name)
+    for path in (srt, vtt):   # a 300-character correction in a short cue is read fast, never late
+        worst = check_subtitles(pysubs2.load(str(path)), "srt")
+        assert (worst["lines_over"], worst["overlaps"]) == (0, 0), (path.name, worst)
+    assert_synced(cues(words, "fr"), "correction")
     assert sum(s.count("interpellation") for s in [s]) == 20              # the long line is wrapped, not cut
 
 

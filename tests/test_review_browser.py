@@ -215,6 +215,21 @@ def test_bleep_a_word_by_clicking_it(browser_page):
     assert "1 span(s) bleeped" in page.text_content("#bleeps")
 
 
+def test_video_has_a_poster_and_a_caption_jumps_to_its_moment(browser_page):
+    """Before the proxy is rendered the player shows a frame of the episode, and each caption's
+    play button moves the player to that caption on the episode timeline (clip 2 starts at 2 s)."""
+    page, _ = browser_page
+    poster = page.get_attribute("#proxy", "poster")
+    assert poster and poster.startswith("frame?clip=1.mp4")
+    response = page.request.get(page.url.split("?")[0].rstrip("/") + "/" + poster)
+    assert response.ok and response.body()[:2] == b"\xff\xd8"               # a JPEG
+    cue = page.locator('.clip[data-clip="2.mp4"] .cue[data-index="0"]')
+    start = float(cue.locator("input.start").input_value())
+    cue.locator("button.seek").click()
+    at = page.evaluate("document.getElementById('proxy').currentTime")
+    assert at == pytest.approx(2.0 + start, abs=0.01)
+
+
 def test_approve_records_reviewer_and_hash(browser_page):
     from pipeline.approval import approval_status, read_approval
     from pipeline.orchestrator import RenderOptions, prepare

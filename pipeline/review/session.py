@@ -122,8 +122,12 @@ class ReviewSession:
         """Folded words the machine was unsure of under ``cue``."""
 
         out = set()
-        for tok in machine_tokens(clip.machine.words):
-            if tok.probability < LOW_CONFIDENCE and cue.start <= (tok.start + tok.end) / 2 < cue.end:
+        # a machine-layout cue carries its words (reading-speed pacing may have moved its times);
+        # a person's cue is matched by time
+        words = cue.words if cue.words else [w for w in clip.machine.words
+                                              if cue.start <= (w.start + w.end) / 2 < cue.end]
+        for tok in machine_tokens(words):
+            if tok.probability < LOW_CONFIDENCE:
                 out.add(fold(split_word(tok.text)[1]))
         return out
 

@@ -3,6 +3,7 @@ face tracks with their keep/mask decision, manual regions, bleeps, checks and ap
 from __future__ import annotations
 
 from pipeline.approval import approval_status
+from pipeline.branding.bumpers import bumper_analyses
 from pipeline.captions.spelling import allowed_words, is_unknown
 from pipeline.sound.bleep import find, fold, spans, split_word
 from pipeline.source.normalize import FPS
@@ -28,15 +29,18 @@ def caption_rows(session) -> list[dict]:
     settings = session.episode.settings
     allowed = allowed_words((settings.asr or {}).get("glossary", ())) if settings.spellcheck != "off" else None
     rows = []
+    intro, _ = bumper_analyses(settings)
+    offset = sum(a.span.frame_count for a in intro) / FPS     # where the clip starts on the proxy
     for clip in session.clips.values():
         cues, source = session.cues(clip)
         rows.append({
             "clip": clip.name, "source": source, "srt": clip.srt.name,
-            "start": clip.span.start, "duration": round(clip.span.duration, 3),
+            "start": clip.span.start, "duration": round(clip.span.duration, 3), "offset": round(offset, 3),
             "warnings": list(clip.machine.warnings) if source == "machine" else [],
             "cues": [{"start": round(c.start, 3), "end": round(c.end, 3), "text": c.text,
                       "tokens": _tokens(c.text, session.low_confidence(clip, c), terms, allowed)} for c in cues],
         })
+        offset += clip.span.frame_count / FPS
     return rows
 
 

@@ -111,6 +111,14 @@ function renderCaptions() {
       end.value = cue.end.toFixed(3);
       start.addEventListener("change", () => saveClip(clip, "Cue timing changed"));
       end.addEventListener("change", () => saveClip(clip, "Cue timing changed"));
+      const at = clip.offset + cue.start - clip.start;        // the cue's moment on the proxy's timeline
+      const seek = el("button", {class: "seek", type: "button", title: "play from here",
+                                 text: "▶ " + at.toFixed(1) + " s"});
+      seek.addEventListener("click", () => {
+        const video = document.getElementById("proxy");
+        video.currentTime = Math.max(0, at);
+        if (video.src) video.play().catch(() => {});
+      });
       const text = cueText(cue);
       text.addEventListener("click", (ev) => {
         if (document.getElementById("bleep-mode").checked && ev.target.classList.contains("w")) {
@@ -119,7 +127,7 @@ function renderCaptions() {
         }
         editText(clip, row, text);
       });
-      row.append(start, end, text);
+      row.append(seek, start, end, text);
       box.append(row);
     });
     if (!clip.cues.length) box.append(el("p", {class: "hint", text: "no captions"}));
@@ -218,6 +226,11 @@ async function load() {
   renderTracks();
   renderMasks();
   renderChecks();
+  const video = document.getElementById("proxy");
+  if (!video.poster && state.clips.length) {     // a picture before the proxy is played or rendered
+    const first = state.clips[0];
+    video.poster = `frame?clip=${encodeURIComponent(first.clip)}&t=${first.start + Math.min(1, first.duration / 3)}`;
+  }
   renderProxy(state.proxy);
   document.body.dataset.loaded = String(Date.now());
 }
