@@ -556,3 +556,68 @@ def test_transcribe_glossary_file_not_utf8(tmp_path, content, needle):
     result = cli("transcribe", clip, "--glossary", f"@{glossary}")
     assert_one_error(result, "glossary.txt", needle)
     assert tree_hashes(tmp_path) == before
+
+
+def test_video_start_offset_is_held_in_sync(tmp_path):
+    """Video that starts 0.5 s after the audio: its first picture is held, as a player shows it."""
+    import numpy as np
+
+    from pipeline.ffmpeg import run
+    from pipeline.source.normalize import ClipSpan, read_frames
+    from pipeline.source.probe import probe
+
+    clip = tmp_path / "vlate.mp4"
+    run(["-itsoffset", "0.5", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=3.5", "-f", "lavfi", "-i",
+         "sine=f=440:d=4:sample_rate=48000", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+         "-c:a", "aac", str(clip)], source=clip, what="fixture")
+    info = probe(clip)
+    assert info.audio_offset == pytest.approx(-0.5, abs=0.03) and info.duration == pytest.approx(4.0, abs=0.05)
+    span = ClipSpan(clip, info)
+    frames = [f for _, f in read_frames(span, 320)]
+    assert len(frames) == span.frame_count
+    held = [np.array_equal(frames[0], f) for f in frames[:20]]
+    assert held[:16] == [True] * 16 and not held[16]        # frames 0-14 hold frame 15, the first picture
+    assert _audio_onset(clip) == pytest.approx(0.0, abs=0.03)
+
+
+@pytest.mark.parametrize("args", [["-bf", "3"], ["-bf", "3", "-use_editlist", "0"], ["-f", "mpegts"]],
+                         ids=["bframes", "no-editlist", "mpegts"])
+def test_usual_stream_offsets_change_nothing(tmp_path, args):
+    """B-frame and container offsets (tens of ms) keep every frame where it was."""
+    import numpy as np
+
+    from pipeline.ffmpeg import run
+    from pipeline.source.normalize import ClipSpan, read_frames
+    from pipeline.source.probe import probe
+
+    clip = tmp_path / ("c.ts" if "mpegts" in args else "c.mp4")
+    run(["-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=3", "-f", "lavfi", "-i", "sine=d=3:sample_rate=48000",
+         "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", *args, str(clip)], source=clip, what="fixture")
+    span = ClipSpan(clip, probe(clip))
+    frames = [f for _, f in read_frames(span, 160)]
+    assert span.frame_count == 90 and len(frames) == 90
+    assert not np.array_equal(frames[0], frames[1])
+
+
+def test_batch_bad_campaign_toml_is_one_line(tmp_path, clip_bytes):
+    """campaign.toml concerns every episode: refused before any work, with one line (exit 1)."""
+    campaign = tmp_path / "camp"
+    (campaign / "a").mkdir(parents=True)
+    (campaign / "a" / "1.mp4").write_bytes(clip_bytes)
+    (campaign / "campaign.toml").write_bytes('branding = "défaut"\n'.encode("cp1252"))
+    before = tree_hashes(campaign)
+    result = cli("batch", campaign, "-n", "youtube-shorts", "--captions", "none")
+    assert_one_error(result, "campaign.toml: line 1: byte 0xe9 is not UTF-8", "save it as UTF-8")
+    assert tree_hashes(campaign) == before
+
+
+def test_batch_nan_in_masks_toml_fails_that_episode_only(tmp_path, clip_bytes):
+    campaign = tmp_path / "camp"
+    for name in ("a", "b"):
+        (campaign / name).mkdir(parents=True)
+        (campaign / name / "1.mp4").write_bytes(clip_bytes)
+    (campaign / "a" / "masks.toml").write_text('[[mask]]\nclip = "1.mp4"\nwhole_frame = true\nstart = nan\n')
+    result = cli("batch", campaign, "-n", "youtube-shorts", "--captions", "none", "--redact", "none")
+    assert result.exit_code == 3, result.output
+    assert "masks.toml: key 'mask #1.start': nan" in result.output and "Traceback" not in result.output
+    assert (campaign / "exports" / "b" / "youtube-shorts" / "b.mp4").is_file()

@@ -21,6 +21,7 @@ from pipeline.threads import ffmpeg_input_options
 
 FPS = 30
 AUDIO_RATE = 48000
+OFFSET = 0.1     # s: a stream start-time offset this large is compensated (smaller: B-frame and container offsets)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class ClipSpan:
     @property
     def frame_count(self) -> int:
         return int(round(self.duration * FPS))
+
+
+def _video_late(info: MediaInfo) -> bool:
+    return getattr(info, "audio_offset", 0.0) <= -OFFSET
 
 
 def working_size(info: MediaInfo) -> tuple[int, int]:
@@ -65,7 +70,10 @@ def video_input(span: ClipSpan, size: tuple[int, int] | None = None):
     # full ("JPEG") range, as bodycams, dashcams and some phones write it, becomes limited range
     # like every other clip: the picture keeps its look, the master keeps its profile
     in_range = "pc" if getattr(span.info, "color_range", "tv") == "pc" else "auto"
-    v = (v.filter("fps", FPS).filter("scale", w, h, flags="bicubic", in_range=in_range, out_range="tv")
+    # start_time=0: a video stream that starts after the audio (a start-time offset) holds its
+    # first picture until it begins, as a player shows it, so picture and sound stay in sync
+    hold = {"start_time": 0} if _video_late(span.info) else {}
+    v = (v.filter("fps", FPS, **hold).filter("scale", w, h, flags="bicubic", in_range=in_range, out_range="tv")
           .filter("setsar", 1).filter("format", "yuv420p"))
     return v
 
@@ -73,12 +81,17 @@ def video_input(span: ClipSpan, size: tuple[int, int] | None = None):
 def audio_input(span: ClipSpan):
     """Audio of ``span`` as 48 kHz stereo, exactly ``frame_count / FPS`` long (silence if it has none)."""
     if span.info.has_audio:
-        a = ffmpeg.input(str(span.path), ss=f"{span.start:.3f}", t=f"{span.duration:.3f}").audio
+        # no -ss at 0: seeking lands on the first video key frame, and audio that starts before
+        # the video (a start-time offset) would lose its head
+        seek = {"ss": f"{span.start:.3f}"} if span.start > 0 or not _video_late(span.info) else {}
+        a = ffmpeg.input(str(span.path), **seek, t=f"{span.duration:.3f}").audio
     else:
         a = ffmpeg.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi", t=f"{span.duration:.3f}").audio
     # first_pts=0: audio whose stream starts later than the video (a start-time offset) is delayed
     # by silence, as a player plays it, instead of being pulled forward out of sync
-    return (a.filter("aresample", AUDIO_RATE, **{"async": 1, "first_pts": 0}).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+    late = getattr(span.info, "audio_offset", 0.0) >= OFFSET
+    pad = {"async": 1, "first_pts": 0} if late else {}
+    return (a.filter("aresample", AUDIO_RATE, **pad).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
              .filter("apad").filter("atrim", duration=f"{span.frame_count / FPS:.6f}"))
 
 

@@ -132,8 +132,12 @@ def _check_shape(path: Path, w: int, h: int) -> None:
 
 
 def _duration(container, vs) -> float:
+    """Where the video ends on the file's timeline: a video stream that starts late (a start-time
+    offset) is held on its first picture until then (normalize.py), so its start counts."""
     if vs.duration and vs.time_base:
-        return float(vs.duration * vs.time_base)
+        first = container.start_time / 1_000_000 if container.start_time is not None else _start(vs)
+        lead = _start(vs) - first        # under 0.1 s: B-frame and container offsets, as before
+        return float(vs.duration * vs.time_base) + (lead if lead >= 0.1 else 0.0)
     if container.duration:
         return container.duration / 1_000_000
     return 0.0
