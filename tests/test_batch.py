@@ -137,7 +137,7 @@ def test_caption_edit_reencodes_only_that_episode_and_analyses_nothing(tmp_path,
     assert ep1_video.read_bytes() != ep1_before
     assert "Bonjour à tous" in (campaign / "exports" / "ep1" / "youtube-shorts" / "ep1.srt").read_text("utf-8")
     rows = {r["episode"]: r for r in events(second)[-1]["rows"]}
-    assert rows["ep1"]["status"] == "done" and rows["ep1"]["reason"] == "edits changed"
+    assert rows["ep1"]["status"] == "done" and rows["ep1"]["reason"] == "rendered again (edits changed)"
     assert rows["ep2"]["status"] == "skipped"
 
 
