@@ -47,3 +47,19 @@ def clip_factory(tmp_path):
 def tree_hashes(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def french_transcripts(shared_media) -> dict:
+    """The real model's transcripts of the real French clips, ``{"<file>:<fr|auto>": Transcript}``
+    (the language asked for is the key's suffix); cached after the first run."""
+    from pipeline.cache import cache_dir
+    from pipeline.speech import transcribe as stage
+    from pipeline.speech.engines.base import TranscribeOptions
+
+    os.environ.setdefault("CADRE_MODELS_DIR", str(cache_dir() / "models"))
+    out = {}
+    for wav in sorted((shared_media / "audio" / "fr").glob("*.wav")):
+        for lang in ("fr", "auto"):
+            out[f"{wav.name}:{lang}"] = stage.machine_transcript(wav, TranscribeOptions(threads=2, language=lang))[0]
+    return out

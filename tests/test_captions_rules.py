@@ -9,14 +9,12 @@ faster than the rule only where the speech itself is that fast.
 from __future__ import annotations
 
 import html
-import os
 import re
 from pathlib import Path
 
 import pysubs2
 import pytest
 
-from pipeline.cache import cache_dir
 from pipeline.captions.ass import write_ass
 from pipeline.captions.pacing import MAX_LAG
 from pipeline.captions.sidecars import MAX_CPS, MIN_DURATION, cues, layout_cues, srt_text, write_sidecars
@@ -29,19 +27,9 @@ SAFE = (65, 288, 192, 672)
 
 
 @pytest.fixture(scope="module")
-def french():
-    if not AUDIO.is_dir():
-        pytest.skip(f"real speech folder {AUDIO} is absent (it sits beside the checkout in CI)")
-    os.environ.setdefault("CADRE_MODELS_DIR", str(cache_dir() / "models"))
-    from pipeline.speech import transcribe as stage
-    from pipeline.speech.engines.base import TranscribeOptions
-
-    out = {}
-    for wav in sorted((AUDIO / "fr").glob("*.wav")):
-        for lang in ("fr", "auto"):
-            out[f"{wav.stem}:{lang}"] = (stage.machine_transcript(wav, TranscribeOptions(threads=2, language=lang))[0],
-                                         lang)
-    return out
+def french(french_transcripts):
+    """``{"<clip>:<fr|auto>": (transcript, language asked for)}``."""
+    return {k.replace(".wav", ""): (t, k.rsplit(":", 1)[1]) for k, t in french_transcripts.items()}
 
 
 def brisk(text: str, cps: float = 32.0, start: float = 0.0) -> list[Word]:

@@ -8,13 +8,11 @@ people's edits give (`` d'`` + `` accord``).
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from pipeline.cache import cache_dir
 from pipeline.captions.layout import layout
 from pipeline.captions.styles import load_style
 from pipeline.captions.typography import NNBSP
@@ -148,23 +146,6 @@ def test_layout_and_burned_words_use_display_words():
 
 
 # ---- real Whisper output ---------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def french_transcripts():
-    """The real model's transcripts of the French clips (fr and auto), from the test cache."""
-    if not AUDIO.is_dir():
-        pytest.skip(f"real speech folder {AUDIO} is absent (it sits beside the checkout in CI)")
-    os.environ.setdefault("CADRE_MODELS_DIR", str(cache_dir() / "models"))
-    from pipeline.speech import transcribe as stage
-    from pipeline.speech.engines.base import TranscribeOptions
-
-    out = {}
-    for wav in sorted((AUDIO / "fr").glob("*.wav")):
-        for lang in ("fr", "auto"):
-            t, _ = stage.machine_transcript(wav, TranscribeOptions(threads=2, language=lang))
-            out[f"{wav.name}:{lang}"] = t
-    return out
-
 
 def test_real_french_whisper_has_no_space_before_an_apostrophe(french_transcripts):
     raw_split = 0
