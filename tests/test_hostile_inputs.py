@@ -621,3 +621,25 @@ def test_batch_nan_in_masks_toml_fails_that_episode_only(tmp_path, clip_bytes):
     assert result.exit_code == 3, result.output
     assert "masks.toml: key 'mask #1.start': nan" in result.output and "Traceback" not in result.output
     assert (campaign / "exports" / "b" / "youtube-shorts" / "b.mp4").is_file()
+
+
+def test_review_save_on_a_full_disk_is_one_line_and_keeps_the_file(tmp_path, mount_tmpfs):
+    pytest.importorskip("starlette", reason="cadre review needs starlette, uvicorn and tomlkit (pip install 'cadre[review]')")
+    from pipeline.review.server import ReviewServer
+    from tests.test_review_fixtures import make_episode
+
+    disk = mount_tmpfs(tmp_path / "disk", "size=1m")
+    folder = make_episode(disk)
+    free = __import__("os").statvfs(disk)
+    (disk / "filler").write_bytes(b"\0" * (free.f_bavail * free.f_frsize - 2048))
+    before = tree_hashes(folder)
+    srv = ReviewServer(folder, proxy=False).start()
+    try:
+        cues = [{"start": i, "end": i + 0.9, "text": "x" * 400} for i in range(40)]
+        status, text = _post(srv, "/api/captions", json.dumps({"clip": "1.mp4", "cues": cues}).encode())
+    finally:
+        srv.stop()
+    assert status == 507, (status, text[:300])
+    assert "disk is full" in json.loads(text)["error"]
+    assert tree_hashes(folder) == before
+    assert not [p for p in folder.iterdir() if p.name.startswith(".") and p.is_file()]

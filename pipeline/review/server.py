@@ -35,7 +35,7 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from pipeline.crash import internal_error
-from pipeline.errors import CadreError, NotFound
+from pipeline.errors import CadreError, NotFound, write_failed
 from pipeline.orchestrator import approve_episode
 from pipeline.review import edits
 from pipeline.review.edits import MAX_SECONDS
@@ -156,6 +156,8 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
                 return await fn(request)
             except CadreError as exc:
                 return error(exc, exc.http_status)
+            except OSError as exc:    # a save on a full disk or a lost folder: one line, the file as it was
+                return error(write_failed(exc, session.folder), 507)
             except Exception as exc:  # a bug: one line and a log file, never a traceback page
                 line = await run_in_threadpool(internal_error, exc, f"cadre review: {request.method} {request.url.path}")
                 return JSONResponse({"error": line}, 500)
