@@ -117,13 +117,23 @@ def literal_paths(args: list[str]) -> list[str]:
         is_output = i == len(args) - 1 and i > 0 and args[i - 1] != "-i" and ("/" in arg or bool(Path(arg).suffix))
         if (is_input or is_output) and _is_file_name(arg, is_input, args[:i]):
             suffix = Path(arg).suffix.lower()
-            if is_input and suffix in IMAGE_SUFFIXES:
-                out[-1:] = ["-pattern_type", "none", "-i"]
+            if is_input and suffix in IMAGE_SUFFIXES and not _has_format(args[:i]):
+                out[-1:] = ["-f", "image2", "-pattern_type", "none", "-i"]
             if is_output and suffix in IMAGE_SUFFIXES:
                 out += ["-update", "1"]
             arg = "file:" + arg
         out.append(arg)
     return out
+
+
+def _has_format(before: list[str]) -> bool:
+    """Whether the input about to be named already has ``-f`` (back to the previous ``-i``)."""
+    j = len(before) - 1
+    while j > 0 and before[j - 1] != "-i":
+        if before[j - 1] == "-f":
+            return True
+        j -= 1
+    return False
 
 
 def _is_file_name(arg: str, is_input: bool, before: list[str]) -> bool:

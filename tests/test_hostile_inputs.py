@@ -319,6 +319,8 @@ def test_literal_paths_unit():
 
     args = literal_paths(["-f", "lavfi", "-i", "anullsrc=r=48000", "-i", __file__, "-c:v", "libx264", "/tmp/x%d.jpg"])
     assert args[3] == "anullsrc=r=48000" and args[5] == "file:" + __file__
+    png = literal_paths(["-i", str(Path(__file__).resolve().parent.parent / "assets" / "missing.png")])
+    assert png[0] == "-i"   # a name that does not exist is left to ffmpeg's own error
     assert args[-1] == "file:/tmp/x%d.jpg" and args[-3:-1] == ["-update", "1"]
     assert literal_paths(["-i", "pipe:", "-f", "null", "-"])[-1] == "-"
 
@@ -643,3 +645,23 @@ def test_review_save_on_a_full_disk_is_one_line_and_keeps_the_file(tmp_path, mou
     assert "disk is full" in json.loads(text)["error"]
     assert tree_hashes(folder) == before
     assert not [p for p in folder.iterdir() if p.name.startswith(".") and p.is_file()]
+
+
+@pytest.mark.parametrize("folder", ["logo%d", "-logo", "logo%03d%%"])
+def test_image_input_and_output_in_a_pattern_folder(tmp_path, folder):
+    """A logo or cover (image2 muxer/demuxer) in a folder whose name is an ffmpeg pattern."""
+    import shutil
+
+    from PIL import Image
+
+    from pipeline.ffmpeg import run
+    from pipeline.resources import asset_path
+
+    where = tmp_path / folder
+    where.mkdir()
+    logo = where / "logo.png"
+    shutil.copyfile(asset_path("logo.png"), logo)
+    run(["-i", str(logo), "-frames:v", "1", str(where / "cover.jpg")], source=logo, what="test")
+    assert sorted(p.name for p in where.iterdir()) == ["cover.jpg", "logo.png"]
+    with Image.open(where / "cover.jpg") as im:
+        assert im.size == Image.open(logo).size
