@@ -75,6 +75,6 @@ def test_export_is_one_readonly_file_with_everything_embedded(proxied, tmp_path)
     assert not re.findall(r'src="(?!data:image/jpeg;base64,)', page)       # every picture is embedded
     assert len(re.findall(r'src="data:image/jpeg;base64,', page)) >= 2      # a published frame and a face
     assert "Tom &amp; Jerry &quot;x&quot; 1 &lt; 2" in page                # caption text is escaped
-    assert "onerror" not in page                                            # SRT markup is markup, as in render
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page   # typed markup is text
     assert "Lilas" not in page and "***" in page                            # bleeped, and no term named
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
