@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,23 @@ def french_transcripts(shared_media) -> dict:
         for lang in ("fr", "auto"):
             out[f"{wav.name}:{lang}"] = stage.machine_transcript(wav, TranscribeOptions(threads=2, language=lang))[0]
     return out
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path):
+    """Mount a small tmpfs (root only); skipped where mounting is not permitted."""
+    mounted = []
+
+    def mount(folder: Path, options: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip() or 'mount failed'}): "
+                        "needs root and CAP_SYS_ADMIN")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], capture_output=True)

@@ -50,26 +50,6 @@ def episode(tmp_path) -> Path:
     return folder
 
 
-@pytest.fixture
-def mount_tmpfs(tmp_path):
-    """Mount a small tmpfs (root only); skipped where mounting is not permitted."""
-    mounted = []
-
-    def mount(folder: Path, options: str) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip() or 'mount failed'}): "
-                        "needs root and CAP_SYS_ADMIN")
-        mounted.append(folder)
-        return folder
-
-    yield mount
-    for folder in mounted:
-        subprocess.run(["umount", str(folder)], capture_output=True)
-
-
 # -- Whisper model store --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def real_store() -> Path:

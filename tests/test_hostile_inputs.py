@@ -276,7 +276,7 @@ def test_full_range_video_renders_and_looks_right(tmp_path):
 def _audio_onset(path: Path, start: float = 0.0) -> float:
     import numpy as np
 
-    from pipeline.ffmpeg import compile_graph, command
+    from pipeline.ffmpeg import command, compile_graph
     from pipeline.source.normalize import AUDIO_RATE, ClipSpan, audio_input
     from pipeline.source.probe import probe
 
@@ -357,26 +357,6 @@ def test_extreme_frame_shapes_refused_early(tmp_path, size, needle):
 
 
 # -- 7. a full disk --------------------------------------------------------------------------------
-@pytest.fixture
-def mount_tmpfs(tmp_path):
-    """Mount a small tmpfs (root only); skipped where mounting is not permitted."""
-    mounted = []
-
-    def mount(folder: Path, options: str) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip() or 'mount failed'}): "
-                        "needs root and CAP_SYS_ADMIN")
-        mounted.append(folder)
-        return folder
-
-    yield mount
-    for folder in mounted:
-        subprocess.run(["umount", str(folder)], capture_output=True)
-
-
 def test_disk_fills_while_copying_the_export(tmp_path, clip_bytes, mount_tmpfs):
     """The master fits in the staging folder, its copy for the network does not."""
     episode = tmp_path / "ep"

@@ -261,8 +261,8 @@ def load_overrides(path: str | Path | None, clip_names=None) -> MaskOverrides:
     return overrides
 
 
-def _entry(path: Path, section: str, n: int, item: dict, allowed: set) -> Override:
-    where = f"[[{section}]] #{n}"
+def _clip_span(path: Path, where: str, item: dict, allowed: set) -> tuple[str, float, float | None]:
+    """The keys every masks.toml entry shares, checked: known keys only, a clip, start and end."""
     for key in item:
         if key not in allowed:
             raise CadreError(path, f"{where}: unknown key '{key}'; allowed keys: {', '.join(sorted(allowed))}")
@@ -273,6 +273,12 @@ def _entry(path: Path, section: str, n: int, item: dict, allowed: set) -> Overri
     for key, value in (("start", start), ("end", end)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
             raise CadreError(path, f"{where}: {key} = {value!r} must be seconds of the clip file (a number >= 0)")
+    return clip, start, end
+
+
+def _entry(path: Path, section: str, n: int, item: dict, allowed: set) -> Override:
+    where = f"[[{section}]] #{n}"
+    clip, start, end = _clip_span(path, where, item, allowed)
     if end is not None and end < start:
         raise CadreError(path, f"{where}: end = {end} is before start = {start}")
     region = item.get("region")
@@ -306,16 +312,7 @@ def _entry(path: Path, section: str, n: int, item: dict, allowed: set) -> Overri
 
 def _voice(path: Path, n: int, item: dict, allowed: set) -> VoiceSpan:
     where = f"[[voice]] #{n}"
-    for key in item:
-        if key not in allowed:
-            raise CadreError(path, f"{where}: unknown key '{key}'; allowed keys: {', '.join(sorted(allowed))}")
-    clip = item.get("clip")
-    if not isinstance(clip, str) or not clip:
-        raise CadreError(path, f"{where}: clip is missing; give the clip's file name, e.g. clip = \"01.mp4\"")
-    start, end = item.get("start", 0.0), item.get("end")
-    for key, value in (("start", start), ("end", end)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-            raise CadreError(path, f"{where}: {key} = {value!r} must be seconds of the clip file (a number >= 0)")
+    clip, start, end = _clip_span(path, where, item, allowed)
     if end is not None and end <= start:
         raise CadreError(path, f"{where}: end = {end} must be after start = {start}")
     preset = item.get("preset", DEFAULT_PRESET)
