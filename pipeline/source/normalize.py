@@ -92,7 +92,8 @@ def audio_input(span: ClipSpan):
     late = getattr(span.info, "audio_offset", 0.0) >= OFFSET
     pad = {"async": 1, "first_pts": 0} if late else {}
     return (a.filter("aresample", AUDIO_RATE, **pad).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
-             .filter("apad").filter("atrim", duration=f"{span.frame_count / FPS:.6f}"))
+             .filter("apad").filter("atrim", duration=f"{span.frame_count / FPS:.6f}")
+             .filter("asetpts", "N/SR/TB"))   # timestamps from the sample count: what follows cuts by time
 
 
 def analysis_size(info: MediaInfo, width: int) -> tuple[int, int]:
