@@ -228,6 +228,14 @@ def test_video_has_a_poster_and_a_caption_jumps_to_its_moment(browser_page):
     cue.locator("button.seek").click()
     at = page.evaluate("document.getElementById('proxy').currentTime")
     assert at == pytest.approx(2.0 + start, abs=0.01)
+    page.click("h1")                   # keyboard focus on the page, not a control
+    page.keyboard.press("l")           # one frame forward
+    stepped = page.evaluate("document.getElementById('proxy').currentTime")
+    assert stepped == pytest.approx(at + 1 / 30, abs=0.002)
+    page.keyboard.press("j")           # and back
+    assert page.evaluate("document.getElementById('proxy').currentTime") == pytest.approx(at, abs=0.002)
+    track = page.locator(".track-row").first
+    assert track.locator(".track").count() == 1 and track.locator("button.seek").count() == 1
 
 
 def test_approve_records_reviewer_and_hash(browser_page):

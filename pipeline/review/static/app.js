@@ -95,6 +95,30 @@ function editText(clip, row, box) {
   area.addEventListener("blur", () => finish(true));
 }
 
+function seekTo(seconds) {
+  const video = document.getElementById("proxy");
+  video.currentTime = Math.max(0, seconds);
+  if (video.src) video.play().catch(() => {});
+}
+
+// keyboard, as in video editors: space or K plays/pauses, J and L step one frame back and forward
+document.addEventListener("keydown", (ev) => {
+  const tag = (ev.target && ev.target.tagName) || "";
+  if (["INPUT", "TEXTAREA", "SELECT", "BUTTON"].includes(tag) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const video = document.getElementById("proxy");
+  const frame = 1 / ((state && state.fps) || 30);
+  if (ev.key === " " || ev.key === "k" || ev.key === "K") {
+    ev.preventDefault();
+    if (video.paused) video.play().catch(() => {}); else video.pause();
+  } else if (ev.key === "j" || ev.key === "J") {
+    video.pause();
+    video.currentTime = Math.max(0, video.currentTime - frame);
+  } else if (ev.key === "l" || ev.key === "L") {
+    video.pause();
+    video.currentTime = video.currentTime + frame;
+  }
+});
+
 function renderCaptions() {
   const root = document.getElementById("captions");
   root.replaceChildren();
@@ -114,11 +138,7 @@ function renderCaptions() {
       const at = clip.offset + cue.start - clip.start;        // the cue's moment on the proxy's timeline
       const seek = el("button", {class: "seek", type: "button", title: "play from here",
                                  text: "▶ " + at.toFixed(1) + " s"});
-      seek.addEventListener("click", () => {
-        const video = document.getElementById("proxy");
-        video.currentTime = Math.max(0, at);
-        if (video.src) video.play().catch(() => {});
-      });
+      seek.addEventListener("click", () => seekTo(at));
       const text = cueText(cue);
       text.addEventListener("click", (ev) => {
         if (document.getElementById("bleep-mode").checked && ev.target.classList.contains("w")) {
@@ -152,7 +172,11 @@ function renderTracks() {
       el("span", {text: t.id}));
     card.addEventListener("click", () => act(t.kept ? "Face masked" : "Face kept visible", "api/track",
                                              {clip: t.clip, track: t.id, keep: !t.kept}));
-    root.append(card);
+    const clip = state.clips.find((c) => c.clip === t.clip);
+    const seek = el("button", {class: "seek", type: "button", title: "play from this face's first frame",
+                               text: "▶ " + t.from + " s"});
+    seek.addEventListener("click", () => seekTo(clip ? clip.offset + t.from - clip.start : 0));
+    root.append(el("div", {class: "track-row"}, card, seek));
   }
 }
 
