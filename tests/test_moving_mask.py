@@ -108,3 +108,25 @@ def test_a_region_smaller_than_8_px_is_refused(tmp_path):
     with pytest.raises(CadreError, match="smaller than 8 px") as err:
         track_region(ClipSpan(clip, probe(clip)), (0.1, 0.1, 0.105, 0.2), 0.0, None)
     assert "\n" not in str(err.value)
+
+
+def test_automatic_plates_are_refused_in_one_line_until_a_detector_ships(tmp_path, monkeypatch):
+    """plates = true in a unit's redaction preset: no offline plate detector, so the render stops
+    with one line saying how to mask plates instead (fails closed, never skips)."""
+    from click.testing import CliRunner
+
+    from pipeline.cli import main
+    from tests.conftest import make_clip
+
+    presets = tmp_path / "presets" / "redaction"
+    presets.mkdir(parents=True)
+    (presets / "unit.toml").write_text('method = "mosaic"\nplates = true\n', "utf-8")
+    monkeypatch.setenv("CADRE_PRESETS", str(tmp_path / "presets"))
+    ep = tmp_path / "ep"
+    make_clip(ep / "1.mp4", size="320x240", duration=1.0)
+    (ep / "episode.toml").write_text('redaction = "unit"\n', "utf-8")
+    result = CliRunner().invoke(main, ["render", str(ep), "-n", "youtube-shorts", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("cadre:")]
+    assert len(lines) == 1 and "plates = true" in lines[0] and "moving [[mask]]" in lines[0], result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.mp4"))

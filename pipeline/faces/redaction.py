@@ -54,6 +54,7 @@ class RedactionSettings:
     mosaic_blocks: int = 7          # mosaic cells across the box's longer side (fewer = coarser)
     blur_strength: float = 0.3      # blur cell size as a share of the box; floor 0.2
     color: tuple[int, int, int] = (0, 0, 0)   # solid fill (RGB)
+    plates: bool = False            # find number plates automatically (no offline detector: refused)
 
     def analysis_key(self) -> dict:
         return {k: getattr(self, k) for k in ("detector", "threshold", "detect_every", "tile_every",
@@ -64,6 +65,12 @@ class RedactionSettings:
         d["color"] = list(self.color)
         return d
 
+
+# No number-plate detector was found that ships its weights inside a wheel under an MIT/BSD/Apache
+# licence and runs offline (fast-alpr and open-image-models download their models at run time, which
+# this tool never does). Until one is, plates = true is refused: masking fails closed, never skips.
+NO_PLATE_DETECTOR = ("no number-plate detector can run offline here, so plates cannot be found automatically; "
+                     "set plates = false and mask each plate with a moving [[mask]] region in masks.toml")
 
 _RANGES = {
     "threshold": (0.05, 0.9), "pad": (1.3, 3.0), "extend_frames": (0, 150), "detect_every": (1, 6),
@@ -90,6 +97,9 @@ def settings_from_dict(data: dict, source: str | Path, name: str | None = None) 
             if isinstance(value, bool) or not ok_type or not (lo <= value <= hi):
                 kind = "a whole number" if integer else "a number"
                 raise CadreError(source, f"{key} = {value!r} is out of range; use {kind} from {lo} to {hi}")
+        elif key == "plates":
+            if not isinstance(value, bool):
+                raise CadreError(source, f"plates = {value!r} is not allowed; use true or false")
         elif key == "color":
             if (not isinstance(value, (list, tuple)) or len(value) != 3
                     or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in value)):
@@ -101,6 +111,8 @@ def settings_from_dict(data: dict, source: str | Path, name: str | None = None) 
         raise CadreError(source, f"pad = {settings.pad} is too small for shape = \"ellipse\": the ellipse inside a box "
                                  f"padded {settings.pad}x covers only the face box padded {settings.pad / math.sqrt(2):.2f}x; "
                                  f"use pad >= {ELLIPSE_MIN_PAD} or shape = \"rect\"")
+    if settings.plates:
+        raise CadreError(source, f"plates = true: {NO_PLATE_DETECTOR}")
     if settings.tile_every % settings.detect_every:
         raise CadreError(source, f"tile_every = {settings.tile_every} must be a multiple of "
                                  f"detect_every = {settings.detect_every}")
