@@ -13,6 +13,7 @@ This module is the public API; the click CLI (:mod:`pipeline.cli`) uses nothing 
     words = cadre.transcribe("campaign/episode-01/1.mp4").words
     cadre.approve("campaign/episode-01", by="Cne Martin")
     cadre.run_batch("campaign")
+    rows = cadre.status("campaign").rows     # up to date, approved, published, warnings
 
 Errors a user can fix are raised as :class:`CadreError` (the CLI prints them as one line).
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 from pipeline.approval import approval_path
 from pipeline.campaign.batch import BatchOptions, BatchResult, run_batch
 from pipeline.campaign.executors import EXECUTORS
+from pipeline.campaign.status import CampaignStatus, StatusRow, status
 from pipeline.campaign.watch import CampaignWatcher, WatchOptions
 from pipeline.captions.corrections import clip_transcript, write_review_files
 from pipeline.crash import internal_error
@@ -40,11 +42,12 @@ from pipeline.textfile import read_text
 from pipeline.version import __version__
 
 __all__ = [
-    "BatchFailed", "BatchOptions", "BatchResult", "CadreError", "CampaignWatcher", "ENGINES", "EXECUTORS",
-    "RenderOptions", "Transcript", "TranscribeOptions", "WatchOptions", "__version__", "approval_path", "approve",
+    "BatchFailed", "BatchOptions", "BatchResult", "CadreError", "CampaignStatus", "CampaignWatcher", "ENGINES",
+    "EXECUTORS", "RenderOptions", "StatusRow", "Transcript", "TranscribeOptions", "WatchOptions", "__version__",
+    "approval_path", "approve",
     "crop_window_frame", "healthy", "internal_error", "make_demo_episode", "models", "network_names", "output_root",
     "preset_names", "preset_path", "preview_frame", "read_text", "render_episode", "review", "review_export", "run_batch",
-    "run_checks", "transcribe", "write_review_files",
+    "run_checks", "status", "transcribe", "write_review_files",
 ]
 
 
