@@ -165,3 +165,10 @@ def load(kind: str, key: str) -> dict | None:
 
 def store(kind: str, key: str, data: dict) -> None:
     atomic_write_text(_entry(kind, key), json.dumps(data, ensure_ascii=False))
+
+
+def readable(path: Path) -> None:
+    """Temporary files are private (0600); a report on shared storage is for everyone the umask allows."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)

@@ -11,10 +11,11 @@ clip's analysis.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.branding.overlay import load_branding
-from pipeline.cache import file_hash, make_key
+from pipeline.cache import atomic_write_text, file_hash, make_key, readable
 from pipeline.errors import CadreError
 from pipeline.faces.detectors.centerface import model_path as face_model_path
 from pipeline.resources import data_dir, preset_path
@@ -122,3 +123,28 @@ def changed_parts(old: dict, new: dict) -> list[str]:
     """Which top-level inputs differ (``edits``, ``clips``, ``settings``, ...), for the log."""
     new = json.loads(json.dumps(new, default=str))   # as recorded: tuples became lists
     return [k for k in new if old.get(k) != new.get(k)] + [k for k in old if k not in new]
+
+
+# ---------------------------------------------------------------- records of finished outputs
+
+RECORD = ".cadre-job.json"    # in each published network folder: the fingerprint it was rendered from
+
+def record_path(out_root: Path, episode: str, network: str) -> Path:
+    return out_root / episode / network / RECORD
+
+
+def write_record(out_root: Path, episode: str, network: str, fingerprint: str, inputs: dict,
+                 warnings: list[str], elapsed: float) -> None:
+    record = {"fingerprint": fingerprint, "inputs": inputs, "warnings": warnings, "render_seconds": round(elapsed, 2),
+              "rendered_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cadre_version": __version__}
+
+    path = record_path(out_root, episode, network)
+    atomic_write_text(path, json.dumps(record, indent=1, ensure_ascii=False))
+    readable(path)
+
+
+def read_record(out_root: Path, episode: str, network: str) -> dict | None:
+    try:
+        return json.loads(record_path(out_root, episode, network).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -7,25 +7,26 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline import audit_log, cache
 from pipeline.approval import Approval, check_approved, publish_fingerprint, record_approval
-from pipeline.cache import atomic_write_text
+from pipeline.cache import atomic_write_text, make_key
 from pipeline.captions.spelling import check_plan
 from pipeline.errors import CadreError
 from pipeline.export import export_network, extract_cover
 from pipeline.faces.audit import contact_sheet, redaction_report
 from pipeline.faces.redaction import load_settings
-from pipeline.fingerprint import analysis_inputs
+from pipeline.fingerprint import analysis_inputs, fingerprint_inputs, write_record
 from pipeline.lock import hold_staging
 from pipeline.master import Events, Prepared, duration_refusals, no_events, plan_master
 from pipeline.networks import load_networks, master_profile, network_names
 from pipeline.reframe import STRATEGIES
-from pipeline.resources import load_toml
 from pipeline.render import encode_master
 from pipeline.report import measure_output
+from pipeline.resources import load_toml
 from pipeline.sound.bleep import report as bleep_report
 from pipeline.sound.voice import report as voice_report
 from pipeline.source.episode import Episode, load_episode
@@ -105,6 +106,11 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
     folder = Path(folder)
     prepared = prepare(folder, options)
     episode = prepared.episode
+    # what the outputs are rendered from, recorded in each published folder (as batch does), so
+    # `cadre status` and the next batch know a `cadre render` output is up to date
+    inputs = fingerprint_inputs(episode, prepared.networks, prepared.profile, prepared.redaction,
+                                prepared.redaction_off)
+    start = time.monotonic()
     root = output_root(folder, options.out_dir)
     root_existed = root.exists()
     staging = _staging(root, episode.name)
@@ -118,6 +124,8 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
         _audit(root / episode.name, "publication", prepared, result, options, fingerprint=result["fingerprint"],
                files=audit_log.published_files(root / episode.name, list(result["reports"])))
         atomic_write_text(root / episode.name / "plan.json", json.dumps(result["plan"], indent=2, ensure_ascii=False))
+        for network in result["reports"]:
+            write_record(root, episode.name, network, make_key(inputs), inputs, [], time.monotonic() - start)
         result["out_dir"] = str(root / episode.name)
         return result
     finally:

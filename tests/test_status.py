@@ -76,3 +76,22 @@ def test_not_an_episode_nor_a_campaign_is_one_line(tmp_path):
     assert "not an episode (no clips) or a campaign (no episode folders)" in lines[0]
     missing = status(tmp_path / "nowhere")
     assert missing.exit_code == 1 and missing.output.count("\n") == 1, missing.output
+
+
+def test_a_cadre_render_output_is_up_to_date_for_status_and_batch(tmp_path):
+    """`cadre render` records what it rendered from, as batch does: status says up to date, and a
+    batch right after renders nothing."""
+    campaign = tmp_path / "campagne"
+    ep = campaign / "ep1"
+    make_clip(ep / "1.mp4", size="320x180", rate=15, duration=3.5)
+    (ep / "1.fr.srt").write_text(SRT, "utf-8")
+    (ep / "episode.toml").write_text('networks = ["youtube-shorts"]\nredaction = "none"\ncaption_style = "none"\n'
+                                     'language = "fr"\n', "utf-8")
+    render = CliRunner().invoke(main, ["render", str(ep)])
+    assert render.exit_code == 0, render.output
+    assert rows(campaign)[("ep1", "youtube-shorts")]["state"] == "up to date"
+    batch = CliRunner().invoke(main, ["batch", str(campaign), "--json"])
+    assert batch.exit_code == 0, batch.output
+    evs = [json.loads(line) for line in batch.stdout.splitlines() if line.strip()]
+    assert evs[0]["event"] == "batch_start" and evs[0]["jobs"] == [], evs[0]
+    assert not [e for e in evs if e["event"] == "job_start"]

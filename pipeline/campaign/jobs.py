@@ -34,39 +34,22 @@ from pathlib import Path
 
 from pipeline import cache
 from pipeline.analyse import analyse_clip
-from pipeline.cache import atomic_write_text, file_hash, make_key
-from pipeline.campaign.report import readable
+from pipeline.cache import file_hash, make_key
 from pipeline.crash import internal_error
 from pipeline.errors import CadreError
-from pipeline.fingerprint import analysis_settings, changed_parts, fingerprint_inputs
+from pipeline.fingerprint import (
+    analysis_settings,
+    changed_parts,
+    fingerprint_inputs,
+    read_record,
+    write_record,
+)
 from pipeline.orchestrator import RenderOptions, output_root, prepare, render_episode
 from pipeline.threads import set_budget
 from pipeline.version import __version__
 
-RECORD = ".cadre-job.json"
 ANALYSED = "batch-analysed"   # cache entries marking an analysis job as finished
 # ---------------------------------------------------------------- records of finished outputs
-
-def record_path(out_root: Path, episode: str, network: str) -> Path:
-    return out_root / episode / network / RECORD
-
-
-def write_record(out_root: Path, episode: str, network: str, fingerprint: str, inputs: dict,
-                 warnings: list[str], elapsed: float) -> None:
-    record = {"fingerprint": fingerprint, "inputs": inputs, "warnings": warnings, "render_seconds": round(elapsed, 2),
-              "rendered_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cadre_version": __version__}
-
-    path = record_path(out_root, episode, network)
-    atomic_write_text(path, json.dumps(record, indent=1, ensure_ascii=False))
-    readable(path)
-
-
-def read_record(out_root: Path, episode: str, network: str) -> dict | None:
-    try:
-        return json.loads(record_path(out_root, episode, network).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-
 
 def outputs_whole(folder: Path) -> bool:
     """The network folder holds every file its report lists, at the size the report measured."""

@@ -12,13 +12,12 @@ import base64
 import html
 import io
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-from pipeline.cache import atomic_write_text
+from pipeline.cache import atomic_write_text, readable
 from pipeline.campaign.decision import render_html as decision_html
 from pipeline.campaign.decision import summarise
 from pipeline.captions.spelling import summary_lines
@@ -113,13 +112,6 @@ def write_report(out_root: Path, campaign: str, rows: list[Row], executor: str =
         atomic_write_text(path, text)
         readable(path)
     return json_path, html_path
-
-
-def readable(path: Path) -> None:
-    """Temporary files are private (0600); a report on shared storage is for everyone the umask allows."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
 
 
 def _size(n: int | None) -> str:
