@@ -17,7 +17,8 @@ from pipeline.speech.transcript import LOW_CONFIDENCE
 MAX_DOUBTFUL = 40   # words listed per output; the count says how many there are in all
 
 
-def _read_json(path: Path) -> dict:
+def read_json_dict(path: Path) -> dict:
+    """A JSON object read from ``path``; {} when it is missing, unreadable or not an object."""
     try:
         data = json.loads(path.read_text("utf-8"))
         return data if isinstance(data, dict) else {}
@@ -72,10 +73,10 @@ def checks(report: dict) -> dict:
 
 def summarise(network_folder: Path, episode_folder: Path | None = None) -> dict:
     """Everything above for one network folder (``{}`` when it holds no report)."""
-    report = _read_json(network_folder / "report.json")
+    report = read_json_dict(network_folder / "report.json")
     if not report:
         return {}
-    plan = _read_json(network_folder.parent / "plan.json")
+    plan = read_json_dict(network_folder.parent / "plan.json")
     words, count = doubtful_words(plan)
     return {"approval": approval(episode_folder), "masking": masking(report), "doubtful_words": words,
             "doubtful_count": count, "checks": checks(report), "published": publication(network_folder)}

@@ -30,7 +30,7 @@ from pipeline import audit_log
 from pipeline.approval import approval_status, differences
 from pipeline.cache import make_key
 from pipeline.campaign.batch import find_episodes, out_root
-from pipeline.campaign.decision import doubtful_words, masking
+from pipeline.campaign.decision import doubtful_words, masking, read_json_dict
 from pipeline.campaign.jobs import describe_os_error, read_record, up_to_date
 from pipeline.crash import internal_error
 from pipeline.errors import CadreError
@@ -83,14 +83,6 @@ def _has_clips(folder: Path) -> bool:
         return False
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text("utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
 def status(folder: str | Path, options: RenderOptions | None = None) -> CampaignStatus:
     """Rows for an episode folder (it holds clips) or a campaign folder (it holds episode folders);
     ``options`` as the batch would be given them (``out_dir`` for ``-o``)."""
@@ -137,7 +129,7 @@ def _episode_rows(folder: Path, options: RenderOptions, root: Path) -> list[Stat
     approval = approval_status(prepared)
     refusals = duration_refusals(prepared)
     audit = audit_log.read(ep_out)
-    plan = _read_json(ep_out / "plan.json")
+    plan = read_json_dict(ep_out / "plan.json")
     names = [n.name for n in prepared.networks]
     extra = sorted(p.name for p in (ep_out.iterdir() if ep_out.is_dir() else [])
                    if p.is_dir() and not p.name.startswith(".") and p.name not in names
@@ -162,7 +154,7 @@ def _episode_rows(folder: Path, options: RenderOptions, root: Path) -> list[Stat
         _approval(row, approval, name)
         _published(row, audit, name)
         if row.state != "never rendered":
-            _warnings(row, _read_json(ep_out / name / "report.json"), plan)
+            _warnings(row, read_json_dict(ep_out / name / "report.json"), plan)
         rows.append(row)
     return rows
 
