@@ -344,15 +344,11 @@ def test_control_characters_in_a_name_are_escaped(tmp_path, name):
 @pytest.mark.parametrize("size,needle", [("2048x16", "2048x16, a shape beyond"), ("16x2048", "16x2048, a shape beyond"),
                                          ("9000x2000", "up to 8192 px a side"), ("6400x6400", "40 megapixels")])
 def test_extreme_frame_shapes_refused_early(tmp_path, size, needle):
-    import time
-
     episode = tmp_path / "ep"
     make_clip(episode / "1.mp4", size=size, rate=2, duration=1.0, audio=False, source="color=c=gray")
     before = tree_hashes(episode)
-    t0 = time.monotonic()
     result = render(episode)
-    assert time.monotonic() - t0 < 30
-    assert_one_error(result, "1.mp4", needle)
+    assert_one_error(result, "1.mp4", needle)        # the probe's message: refused before any decoding
     assert_nothing_published(episode, before)
 
 
@@ -397,15 +393,12 @@ def test_face_analysis_cost_is_bounded_by_the_output(size):
 
 
 def test_thin_clip_renders_in_seconds(tmp_path):
-    """8:1, the thinnest shape accepted, is masked (face analysis runs) in bounded time."""
-    import time
-
+    """8:1, the thinnest shape accepted, is masked (face analysis runs); its cost bound is checked
+    by test_face_analysis_cost_is_bounded_by_the_output (speed itself belongs in benchmarks/)."""
     episode = tmp_path / "thin"
     make_clip(episode / "1.mp4", size="1024x128", duration=2.0)
-    t0 = time.monotonic()
     result = cli("render", episode, "-n", "youtube-shorts", "--captions", "none", "--reanalyse")
     assert result.exit_code == 0, result.output
-    assert time.monotonic() - t0 < 60     # was minutes with an unbounded upscale
 
 
 # -- 3b. the review API: non-finite numbers, wrong types, sizes -----------------------------------
