@@ -392,7 +392,7 @@ def test_face_analysis_cost_is_bounded_by_the_output(size):
     assert scan_plan(1920, 1080, load_settings("mosaic")).upscale == pytest.approx(16 / 15)   # unchanged
 
 
-def test_thin_clip_renders_in_seconds(tmp_path):
+def test_thin_clip_is_analysed_and_rendered(tmp_path):
     """8:1, the thinnest shape accepted, is masked (face analysis runs); its cost bound is checked
     by test_face_analysis_cost_is_bounded_by_the_output (speed itself belongs in benchmarks/)."""
     episode = tmp_path / "thin"
