@@ -309,7 +309,8 @@ def test_folder_with_percent_d_and_output_starting_with_dash(tmp_path, clip_byte
     result = cli("render", "ep%d", "-n", "youtube-shorts", "--captions", "none", "--redact", "none", "-o", "-out")
     assert result.exit_code == 0, result.output
     folder = tmp_path / "-out" / "ep%d" / "youtube-shorts"
-    assert sorted(p.name for p in folder.iterdir()) == ["cover.jpg", "ep%d.mp4", "ep%d.srt", "ep%d.vtt", "report.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [".cadre-job.json", "cover.jpg", "ep%d.mp4", "ep%d.srt",
+                                                        "ep%d.vtt", "report.json"]
     assert not list(tmp_path.glob("-out/ep1*")) and not list(tmp_path.glob("ep1*"))
     assert tree_hashes(episode) == before
 

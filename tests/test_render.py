@@ -90,8 +90,8 @@ def test_every_network_gets_a_checked_file(mixed_render):
     profile = master_profile()
     for net in network_names():
         folder = out / net
-        assert sorted(p.name for p in folder.iterdir()) == ["cover.jpg", "episode.mp4", "episode.srt",
-                                                           "episode.vtt", "report.json"]
+        assert sorted(p.name for p in folder.iterdir()) == [".cadre-job.json", "cover.jpg", "episode.mp4",
+                                                           "episode.srt", "episode.vtt", "report.json"]
         mp4 = folder / "episode.mp4"
         with av.open(str(mp4)) as c:
             v, a = c.streams.video[0], c.streams.audio[0]
