@@ -32,6 +32,7 @@ from pipeline.campaign.report import Row, fill_from_outputs, merge_rows, write_r
 from pipeline.crash import internal_error
 from pipeline.errors import CadreError
 from pipeline.lock import CampaignLock, staging_in_use
+from pipeline.master import no_events
 from pipeline.networks import network_names
 from pipeline.orchestrator import RenderOptions
 from pipeline.source.config import load_settings
@@ -68,9 +69,6 @@ class BatchResult:
     def count(self, status: str) -> int:
         return sum(1 for r in self.rows if r.status == status)
 
-
-def _noop(kind, **data):
-    pass
 
 
 def out_root(campaign: Path, options: RenderOptions) -> Path:
@@ -123,7 +121,7 @@ def remove_leftovers(root: Path) -> int:
 
 
 def run_batch(campaign: str | Path, options: BatchOptions | RenderOptions | None = None,
-              events=_noop) -> BatchResult:
+              events=no_events) -> BatchResult:
     """Render the campaign incrementally; never raises for one episode's failure."""
     if not isinstance(options, BatchOptions):
         options = BatchOptions(render=options or RenderOptions())
@@ -192,7 +190,7 @@ def job_threads(executor: Executor, queued: int) -> int | None:
     return share(min(executor.slots, 1 + queued), executor.cores) or 0
 
 
-def execute(jobs: list[Job], executor: Executor, events=_noop, retries: int = WORKER_RETRIES) -> dict[str, JobOutcome]:
+def execute(jobs: list[Job], executor: Executor, events=no_events, retries: int = WORKER_RETRIES) -> dict[str, JobOutcome]:
     """Run the graph: a job starts when its dependencies are done (see :func:`_next_job`)."""
     order = {j.id: i for i, j in enumerate(jobs)}
     waiting = {j.id: j for j in jobs}

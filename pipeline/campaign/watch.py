@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipeline.campaign.batch import BatchOptions, find_episodes, out_root, run_batch
 from pipeline.errors import CadreError
+from pipeline.master import no_events
 
 
 @dataclass
@@ -25,9 +26,6 @@ class WatchOptions:
     poll: float = 0.25           # how often the loop looks at pending episodes
     initial: bool = True         # catch up on start (an incremental batch over the whole campaign)
 
-
-def _noop(kind, **data):
-    pass
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -46,7 +44,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 class CampaignWatcher:
-    def __init__(self, campaign: str | Path, options: WatchOptions, events=_noop, runner=run_batch):
+    def __init__(self, campaign: str | Path, options: WatchOptions, events=no_events, runner=run_batch):
         self.campaign = Path(campaign).resolve()
         self.options = options
         self.events = events
