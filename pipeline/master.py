@@ -78,10 +78,13 @@ class MasterSetup:
         return place_voices(self.overrides.voices if self.overrides else [], self.spans,
                             [a.kind for a in self.analyses], self.overrides.path if self.overrides else None)
 
-    def audio(self, prepared: Prepared, out_path: Path, profile: dict | None = None) -> Loudness:
-        """The master's sound: loudness-normalised, with the bleeps and disguised voices, over the same timeline."""
+    def audio(self, prepared: Prepared, out_path: Path, profile: dict | None = None,
+              events: Events | None = None) -> Loudness:
+        """The master's sound: loudness-normalised, with the bleeps and disguised voices, over the same timeline.
+        ``events`` receives each loudness pass's stage and progress (seconds of audio)."""
         return render_audio(self.spans, profile or prepared.profile, out_path,
-                            [(b.start, b.end) for b in self.bleeps], prepared.settings.bleep_sound, self.voices)
+                            [(b.start, b.end) for b in self.bleeps], prepared.settings.bleep_sound, self.voices,
+                            events)
 
     def job(self, audio_path: Path, out_path: Path, profile: dict, maxrate_kbps: int,
             extra_overlays: tuple[Callable, ...] = (), keyframes: tuple[float, ...] = ()) -> MasterJob:

@@ -17,7 +17,7 @@ from pipeline.cache import atomic_write_text, make_key
 from pipeline.captions.spelling import check_plan
 from pipeline.errors import CadreError
 from pipeline.export import export_network, extract_cover
-from pipeline.faces.audit import contact_sheet, redaction_report
+from pipeline.faces.audit import audit_items, contact_sheet, index_path, preset_origin, redaction_report
 from pipeline.faces.redaction import load_settings
 from pipeline.fingerprint import analysis_inputs, fingerprint_inputs, write_record
 from pipeline.lock import hold_staging
@@ -94,11 +94,11 @@ def _publish(staging: Path, ep_out: Path, names: list[str]) -> None:
             old = staging / f".old-{name}"
             final.rename(old)
         (staging / name).rename(final)
-    sheet = ep_out / "contact-sheet.jpg"
-    if (staging / sheet.name).is_file():
-        (staging / sheet.name).replace(sheet)
-    else:
-        sheet.unlink(missing_ok=True)
+    for sheet in (ep_out / "contact-sheet.jpg", index_path(ep_out / "contact-sheet.jpg")):   # and its index
+        if (staging / sheet.name).is_file():
+            (staging / sheet.name).replace(sheet)
+        else:
+            sheet.unlink(missing_ok=True)
 
 
 def render_episode(folder: str | Path, options: RenderOptions | None = None, events: Events = no_events) -> dict:
@@ -229,9 +229,8 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     plan = setup.plan
     # the caption spelling check: warnings, report.json; spellcheck = "block" stops here with one line
     spelling = check_plan(plan, settings, episode.folder, lambda line: events("warning", message=line))
-    events("stage", name="audio")
     audio_path = staging / "audio.m4a"
-    loud = setup.audio(prepared, audio_path)
+    loud = setup.audio(prepared, audio_path, events=events)   # stages "loudness" (measure, normalise, check)
     if loud.silent:
         prepared = _refuse(prepared, {n.name: f"the episode has no audible sound, which {n.title} requires; "
                                               f"add sound or drop -n {n.name}" for n in networks if n.needs_audio},
@@ -243,17 +242,21 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     if setup.captions and setup.captions.get("warning"):
         events("warning", message=setup.captions["warning"])
     tracks = {a.span.path.name: a.faces for a in setup.analyses if a.faces is not None}
+    # everything masked, listed once (faces, regions, whole-frame and voice spans): report and contact sheet
+    preset = preset_origin(episode.folder, prepared.redaction.name, settings.redaction, prepared.redaction_off)
+    masked = audit_items(tracks, prepared.redaction, setup.overrides, setup.voices,
+                         {c.file: c.offset for c in plan.clips if c.kind == "clip"})
     extra = {"captions": setup.captions, "branding": settings.branding, "asr": report_fields(settings.asr),
-             "redaction": {**redaction_report(tracks, prepared.redaction, setup.overrides),
+             "redaction": {**redaction_report(tracks, prepared.redaction, setup.overrides, masked, preset),
                            **(prepared.redaction_off or {}), "bleeps": bleep_report(setup.bleeps, settings),
                            "voices": voice_report(setup.voices)},
              "analysis": {"from_cache": all(hit for _, hit in served), "reanalysed": cache.refreshing("faces")}}
     if spelling is not None:
         extra["spelling"] = spelling
-    if any(t.tracks for t in tracks.values()):
+    if masked:
         events("stage", name="contact sheet")
         contact_sheet(tracks, {a.span.path.name: a.span for a in setup.analyses}, prepared.redaction,
-                      setup.overrides, path=staging / "contact-sheet.jpg")
+                      setup.overrides, path=staging / "contact-sheet.jpg", items=masked, preset=preset)
     keyframes = sorted({p[0] for parts in plan.parts.values() for p in parts[1:]})
     master = staging / "master.mp4"
     job = setup.job(audio_path, master, profile, min(n.video_bitrate_max_kbps for n in networks),

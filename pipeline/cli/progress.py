@@ -40,7 +40,7 @@ class RenderProgress(_Display):
     def __call__(self, kind: str, **data) -> None:
         if kind == "stage":
             text = f"{self.label}: {data['name']}" + "".join(f" {v}" for k, v in data.items()
-                                                             if k in ("clip", "network"))
+                                                             if k in ("clip", "network", "step"))
             if self.progress:
                 if self.task is not None:
                     self.progress.remove_task(self.task)
@@ -110,7 +110,7 @@ class BatchProgress(_Display):
 
     def _on_job_stage(self, job, name, **data):
         if self.progress and job in self.tasks:
-            extra = " ".join(str(data[k]) for k in ("clip", "network") if data.get(k))
+            extra = " ".join(str(data[k]) for k in ("clip", "network", "step") if data.get(k))
             # each step has its own bar (seconds of audio, frames...): reset it, so its ETA is the step's
             self.progress.reset(self.tasks[job], total=data.get("frames") or data.get("total") or None,
                                 description=f"  {job}: {name} {extra}".rstrip())

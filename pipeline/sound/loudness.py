@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,12 @@ from pipeline.sound.voice import disguised
 from pipeline.source.normalize import AUDIO_RATE, FPS, ClipSpan, audio_input
 
 SILENCE_LUFS = -70.0  # below this there is nothing to normalise
+
+# events(kind, **data) as the render sends them (``pipeline.master.Events``): each ffmpeg pass over the
+# audio is a "stage" (name "loudness", step measure | normalise | check) followed by "progress" events
+# in seconds of audio, read from ffmpeg's ``-progress`` output (about twice a second)
+Events = Callable[..., None]
+PROGRESS_PERIOD = 0.5   # seconds between ffmpeg's progress reports
 
 
 @dataclass(frozen=True)
@@ -45,15 +53,41 @@ def _num(value: str) -> float:
         return -99.0
 
 
-def _measure(stream, source, target: dict) -> Loudness:
+def _run(args: list[str], loglevel: str, events: Events | None, step: str, total: float) -> tuple[int, str]:
+    """Run one ffmpeg pass; with ``events``, announce it and report its position in seconds of audio.
+    Returns the exit code and ffmpeg's log (stderr)."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", loglevel]
+    if events is None:
+        proc = subprocess.run([*cmd, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              errors="replace")
+        return proc.returncode, proc.stderr
+    total = round(total, 3)
+    events("stage", name="loudness", step=step, total=total, unit="s")
+    last = None
+    with tempfile.TemporaryFile() as err:
+        report = ["-progress", "pipe:1", "-nostats", "-stats_period", f"{PROGRESS_PERIOD:g}"]
+        proc = subprocess.Popen([*cmd, *report, *args], stdout=subprocess.PIPE, stderr=err, text=True,
+                                errors="replace")
+        for line in proc.stdout:
+            value = line.removeprefix("out_time_us=").strip() if line.startswith("out_time_us=") else ""
+            if value.lstrip("-").isdigit():
+                last = round(min(total, max(0.0, int(value) / 1e6)), 3)
+                events("progress", done=last, total=total, unit="s")
+        code = proc.wait()
+        if code == 0 and last != total:
+            events("progress", done=total, total=total, unit="s")
+        err.seek(0)
+        return code, err.read().decode("utf-8", "replace")
+
+
+def _measure(stream, source, target: dict, events: Events | None = None, step: str = "measure",
+             total: float = 0.0) -> Loudness:
     node = stream.filter("loudnorm", I=target["loudness_lufs"], TP=target["true_peak_dbtp"],
                          LRA=target["loudness_range_lu"], print_format="json")
-    args = compile_graph(node.output("-", format="null"))
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", *args],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace")
-    if proc.returncode != 0:
-        raise CadreError(source, f"loudness measurement failed: {last_error_line(proc.stderr)}")
-    data = _loudnorm_json(proc.stderr, source)
+    code, stderr = _run(compile_graph(node.output("-", format="null")), "info", events, step, total)
+    if code != 0:
+        raise CadreError(source, f"loudness measurement failed: {last_error_line(stderr)}")
+    data = _loudnorm_json(stderr, source)
     return Loudness(_num(data["input_i"]), _num(data["input_tp"]), _num(data["input_lra"]),
                     _num(data["input_thresh"]), _num(data.get("target_offset", "0")))
 
@@ -69,9 +103,9 @@ def measure_spans(spans: list[ClipSpan], target: dict) -> Loudness:
     return _measure(episode_audio(spans), spans[0].path.parent, target)
 
 
-def measure_file(path: Path, target: dict) -> Loudness:
-    """Loudness of a rendered file, read back for the report."""
-    return _measure(ffmpeg.input(str(path)).audio, path, target)
+def measure_file(path: Path, target: dict, events: Events | None = None, total: float = 0.0) -> Loudness:
+    """Loudness of a rendered file, read back for the report (and for the correction loop)."""
+    return _measure(ffmpeg.input(str(path)).audio, path, target, events, "check", total)
 
 
 def _inside(bleeps) -> str:
@@ -102,7 +136,7 @@ CORRECTION_ATTEMPTS = 3
 
 
 def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(), bleep_sound: str = "tone",
-                 voices=()) -> Loudness:
+                 voices=(), events: Events | None = None) -> Loudness:
     """Pass 2: normalise the episode audio with pass-1 figures and encode AAC to ``out_path``.
 
     loudnorm falls back to dynamic mode when the linear gain would break the true-peak ceiling,
@@ -114,16 +148,17 @@ def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(),
     (``(start, end)`` episode seconds) are muted before both passes, so the loudness target holds
     for the audio as published; with ``bleep_sound = "tone"`` a beep of fixed level is added over
     them after normalisation. ``voices`` (:class:`pipeline.sound.voice.PlacedVoice`) are disguised
-    before both passes too.
+    before both passes too. ``events``, when given, receives each pass's stage and progress
+    (seconds of audio: ``measure``, then ``normalise`` and ``check`` for each attempt).
     """
-    source = _source(spans, bleeps, voices)
-    measured = _measure(source, spans[0].path.parent, target) if bleeps or voices else measure_spans(spans, target)
+    total = sum(s.frame_count for s in spans) / FPS
+    measured = _measure(_source(spans, bleeps, voices), spans[0].path.parent, target, events, "measure", total)
     gain = 0.0
     for _ in range(CORRECTION_ATTEMPTS):
-        _encode_audio(spans, target, out_path, bleeps, bleep_sound, measured, gain, voices)
+        _encode_audio(spans, target, out_path, bleeps, bleep_sound, measured, gain, voices, events, total)
         if measured.silent:
             break
-        got = measure_file(out_path, target)
+        got = measure_file(out_path, target, events, total)
         miss = target["loudness_lufs"] - got.integrated
         if abs(miss) <= CORRECTION_TOLERANCE_LU:
             break
@@ -137,7 +172,7 @@ def _source(spans, bleeps, voices):
 
 
 def _encode_audio(spans, target: dict, out_path: Path, bleeps, bleep_sound: str, measured: Loudness,
-                  gain: float, voices=()) -> None:
+                  gain: float, voices=(), events: Events | None = None, total: float = 0.0) -> None:
     stream = _source(spans, bleeps, voices)
     if not measured.silent:
         stream = stream.filter(
@@ -155,7 +190,6 @@ def _encode_audio(spans, target: dict, out_path: Path, bleeps, bleep_sound: str,
         stream = with_tone(stream, bleeps, sum(s.frame_count for s in spans) / FPS)
     out = stream.output(str(out_path), acodec=target["audio_codec"], ar=AUDIO_RATE, ac=2,
                         audio_bitrate=f"{target['audio_bitrate_kbps']}k", f="mp4")
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", *compile_graph(out)],
-                          stderr=subprocess.PIPE, text=True, errors="replace")
-    if proc.returncode != 0:
-        raise CadreError(spans[0].path.parent, f"audio render failed: {last_error_line(proc.stderr)}")
+    code, stderr = _run(["-y", *compile_graph(out)], "error", events, "normalise", total)
+    if code != 0:
+        raise CadreError(spans[0].path.parent, f"audio render failed: {last_error_line(stderr)}")
