@@ -15,13 +15,13 @@ from pipeline.captions.corrections import clip_transcript
 from pipeline.errors import CadreError
 from pipeline.faces.redaction import analyse_faces, load_settings
 from pipeline.faces.tracking import FaceTracks
-from pipeline.reframe import PLANNED, Reframer, auto, follow, is_vertical, make_reframer
+from pipeline.reframe import PLANNED, Reframer, auto, follow, is_vertical, make_reframer, speaker
 from pipeline.reframe.shots import detect_shots
 from pipeline.source.normalize import FPS, ClipSpan, working_size
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.transcript import Transcript
 
-FOLLOW_VERSION = 3   # 3: containment check and repairs, headroom, pinned tracks (issue 14)
+FOLLOW_VERSION = 4   # 3: containment check and repairs, headroom, pinned tracks; 4: the speaker leads (issue 14)
 # faces for framing only (masking off): a person worth aiming at is big, and moves little in 0.2 s
 REFRAME_DETECTION = {"detect_every": 6, "tile_every": 30, "min_face_px": 80}
 
@@ -69,14 +69,16 @@ def analyse_clip(span: ClipSpan, settings, redaction=None, with_transcript: bool
     faces = None
     if redaction is not None:
         faces = analyse_faces(span, redaction, step_progress(events, "faces", name, "frames"))
-    reframer = reframe_clip(span, settings, faces)
+    reframer = reframe_clip(span, settings, faces, words=transcript.words)
     return ClipAnalysis(span, file_hash(span.path), reframer, transcript, faces)
 
 
-def reframe_clip(span: ClipSpan, settings, faces=None) -> Reframer:
+def reframe_clip(span: ClipSpan, settings, faces=None, words=()) -> Reframer:
     """The clip's reframer. ``follow``/``auto`` and ``[[reframe_spans]]`` overrides get a plan from
     the clip's shots and face tracks (``faces`` when masking ran, else a lighter detection run for
-    framing only, which never turns masking on); the plan is cached with the other analysis."""
+    framing only, which never turns masking on); with several people, the main face is the one whose
+    mouth moves while ``words`` are spoken (``reframe/speaker.py``). The plan is cached with the other
+    analysis."""
     size = working_size(span.info)
     name = settings.reframe
     overrides = settings.spans_for(span.path.name)
@@ -95,14 +97,16 @@ def reframe_clip(span: ClipSpan, settings, faces=None) -> Reframer:
     shots = detect_shots(span)
     key = cache.make_key("follow", FOLLOW_VERSION, file_hash(span.path), span.start, span.end, size, strategy,
                          settings.focus, [vars(o) for o in overrides], [t.to_dict() for t in tracks], shots.cuts,
-                         {k: v for k, v in vars(follow).items() if k.isupper() and isinstance(v, (int, float))},
-                         {k: v for k, v in vars(auto).items() if k.isupper() and isinstance(v, (int, float))})
+                         [(round(w.start, 3), round(w.end, 3)) for w in words],
+                         [{k: v for k, v in vars(m).items() if k.isupper() and isinstance(v, (int, float, tuple))}
+                          for m in (follow, auto, speaker)])
     cached = cache.load("follow", key)
     if cached is not None:
         plan = follow.FollowPlan.from_dict(cached)
     else:
         resolved = _resolve_overrides(span, overrides, shots, tracks)
         sections = follow.sections(shots.ranges(), frame_count, strategy, settings.focus, resolved)
+        sections = speaker.assign(span, sections, tracks, words)
         plan = follow.plan_clip(sections, tracks, shots, size, settings.focus[1])
         cache.store("follow", key, plan.to_dict())
     return make_reframer(name, size, settings.focus, plan)

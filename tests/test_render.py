@@ -262,7 +262,7 @@ def test_long_filter_graph_goes_through_a_file(tmp_path, monkeypatch):
     plan = FollowPlan(size, window(size), [PathSegment(0, 90, "pan", 1, "override",
                                                    (Piece(0, 45, 10, 400, 45), Piece(45, 90, 410, -300, 45)))])
     reframer = FollowReframer(size, plan=plan)
-    monkeypatch.setattr(pipeline.analyse, "reframe_clip", lambda span, settings, faces=None: reframer)
+    monkeypatch.setattr(pipeline.analyse, "reframe_clip", lambda span, settings, faces=None, **_: reframer)
 
     result = render_episode(ep, RenderOptions(networks=("tiktok",), caption_style="none", redact="none"))
     assert any("-/filter_complex" in args for args in used), used

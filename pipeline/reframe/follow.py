@@ -23,7 +23,7 @@ jump at a cut, never inside a shot.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import ffmpeg
 import numpy as np
@@ -42,7 +42,7 @@ from pipeline.reframe.path import (
     pieces,
     still_position,
 )
-from pipeline.reframe.subjects import FIT_SHARE, Subjects, _extent, subjects, who_matters
+from pipeline.reframe.subjects import FIT_SHARE, Subjects, _extent, main_face, subjects, who_matters
 
 BAND_PAN = 0.15          # a panning window keeps the subjects' centre within +-15 % of its middle
 MIN_FACE_SHARE = 0.15    # a shot "has a subject" when the main face is on screen this share of it
@@ -67,18 +67,21 @@ class PathSegment:
     # stack / fit (the faces that matter could not share one window in that stretch)
     repairs: tuple[tuple[int, int, str], ...] = ()
     y: int | None = None             # window top edge (px) when it differs from the plan's (headroom)
+    main: str | None = None          # track id of the main face (the review page's), when faces framed it
+    main_by: str | None = None       # why it is the main face: pinned | speaks | largest
 
     def to_dict(self) -> dict:
         return {"start": self.start, "end": self.end, "mode": self.mode, "shot": self.shot, "source": self.source,
                 "pieces": [[p.n0, p.n1, p.x0, p.dx, p.dn] for p in self.pieces],
                 "panels": [list(p) for p in self.panels], "repairs": [list(r) for r in self.repairs],
-                "y": self.y}
+                "y": self.y, "main": self.main, "main_by": self.main_by}
 
     @classmethod
     def from_dict(cls, d: dict) -> "PathSegment":
         return cls(d["start"], d["end"], d["mode"], d["shot"], d["source"], tuple(Piece(*p) for p in d["pieces"]),
                    tuple(tuple(p) for p in d.get("panels", ())),
-                   tuple((int(a), int(b), str(k)) for a, b, k in d.get("repairs", ())), d.get("y"))
+                   tuple((int(a), int(b), str(k)) for a, b, k in d.get("repairs", ())), d.get("y"),
+                   d.get("main"), d.get("main_by"))
 
     @property
     def cuts(self) -> list[int]:
@@ -231,6 +234,7 @@ class Section:
     focus: tuple[float, float]
     override: bool = False
     track: str | None = None           # [[reframe_spans]] track = "id": the main face, pinned
+    speaker: str | None = None         # the face that speaks in it (speaker.py), the main face unless pinned
 
 
 def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float = TOLERANCE,
@@ -248,16 +252,16 @@ def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float 
         return [_still(sec, fixed * w, source)]
     subj = subjects(tracks, sec.start, sec.end)
     if not subj.empty:
-        lo, hi, too_wide = _extent(subj, c, sec.track)
+        lo, hi, too_wide = _extent(subj, c, sec.track, sec.speaker)
         seen = ~np.isnan(lo)
         if seen.mean() >= MIN_FACE_SHARE or seen.sum() >= 10:
             apart = _runs_of(too_wide, APART_MIN)
             covered = sum(e - s for s, e in apart)
             if covered and covered >= (1 - FIT_SHARE) * seen.sum() or too_wide.sum() > FIT_SHARE * seen.sum() and not apart:
-                return [_apart(sec, subj, sec.track, size, source="faces")]
+                return [_named(_apart(sec, subj, size, source="faces"), subj, sec)]
             if apart and split:
                 return _split(sec, apart, tracks, shots, size, tol)
-            return [_follow(sec, subj, lo, hi, size, tol)]
+            return [_named(_follow(sec, subj, lo, hi, size, tol), subj, sec)]
     if sec.strategy == "auto" and not sec.override:
         return [PathSegment(sec.start, sec.end, "fit", sec.shot, "no faces")]
     cue = motion_centre(shots, sec.start, sec.end)
@@ -279,9 +283,15 @@ def _runs_of(mask: np.ndarray, least: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in merged if b - a >= least]
 
 
-def _apart(sec: Section, subj: Subjects, pin, size, source: str, repair: bool = False) -> PathSegment:
+def _named(seg: PathSegment, subj: Subjects, sec: Section) -> PathSegment:
+    """The segment with its main face recorded (the person's track id and why it is the main one)."""
+    row, how = main_face(subj, sec.track, sec.speaker)
+    return replace(seg, main=subj.ids[row][0] if subj.ids else None, main_by=how)
+
+
+def _apart(sec: Section, subj: Subjects, size, source: str, repair: bool = False) -> PathSegment:
     """Stack (two groups that each fit a panel) or fit, for a section or a stretch of one."""
-    panels = stack.plan_panels(subj, who_matters(subj, pin)[2], size)
+    panels = stack.plan_panels(subj, who_matters(subj, sec.track, sec.speaker)[2], size)
     mode = "stack" if panels is not None else "fit"
     repairs = ((sec.start, sec.end, mode),) if repair else ()
     return PathSegment(sec.start, sec.end, mode, sec.shot, source, (), panels or (), repairs)
@@ -290,14 +300,13 @@ def _apart(sec: Section, subj: Subjects, pin, size, source: str, repair: bool = 
 def _split(sec: Section, apart, tracks, shots, size, tol) -> list[PathSegment]:
     """A section whose faces that matter are apart for some stretches only: those stretches are
     stacked (or shown whole), the rest followed."""
-    from dataclasses import replace
-
     edges = sorted({0, sec.end - sec.start, *[x for r in apart for x in r]})
     out: list[PathSegment] = []
     for s, e in zip(edges, edges[1:]):
         part = replace(sec, start=sec.start + s, end=sec.start + e)
         if (s, e) in apart:
-            out.append(_apart(part, subjects(tracks, part.start, part.end), sec.track, size, "faces", repair=True))
+            subj = subjects(tracks, part.start, part.end)
+            out.append(_named(_apart(part, subj, size, "faces", repair=True), subj, part))
         else:
             out += plan_section(part, tracks, shots, size, tol, split=False)
     return out
@@ -308,7 +317,7 @@ def _follow(sec: Section, subj: Subjects, lo, hi, size, tol) -> PathSegment:
     w, h = size
     cw, ch, _ = window(size)
     c = cw / w
-    main = who_matters(subj, sec.track)[1]
+    main = who_matters(subj, sec.track, sec.speaker)[1]
     a, b, need = hard_corridor(subj, main, c)
     soft = corridor(lo, hi, c, BAND_PAN)
     still = still_position(lo, hi, c)
@@ -327,8 +336,6 @@ def _follow(sec: Section, subj: Subjects, lo, hi, size, tol) -> PathSegment:
 
 
 def replace_y(seg: PathSegment, y: int | None) -> PathSegment:
-    from dataclasses import replace
-
     return seg if y is None else replace(seg, y=y)
 
 

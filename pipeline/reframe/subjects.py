@@ -20,6 +20,7 @@ HOLD = 6                 # frames a face is assumed to stay put past its first a
 LINK_GAP = 13            # frames: a track that starts this soon after another ended may continue it ...
 LINK_SPEED = 0.06        # ... when its face moved at most this fraction of the width per frame meanwhile
 LINK_SIZE = 1.5          # ... and is about the same size
+CENTRE_WEIGHT = 1.0      # main face without speech: a face at the frame's edge weighs about half as much
 
 
 @dataclass
@@ -145,34 +146,51 @@ def _smooth(x: np.ndarray, k: int) -> np.ndarray:
     return np.convolve(xp, np.ones(k) / k, mode="valid")
 
 
-def who_matters(subj: Subjects, pin: str | None = None) -> tuple[np.ndarray, int, np.ndarray]:
-    """Per track and frame whether it is on screen; the main face (the track ``pin`` when it is in
-    the section, and then it alone matters; else the most screen presence, height x frames); and per
-    track whether it matters (big enough and present enough beside the main one)."""
+def who_matters(subj: Subjects, pin: str | None = None, speaker: str | None = None
+                ) -> tuple[np.ndarray, int, np.ndarray]:
+    """Per track and frame whether it is on screen; the main face; and per track whether it matters
+    (big enough and present enough beside the main one). The main face is the track ``pin`` when it
+    is in the section (then it alone matters: a person chose it); else the track ``speaker`` (the
+    face that speaks, :mod:`pipeline.reframe.speaker`); else the largest and most central over the
+    section: the most height x frames, each frame weighted by how near the middle the face is."""
+    main, how = main_face(subj, pin, speaker)
     present = ~np.isnan(subj.x0)
+    if how == "pinned":
+        return present, main, np.arange(subj.x0.shape[0]) == main
     h = np.where(present, subj.h, 0.0)
     presence = h.sum(axis=1)
-    rows = [k for k, ids in enumerate(subj.ids) if pin in ids] if pin is not None else []
-    if rows:                                         # pinned by a person: that face alone matters
-        main = rows[0]
-        return present, main, np.arange(len(presence)) == main
-    main = int(np.argmax(presence))
     med = np.array([np.median(subj.h[i][present[i]]) if present[i].any() else 0.0 for i in range(len(presence))])
     return present, main, (presence >= MATTER_PRESENCE * presence[main]) & (med >= MATTER_SIZE * med[main])
 
 
-def required(subj: Subjects, c: float, pin: str | None = None) -> tuple[np.ndarray, np.ndarray, bool]:
+def main_face(subj: Subjects, pin: str | None = None, speaker: str | None = None) -> tuple[int, str]:
+    """Row of the main face and why: ``pinned`` (``[[reframe_spans]]`` track), ``speaks`` or
+    ``largest`` (largest and most central: see :func:`who_matters`)."""
+    for want, how in ((pin, "pinned"), (speaker, "speaks")):
+        rows = [k for k, ids in enumerate(subj.ids) if want is not None and want in ids]
+        if rows:
+            return rows[0], how
+    present = ~np.isnan(subj.x0)
+    with np.errstate(invalid="ignore"):
+        off = np.abs((subj.x0 + subj.x1) / 2 - 0.5)
+    weight = np.where(present, subj.h * (1.0 - CENTRE_WEIGHT * np.nan_to_num(off)), 0.0)
+    return int(np.argmax(weight.sum(axis=1))), "largest"
+
+
+def required(subj: Subjects, c: float, pin: str | None = None, speaker: str | None = None
+             ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Per frame: the extent ``[u0, u1]`` that must be inside a window ``c`` wide (NaN where no
     face matters), and whether the shot must be shown whole (the faces that matter overflow the
-    window too often). The main face is the one with the most screen presence (height x frames)."""
-    lo, hi, too_wide = _extent(subj, c, pin)
+    window too often). The main face is :func:`who_matters`'s."""
+    lo, hi, too_wide = _extent(subj, c, pin, speaker)
     seen = ~np.isnan(lo)
     return lo, hi, bool(seen.any() and too_wide.sum() > FIT_SHARE * seen.sum())
 
 
-def _extent(subj: Subjects, c: float, pin: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _extent(subj: Subjects, c: float, pin: str | None = None, speaker: str | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`required`'s extent, and per frame whether the faces that matter overflow the window."""
-    present, main, matters = who_matters(subj, pin)
+    present, main, matters = who_matters(subj, pin, speaker)
     sel = present & matters[:, None]
     lo = np.where(sel, subj.x0, np.inf).min(axis=0)
     hi = np.where(sel, subj.x1, -np.inf).max(axis=0)

@@ -1,0 +1,138 @@
+"""Which face speaks: the main face of a shot with several people is the one whose mouth moves
+while words are spoken.
+
+For each section of a clip with at least two people on screen while words are spoken (word
+times from the transcript), frames are decoded over that stretch only, at analysis width, and
+for each face (its raw detection box, interpolated between detections) the change between two
+frames ``GAP`` apart is measured in two bands of the box: the mouth (lower part) and the eyes
+(upper part), each shrunk to a small grid so the figure does not depend on the face's size. What
+the whole head does (a nod, a step, the camera) changes both bands alike; what the mouth does
+changes the lower one only, so the face's score is the mean of ``max(0, mouth - eyes)`` over the
+sampled word frames. A face that scores ``RATIO`` times the next one, and at least ``FLOOR``,
+speaks; otherwise nobody is sure and ``follow`` keeps the largest, most central face.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from pipeline.reframe.subjects import subjects
+from pipeline.source.normalize import FPS, ClipSpan, read_frames
+
+WIDTH = 640              # decode width (the face analysis's own)
+GAP = 2                  # frames between the two frames compared
+SAMPLES = 60             # word frames sampled per section at most (keeps it cheap on long shots)
+MIN_WORD_FRAMES = 8      # fewer word frames with two faces on screen: no decision
+MIN_FACE_PX = 24         # a face shorter than this (decoded px) has no measurable mouth
+GRID = (12, 6)           # each band shrunk to this many cells (w, h): per-cell change, size-free
+MOUTH = (0.62, 0.98)     # rows of the face box (fractions of its height) that hold the mouth ...
+EYES = (0.15, 0.45)      # ... and the eyes (the reference: the head's own motion)
+SIDES = (0.2, 0.8)       # columns of the box both bands use
+RATIO = 1.5              # the speaker's score is at least this many times the next face's ...
+FLOOR = 2.0              # ... and at least this much (grey levels of mouth-only change; a still face
+                         # scores under 1 through encoding noise)
+
+
+def word_frames(words, span_start: float, frame_count: int) -> np.ndarray:
+    """Per frame of the span: whether a word is being spoken (word times are clip time, s)."""
+    out = np.zeros(frame_count, bool)
+    for w in words:
+        a = int(np.floor((w.start - span_start) * FPS))
+        b = int(np.ceil((w.end - span_start) * FPS))
+        out[max(0, a):max(0, min(frame_count, b))] = True
+    return out
+
+
+def _band(gray: np.ndarray, box, rows) -> np.ndarray | None:
+    """One band of a face box (pixels ``x0, y0, x1, y1``) shrunk to ``GRID``, or None off frame."""
+    x0, y0, x1, y1 = box
+    h = y1 - y0
+    ya, yb = int(round(y0 + rows[0] * h)), int(round(y0 + rows[1] * h))
+    xa, xb = int(round(x0 + SIDES[0] * (x1 - x0))), int(round(x0 + SIDES[1] * (x1 - x0)))
+    H, W = gray.shape
+    if xa < 0 or ya < 0 or xb > W or yb > H or xb - xa < 4 or yb - ya < 3:
+        return None
+    return cv2.resize(gray[ya:yb, xa:xb], GRID, interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def mouth_change(prev: np.ndarray, cur: np.ndarray, box) -> float | None:
+    """Mean change (grey levels) of the mouth band beyond the eye band's, between two frames."""
+    bands = [_band(g, box, rows) for g in (prev, cur) for rows in (MOUTH, EYES)]
+    if any(b is None for b in bands):
+        return None
+    mouth = float(np.abs(bands[2] - bands[0]).mean())
+    eyes = float(np.abs(bands[3] - bands[1]).mean())
+    return max(0.0, mouth - eyes)
+
+
+def _candidates(tracks, start: int, end: int, talking: np.ndarray):
+    """Per section: the people on screen and the sampled word frames where two or more are."""
+    subj = subjects(tracks, start, end)
+    if subj.empty or subj.y0 is None:
+        return None
+    present = ~np.isnan(subj.rx0)
+    busy = np.flatnonzero(talking[start:end] & (present.sum(axis=0) >= 2))
+    busy = busy[busy >= GAP]
+    if len(busy) < MIN_WORD_FRAMES:
+        return None
+    if len(busy) > SAMPLES:
+        busy = busy[np.linspace(0, len(busy) - 1, SAMPLES).round().astype(int)]
+    return subj, busy
+
+
+def scores(span: ClipSpan, tracks, start: int, end: int, talking: np.ndarray) -> dict[str, float]:
+    """Mouth score of each person on screen in frames ``[start, end)`` (keyed by the person's
+    first track id); empty when there is nothing to decide (one face, or too few words)."""
+    found = _candidates(tracks, start, end, talking)
+    if found is None:
+        return {}
+    subj, busy = found
+    want = set((busy + start).tolist()) | set((busy + start - GAP).tolist())
+    first, last = min(want), max(want)
+    part = replace(span, start=span.start + first / FPS, end=span.start + (last + 1) / FPS)
+    frames: dict[int, np.ndarray] = {}
+    for i, rgb in read_frames(part, width=WIDTH):
+        if first + i in want:
+            frames[first + i] = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        if first + i >= last:
+            break
+    if not frames:
+        return {}
+    gh, gw = next(iter(frames.values())).shape
+    total = {k: [] for k in range(len(subj.ids))}
+    for f in busy:
+        n = f + start
+        if n not in frames or n - GAP not in frames:
+            continue
+        for k in range(len(subj.ids)):
+            x0, x1, y0, h = subj.rx0[k, f], subj.rx1[k, f], subj.y0[k, f], subj.h[k, f]
+            if np.isnan(x0) or np.isnan(y0) or h * gh < MIN_FACE_PX:
+                continue
+            v = mouth_change(frames[n - GAP], frames[n], (x0 * gw, y0 * gh, x1 * gw, (y0 + h) * gh))
+            if v is not None:
+                total[k].append(v)
+    return {subj.ids[k][0]: float(np.mean(v)) for k, v in total.items() if len(v) >= MIN_WORD_FRAMES // 2}
+
+
+def speaker(score: dict[str, float]) -> str | None:
+    """The person who clearly speaks (``RATIO`` times the next, at least ``FLOOR``), or None."""
+    ranked = sorted(score.items(), key=lambda kv: -kv[1])
+    if len(ranked) < 2 or ranked[0][1] < FLOOR or ranked[0][1] < RATIO * ranked[1][1]:
+        return None
+    return ranked[0][0]
+
+
+def assign(span: ClipSpan, sections: list, tracks, words) -> list:
+    """Each ``follow``/``auto`` section (not pinned by a person) with the track id of the face that
+    speaks in it, when one clearly does."""
+    if not words or not tracks:
+        return sections
+    talking = word_frames(words, span.start, span.frame_count)
+    out = []
+    for sec in sections:
+        if sec.strategy in ("follow", "auto") and sec.track is None and talking[sec.start:sec.end].any():
+            sec = replace(sec, speaker=speaker(scores(span, tracks, sec.start, sec.end, talking)))
+        out.append(sec)
+    return out
