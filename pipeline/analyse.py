@@ -21,7 +21,7 @@ from pipeline.source.normalize import FPS, ClipSpan, working_size
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.transcript import Transcript
 
-FOLLOW_VERSION = 4   # 3: containment check and repairs, headroom, pinned tracks; 4: the speaker leads (issue 14)
+FOLLOW_VERSION = 5   # 3: containment, headroom, pinned tracks; 4: the speaker leads; 5: face top kept (issue 14)
 # faces for framing only (masking off): a person worth aiming at is big, and moves little in 0.2 s
 REFRAME_DETECTION = {"detect_every": 6, "tile_every": 30, "min_face_px": 80}
 

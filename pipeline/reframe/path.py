@@ -216,8 +216,10 @@ def contain(path: np.ndarray, a: np.ndarray, b: np.ndarray, need: np.ndarray,
 
 def headroom(subj: Subjects, main: int, size: tuple[int, int], ch: int) -> int | None:
     """Top edge of a window ``ch`` tall in a taller frame: the main face's centre ``HEADROOM`` down
-    it, moved as little as needed to keep the face's top and bottom inside. None when the window is
-    the frame's full height or the face is not seen."""
+    it, moved as little as needed to keep the face's top and bottom inside on every frame; when the
+    face travels further up and down than the window is tall, its top is kept (a chin cut off reads
+    as a close-up, a forehead cut off as a mistake). None when the window is the frame's full height
+    or the face is not seen."""
     _, h = size
     if ch >= h or subj.y0 is None:
         return None
@@ -226,9 +228,9 @@ def headroom(subj: Subjects, main: int, size: tuple[int, int], ch: int) -> int |
         return None
     top, bottom = subj.y0[main][seen] * h, (subj.y0[main][seen] + subj.h[main][seen]) * h
     y = float(np.median((top + bottom) / 2)) - HEADROOM * ch
-    lo, hi = float(bottom.max()) - ch, float(top.min())       # keep the face whole when it can be
-    if lo <= hi:
-        y = min(max(y, lo), hi)
+    pad = PAD * float(np.median(bottom - top))                # as sideways: the face and some room
+    lo, hi = float(bottom.max()) + pad - ch, float(top.min()) - pad   # keep the face whole when it can be ...
+    y = min(max(y, lo), hi)                                   # ... and its top always
     return int(round(min(max(y, 0.0), h - ch)))
 
 
