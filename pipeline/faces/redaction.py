@@ -232,11 +232,13 @@ class MaskOverrides:
         return out
 
     def moving_boxes(self, e: Override, frame_index: int) -> list[tuple]:
-        """The tracked box of a moving region; fails closed (whole frame) if it was never tracked."""
+        """The tracked box of a moving region; fails closed (whole frame) if it was never tracked;
+        none after the shot cut that ended it (the report flags that stretch)."""
         tracked = self.paths.get(e)
         if tracked is None or not tracked.boxes:
             return [(0.0, 0.0, 1.0, 1.0)]
-        return [tracked.box_at(frame_index)]
+        box = tracked.box_at(frame_index)
+        return [] if box is None else [box]
 
     def to_dict(self) -> dict:
         return {"path": self.path, "entries": [e.to_dict() for e in self.entries]}
