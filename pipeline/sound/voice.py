@@ -14,19 +14,32 @@ the voice. The second stage's pitch also wanders by up to :data:`WANDER` (a step
 which defeats undoing the shift with one fixed factor. ``robot`` adds a phase-zeroing FFT filter
 that flattens the melody of the voice to a buzz.
 
+Cost: the span is disguised in mono (the two channels averaged, then put back on both: a disguised
+voice needs no stereo image, and two channels would cost rubberband twice), and once per render:
+the disguised span is written to a WAV in a temporary folder of this process and read by the
+loudness measurement and by every encode of the audio pass, keyed by the exact ffmpeg graph and
+the inputs' size and modification time (``benchmarks/bench_voice.py`` measures the cost).
+
 What it does not do: it does not change the words, the accent, the speaking rate, pauses or
 background sounds, which can identify a person to someone who knows them; nor does it remove
 the voice from the unprocessed source files. Captions and transcripts are unchanged.
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
+import os
 import random
+import shutil
+import tempfile
+import threading
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import ffmpeg
 
 from pipeline.errors import CadreError
+from pipeline.ffmpeg import compile_graph, run
 from pipeline.source.normalize import AUDIO_RATE, FPS, ClipSpan
 
 PRESETS = {                 # name: (pitch factor, formant factor)
@@ -146,20 +159,64 @@ def wander(voice: PlacedVoice) -> list[tuple[float, float]]:
 
 
 def _disguise(stream, voice: PlacedVoice, index: int):
-    """One span's audio (timestamps from 0) disguised; its length is kept to the sample."""
+    """One span's audio (timestamps from 0) disguised, in mono; its length is kept to the sample."""
     samples = int(round((voice.end - voice.start) * AUDIO_RATE))
     name = f"rubberband@voice{index}"
     steps = wander(voice)
-    out = stream.filter("rubberband", pitch=f"{voice.formant:.4f}", formant="shifted", pitchq="quality")
+    out = stream.filter("pan", "mono|c0<c0+c1")
+    out = out.filter("rubberband", pitch=f"{voice.formant:.4f}", formant="shifted", pitchq="quality")
     # one asendcmd per step: a list of commands needs ';', which the graph escaping mangles
     for t, p in steps[1:]:
         out = out.filter("asendcmd", commands=f"{t:.3f} {name} pitch {p}")
     out = out.filter(name, pitch=f"{steps[0][1]:.4f}", formant="preserved", pitchq="quality")
     if voice.preset == "robot":
         out = out.filter("afftfilt", real="hypot(re,im)", imag="0", win_size=1024, overlap=0.75)
-    return (out.filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
+    return (out.filter("aformat", sample_fmts="flt", channel_layouts="mono")
             .filter("apad").filter("atrim", end_sample=samples)
             .filter("afade", t="in", d=FADE).filter("afade", t="out", st=max(0.0, samples / AUDIO_RATE - FADE), d=FADE))
+
+
+_RENDERED: dict[tuple, Path] = {}     # graph and inputs -> disguised span WAV, for this process
+_KEEP = 64                            # spans kept; the oldest WAV is removed beyond this
+_LOCK = threading.Lock()
+_TMP: list[Path] = []
+
+
+def _folder() -> Path:
+    if not _TMP:
+        _TMP.append(Path(tempfile.mkdtemp(prefix="cadre-voice-")))
+        atexit.register(shutil.rmtree, _TMP[0], True)
+    return _TMP[0]
+
+
+def _inputs_state(args: list[str]) -> tuple:
+    """Size and modification time of the graph's input files (a clip replaced in place is new input)."""
+    state = []
+    for flag, name in zip(args, args[1:]):
+        if flag == "-i":
+            path = name.removeprefix("file:")
+            st = os.stat(path) if os.path.isfile(path) else None
+            state.append((path, st and st.st_size, st and st.st_mtime_ns))
+    return tuple(state)
+
+
+def _rendered(stream, voice: PlacedVoice, index: int):
+    """The disguised span as an input stream (48 kHz stereo), computed once and reused by each pass."""
+    cut = stream.filter("atrim", start=f"{voice.start:.6f}", end=f"{voice.end:.6f}").filter("asetpts", "PTS-STARTPTS")
+    placeholder = "/cadre-voice-span.wav"
+    args = compile_graph(_disguise(cut, voice, index).output(placeholder, acodec="pcm_f32le", f="wav"))
+    key = (tuple(args), _inputs_state(args))
+    with _LOCK:
+        path = _RENDERED.get(key)
+        if path is None or not path.is_file():
+            path = Path(tempfile.mkstemp(prefix="span-", suffix=".wav", dir=_folder())[1])
+            run(["-y", *[("file:" + str(path)) if a == "file:" + placeholder else a for a in args]],
+                source=voice.clip, what=f"voice disguise of {voice.start:g}-{voice.end:g} s")
+            _RENDERED[key] = path
+            while len(_RENDERED) > _KEEP:
+                _RENDERED.pop(next(iter(_RENDERED))).unlink(missing_ok=True)
+    return (ffmpeg.input(str(path)).audio.filter("pan", "stereo|c0<c0|c1<c0")
+            .filter("aformat", sample_fmts="fltp", channel_layouts="stereo"))
 
 
 def disguised(stream, voices: list[PlacedVoice], duration: float):
@@ -171,10 +228,14 @@ def disguised(stream, voices: list[PlacedVoice], duration: float):
         edges += [v.start, v.end]
     edges.append(duration)
     pieces = len(edges) - 1
-    split = stream.filter_multi_output("asplit", pieces)
-    parts = []
+    kept = [k for k in range(0, pieces, 2) if edges[k + 1] - edges[k] > 0]
+    split = stream.filter_multi_output("asplit", len(kept)) if len(kept) > 1 else None
+    parts, outlet = [], 0
     for k in range(pieces):
         a, b = edges[k], edges[k + 1]
+        if k % 2:   # the disguised span, rendered once by its own ffmpeg run (see _rendered)
+            parts.append(_rendered(stream, voices[k // 2], k // 2))
+            continue
         if b - a <= 0:
             continue
         # cut by timestamps, not sample counts: a stream may start after 0 (a start-time offset),
@@ -182,14 +243,13 @@ def disguised(stream, voices: list[PlacedVoice], duration: float):
         cut = {"start": f"{a:.6f}"} if k else {}
         if k < pieces - 1:
             cut["end"] = f"{b:.6f}"
-        part = split[k].filter("atrim", **cut)
-        if k % 2:
-            part = _disguise(part.filter("asetpts", "PTS-STARTPTS"), voices[k // 2], k // 2)
-        else:   # fade the untouched audio into and out of the disguised spans (FADE only)
-            if k > 0:
-                part = part.filter("afade", t="in", st=f"{a:.6f}", d=FADE)
-            if k < pieces - 1:
-                part = part.filter("afade", t="out", st=f"{max(a, b - FADE):.6f}", d=FADE)
+        part = (stream if split is None else split[outlet]).filter("atrim", **cut)
+        outlet += 1
+        # fade the untouched audio into and out of the disguised spans (FADE only)
+        if k > 0:
+            part = part.filter("afade", t="in", st=f"{a:.6f}", d=FADE)
+        if k < pieces - 1:
+            part = part.filter("afade", t="out", st=f"{max(a, b - FADE):.6f}", d=FADE)
         parts.append(part)
     return parts[0] if len(parts) == 1 else ffmpeg.concat(*parts, v=0, a=1)
 
