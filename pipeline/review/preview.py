@@ -156,6 +156,8 @@ def crop_window_frame(folder: str | Path, at: float, out_png: Path, options: Ren
     if isinstance(r, FollowReframer) and r.segment(j) is not None:
         seg = r.segment(j)
         label += f", shot {seg.shot}, {seg.mode} ({seg.source})"
+        if seg.main:                                     # who the window keeps whole, and why (issue 14)
+            label += f", main face {seg.main} ({seg.main_by})"
         # containment repairs (issue 14): which one frames this frame, and where the shot cuts
         here = [k for k in seg.repair_at(j) if k != "cut"] + (["cut here"] if j in seg.cuts else [])
         if here:
