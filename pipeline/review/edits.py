@@ -152,8 +152,9 @@ def region(value) -> list[float]:
 
 
 def add_mask(masks: Path, clip: str, box: list[float] | None, start: float, end: float | None, label: str, check,
-             whole_frame: bool = False) -> None:
-    """A manual [[mask]] over a time span (seconds of the clip file): a region, or the whole frame."""
+             whole_frame: bool = False, moving: bool = False) -> None:
+    """A manual [[mask]] over a time span (seconds of the clip file): a region, or the whole frame;
+    ``moving``: the region follows what it covers (drawn where the object is at ``start``)."""
     start = _number(start, "start")
     if end is not None:
         end = _number(end, "end")
@@ -171,7 +172,79 @@ def add_mask(masks: Path, clip: str, box: list[float] | None, start: float, end:
         entry.add("end", round(end, 3))
     if label:
         entry.add("label", str(label)[:80])
+    if moving and not whole_frame:
+        entry.add("moving", True)
     _aot(doc, "mask").append(entry)
+    _save_checked(masks, doc, check)
+
+
+def fix_moving(masks: Path, index: int, at: float, box: list[float], check, frame: float) -> str:
+    """Correct moving [[mask]] number ``index`` at clip second ``at``: the region is where the object
+    really is then. At the entry's start the region itself is replaced; later, the entry is split:
+    it ends at ``at`` and a new moving entry starts there from the corrected region (the tracker
+    starts again from it). Both cover the frame at ``at``, so no frame is left between them.
+    ``frame``: one frame's duration. Returns "replaced" or "split"."""
+    at, box = _number(at, "at"), region(box)
+    doc = _load_doc(masks)
+    items = doc.get("mask")
+    if items is None or isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
+        raise CadreError(masks, f"there is no [[mask]] number {index}")
+    entry = items[index]
+    if not entry.get("moving"):
+        raise CadreError(masks, f"[[mask]] #{index + 1} does not follow what it covers (moving = true); "
+                                "draw a new mask instead")
+    start, end = float(entry.get("start", 0.0)), entry.get("end")
+    if at < start - frame / 2 or (end is not None and at >= float(end)):
+        raise CadreError("at", f"{at:g} s is outside [[mask]] #{index + 1} ({start:g}-"
+                               f"{'end' if end is None else f'{float(end):g}'} s); show a frame inside its span")
+    if at < start + frame / 2:
+        entry["region"] = box
+        how = "replaced"
+    else:
+        fixed = tomlkit.table()
+        fixed.add("clip", str(entry["clip"]))
+        fixed.add("region", box)
+        fixed.add("start", round(at, 3))
+        if end is not None:
+            fixed.add("end", float(end))
+        if entry.get("label"):
+            fixed.add("label", str(entry["label"]))
+        fixed.add("moving", True)
+        fixed.add("note", f"corrected at {at:g} s in cadre review")
+        entry["end"] = round(at, 3)
+        items.insert(index + 1, fixed)
+        how = "split"
+    _save_checked(masks, doc, check)
+    return how
+
+
+def add_voice(masks: Path, clip: str, start: float, end: float | None, preset: str, label: str, check) -> None:
+    """A [[voice]] span (seconds of the clip file) disguised with ``preset``; the loader checks the rest
+    (preset name, overlaps, inside the clip, audio present)."""
+    start = _number(start, "start")
+    if end is not None:
+        end = _number(end, "end")
+    doc = _load_doc(masks)
+    entry = tomlkit.table()
+    entry.add("clip", clip)
+    entry.add("start", round(start, 3))
+    if end is not None:
+        entry.add("end", round(end, 3))
+    entry.add("preset", str(preset))
+    if label:
+        entry.add("label", str(label)[:80])
+    _aot(doc, "voice").append(entry)
+    _save_checked(masks, doc, check)
+
+
+def remove_voice(masks: Path, index: int, check) -> None:
+    doc = _load_doc(masks)
+    items = doc.get("voice")
+    if items is None or isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
+        raise CadreError(masks, f"there is no [[voice]] number {index}")
+    del items[index]
+    if not len(items):
+        del doc["voice"]
     _save_checked(masks, doc, check)
 
 

@@ -37,14 +37,14 @@ from starlette.routing import Route
 from pipeline.crash import internal_error
 from pipeline.errors import CadreError, NotFound, write_failed
 from pipeline.orchestrator import approve_episode
-from pipeline.review import edits
+from pipeline.review import edits, protect
 from pipeline.review.edits import MAX_SECONDS
 from pipeline.review.frames import frame_index, grab, jpeg, track_thumbnail
 from pipeline.review.proxy import ProxyJob
 from pipeline.review.session import ReviewSession
 
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
+STATIC_FILES = {"app.js": "text/javascript", "protect.js": "text/javascript", "app.css": "text/css"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self'; "
        "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
@@ -207,7 +207,7 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         with session.lock:
             edits.add_mask(session.masks_path, clip.name, data.get("region"), data.get("start", clip.span.start),
                            data.get("end"), str(data.get("label") or ""), session.check_masks,
-                           data.get("whole_frame") is True)
+                           data.get("whole_frame") is True, data.get("moving") is True)
         return JSONResponse({"saved": "masks.toml"})
 
     async def mask_remove(request):
@@ -290,6 +290,7 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         Route("/proxy.mp4", endpoint(proxy_file)),
         Route("/frame", endpoint(frame)), Route("/thumb", endpoint(thumb)),
         Route("/files/{path:path}", endpoint(files)),
+        *protect.routes(session, body, endpoint),
     ]
     return Guard(Starlette(routes=routes), token, port)
 

@@ -23,6 +23,7 @@ from pipeline.orchestrator import RenderOptions, prepare
 from pipeline.review import edits
 from pipeline.review.checks import network_checks
 from pipeline.review.state import episode_state
+from pipeline.review.voices import check_voices
 from pipeline.sound.bleep import fold, split_word
 from pipeline.source.config import load_settings
 from pipeline.speech.engines.base import TranscribeOptions
@@ -85,10 +86,12 @@ class ReviewSession:
         return load_overrides(self.masks_path, list(self.clips))
 
     def check_masks(self) -> None:
+        """``masks.toml`` as render reads it: entries, kept tracks, voice spans inside clips with sound."""
         ov = self.overrides()
         for a in self.analyses:
             if a.faces is not None:
                 ov.check_tracks(a.faces)
+        check_voices(ov, [a.span for a in self.analyses], self.masks_path)
 
     def check_settings(self) -> None:
         load_settings(self.folder)

@@ -1,10 +1,13 @@
 """The episode as JSON for the page and the offline export: captions with their flagged words,
-face tracks with their keep/mask decision, manual regions, bleeps, checks and approval."""
+face tracks with their keep/mask decision, manual and moving regions, voice spans, bleeps, checks,
+approval, and the last approval and publication from the audit log."""
 from __future__ import annotations
 
 from pipeline.approval import approval_status
 from pipeline.branding.bumpers import bumper_analyses
 from pipeline.captions.spelling import allowed_words, is_unknown
+from pipeline.review.history import history
+from pipeline.review.voices import voice_rows
 from pipeline.sound.bleep import find, fold, spans, split_word
 from pipeline.source.normalize import FPS
 
@@ -63,7 +66,7 @@ def track_rows(session, overrides) -> list[dict]:
 def mask_rows(overrides) -> list[dict]:
     rows = [e for e in overrides.entries if e.kind in ("mask_region", "mask_frame")]
     return [{"index": i, "clip": e.clip, "region": list(e.region), "start": e.start, "end": e.end,
-             "label": e.label, "whole_frame": e.kind == "mask_frame"} for i, e in enumerate(rows)]
+             "label": e.label, "whole_frame": e.kind == "mask_frame", "moving": e.moving} for i, e in enumerate(rows)]
 
 
 def keep_region_rows(overrides) -> list[dict]:
@@ -85,8 +88,10 @@ def episode_state(session, checks: list[dict]) -> dict:
         "tracks": track_rows(session, overrides),
         "masks": mask_rows(overrides),
         "keep_regions": keep_region_rows(overrides),
+        "voices": voice_rows(overrides),
         "bleep": {"terms": list(st.bleep), "sound": st.bleep_sound,
                   "spans": [b.to_dict() for b in spans(plan.words, plan.duration)]},
         "checks": checks,
         "approval": approval.to_dict(),
+        "history": history(session, approval),
     }

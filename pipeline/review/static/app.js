@@ -3,6 +3,8 @@
 
 let state = null;
 let drawn = null;          // [x0, y0, x1, y1] fractions of the frame, or null
+const renderers = [];      // more parts of the page (protect.js) drawn at every load
+const frameShown = [];     // called with (clip, seconds) when a source frame is shown
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -186,8 +188,14 @@ function renderMasks() {
   for (const m of state.masks) {
     const span = m.end === null ? `${m.start}s → end` : `${m.start}–${m.end} s`;
     const what = m.whole_frame ? "whole frame" : m.region.map((v) => v.toFixed(3)).join(", ");
-    list.append(el("li", {class: "mask"}, `${m.clip} ${span}: ${what} ${m.label || ""} `,
-      el("button", {type: "button", text: "remove", onclick: () => act("Mask removed", "api/mask/remove", {index: m.index})})));
+    const row = el("li", {class: "mask" + (m.moving ? " moving" : ""), "data-index": String(m.index)},
+                   `${m.clip} ${span}: ${what} ${m.label || ""} `);
+    if (m.moving) row.append(el("span", {class: "tag", text: "follows"}), " ",
+      el("button", {type: "button", class: "path", text: "path", title: "show the tracked path and fix a frame",
+                    onclick: () => showPath(m)}), " ");
+    row.append(el("button", {type: "button", class: "remove", text: "remove",
+                             onclick: () => act("Mask removed", "api/mask/remove", {index: m.index})}));
+    list.append(row);
   }
   const select = document.getElementById("mask-clip");
   const current = select.value;
@@ -226,6 +234,32 @@ function renderHeader() {
     a.by ? `changed since ${a.by}'s approval: ${a.changes.join(", ")}` : "not approved";
 }
 
+function short(hex) { return hex ? hex + "…" : "?"; }
+
+function renderHistory() {
+  const h = state.history;
+  const ap = document.getElementById("last-approval");
+  if (!h.approval) ap.textContent = "never approved";
+  else {
+    const a = h.approval;
+    ap.replaceChildren(el("span", {class: "who", text: `${a.by}, ${a.at}`}), " — fingerprint ",
+      el("code", {class: "fingerprint", text: short(a.fingerprint)}), " ",
+      el("span", {class: "validity " + (a.valid ? "ok" : "bad"),
+                  text: a.valid ? "still valid (the episode is unchanged)" :
+                    "no longer valid: " + (a.changes.join(", ") || "changed")}));
+  }
+  const pub = document.getElementById("last-publication");
+  if (!h.publication) { pub.textContent = "never published"; return; }
+  const p = h.publication;
+  const files = el("ul", {class: "files"});
+  for (const f of p.files) files.append(el("li", {}, el("span", {class: "file", text: f.file}), " ",
+                                                 el("code", {class: "sha", text: short(f.sha256)})));
+  pub.replaceChildren(el("span", {class: "when", text: `${p.at} by ${p.os_user}`}), " — ",
+    el("span", {class: "networks", text: p.networks.join(", ")}), " — ",
+    el("span", {class: "approved " + (p.approved ? "ok" : "bad"),
+                text: p.approved ? "as approved" : "not what the current approval covers"}), files);
+}
+
 function renderProxy(p) {
   const label = document.getElementById("proxy-state");
   if (!p) { label.textContent = "proxy off"; return; }
@@ -250,6 +284,8 @@ async function load() {
   renderTracks();
   renderMasks();
   renderChecks();
+  renderHistory();
+  for (const draw of renderers) draw();
   const video = document.getElementById("proxy");
   if (!video.poster && state.clips.length) {     // a picture before the proxy is played or rendered
     const first = state.clips[0];
@@ -260,6 +296,26 @@ async function load() {
 }
 
 // ---------------------------------------------------------------- drawing a mask box
+function showFrame(clip, at) {
+  // the source frame of ``clip`` at ``at`` seconds, to draw on; resolves once it is shown
+  const img = document.getElementById("frame");
+  const frameBox = document.getElementById("frame-box");
+  delete frameBox.dataset.ready;
+  return new Promise((resolve) => {
+    img.onload = () => {
+      frameBox.dataset.ready = at;
+      frameBox.dataset.clip = clip;
+      for (const f of frameShown) f(clip, parseFloat(at));
+      resolve();
+    };
+    img.src = `frame?clip=${encodeURIComponent(clip)}&t=${encodeURIComponent(at)}`;
+    document.getElementById("draw-box").style.display = "none";
+    drawn = null;
+    document.getElementById("mask-add").disabled = true;
+    if (!document.getElementById("mask-start").value) document.getElementById("mask-start").value = at;
+  });
+}
+
 function setupDrawing() {
   const img = document.getElementById("frame");
   const box = document.getElementById("draw-box");
@@ -284,17 +340,11 @@ function setupDrawing() {
     origin = null;
     const ok = drawn[2] - drawn[0] > 0.005 && drawn[3] - drawn[1] > 0.005;
     document.getElementById("mask-add").disabled = !ok;
+    if (ok) document.dispatchEvent(new CustomEvent("boxdrawn"));
     if (ok) say("Box drawn: set its time span, then Add mask");
   });
   document.getElementById("mask-load").addEventListener("click", () => {
-    const clip = document.getElementById("mask-clip").value;
-    const at = document.getElementById("mask-at").value || "0";
-    img.onload = () => { document.getElementById("frame-box").dataset.ready = at; };
-    img.src = `frame?clip=${encodeURIComponent(clip)}&t=${encodeURIComponent(at)}`;
-    box.style.display = "none";
-    drawn = null;
-    document.getElementById("mask-add").disabled = true;
-    if (!document.getElementById("mask-start").value) document.getElementById("mask-start").value = at;
+    showFrame(document.getElementById("mask-clip").value, document.getElementById("mask-at").value || "0");
   });
   document.getElementById("mask-whole").addEventListener("click", async () => {
     const end = document.getElementById("mask-end").value;
@@ -306,7 +356,7 @@ function setupDrawing() {
     const end = document.getElementById("mask-end").value;
     await act("Mask added", "api/mask", {clip: document.getElementById("mask-clip").value, region: drawn,
       start: parseFloat(document.getElementById("mask-start").value || "0"), end: end === "" ? null : parseFloat(end),
-      label: document.getElementById("mask-label").value});
+      label: document.getElementById("mask-label").value, moving: document.getElementById("mask-moving").checked});
     box.style.display = "none";
     drawn = null;
     document.getElementById("mask-add").disabled = true;
