@@ -148,3 +148,44 @@ def read_record(out_root: Path, episode: str, network: str) -> dict | None:
         return json.loads(record_path(out_root, episode, network).read_text("utf-8"))
     except (OSError, ValueError):
         return None
+
+
+# ---------------------------------------------------------------- networks refused for these inputs
+
+REFUSED = ".cadre-refused.json"   # in exports/<episode>/: network -> the fingerprint it was refused for, and why
+
+
+def refusals_path(out_root: Path, episode: str) -> Path:
+    return out_root / episode / REFUSED
+
+
+def _read_refusals(out_root: Path, episode: str) -> dict:
+    try:
+        data = json.loads(refusals_path(out_root, episode).read_text("utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def record_refusals(out_root: Path, episode: str, fingerprint: str, refused: dict[str, str],
+                    published: list[str]) -> None:
+    """Remember which networks a render refused (too short, silent, too big...) for these inputs,
+    so the next batch does not render the episode again only to be refused again; a network
+    published now forgets its refusal."""
+    data = {k: v for k, v in _read_refusals(out_root, episode).items() if k not in published and k not in refused}
+    at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    data.update({name: {"fingerprint": fingerprint, "reason": reason, "at": at} for name, reason in refused.items()})
+    path = refusals_path(out_root, episode)
+    if not data:
+        path.unlink(missing_ok=True)
+        return
+    atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False))
+    readable(path)
+
+
+def recorded_refusal(out_root: Path, episode: str, network: str, fingerprint: str) -> dict | None:
+    """``{"reason", "at"}`` when ``network`` was refused for exactly these inputs, else None."""
+    entry = _read_refusals(out_root, episode).get(network)
+    if isinstance(entry, dict) and entry.get("fingerprint") == fingerprint and entry.get("reason"):
+        return {"reason": str(entry["reason"]), "at": str(entry.get("at", ""))}
+    return None

@@ -19,7 +19,7 @@ from pipeline.errors import CadreError
 from pipeline.export import export_network, extract_cover
 from pipeline.faces.audit import audit_items, contact_sheet, index_path, preset_origin, redaction_report
 from pipeline.faces.redaction import load_settings
-from pipeline.fingerprint import analysis_inputs, fingerprint_inputs, write_record
+from pipeline.fingerprint import analysis_inputs, fingerprint_inputs, record_refusals, write_record
 from pipeline.lock import hold_staging
 from pipeline.master import Events, Prepared, duration_refusals, no_events, plan_master
 from pipeline.networks import load_networks, master_profile, network_names
@@ -126,6 +126,8 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
         atomic_write_text(root / episode.name / "plan.json", json.dumps(result["plan"], indent=2, ensure_ascii=False))
         for network in result["reports"]:
             write_record(root, episode.name, network, make_key(inputs), inputs, [], time.monotonic() - start)
+        # a refused network is not rendered again by the next batch while these inputs stay the same
+        record_refusals(root, episode.name, make_key(inputs), result["refused"], list(result["reports"]))
         result["out_dir"] = str(root / episode.name)
         return result
     finally:

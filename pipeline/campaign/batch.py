@@ -149,7 +149,7 @@ def run_batch(campaign: str | Path, options: BatchOptions | RenderOptions | None
         outcomes: dict[str, JobOutcome] = {}
         events("batch_start", campaign=campaign.name, episodes=len(plans),
                jobs=[{"job": j.id, "type": j.kind, "episode": j.episode, "weight": j.weight} for j in jobs],
-               up_to_date=sum(len(p.networks) - len(p.stale) for p in plans if not p.error))
+               up_to_date=sum(len(p.networks) - len(p.stale) - len(p.refused) for p in plans if not p.error))
         if jobs:
             with _executor(options, events) as executor:
                 executor_desc = executor.describe()
@@ -278,7 +278,12 @@ def episode_rows(plans: list[EpisodePlan], outcomes: dict[str, JobOutcome], root
             rows.append(Row(plan.name, net, "failed", "campaign.toml names an unknown network; choose from: "
                                                       + ", ".join(network_names())))
         for net in plan.networks:
-            if net not in plan.stale:
+            if net in plan.refused:   # known before any work: no render job for it
+                reason = plan.refused[net]
+                if (root / plan.name / net).is_dir():
+                    reason += " (the previous export is left as it was, out of date)"
+                rows.append(Row(plan.name, net, "failed", reason))
+            elif net not in plan.stale:
                 rows.append(fill_from_outputs(Row(plan.name, net, "skipped", "up to date"), root, plan.folder))
             elif outcome is not None and outcome.status == "done" and net not in outcome.refused:
                 rows.append(fill_from_outputs(Row(plan.name, net, "done", rendered_because(plan.stale[net])), root,

@@ -42,8 +42,10 @@ from pipeline.fingerprint import (
     changed_parts,
     fingerprint_inputs,
     read_record,
+    recorded_refusal,
     write_record,
 )
+from pipeline.master import duration_refusals
 from pipeline.orchestrator import RenderOptions, output_root, prepare, render_episode
 from pipeline.threads import set_budget
 from pipeline.version import __version__
@@ -127,6 +129,7 @@ class EpisodePlan:
     stale: dict[str, str] = field(default_factory=dict)      # network -> why it must be rendered
     error: str = ""                                           # could not even be planned
     unknown: tuple[str, ...] = ()                             # campaign.toml names that are not networks
+    refused: dict[str, str] = field(default_factory=dict)    # network -> why it cannot take these inputs
     analyses: list[tuple[str, AnalyseTask, int]] = field(default_factory=list)   # (key, task, frames)
 
 
@@ -144,9 +147,15 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
         plan.fingerprint = make_key(plan.inputs)
         out_root = output_root(folder, options.out_dir)
         again = force or options.reanalyse     # --force implies --reanalyse (batch.run_batch)
+        too_short = duration_refusals(prepared)   # known from the probe: never worth a render
         for name in plan.networks:
             ok, why = up_to_date(out_root, episode.name, name, plan.fingerprint, plan.inputs)
-            if again or not ok:
+            refusal = None if ok or again else recorded_refusal(out_root, episode.name, name, plan.fingerprint)
+            if not ok and name in too_short:
+                plan.refused[name] = too_short[name]
+            elif refusal is not None:   # refused by a render from these very inputs: it would be again
+                plan.refused[name] = f"{refusal['reason']} (refused at {refusal['at']}; inputs unchanged since)"
+            elif again or not ok:
                 plan.stale[name] = ("--force" if force else "--reanalyse") if again and ok else why
         if plan.stale:
             red_key = redaction.analysis_key() if redaction is not None else None

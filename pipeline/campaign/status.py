@@ -5,7 +5,8 @@ One row per episode and network, read from what is on disk:
 * **state**: ``up to date`` (the batch's record matches the episode's fingerprint and the files
   are whole, :func:`pipeline.campaign.jobs.up_to_date`), ``stale`` (and why: which input changed
   since the last render, in words, :func:`pipeline.approval.differences`), ``never rendered`` (with
-  the network's refusal when its duration limit cannot take the episode), ``not configured`` (a
+  the network's refusal when its duration limit cannot take the episode, or when a render refused it
+  for these very inputs: ``fingerprint.recorded_refusal``), ``not configured`` (a
   folder for a network the episode no longer asks for) or ``error`` (the episode cannot be planned);
 * **approval**: approved or not, by whom and when, and what changed since
   (:func:`pipeline.approval.approval_status`);
@@ -34,7 +35,7 @@ from pipeline.campaign.decision import doubtful_words, masking, read_json_dict
 from pipeline.campaign.jobs import describe_os_error, read_record, up_to_date
 from pipeline.crash import internal_error
 from pipeline.errors import CadreError
-from pipeline.fingerprint import fingerprint_inputs
+from pipeline.fingerprint import fingerprint_inputs, recorded_refusal
 from pipeline.master import duration_refusals
 from pipeline.orchestrator import RenderOptions, output_root, prepare
 from pipeline.source.episode import VIDEO_EXTS
@@ -141,11 +142,17 @@ def _episode_rows(folder: Path, options: RenderOptions, root: Path) -> list[Stat
             row.state, row.reason = "not configured", "rendered before; the episode no longer asks for this network"
         else:
             ok, why = up_to_date(root, episode.name, name, fingerprint, inputs)
+            earlier = None if ok else recorded_refusal(root, episode.name, name, fingerprint)
+            if earlier is not None and name not in refusals:
+                refusals[name] = f"{earlier['reason']} (at {earlier['at']})"
             if ok:
                 row.state = "up to date"
             elif why == "not rendered yet":
                 row.state = "never rendered"
                 row.reason = f"refused: {refusals[name]}" if name in refusals else ""
+            elif name in refusals:   # an older export is there, but these inputs are refused
+                row.state = "stale"
+                row.reason = f"refused: {refusals[name]}; the previous export is out of date"
             else:
                 row.state = "stale"
                 record = read_record(root, episode.name, name)
