@@ -21,8 +21,8 @@ pytest.importorskip("tomlkit", reason="cadre review needs tomlkit (pip install '
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package "
                                                                "(pip install playwright; its own browser download is not used)")
 
-from pipeline.review.server import ReviewServer  # noqa: E402
 from pipeline.captions.corrections import human_cues  # noqa: E402
+from pipeline.review.server import ReviewServer  # noqa: E402
 from tests.test_review_fixtures import ARTIFACTS, face_clip, make_episode  # noqa: E402
 
 CHROMIUM = Path(os.environ.get("CADRE_CHROMIUM", "/usr/bin/chromium"))
@@ -238,6 +238,40 @@ def test_video_has_a_poster_and_a_caption_jumps_to_its_moment(browser_page):
     assert track.locator(".track").count() == 1 and track.locator("button.seek").count() == 1
 
 
+def test_a_face_tracks_play_button_seeks_to_its_first_frame(browser_page):
+    """Clip 2 starts at 2 s on the episode timeline; its face's play button seeks the player there."""
+    page, _ = browser_page
+    page.locator('.clip[data-clip="1.mp4"] .cue[data-index="1"] button.seek').click()     # somewhere else first
+    row = page.locator(".track-row").filter(has=page.locator('.track[data-clip="2.mp4"]'))
+    start = float(row.locator("button.seek").text_content().strip("▶ s"))
+    row.locator("button.seek").click()
+    assert page.evaluate("document.getElementById('proxy').currentTime") == pytest.approx(2.0 + start, abs=0.01)
+
+
+def test_space_and_k_play_and_pause_the_proxy(browser_page):
+    """With the proxy rendered (Update proxy), space and K start and stop it as in an editor."""
+    page, _ = browser_page
+    page.click("#proxy-update")
+    page.wait_for_selector("#proxy-state:has-text('ready')", timeout=600000)
+    page.wait_for_selector("#proxy[src]")
+    paused = "document.getElementById('proxy').paused"
+    page.evaluate("(v => { v.currentTime = 0.5; })(document.getElementById('proxy'))")
+    page.click("h1")                   # keyboard focus on the page, not a control
+    assert page.evaluate(paused)
+    page.keyboard.press(" ")
+    assert not page.evaluate(paused)
+    page.keyboard.press("k")
+    assert page.evaluate(paused)
+    page.keyboard.press("K")
+    assert not page.evaluate(paused)
+    page.keyboard.press(" ")
+    assert page.evaluate(paused)
+    at = page.evaluate("document.getElementById('proxy').currentTime")
+    page.keyboard.press("l")
+    assert page.evaluate(paused)
+    assert page.evaluate("document.getElementById('proxy').currentTime") == pytest.approx(at + 1 / 30, abs=0.002)
+
+
 def test_approve_records_reviewer_and_hash(browser_page):
     from pipeline.approval import approval_status, read_approval
     from pipeline.orchestrator import RenderOptions, prepare
@@ -250,6 +284,43 @@ def test_approve_records_reviewer_and_hash(browser_page):
     assert record.by == "Cne Martin" and len(record.hash) == 64
     assert approval_status(prepare(folder, RenderOptions(require_approval=False))).approved
     assert "edits" in record.inputs and "1.fr.srt" in record.inputs["edits"]
+
+
+def test_last_approval_and_last_publication_from_the_audit_log(browser_page):
+    """Issue 13: the page shows who approved, when, the fingerprint and whether it still holds, and the
+    last publication (when, networks, files with their sha256) as audit.jsonl records them."""
+    from pipeline.approval import read_approval
+    from pipeline.cache import sha256_file
+    from pipeline.orchestrator import RenderOptions, render_episode
+
+    page, folder = browser_page
+    record = read_approval(folder)
+    page.reload()
+    page.wait_for_selector("#last-approval .validity")
+    assert page.text_content("#last-approval .who").startswith("Cne Martin, " + record.at)
+    assert page.text_content("#last-approval .fingerprint") == record.hash[:12] + "…"
+    assert page.text_content("#last-approval .validity").startswith("still valid")
+    assert page.text_content("#last-publication") == "never published"
+
+    render_episode(folder, RenderOptions(networks=("tiktok",)))
+    page.reload()
+    page.wait_for_selector("#last-publication .files li")
+    out = folder.parent / "exports" / "ep" / "tiktok"
+    assert page.text_content("#last-publication .networks") == "tiktok"
+    assert page.text_content("#last-publication .approved") == "as approved"
+    shown = {li.locator(".file").text_content(): li.locator(".sha").text_content()
+             for li in page.locator("#last-publication .files li").all()}
+    on_disk = {str(p.relative_to(out.parent)): sha256_file(p)[:12] + "…" for p in out.rglob("*")
+               if p.is_file() and not p.name.startswith(".")}
+    assert shown == on_disk and "tiktok/ep.mp4" in shown
+
+    clear_status(page)                 # an edit after the approval: the page says it no longer holds
+    page.fill('.clip[data-clip="1.mp4"] .cue[data-index="0"] .end', "0.95")
+    page.press('.clip[data-clip="1.mp4"] .cue[data-index="0"] .end', "Tab")
+    wait_saved(page)
+    validity = page.text_content("#last-approval .validity")
+    assert validity.startswith("no longer valid") and "1.fr.srt" in validity
+    assert page.text_content("#last-publication .approved") == "as approved"     # what was published was approved
 
 
 def test_no_script_errors_or_policy_violations(browser_page):
