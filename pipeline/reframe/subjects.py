@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 MARGIN = 0.35            # room kept beside each face, in face widths
 MATTER_SIZE = 0.6        # a face matters if its median height is >= 60 % of the main face's ...
@@ -52,9 +53,12 @@ def robust_keyframes(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         return boxes
     half = 2 if np.median(np.diff(frames)) <= 2 else 1
     out = boxes.copy()
-    for i in range(1, n - 1):
-        k = min(half, i, n - 1 - i)
-        out[i] = np.median(boxes[i - k:i + k + 1], axis=0)
+    idx = np.arange(n)
+    reach = np.minimum(np.minimum(idx, n - 1 - idx), half)      # the window shrinks at both ends
+    for k in range(1, half + 1):
+        at = idx[reach == k]
+        if at.size:                                              # all windows of 2k+1 boxes at once
+            out[at] = np.median(sliding_window_view(boxes, 2 * k + 1, axis=0)[at - k], axis=-1)
     return out
 
 
