@@ -258,6 +258,28 @@ def test_add_a_region_that_follows_what_it_covers(page_and_folder):
     assert page.locator('#masks li.mask.moving[data-index="2"] button.path').count() == 1
 
 
+def test_the_offline_export_lists_voice_spans_and_moving_regions(page_and_folder, tmp_path):
+    from pipeline.review.export import export_html
+    from pipeline.review.session import ReviewSession
+
+    page, folder = page_and_folder
+    page.select_option("#voice-clip", "1.mp4")
+    page.fill("#voice-start", "0.5")
+    page.fill("#voice-end", "1.5")
+    page.select_option("#voice-preset", "robot")
+    page.fill("#voice-label", "<i>victime</i>")
+    clear_status(page)
+    page.click("#voice-add")
+    wait_saved(page)
+    text = export_html(ReviewSession(folder), tmp_path / "review.html", frames=False).read_text("utf-8")
+    voices = text.split("<h2>Disguised voices</h2>")[1].split("<h2>")[0]
+    assert "1.mp4" in voices and "0.5–1.5" in voices and "robot" in voices
+    assert "&lt;i&gt;victime&lt;/i&gt;" in voices and "<i>" not in voices
+    masks_part = text.split("<h2>Manual masks</h2>")[1].split("<h2>")[0]
+    assert masks_part.count("follows what it covers") == 3
+    assert "never approved" in text and "never published" in text
+
+
 def test_no_script_errors_or_policy_violations(page_and_folder):
     page, _ = page_and_folder
     # the refused actions above answered 400, which the browser logs; nothing else may appear

@@ -61,6 +61,19 @@ def _published_frames(session) -> list[tuple[str, float, bytes]]:
     return out
 
 
+def _history(h: dict) -> str:
+    a, p = h["approval"], h["publication"]
+    approval = "never approved" if a is None else (
+        f"{_e(a['by'])}, {_e(a['at'])}, fingerprint {_e(a['fingerprint'])}: "
+        + ("still valid" if a["valid"] else "no longer valid (" + _e(", ".join(a["changes"])) + ")"))
+    publication = "never published" if p is None else (
+        f"{_e(p['at'])} by {_e(p['os_user'])}, {_e(', '.join(p['networks']))}, fingerprint {_e(p['fingerprint'])}"
+        + (" (as approved)" if p["approved"] else " (not what the current approval covers)") + "<ul>"
+        + "".join(f"<li>{_e(f['file'])} sha256 {_e(f['sha256'])}…</li>" for f in p["files"]) + "</ul>")
+    return (f"<h2>Sign-off history</h2><p>Last approval: <span class=\"last-approval\">{approval}</span></p>"
+            f"<p>Last publication: <span class=\"last-publication\">{publication}</span></p>")
+
+
 def export_html(session, out_path: Path, frames: bool = True) -> Path:
     """Write the read-only review page of ``session`` (a ReviewSession) to ``out_path``."""
     state = session.state()
@@ -90,9 +103,14 @@ def export_html(session, out_path: Path, frames: bool = True) -> Path:
                      f'{_e(t["clip"])} {t["from"]}–{t["to"]} s<br>{_e(t["id"])}</div>')
     body.append(f'<h2>Face tracks ({len(cards)})</h2><div class="cards">{"".join(cards) or "none"}</div>')
     masks = "".join(f"<tr><td>{_e(m['clip'])}</td><td>{m['start']}–{'' if m['end'] is None else m['end']}</td>"
-                    f"<td>{'whole frame' if m['whole_frame'] else _e(m['region'])}</td><td>{_e(m['label'])}</td></tr>"
+                    f"<td>{'whole frame' if m['whole_frame'] else _e(m['region'])}</td><td>{_e(m['label'])}</td>"
+                    f"<td>{'follows what it covers' if m['moving'] else ''}</td></tr>"
                     for m in state["masks"])
     body.append(f"<h2>Manual masks</h2><table>{masks or '<tr><td>none</td></tr>'}</table>")
+    voices = "".join(f"<tr><td>{_e(v['clip'])}</td><td>{v['start']}–{'' if v['end'] is None else v['end']}</td>"
+                     f"<td>{_e(v['preset'])}</td><td>{_e(v['label'])}</td></tr>" for v in state["voices"])
+    body.append(f"<h2>Disguised voices</h2><table>{voices or '<tr><td>none</td></tr>'}</table>")
+    body.append(_history(state["history"]))
     spans = state["bleep"]["spans"]
     body.append(f"<h2>Bleeps</h2><p>{len(state['bleep']['terms'])} term(s), {len(spans)} span(s) "
                 f"({_e(state['bleep']['sound'])}): " + ", ".join(f"{b['start']:.2f}–{b['end']:.2f} s" for b in spans)
