@@ -140,6 +140,18 @@ def test_mark_a_voice_span_and_hear_it_disguised(page_and_folder):
     assert freq == pytest.approx(TONE, rel=0.01)
 
 
+def test_a_span_is_marked_from_the_players_moment(page_and_folder):
+    """The player runs on the episode timeline (clip 1 is 2 s long, then clip 2); the marks are
+    seconds of the clip shown."""
+    page, _ = page_and_folder
+    page.locator('.clip[data-clip="1.mp4"] .cue[data-index="1"] button.seek').click()     # 1.0 s of clip 1
+    page.click("#voice-mark-start")
+    assert page.input_value("#voice-clip") == "1.mp4" and page.input_value("#voice-start") == "1.00"
+    page.evaluate("(v => { v.currentTime = 2.5; })(document.getElementById('proxy'))")
+    page.click("#voice-mark-end")
+    assert page.input_value("#voice-clip") == "2.mp4" and page.input_value("#voice-end") == "0.50"
+
+
 def test_listen_before_adding_uses_the_chosen_preset(page_and_folder):
     page, folder = page_and_folder
     before = (folder / "masks.toml").read_text("utf-8")
