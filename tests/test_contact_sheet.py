@@ -154,7 +154,7 @@ def _inside(shape, box, ellipse: bool, margin: float = 3.0) -> np.ndarray:
 def _grid(item: dict, settings, tile_origin) -> tuple[list[float], list[float]]:
     """Where the mosaic's cell edges fall in the tile (masking.py lays cells from the box's corner)."""
     fw, fh = item["frame_size"]
-    bx0, by0, bx1, by1 = (v * s for v, s in zip(item["box"], (fw, fh, fw, fh)))
+    bx0, by0, bx1, by1 = (v * s for v, s in zip(item["frame_box"], (fw, fh, fw, fh)))
     cell = max(4, math.ceil(max(math.ceil(bx1) - math.floor(bx0), math.ceil(by1) - math.floor(by0))
                             / settings.mosaic_blocks))
     cx0, cy0 = item["crop"][:2]
@@ -169,7 +169,7 @@ def looks(sheet: Image.Image, item: dict, source: np.ndarray, settings) -> tuple
     tile = np.asarray(sheet.crop((x, y, x + w, y + h)).convert("RGB"))
     cx0, cy0, cx1, cy1 = item["crop"]
     ref = np.asarray(Image.fromarray(source[cy0:cy1, cx0:cx1]).resize((w, h), Image.LANCZOS))
-    bx0, by0, bx1, by1 = item["tile_box"]
+    bx0, by0, bx1, by1 = item["box"]
     box = (bx0 - x, by0 - y, bx1 - x, by1 - y)
     inside = _inside(tile.shape, box, settings.shape == "ellipse")   # masking.py draws every box so
     g, gr = _grey(tile), _grey(ref)
@@ -201,7 +201,7 @@ def _check_tiles(sheet: Image.Image, index: dict, folder: Path, method: str, set
     seen, sources = [], {}
     for item in index["items"]:
         if item["kind"] == "voice":
-            assert "tile_box" not in item
+            assert "box" not in item
             continue
         key = (item["clip"], item["frame"])
         if key not in sources:
@@ -338,7 +338,7 @@ def test_render_publishes_the_sheet_and_report_of_everything_masked(episode):
                              "source": str(folder.parent / "campaign.toml")}
     assert index["preset"] == red["preset"]
     # one list: the report's rows are the sheet's rows, without the sheet's coordinates
-    sheet_keys = {"tile", "tile_box", "frame", "frame_size", "crop", "scale"}
+    sheet_keys = {"tile", "box", "frame", "frame_size", "crop", "scale"}
     assert red["masked"] == [{k: v for k, v in i.items() if k not in sheet_keys} for i in index["items"]]
     # every track of every clip, as the report's per-clip analysis and as a new analysis finds them
     in_report = {(c, t["id"]) for c, data in red["clips"].items() for t in data["tracks"]}

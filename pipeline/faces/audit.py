@@ -46,7 +46,7 @@ class Masked:
     flagged: tuple = ()           # spans a person must check ({"seconds", "why"}): tracking lost or ended
     kept: tuple = ()              # face: the [[keep]] decisions that leave it visible
     show: int | None = None       # the clip frame the contact sheet shows
-    box: tuple | None = None      # the mask box at ``show`` (fraction of the frame)
+    frame_box: tuple | None = None   # the mask box at ``show`` (fraction of the frame)
 
     @property
     def visible(self) -> bool:
@@ -55,7 +55,7 @@ class Masked:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["visible"] = self.visible
-        for key in ("start", "end", "frames", "episode", "region", "box", "flagged", "kept"):
+        for key in ("start", "end", "frames", "episode", "region", "frame_box", "flagged", "kept"):
             d[key] = _lists(d[key])
         return {k: v for k, v in d.items() if v is not None and v != [] and v != ""}
 
@@ -175,7 +175,7 @@ def audit_items(tracks_by_clip: dict[str, FaceTracks], settings, overrides=None,
                                 {"detector": ft.detector, "model_sha256": ft.model_sha256,
                                  "max_score": round(max(t.scores), 3), "detections": len(t.frames)},
                                 (first, last), on_episode(name, ft, a, b), kept=tuple(_kept_by(ft, t, numbered, origins)),
-                                show=show, box=box))
+                                show=show, frame_box=box))
         for where, e in numbered:
             if e.clip != name or not e.kind.startswith("mask"):
                 continue
@@ -194,7 +194,7 @@ def audit_items(tracks_by_clip: dict[str, FaceTracks], settings, overrides=None,
             flagged = tuple({"seconds": c["seconds"], "why": c.get("why", "lost: mask grown and held")}
                             for c in checks.get(e, {}).get("check", []))
             items.append(Masked(kind, name, where, a, b, method, asked, origin, frames, on_episode(name, ft, a, b),
-                                None if kind == "whole_frame" else tuple(e.region), flagged, show=frames[0], box=box))
+                                None if kind == "whole_frame" else tuple(e.region), flagged, show=frames[0], frame_box=box))
     spans_where = {(v.clip, v.start): v.where for v in getattr(overrides, "voices", [])}
     for v in voices:
         asked, origin = _asked(origins, spans_where.get((v.clip, v.clip_start), "[[voice]]"), v.label)
@@ -270,9 +270,11 @@ def contact_sheet(tracks_by_clip: dict[str, FaceTracks], spans: dict[str, ClipSp
     """One tile per masked thing (:func:`audit_items`), masked as published, its box outlined.
 
     Green outline: masked; orange: a face kept visible by ``masks.toml``; red: a tracked region
-    with spans to check. Saved to ``path`` if given, with the index (each tile's place on the
-    sheet, the box inside it, the source frame and crop it shows, and the row of the audit list)
-    as ``contact-sheet.json`` beside it. Returns the image."""
+    with spans to check. Saved to ``path`` if given, with its index ``contact-sheet.json`` beside it:
+    per item, the row of the audit list (``frame_box``: the mask box as fractions of the frame) plus
+    where it is on the sheet, in sheet pixels (``tile`` [x, y, w, h], ``box`` [x0, y0, x1, y1]), the
+    clip ``frame`` shown and the ``crop`` of it (pixels of a ``frame_size`` frame) scaled by ``scale``.
+    Returns the image."""
     if items is None:
         items = audit_items(tracks_by_clip, settings, overrides)
     sheet, tiles = draw_sheet(items, tracks_by_clip, spans, settings, overrides, thumb, columns, width)

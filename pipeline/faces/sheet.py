@@ -68,7 +68,7 @@ def _labels(m) -> list[str]:
 
 def _image_cell(published: np.ndarray, m, thumb: int) -> tuple[Image.Image, dict]:
     h, w = published.shape[:2]
-    b = m.box
+    b = m.frame_box
     bx0, by0, bx1, by1 = b[0] * w, b[1] * h, b[2] * w, b[3] * h
     if m.kind == "whole_frame":
         x0, y0, x1, y1 = 0, 0, w, h
@@ -103,7 +103,7 @@ def _voice_cell(thumb: int) -> Image.Image:
 
 def draw_sheet(items: list, tracks_by_clip: dict[str, FaceTracks], spans: dict, settings, overrides,
                thumb: int = 220, columns: int = 5, width: int = 1280) -> tuple[Image.Image, list[dict]]:
-    """The sheet image and, for each item in order, ``{"tile": [x, y, w, h], "tile_box": [x0, y0, x1, y1]}``
+    """The sheet image and, for each item in order, ``{"tile": [x, y, w, h], "box": [x0, y0, x1, y1]}``
     in sheet pixels (the picture part of the tile and the item's box in it), with the frame shown
     and the crop of that frame (``frame_size`` pixels) the tile was cut from."""
     cells: list[tuple[Image.Image, dict]] = []
@@ -115,7 +115,7 @@ def draw_sheet(items: list, tracks_by_clip: dict[str, FaceTracks], spans: dict, 
                         for i, f in _frames(spans[name], wanted, width).items()}
     for m in items:
         frame = frames.get(m.clip, {}).get(m.show) if m.show is not None else None
-        if frame is not None and m.box is not None:
+        if frame is not None and m.frame_box is not None:
             cells.append(_image_cell(frame, m, thumb))
         else:
             cells.append((_voice_cell(thumb) if m.kind == "voice" else Image.new("RGB", (thumb, thumb)), {}))
@@ -137,7 +137,7 @@ def draw_sheet(items: list, tracks_by_clip: dict[str, FaceTracks], spans: dict, 
         if place:
             ix, iy, iw, ih = place.pop("image")
             b = place.pop("box")
-            tile = {"tile": [x + ix, y + iy, iw, ih], "tile_box": [round(x + b[0], 2), round(y + b[1], 2),
+            tile = {"tile": [x + ix, y + iy, iw, ih], "box": [round(x + b[0], 2), round(y + b[1], 2),
                                                               round(x + b[2], 2), round(y + b[3], 2)],
                     **{k2: (round(v, 5) if isinstance(v, float) else v) for k2, v in place.items()}}
         tiles.append(tile)
