@@ -353,3 +353,20 @@ def test_render_publishes_the_sheet_and_report_of_everything_masked(episode):
     voices = [(r["clip"], r["method"], r["start"], r["end"]) for r in red["masked"] if r["kind"] == "voice"]
     assert voices == [(v["clip"], v["preset"], v["clip_start"], v["clip_end"]) for v in red["voices"]]
     assert {r["kind"] for r in red["masked"]} == {"face", "tracked_region", "region", "whole_frame", "voice"}
+
+
+def test_report_names_who_chose_the_preset(tmp_path):
+    from pipeline.faces.audit import preset_origin
+
+    episode_dir = tmp_path / "campaign" / "ep"
+    episode_dir.mkdir(parents=True)
+    assert preset_origin(episode_dir, "mosaic", "mosaic")["requested_by"] == "default"
+    (tmp_path / "campaign" / "campaign.toml").write_text('redaction = "blur"\n', "utf-8")
+    assert preset_origin(episode_dir, "blur", "blur") == {"requested_by": "campaign.toml",
+                                                           "source": str(tmp_path / "campaign" / "campaign.toml")}
+    (episode_dir / "episode.toml").write_text('redaction = "solid"\n', "utf-8")
+    assert preset_origin(episode_dir, "solid", "solid")["requested_by"] == "episode.toml"
+    assert preset_origin(episode_dir, "mosaic", "solid") == {"requested_by": "--redact mosaic",
+                                                              "source": "command line"}
+    off = {"mode": "none", "requested_by": "--redact none", "source": "command line"}
+    assert preset_origin(episode_dir, "none", "solid", off)["requested_by"] == "--redact none"
