@@ -1,6 +1,6 @@
 """Issue 8 and 14 numbers: subject coverage, containment, smoothness and render cost of ``follow``.
 
-    /work/venv/bin/python benchmarks/bench_reframe.py [--shot-seconds 6] [--render-seconds 60] [--cases-only]
+    .venv/bin/python benchmarks/bench_reframe.py [--shot-seconds 6] [--render-seconds 60] [--cases-only | --plan-cost]
 
 0. **Containment (issue 14).** Synthetic subjects on a 1920x1080 frame, planned from face tracks
    with a detection every 6 frames (as the framing-only detection gives them): crossings in 2 s,
@@ -19,7 +19,11 @@
    height in the output: ``follow`` stacks them (one per 1080x960 panel), ``fit`` shows the frame.
 2. **Smoothness.** Per-frame change of the window's left edge, as a share of the frame width,
    between consecutive frames of the same (true) shot; a step at a true cut is not counted.
-3. **Cost.** ``pipeline.orchestrator.render_episode`` of the same kind of clip with ``crop`` and with
+3. **Planning cost (issue 14).** ``follow.plan_clip`` (path, containment check, repairs) on the
+   looped pan-and-zoom clip, against one render of that clip with ``follow``: target < 2 %; the
+   speaker measure (an analysis step) is timed beside it, with words spoken all along the clip.
+
+4. **Cost.** ``pipeline.orchestrator.render_episode`` of the same kind of clip with ``crop`` and with
    ``follow`` (``redact="none"``, ``caption_style="none"``), warm analysis cache, alternating and
    repeated; plus the one-off analysis cost of ``follow`` (faces for framing + shots) on a cold cache.
 """
@@ -461,15 +465,71 @@ def render_once(folder: Path, out: Path, reframe: str) -> tuple[float, float]:
     return time.perf_counter() - t0, _cpu() - c0
 
 
-def bench_cost(tmp: Path, seconds: float, shot_seconds: float, repeats: int) -> dict:
+def cost_clip(tmp: Path, seconds: float, shot_seconds: float) -> Path:
+    """The pan-and-zoom shots (made if missing), looped to ``seconds``, with a tone: an episode folder."""
     folder = tmp / "cost" / "episode"
+    if (folder / "1.mp4").is_file():
+        return folder
     folder.mkdir(parents=True)
-    # the pan-and-zoom shots, looped to the length asked for
     src = tmp / "panzoom" / "1.mp4"
+    if not src.is_file():
+        src.parent.mkdir(parents=True, exist_ok=True)
+        make_clip(src, shot_seconds)
     loops = max(1, int(round(seconds / (len(SHOTS) * shot_seconds))))
     subprocess.run([ffmpeg_exe(), "-y", "-loglevel", "error", "-stream_loop", str(loops - 1), "-i", str(src),
                     "-f", "lavfi", "-i", "sine=f=330:sample_rate=48000", "-shortest", "-c:v", "copy", "-c:a", "aac",
                     str(folder / "1.mp4")], check=True)
+    return folder
+
+
+def _best_cpu(fn, repeats: int) -> float:
+    """Least CPU seconds (this process) of ``repeats`` calls of ``fn``."""
+    best = float("inf")
+    for _ in range(repeats):
+        c0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - c0)
+    return best
+
+
+def bench_plan_cost(tmp: Path, seconds: float, shot_seconds: float, repeats: int = 5) -> dict:
+    """Issue 14's cost target: planning the path and checking (and repairing) its containment, per
+    clip, against the render of the same clip with ``follow`` (one render, warm analysis, CPU of this
+    process and its ffmpeg children). The face tracks and shots are analysis (cached, shared with
+    masking) and are made first; the speaker measure (frames decoded where two people are on screen
+    while words are spoken) is analysis too, timed apart with words all along the clip, its worst case."""
+    from pipeline.analyse import _framing_tracks
+    from pipeline.reframe import follow, speaker
+    from pipeline.reframe.shots import detect_shots
+    from pipeline.speech.transcript import Word
+
+    folder = cost_clip(tmp, seconds, shot_seconds)
+    span = ClipSpan(folder / "1.mp4", probe(folder / "1.mp4"))
+    size = (span.info.width, span.info.height)
+    tracks, shots = _framing_tracks(span, None), detect_shots(span)         # analysis, cached
+    sections = follow.sections(shots.ranges(), span.frame_count, "follow", (0.5, 0.5), [])
+    plan_s = _best_cpu(lambda: follow.plan_clip(sections, tracks, shots, size), repeats)
+    words = [Word(t, t + 0.25, "mot") for t in np.arange(0.0, span.duration - 0.3, 0.3)]
+    c0 = _cpu()
+    speaking = speaker.assign(span, sections, tracks, words)
+    speaker_s = _cpu() - c0                                                  # with its ffmpeg decode
+    decided = sum(s.speaker is not None for s in speaking)
+    _, render_cpu = render_once(folder, tmp / "cost" / "exports", "follow")
+    ratio = plan_s / render_cpu
+    table(f"Planning cost (issue 14), {span.duration:.0f} s 1920x1080 clip, {len(sections)} shots, "
+          f"{len(tracks)} face tracks; CPU s (plan: best of {repeats})",
+          ["part", "CPU s", "share of the render", "target"],
+          [["render with follow (warm analysis, one run)", f"{render_cpu:.1f}", "100 %", ""],
+           ["plan + containment check + repairs (follow.plan_clip)", f"{plan_s:.3f}", f"{100 * ratio:.2f} %",
+            "< 2 % " + ("ok" if ratio < 0.02 else "MISSED")],
+           [f"speaker measure, words all along, nobody talking ({decided} of {len(sections)} shots given a speaker)",
+            f"{speaker_s:.2f}", f"{100 * speaker_s / render_cpu:.1f} %", "analysis, once per clip"]])
+    return {"seconds": span.duration, "render_cpu_s": render_cpu, "plan_cpu_s": plan_s, "plan_share": ratio,
+            "speaker_cpu_s": speaker_s, "speaker_share": speaker_s / render_cpu, "speaker_false": decided}
+
+
+def bench_cost(tmp: Path, seconds: float, shot_seconds: float, repeats: int) -> dict:
+    folder = cost_clip(tmp, seconds, shot_seconds)
     out = tmp / "cost" / "exports"
     from pipeline.analyse import REFRAME_DETECTION
     from pipeline.faces.redaction import analyse_faces, load_settings
@@ -520,10 +580,18 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--skip-cost", action="store_true")
     ap.add_argument("--cases-only", action="store_true", help="only the synthetic containment cases (seconds)")
+    ap.add_argument("--plan-cost", action="store_true",
+                    help="only the cases and the planning cost against one render (a few minutes)")
     args = ap.parse_args()
     if args.cases_only:
         cases_result = bench_motion_cases()
         raise SystemExit(1 if cases_result["failed"] else 0)
+    if args.plan_cost:
+        cases_result = bench_motion_cases()
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ["CADRE_CACHE_DIR"] = str(Path(tmp) / "cache")
+            cost = bench_plan_cost(Path(tmp), args.render_seconds, args.shot_seconds)
+        raise SystemExit(1 if cases_result["failed"] or cost["plan_share"] >= 0.02 else 0)
     if not MEDIA.is_dir():
         raise SystemExit(f"{MEDIA} is missing")
     with tempfile.TemporaryDirectory() as tmp:
@@ -538,6 +606,7 @@ def main() -> None:
               [[f"{100 * pz['step_mean']:.3f} %", f"{100 * pz['step_max']:.3f} %", pz["steps_over_1pct"],
                 f"{100 * pz['accel_max']:.3f} %", pz["true_cuts"], pz["detected_cuts"]]])
         result = {"cases": cases_result, "panzoom": pz, "pedestrians": ped, "two_shot": two}
+        result["plan_cost"] = bench_plan_cost(tmp, args.render_seconds, args.shot_seconds)
         if not args.skip_cost:
             result["cost"] = bench_cost(tmp, args.render_seconds, args.shot_seconds, args.repeats)
         print(f"\nfollow coverage {pz['follow']:.3f} (target >= 0.98), centre crop {pz['centre']:.3f}; "
@@ -549,6 +618,8 @@ def main() -> None:
     (out / "bench_reframe.json").write_text(json.dumps(result, indent=2, default=float))
     if cases_result["failed"]:
         raise SystemExit(f"containment targets missed on: {', '.join(cases_result['failed'])}")
+    if result["plan_cost"]["plan_share"] >= 0.02:
+        raise SystemExit(f"planning took {100 * result['plan_cost']['plan_share']:.1f} % of the render (target < 2 %)")
 
 
 if __name__ == "__main__":

@@ -69,9 +69,9 @@ def _face_box(key: str) -> tuple[float, float, float, float]:
     return (x + fx) / W, (y + fy) / H, (x + fx + fw) / W, (y + fy + fh) / H
 
 
-@pytest.fixture(scope="module")
-def two_people(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("speaker") / "ep" / "1.mp4"
+def _write(path: Path, talks: bool, nods: bool) -> Path:
+    """3 s, both photos; during ``SPEAKS`` the left person talks (``talks``) or moves her whole head
+    up and down by up to 24 px, twice a second, without talking (``nods``)."""
     path.parent.mkdir(parents=True)
     (a, fa), (b, _) = _crop(*FACES["a"]), _crop(*FACES["b"])
     bg = np.full((H, W, 3), 70, np.uint8)
@@ -82,14 +82,21 @@ def two_people(tmp_path_factory) -> Path:
                              "-c:a", "aac", str(path)], stdin=subprocess.PIPE)
     for i in range(N):
         t = i / 30
+        during = SPEAKS[0] <= t < SPEAKS[1]
         frame = bg.copy()
-        frame[A_AT[1]:A_AT[1] + a.shape[0], A_AT[0]:A_AT[0] + a.shape[1]] = (
-            _talk(a, fa, t) if SPEAKS[0] <= t < SPEAKS[1] else a)
+        dy = int(round(12 - 12 * np.cos(2 * np.pi * 2 * t))) if nods and during else 0
+        y = A_AT[1] + dy
+        frame[y:y + a.shape[0], A_AT[0]:A_AT[0] + a.shape[1]] = _talk(a, fa, t) if talks and during else a
         frame[B_AT[1]:B_AT[1] + b.shape[0], B_AT[0]:B_AT[0] + b.shape[1]] = b
         proc.stdin.write(frame.tobytes())
     proc.stdin.close()
     assert proc.wait() == 0
     return path
+
+
+@pytest.fixture(scope="module")
+def two_people(tmp_path_factory) -> Path:
+    return _write(tmp_path_factory.mktemp("speaker") / "ep" / "1.mp4", talks=True, nods=False)
 
 
 def _span(path: Path) -> ClipSpan:
@@ -111,6 +118,20 @@ def test_mouth_motion_while_words_are_spoken_picks_the_speaker(two_people):
     assert speaker.speaker(score) == left, score
     quiet = speaker.word_frames([Word(2.6, 2.95, "mot")], 0.0, N)       # words after her mouth stopped
     assert speaker.speaker(speaker.scores(span, tracks, 0, N, quiet)) is None
+
+
+def test_a_head_that_moves_without_talking_is_not_taken_for_the_speaker(tmp_path):
+    """The left person nods while words are spoken (someone off screen talks): her mouth band
+    changes, but no more than her eyes', so nobody speaks and the largest, central face leads."""
+    from pipeline.analyse import _framing_tracks
+
+    span = _span(_write(tmp_path / "nod" / "1.mp4", talks=False, nods=True))
+    tracks = _framing_tracks(span, None)
+    talking = speaker.word_frames([Word(0.6 + 0.25 * k, 0.8 + 0.25 * k, "mot") for k in range(7)], 0.0, N)
+    score = speaker.scores(span, tracks, 0, N, talking)
+    left = min(tracks, key=lambda t: t.boxes[0][0]).id
+    assert score[left][0] > 1.0, score                             # her mouth band did change ...
+    assert speaker.speaker(score) is None, score                    # ... as her whole head did
 
 
 def test_without_words_the_largest_central_face_leads(two_people):

@@ -7,9 +7,9 @@ for each face (its raw detection box, interpolated between detections) the chang
 frames ``GAP`` apart is measured in two bands of the box: the mouth (lower part) and the eyes
 (upper part), each shrunk to a small grid so the figure does not depend on the face's size. What
 the whole head does (a nod, a step, the camera) changes both bands alike; what the mouth does
-changes the lower one only, so the face's score is the mean of ``max(0, mouth - eyes)`` over the
-sampled word frames. A face that scores ``RATIO`` times the next one, and at least ``FLOOR``,
-speaks; otherwise nobody is sure and ``follow`` keeps the largest, most central face.
+changes the lower one only. Over the sampled word frames, a face speaks when its mouth changes
+``RATIO`` times as much as its eyes, by at least ``FLOOR`` more, and that excess is ``RATIO`` times
+the next face's; otherwise nobody is sure and ``follow`` keeps the largest, most central face.
 """
 from __future__ import annotations
 
@@ -57,14 +57,12 @@ def _band(gray: np.ndarray, box, rows) -> np.ndarray | None:
     return cv2.resize(gray[ya:yb, xa:xb], GRID, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def mouth_change(prev: np.ndarray, cur: np.ndarray, box) -> float | None:
-    """Mean change (grey levels) of the mouth band beyond the eye band's, between two frames."""
+def band_changes(prev: np.ndarray, cur: np.ndarray, box) -> tuple[float, float] | None:
+    """Mean change (grey levels per cell) of the mouth band and of the eye band between two frames."""
     bands = [_band(g, box, rows) for g in (prev, cur) for rows in (MOUTH, EYES)]
     if any(b is None for b in bands):
         return None
-    mouth = float(np.abs(bands[2] - bands[0]).mean())
-    eyes = float(np.abs(bands[3] - bands[1]).mean())
-    return max(0.0, mouth - eyes)
+    return float(np.abs(bands[2] - bands[0]).mean()), float(np.abs(bands[3] - bands[1]).mean())
 
 
 def _candidates(tracks, start: int, end: int, talking: np.ndarray):
@@ -82,9 +80,9 @@ def _candidates(tracks, start: int, end: int, talking: np.ndarray):
     return subj, busy
 
 
-def scores(span: ClipSpan, tracks, start: int, end: int, talking: np.ndarray) -> dict[str, float]:
-    """Mouth score of each person on screen in frames ``[start, end)`` (keyed by the person's
-    first track id); empty when there is nothing to decide (one face, or too few words)."""
+def scores(span: ClipSpan, tracks, start: int, end: int, talking: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Mean mouth and eye changes of each person on screen in frames ``[start, end)`` (keyed by the
+    person's first track id); empty when there is nothing to decide (one face, or too few words)."""
     found = _candidates(tracks, start, end, talking)
     if found is None:
         return {}
@@ -110,18 +108,25 @@ def scores(span: ClipSpan, tracks, start: int, end: int, talking: np.ndarray) ->
             x0, x1, y0, h = subj.rx0[k, f], subj.rx1[k, f], subj.y0[k, f], subj.h[k, f]
             if np.isnan(x0) or np.isnan(y0) or h * gh < MIN_FACE_PX:
                 continue
-            v = mouth_change(frames[n - GAP], frames[n], (x0 * gw, y0 * gh, x1 * gw, (y0 + h) * gh))
+            v = band_changes(frames[n - GAP], frames[n], (x0 * gw, y0 * gh, x1 * gw, (y0 + h) * gh))
             if v is not None:
                 total[k].append(v)
-    return {subj.ids[k][0]: float(np.mean(v)) for k, v in total.items() if len(v) >= MIN_WORD_FRAMES // 2}
+    return {subj.ids[k][0]: tuple(np.mean(v, axis=0).tolist()) for k, v in total.items()
+            if len(v) >= MIN_WORD_FRAMES // 2}
 
 
-def speaker(score: dict[str, float]) -> str | None:
-    """The person who clearly speaks (``RATIO`` times the next, at least ``FLOOR``), or None."""
-    ranked = sorted(score.items(), key=lambda kv: -kv[1])
-    if len(ranked) < 2 or ranked[0][1] < FLOOR or ranked[0][1] < RATIO * ranked[1][1]:
+def speaker(score: dict[str, tuple[float, float]]) -> str | None:
+    """The person who clearly speaks, or None: the mouth's change beyond the eyes' is at least
+    ``FLOOR`` and ``RATIO`` times the next person's, and the mouth changes ``RATIO`` times as much as
+    the eyes (a moving head, or a box that lags it, changes both alike)."""
+    own = {k: max(0.0, m - e) for k, (m, e) in score.items()}
+    ranked = sorted(own, key=lambda k: -own[k])
+    if len(ranked) < 2:
         return None
-    return ranked[0][0]
+    best, mouth, eyes = ranked[0], *score[ranked[0]]
+    if own[best] < FLOOR or own[best] < RATIO * own[ranked[1]] or mouth < RATIO * eyes:
+        return None
+    return best
 
 
 def assign(span: ClipSpan, sections: list, tracks, words) -> list:
