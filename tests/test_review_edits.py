@@ -99,3 +99,21 @@ def test_whole_frame_mask_from_the_page_lands_in_masks_toml(tmp_path):
     assert entry["whole_frame"] is True and "region" not in entry and (entry["start"], entry["end"]) == (0.5, 1.5)
     (override,) = load_overrides(folder / "masks.toml", ["1.mp4"]).for_clip("1.mp4")
     assert override.kind == "mask_frame" and override.active(1.0) and not override.active(1.6)
+
+
+def test_entries_added_on_the_page_are_credited_to_the_review_page(tmp_path):
+    """The audit's "who asked" (report.json, contact sheet): what the page adds says it came from it,
+    what a person wrote in masks.toml by hand says masks.toml."""
+    from pipeline.faces.audit import _asked, entry_origins
+    from pipeline.review.session import ReviewSession
+
+    folder = make_episode(tmp_path)
+    session = ReviewSession(folder)
+    masks = folder / "masks.toml"
+    masks.write_text('[[mask]]\nclip = "1.mp4"\nregion = [0.1, 0.1, 0.2, 0.2]\n', "utf-8")
+    edits.add_mask(masks, "1.mp4", [0.5, 0.5, 0.7, 0.9], 0, 1.0, "plaque", session.check_masks)
+    edits.add_voice(masks, "1.mp4", 0.2, 0.8, "low", "témoin", session.check_masks)
+    origins = entry_origins(masks)
+    assert _asked(origins, "[[mask]] #1")[0] == "masks.toml"
+    assert _asked(origins, "[[mask]] #2")[0] == "review page"
+    assert _asked(origins, "[[voice]] #1")[0] == "review page"

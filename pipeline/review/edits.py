@@ -174,6 +174,7 @@ def add_mask(masks: Path, clip: str, box: list[float] | None, start: float, end:
         entry.add("label", str(label)[:80])
     if moving and not whole_frame:
         entry.add("moving", True)
+    entry.add("note", "drawn in cadre review")       # who asked: the audit credits the review page
     _aot(doc, "mask").append(entry)
     _save_checked(masks, doc, check)
 
@@ -233,6 +234,7 @@ def add_voice(masks: Path, clip: str, start: float, end: float | None, preset: s
     entry.add("preset", str(preset))
     if label:
         entry.add("label", str(label)[:80])
+    entry.add("note", "marked in cadre review")      # who asked: the audit credits the review page
     _aot(doc, "voice").append(entry)
     _save_checked(masks, doc, check)
 
