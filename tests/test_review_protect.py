@@ -121,7 +121,8 @@ def test_mark_a_voice_span_and_hear_it_disguised(page_and_folder):
     clear_status(page)
     page.click("#voice-add")
     wait_saved(page)
-    assert masks(folder)["voice"] == [{"clip": "1.mp4", "start": 0.2, "end": 1.6, "preset": "high", "label": "témoin"}]
+    assert masks(folder)["voice"] == [{"clip": "1.mp4", "start": 0.2, "end": 1.6, "preset": "high", "label": "témoin",
+                                       "note": "marked in cadre review"}]
     assert masks(folder)["mask"][0]["label"] == "plaque"                                   # the rest untouched
     assert (folder / "masks.toml").read_text("utf-8").startswith("# the car of the witness")
     assert len(load_overrides(folder / "masks.toml", ["1.mp4", "2.mp4"]).voices) == 1      # valid for render
