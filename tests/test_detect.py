@@ -14,6 +14,7 @@ from pipeline.faces.detectors import get_detector
 from pipeline.faces.detectors.centerface import CenterFace, model_path
 from pipeline.faces.detectors.tiling import detect_tiled, tile_origins
 from pipeline.faces.redaction import load_settings, scan_plan
+from pipeline.faces.scan import DETECT_MIN_PX
 
 ASTRONAUT_FACE = (180, 55, 272, 180)   # x0, y0, x1, y1 of the face in skimage's astronaut
 
@@ -89,7 +90,7 @@ def test_scan_plan_reaches_the_smallest_face(size, tiled):
     assert plan.tiled is tiled
     out_per_src = max(1080 / size[0], 1920 / size[1])
     detector_px = s.min_face_px / out_per_src * plan.read_size[0] / size[0] * plan.upscale
-    assert detector_px >= 11.9
+    assert detector_px >= DETECT_MIN_PX - 0.1
 
 
 def test_missing_model_fails_closed(tmp_path):

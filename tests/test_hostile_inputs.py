@@ -390,7 +390,7 @@ def test_face_analysis_cost_is_bounded_by_the_output(size):
     plan = scan_plan(*size, load_settings("mosaic"))
     w, h = plan.read_size
     assert w * h * plan.upscale ** 2 <= MAX_DETECT_PIXELS * 1.01
-    assert scan_plan(1920, 1080, load_settings("mosaic")).upscale == pytest.approx(16 / 15)   # unchanged
+    assert scan_plan(1920, 1080, load_settings("mosaic")).upscale == pytest.approx(17 / 11.25)   # 1080p: not capped
 
 
 def test_thin_clip_is_analysed_and_rendered(tmp_path):

