@@ -163,7 +163,7 @@ def test_campaign_report_escapes_and_embeds_covers(tmp_path):
     assert result.exit_code == 3
     page = (campaign / "exports" / "campaign.html").read_text("utf-8")
     assert "<b>" not in page and "ep &lt;b&gt;&quot;&amp;&#x27;1" in page
-    assert page.count('<img src="data:image/jpeg;base64,') == 1
+    assert page.count('<img class="cover" src="data:image/jpeg;base64,') == 1   # the empty folder has none
     data = json.loads((campaign / "exports" / "campaign.json").read_text("utf-8"))
     row = next(r for r in data["rows"] if r["episode"] == name)
     assert row["status"] == "done" and row["size_bytes"] > 0 and abs(row["duration_s"] - 2) < 0.1

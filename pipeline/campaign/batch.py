@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.cache import cache_dir
+from pipeline.campaign.decision import approval
 from pipeline.campaign.executors import Executor, WorkerLost, make_executor
 from pipeline.campaign.executors.dask import SchedulerUnreachable
 from pipeline.campaign.jobs import (
@@ -282,7 +283,7 @@ def episode_rows(plans: list[EpisodePlan], outcomes: dict[str, JobOutcome], root
                 reason = plan.refused[net]
                 if (root / plan.name / net).is_dir():
                     reason += " (the previous export is left as it was, out of date)"
-                rows.append(Row(plan.name, net, "failed", reason))
+                rows.append(Row(plan.name, net, "failed", reason, decision={"approval": approval(plan.folder)}))
             elif net not in plan.stale:
                 rows.append(fill_from_outputs(Row(plan.name, net, "skipped", "up to date"), root, plan.folder))
             elif outcome is not None and outcome.status == "done" and net not in outcome.refused:
@@ -294,7 +295,7 @@ def episode_rows(plans: list[EpisodePlan], outcomes: dict[str, JobOutcome], root
                     reason = outcome.refused[net]
                 if (root / plan.name / net).is_dir():
                     reason += " (the previous export is left as it was, out of date)"
-                rows.append(Row(plan.name, net, "failed", reason))
+                rows.append(Row(plan.name, net, "failed", reason, decision={"approval": approval(plan.folder)}))
     return rows
 
 

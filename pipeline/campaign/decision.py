@@ -1,8 +1,11 @@
 """What the person deciding to publish needs to know about one network's output, read from the
 files a render left: ``report.json`` (masking, bleeps, checks, loudness), the episode's
-``plan.json`` (the words, with Whisper's confidence) and the episode's ``approval.json``.
+``plan.json`` (the words, with Whisper's confidence), the episode's ``approval.json`` and
+``audit.jsonl`` (the last approval and publication).
 
 Nothing here renders or analyses: it only reads, so ``campaign.html`` can say it for every row.
+Bleeped terms are never copied here: a bleep is shown by its time and the caption words around it
+(the term itself is ``***`` in ``plan.json``), as ``report.json`` does.
 """
 from __future__ import annotations
 
@@ -36,16 +39,22 @@ def approval(episode_folder: Path | None) -> dict:
         return {"state": "invalid", "detail": exc.message}
     if record is None:
         return {"state": "not approved"}
-    return {"state": "approved", "by": record.by, "at": record.at, "networks": list(record.networks)}
+    return {"state": "approved", "by": record.by, "at": record.at, "networks": list(record.networks),
+            "hash": record.hash}
 
 
 def masking(report: dict) -> dict:
     red = report.get("redaction") or {}
     tracks = []
-    for clip, data in sorted((red.get("clips") or {}).items()):
-        for t in data.get("tracks") or []:
-            tracks.append({"clip": clip, "id": t.get("id"), "seconds": t.get("masked_seconds"),
-                           "kept_visible": bool(t.get("kept_visible"))})
+    if isinstance(red.get("masked"), list):   # the audit list (faces/audit.py): one row per thing masked or kept
+        tracks = [{"clip": m.get("clip"), "id": m.get("ref"), "seconds": [m.get("start"), m.get("end")],
+                   "kept_visible": bool(m.get("visible"))}
+                  for m in red["masked"] if isinstance(m, dict) and m.get("kind") == "face"]
+    else:
+        for clip, data in sorted((red.get("clips") or {}).items()):
+            for t in data.get("tracks") or []:
+                tracks.append({"clip": clip, "id": t.get("id"), "seconds": t.get("masked_seconds"),
+                               "kept_visible": bool(t.get("kept_visible"))})
     manual = [e for e in ((red.get("overrides") or {}).get("entries") or [])]
     return {"method": red.get("method", ""), "off": red.get("mode") == "none" or red.get("method") == "none",
             "requested_by": red.get("requested_by", ""), "tracks": tracks, "manual": manual,
@@ -68,7 +77,8 @@ def checks(report: dict) -> dict:
             (passed if c.get("ok") else failed).append(c.get("name", ""))
     loud = next((o.get("loudness") for o in report.get("outputs") or [] if o.get("loudness")), None) or {}
     return {"passed": sorted(set(passed) - set(failed)), "failed": sorted(set(failed)),
-            "loudness_lufs": loud.get("integrated_lufs"), "true_peak_dbtp": loud.get("true_peak_dbtp")}
+            "loudness_lufs": loud.get("integrated_lufs"), "true_peak_dbtp": loud.get("true_peak_dbtp"),
+            "lra_lu": loud.get("lra_lu")}
 
 
 def summarise(network_folder: Path, episode_folder: Path | None = None) -> dict:
@@ -90,66 +100,32 @@ def publication(network_folder: Path) -> dict:
     return {}
 
 
-def _clock(seconds) -> str:
-    try:
-        s = float(seconds)
-    except (TypeError, ValueError):
-        return "?"
-    return f"{int(s // 60)}:{s % 60:04.1f}"
-
-
-def render_html(d: dict, escape) -> str:
-    """The decision cell of ``campaign.html`` (every value escaped with ``escape``)."""
-    if not d:
-        return ""
-    e = escape
+def bleeps_in_context(plan: dict, spans: list[dict], around: int = 3) -> list[dict]:
+    """Each bleep span (episode seconds) with the caption words around it, the term shown as ``***``."""
+    words = [w for w in plan.get("words") or [] if isinstance(w, dict)]
     out = []
-    a = d.get("approval") or {}
-    if a.get("state") == "approved":
-        out.append(f'<div class="ok">approved by {e(str(a.get("by", "")))} at {e(str(a.get("at", "")))}</div>')
-    elif a.get("state") == "invalid":
-        out.append(f'<div class="bad">approval record refused: {e(str(a.get("detail", "")))}</div>')
-    elif a.get("state") == "not approved":
-        out.append('<div class="bad">not approved</div>')
-    p = d.get("published") or {}
-    if p:
-        out.append(f'<div>last published {e(str(p.get("at", "")))} by {e(str(p.get("os_user", "")))} '
-                   f'(fingerprint {e(str(p.get("fingerprint", ""))[:12])})</div>')
-    m = d.get("masking") or {}
-    if m.get("off"):
-        out.append(f'<div class="bad">face masking off{(" (" + e(m["requested_by"]) + ")") if m.get("requested_by") else ""}</div>')
-    tracks = m.get("tracks") or []
-    masked = [t for t in tracks if not t.get("kept_visible")]
-    kept = [t for t in tracks if t.get("kept_visible")]
-    if tracks or not m.get("off"):
-        items = ", ".join(f'{e(str(t["clip"]))} #{e(str(t["id"]))} {e(_clock((t.get("seconds") or [0])[0]))}'
-                          f'-{e(_clock((t.get("seconds") or [0, 0])[-1]))}' for t in masked)
-        out.append(f"<div>faces masked: {len(masked)}{': ' + items if items else ''}</div>")
-    if kept:
-        out.append(f'<div class="warn">faces left visible by a person: '
-                   f'{e(", ".join(str(t["clip"]) + " #" + str(t["id"]) for t in kept))}</div>')
-    manual = m.get("manual") or []
-    if manual:
-        items = ", ".join(f'{e(str(x.get("kind", "")))} {e(str(x.get("clip", "")))} '
-                          f'{e(_clock(x.get("start", 0)))}-{e(_clock(x["end"]) if x.get("end") is not None else "end")}'
-                          f'{(" " + e(str(x["label"]))) if x.get("label") else ""}' for x in manual)
-        out.append(f"<div>manual masks ({len(manual)}): {items}</div>")
-    bleeps = m.get("bleeps") or []
-    out.append(f"<div>bleeped: {len(bleeps)}"
-               + (": " + ", ".join(e(_clock(b.get("start"))) for b in bleeps) if bleeps else "") + "</div>")
-    words = d.get("doubtful_words") or []
-    if words:
-        more = d.get("doubtful_count", len(words)) - len(words)
-        items = ", ".join(f'{e(_clock(w["at"]))} «{e(w["word"])}» ({e(str(w["probability"]))})' for w in words)
-        out.append(f'<div class="warn">doubtful caption words ({d.get("doubtful_count", len(words))}): {items}'
-                   f'{f" and {more} more" if more > 0 else ""}</div>')
-    else:
-        out.append("<div>doubtful caption words: none</div>")
-    c = d.get("checks") or {}
-    if c.get("failed"):
-        out.append(f'<div class="bad">checks failed: {e(", ".join(c["failed"]))}</div>')
-    if c.get("passed"):
-        loud = c.get("loudness_lufs")
-        out.append(f'<div class="ok">checks passed: {e(", ".join(c["passed"]))}'
-                   f'{f" ({loud:.1f} LUFS)" if isinstance(loud, (int, float)) else ""}</div>')
-    return "".join(out)
+    for b in spans:
+        try:
+            start, end = float(b.get("start")), float(b.get("end"))
+        except (TypeError, ValueError):
+            continue
+        near = [i for i, w in enumerate(words) if float(w.get("end", 0)) > start and float(w.get("start", 0)) < end]
+        hit = [i for i in near if str(words[i].get("word", "")).strip() == "***"] or near
+        context = ""
+        if hit:
+            lo, hi = max(0, hit[0] - around), min(len(words), hit[-1] + around + 1)
+            context = " ".join(("***" if i in hit else str(words[i].get("word", "")).strip()) for i in range(lo, hi))
+        out.append({"start": round(start, 2), "end": round(end, 2), "context": context.strip()})
+    return out
+
+
+def last_events(ep_out: Path) -> dict:
+    """The last ``approval`` and ``publication`` of ``audit.jsonl`` (any network)."""
+    out = {}
+    for kind in ("approval", "publication"):
+        entry = audit_log.last(ep_out, kind)
+        if entry:
+            out[kind] = {"at": entry.get("at"), "by": entry.get("approver") or entry.get("os_user"),
+                         "os_user": entry.get("os_user"), "networks": list(entry.get("networks") or []),
+                         "fingerprint": entry.get("fingerprint")}
+    return out
