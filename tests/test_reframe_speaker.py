@@ -130,7 +130,7 @@ def test_a_head_that_moves_without_talking_is_not_taken_for_the_speaker(tmp_path
     talking = speaker.word_frames([Word(0.6 + 0.25 * k, 0.8 + 0.25 * k, "mot") for k in range(7)], 0.0, N)
     score = speaker.scores(span, tracks, 0, N, talking)
     left = min(tracks, key=lambda t: t.boxes[0][0]).id
-    assert score[left][0] > 1.0, score                             # her mouth band did change ...
+    assert score[left][0] > 0.3, score                             # her mouth band did change ...
     assert speaker.speaker(score) is None, score                    # ... as her whole head did
 
 

@@ -5,9 +5,10 @@ For each section of a clip with at least two people on screen while words are sp
 times from the transcript), frames are decoded over that stretch only, at analysis width, and
 for each face (its raw detection box, interpolated between detections) the change between two
 frames ``GAP`` apart is measured in two bands of the box: the mouth (lower part) and the eyes
-(upper part), each shrunk to a small grid so the figure does not depend on the face's size. What
-the whole head does (a nod, a step, the camera) changes both bands alike; what the mouth does
-changes the lower one only. Over the sampled word frames, a face speaks when its mouth changes
+(upper part), each shrunk to a small grid so the figure does not depend on the face's size, and
+divided by the band's own texture (a shift changes a detailed band more than a plain one). What
+the whole head does (a nod, a step, the camera, a box lagging it) then changes both bands alike;
+what the mouth does changes the lower one only. Over the sampled word frames, a face speaks when its mouth changes
 ``RATIO`` times as much as its eyes, by at least ``FLOOR`` more, and that excess is ``RATIO`` times
 the next face's; otherwise nobody is sure and ``follow`` keeps the largest, most central face.
 """
@@ -30,9 +31,11 @@ GRID = (12, 6)           # each band shrunk to this many cells (w, h): per-cell 
 MOUTH = (0.62, 0.98)     # rows of the face box (fractions of its height) that hold the mouth ...
 EYES = (0.15, 0.45)      # ... and the eyes (the reference: the head's own motion)
 SIDES = (0.2, 0.8)       # columns of the box both bands use
-RATIO = 1.5              # the speaker's score is at least this many times the next face's ...
-FLOOR = 2.0              # ... and at least this much (grey levels of mouth-only change; a still face
-                         # scores under 1 through encoding noise)
+TEXTURE_FLOOR = 2.0      # grey levels added to a band's texture (a flat band's noise is not motion)
+RATIO = 1.5              # the mouth changes this many times as much as the eyes, its excess this many
+                         # times the next face's ...
+FLOOR = 0.15             # ... and at least this much (texture units: a still face scores about 0.05
+                         # through encoding noise, a talking one 0.4, a nodding or panned one 0.0-0.05)
 
 
 def word_frames(words, span_start: float, frame_count: int) -> np.ndarray:
@@ -57,12 +60,23 @@ def _band(gray: np.ndarray, box, rows) -> np.ndarray | None:
     return cv2.resize(gray[ya:yb, xa:xb], GRID, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
+def _texture(band: np.ndarray) -> float:
+    """Mean difference between neighbouring cells: how much a small shift of the band changes it."""
+    return float(np.abs(np.diff(band, axis=0)).mean() + np.abs(np.diff(band, axis=1)).mean()) / 2
+
+
 def band_changes(prev: np.ndarray, cur: np.ndarray, box) -> tuple[float, float] | None:
-    """Mean change (grey levels per cell) of the mouth band and of the eye band between two frames."""
+    """Change of the mouth band and of the eye band between two frames, each in units of the band's
+    own texture: a shift of the whole head (or a box that lags it) changes a detailed band more than
+    a plain one, by as much as it has detail, so what is left is what moved inside the face."""
     bands = [_band(g, box, rows) for g in (prev, cur) for rows in (MOUTH, EYES)]
     if any(b is None for b in bands):
         return None
-    return float(np.abs(bands[2] - bands[0]).mean()), float(np.abs(bands[3] - bands[1]).mean())
+    out = []
+    for before, after in ((bands[0], bands[2]), (bands[1], bands[3])):
+        detail = (_texture(before) + _texture(after)) / 2
+        out.append(float(np.abs(after - before).mean()) / (detail + TEXTURE_FLOOR))
+    return out[0], out[1]
 
 
 def _candidates(tracks, start: int, end: int, talking: np.ndarray):
