@@ -297,10 +297,8 @@ def test_report_lists_voices_regions_and_who_asked(episode):
         ("[[voice]] #1", "high", "witness"), ("[[voice]] #2", "robot", "")]
 
 
-@pytest.mark.xfail(strict=True, reason="known defect (faces/masking.py, redaction.py): an ellipse preset (blur) "
-                                       "draws every box as its inscribed ellipse, so the corners of a whole-frame "
-                                       "span and of a [[mask]] region (a plate's characters) stay visible")
 def test_whole_frame_span_is_hidden_to_its_corners_with_an_ellipse_preset(episode, tmp_path):
+    """An ellipse preset shapes faces only: a whole-frame span (and a drawn region) is hidden to its corners."""
     folder, spans, tracks, _ = episode
     settings = load_settings("blur")
     assert settings.shape == "ellipse"

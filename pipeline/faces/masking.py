@@ -11,7 +11,9 @@ half out of frame gets the same coarse cells as a whole one.
   smoothed; it looks like a blur but holds no detail a deblurring filter could restore.
 - ``solid`` (and ``none``, for manual masks only): the preset colour.
 
-``shape = "ellipse"`` draws the ellipse inscribed in the box; ``rect`` fills the box.
+``shape = "ellipse"`` draws the ellipse inscribed in a face's box; ``rect`` fills the box. A box
+that is not a face (a drawn region, a tracked object, a whole-frame span) is a :class:`Whole` and is
+always filled to its corners: an ellipse would leave a plate's characters or a frame's corners.
 """
 from __future__ import annotations
 
@@ -23,6 +25,24 @@ import numpy as np
 from pipeline.errors import RedactionError
 
 MIN_CELL = 4   # px: a cell is never finer than this, whatever the box size
+
+
+class Whole(tuple):
+    """A box masked to its corners whatever the preset's shape (regions, tracked objects, whole frame)."""
+
+
+def same_kind(box, values) -> tuple:
+    """``values`` as a box of the same kind as ``box`` (a :class:`Whole` stays whole)."""
+    return Whole(values) if isinstance(box, Whole) else tuple(values)
+
+
+def to_pixels(boxes, width: int, height: int) -> list[tuple]:
+    """Normalised boxes to pixel corners of a ``width`` x ``height`` frame, keeping their kind."""
+    return [same_kind(b, (b[0] * width, b[1] * height, b[2] * width, b[3] * height)) for b in boxes]
+
+
+def _oval(box, settings) -> bool:
+    return settings.shape == "ellipse" and not isinstance(box, Whole)
 
 
 def _pixel_box(box, width: int, height: int):
@@ -97,7 +117,7 @@ def coverage(shape: tuple[int, int], boxes_px, settings) -> np.ndarray:
         if clip[2] <= clip[0] or clip[3] <= clip[1]:
             continue
         region = cover[clip[1]:clip[3], clip[0]:clip[2]]
-        region |= _ellipse(full_f, clip) if settings.shape == "ellipse" else True
+        region |= _ellipse(full_f, clip) if _oval(box, settings) else True
     return cover
 
 
@@ -112,7 +132,7 @@ def mask_frame(frame: np.ndarray, boxes_px, settings) -> None:
             continue
         roi = frame[clip[1]:clip[3], clip[0]:clip[2]]
         filled = _fill(roi, full, clip, settings)
-        if settings.shape == "ellipse":
+        if _oval(box, settings):
             np.copyto(roi, filled, where=_ellipse(full_f, clip)[:, :, None])
         else:
             roi[...] = filled

@@ -14,6 +14,7 @@ from pathlib import Path
 from pipeline import cache
 from pipeline.errors import CadreError, RedactionError
 from pipeline.faces.detectors import get_detector
+from pipeline.faces.masking import Whole
 from pipeline.faces.scan import MAX_DETECT_PIXELS, ScanPlan, detect_frame, prefetched, scan_plan
 from pipeline.faces.tracking import FaceTracks, link
 from pipeline.resources import load_preset, load_toml, preset_names
@@ -219,9 +220,9 @@ class MaskOverrides:
             if e.kind == "mask_region" and e.moving:
                 out.extend(self.moving_boxes(e, frame_index))
             elif e.kind == "mask_region":
-                out.append(tuple(e.region))
+                out.append(Whole(e.region))
             elif e.kind == "mask_frame":
-                out.append((0.0, 0.0, 1.0, 1.0))
+                out.append(Whole((0.0, 0.0, 1.0, 1.0)))
         return out
 
     def moving_boxes(self, e: Override, frame_index: int) -> list[tuple]:
@@ -229,9 +230,9 @@ class MaskOverrides:
         none after the shot cut that ended it (the report flags that stretch)."""
         tracked = self.paths.get(e)
         if tracked is None or not tracked.boxes:
-            return [(0.0, 0.0, 1.0, 1.0)]
+            return [Whole((0.0, 0.0, 1.0, 1.0))]
         box = tracked.box_at(frame_index)
-        return [] if box is None else [box]
+        return [] if box is None else [Whole(box)]
 
     def to_dict(self) -> dict:
         return {"path": self.path, "entries": [e.to_dict() for e in self.entries]}

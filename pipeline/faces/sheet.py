@@ -12,7 +12,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.faces.masking import mask_frame
+from pipeline.faces.masking import mask_frame, to_pixels
 from pipeline.faces.tracking import FaceTracks
 from pipeline.source.normalize import read_frames
 
@@ -48,7 +48,7 @@ def _published(frame: np.ndarray, ft: FaceTracks, index: int, overrides, setting
     h, w = frame.shape[:2]
     out = frame.copy()
     boxes = ft.boxes_at(index, overrides)
-    mask_frame(out, [(b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in boxes], settings)
+    mask_frame(out, to_pixels(boxes, w, h), settings)
     return out
 
 

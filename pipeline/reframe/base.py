@@ -12,6 +12,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from pipeline.faces.masking import same_kind
+
 OUT_W, OUT_H = 1080, 1920
 
 Box = tuple[float, float, float, float]
@@ -40,7 +42,8 @@ class Placement:
         y0, y1 = (box[1] - sy0) * ky, (box[3] - sy0) * ky
         if x1 <= 0 or y1 <= 0 or x0 >= dx1 - dx0 or y0 >= dy1 - dy0:
             return None
-        return x0, y0, x1, y1
+        # a box's kind survives the mapping (a drawn region is masked to its corners: faces.masking.Whole)
+        return same_kind(box, (x0, y0, x1, y1))
 
 
 class Reframer(ABC):

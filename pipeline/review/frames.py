@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pipeline.errors import CadreError
-from pipeline.faces.masking import mask_frame
+from pipeline.faces.masking import mask_frame, to_pixels
 from pipeline.ffmpeg import command, compile_graph, last_error_line
 from pipeline.source.normalize import FPS, ClipSpan, analysis_size, video_input
 
@@ -55,7 +55,7 @@ def track_thumbnail(span: ClipSpan, faces, track, settings=None, overrides=None,
     h, w = frame.shape[:2]
     if settings is not None:
         boxes = faces.boxes_at(j, overrides)
-        mask_frame(frame, [(b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in boxes], settings)
+        mask_frame(frame, to_pixels(boxes, w, h), settings)
     b = track.boxes[track.best()]
     cx, cy = (b[0] + b[2]) / 2 * w, (b[1] + b[3]) / 2 * h
     side = max((b[2] - b[0]) * w, (b[3] - b[1]) * h) * faces.pad * 2.2 + 24
