@@ -22,7 +22,7 @@ from pipeline.sound.voice import DEFAULT_PRESET, PRESETS, VoiceSpan, check_overl
 from pipeline.source.normalize import FPS, ClipSpan, read_frames
 from pipeline.threads import apply_opencv
 
-ANALYSIS_VERSION = 6        # 6: one fine pass over the whole frame instead of tiles (scan.py)
+ANALYSIS_VERSION = 7        # 6: fine pass (scan.py); 7: least-distance track linking
 METHODS = ("mosaic", "solid", "blur", "none")
 SHAPES = ("rect", "ellipse")
 ELLIPSE_MIN_PAD = 1.85      # the inscribed ellipse of a 1.85x box holds the face box padded 1.3x

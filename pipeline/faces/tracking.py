@@ -82,8 +82,10 @@ def _centre(box) -> tuple[float, float]:
 def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
     """Link per-frame detections (normalised boxes) into tracks.
 
-    Greedy nearest-centre matching against each live track's predicted box; a track dies after
-    ``max_gap`` frames without a detection. Ids are ``t<first frame>-<x%>-<y%>`` so they stay the
+    Detections are matched to each live track's predicted box by the assignment of least total
+    centre distance (greedy nearest-first swapped neighbouring small faces of a group moving
+    together, and the interpolation between swapped keyframes then left both uncovered halfway);
+    a track dies after ``max_gap`` frames without a detection. Ids are ``t<first frame>-<x%>-<y%>`` so they stay the
     same for the same analysis and never silently point at another face when it changes.
     """
     tracks: list[Track] = []
@@ -104,11 +106,8 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
                 dist = np.hypot(dc[0] - pc[0], dc[1] - pc[1]) / max(ps, ds)
                 if dist <= MATCH_DISTANCE:
                     pairs.append((dist, ti, di))
-        used_t, used_d = set(), set()
-        for _, ti, di in sorted(pairs):
-            if ti in used_t or di in used_d:
-                continue
-            used_t.add(ti)
+        used_d = set()
+        for ti, di in _assignment(pairs):
             used_d.add(di)
             t, d = live[ti], dets[di]
             t.frames.append(f)
@@ -123,6 +122,59 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
             tracks.append(t)
             live.append(t)
     return tracks
+
+
+def _assignment(pairs: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
+    """``(track, detection)`` pairs from the allowed ``(distance, track, detection)`` pairs: the
+    most pairs, then the least total distance (Hungarian method on the pairs' rows and columns)."""
+    if not pairs:
+        return []
+    rows = sorted({t for _, t, _ in pairs})
+    cols = sorted({d for _, _, d in pairs})
+    n = max(len(rows), len(cols))
+    big = 1e6                                   # a forbidden pair: used only when nothing else fits
+    cost = np.full((n, n), big)
+    for dist, t, d in pairs:
+        cost[rows.index(t), cols.index(d)] = dist
+    match = _hungarian(cost)
+    return [(rows[r], cols[c]) for r, c in enumerate(match)
+            if r < len(rows) and c < len(cols) and cost[r, c] < big]
+
+
+def _hungarian(cost: np.ndarray) -> list[int]:
+    """Column assigned to each row of a square cost matrix, least total cost (O(n^3))."""
+    n = cost.shape[0]
+    u, v = np.zeros(n + 1), np.zeros(n + 1)
+    p, way = np.zeros(n + 1, dtype=int), np.zeros(n + 1, dtype=int)
+    for i in range(1, n + 1):
+        p[0], j0 = i, 0
+        minv = np.full(n + 1, np.inf)
+        used = np.zeros(n + 1, dtype=bool)
+        while True:
+            used[j0] = True
+            i0 = p[j0]
+            free = ~used[1:]
+            cur = cost[i0 - 1] - u[i0] - v[1:]
+            better = free & (cur < minv[1:])
+            minv[1:][better] = cur[better]
+            way[1:][better] = j0
+            cand = np.where(free, minv[1:], np.inf)
+            j1 = int(np.argmin(cand)) + 1
+            delta = cand[j1 - 1]
+            u[p[used]] += delta
+            v[used] -= delta
+            minv[1:][free] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+    out = [0] * n
+    for j in range(1, n + 1):
+        out[p[j] - 1] = j - 1
+    return out
 
 
 def _unique_id(base: str, tracks: list[Track]) -> str:
