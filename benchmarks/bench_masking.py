@@ -343,14 +343,18 @@ def bench_clip(title: str, path: Path, per_frame, presets, levers, skip_deface: 
               f"{base[2] / fast[2]:.1f}x on CPU time")
 
 
-def bench_video(truth, seconds: float, skip_deface: bool, skip_levers: bool, all_levers: bool = False) -> None:
+def bench_video(truth, seconds: float, skip_deface: bool, skip_levers: bool, all_levers: bool = False,
+                clips=("panzoom", "small")) -> None:
     default = [LEVERS[-1]]
     levers = LEVERS if all_levers else [LEVERS[0], LEVERS[-1]]
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "panzoom_1080p.mp4"
-        per_frame = make_panzoom(truth, path, seconds)
-        bench_clip("Pan-and-zoom over the labelled photos", path, per_frame, ("mosaic",),
-                   default if skip_levers else levers, skip_deface)
+        if "panzoom" in clips:
+            path = Path(tmp) / "panzoom_1080p.mp4"
+            per_frame = make_panzoom(truth, path, seconds)
+            bench_clip("Pan-and-zoom over the labelled photos", path, per_frame, ("mosaic",),
+                       default if skip_levers else levers, skip_deface)
+        if "small" not in clips:
+            return
         path = Path(tmp) / "small_1080p.mp4"
         per_frame = make_small(truth, path, seconds)
         bench_clip("Small faces (20 to 41 px tall in the 1080x1920 output), slow pan and zoom", path, per_frame,
@@ -398,6 +402,7 @@ def main() -> None:
     ap.add_argument("--skip-levers", action="store_true", help="only the default settings, no before/after rows")
     ap.add_argument("--only-video", action="store_true", help="skip the photos and the flicker clip")
     ap.add_argument("--all-levers", action="store_true", help="also each lever alone on the pan-and-zoom clip")
+    ap.add_argument("--clips", default="panzoom,small", help="which synthetic clips: panzoom, small or both")
     args = ap.parse_args()
     if not MEDIA.is_dir():
         raise SystemExit(f"{MEDIA} is absent: these benchmarks need the shared real media")
@@ -405,7 +410,7 @@ def main() -> None:
     truth = load_truth()
     if not args.only_video:
         bench_photos(truth)
-    bench_video(truth, args.seconds, args.skip_deface, args.skip_levers, args.all_levers)
+    bench_video(truth, args.seconds, args.skip_deface, args.skip_levers, args.all_levers, args.clips.split(","))
     if not args.only_video:
         bench_flicker()
 

@@ -2,6 +2,7 @@
 one, and peak memory of a 10-minute episode against a 1-minute one.
 
     python benchmarks/bench_render.py [--seconds 60] [--long-seconds 600] [--preset fast]
+        [--short-seconds 60] [--memory-only]
 
 The same x264 preset is used on both sides. Cadre runs with a warm analysis cache (analysis is
 cached per clip; a re-render never repeats it), and with --redact none so no face is masked on this
@@ -73,42 +74,53 @@ def main() -> None:
     ap.add_argument("--long-seconds", type=int, default=600)
     ap.add_argument("--preset", default="fast")
     ap.add_argument("--memory-preset", default="superfast")
+    ap.add_argument("--short-seconds", type=int, default=60, help="the short episode of the memory comparison")
+    ap.add_argument("--memory-only", action="store_true", help="only the peak-memory comparison")
     args = ap.parse_args()
+    bare = cold = warm = five = None
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        ep = tmp / "campaign" / "bench"
-        make_source(ep / "1.mp4", args.seconds, "1920x1080")
         out = tmp / "exports"
-        cold, _ = cadre_render(ep, out, args.preset, ["tiktok"])
-        warm, _ = cadre_render(ep, out, args.preset, ["tiktok"])
-        bare, _ = hand_command(ep / "1.mp4", tmp / "hand.mp4", args.preset)
-        five, _ = cadre_render(ep, out, args.preset, [])
-        rows = [["hand-written ffmpeg (1 network)", f"{bare:.1f}", "1.00"],
-                ["cadre render -n tiktok (cold cache)", f"{cold:.1f}", f"{cold / bare:.2f}"],
-                ["cadre render -n tiktok (warm cache)", f"{warm:.1f}", f"{warm / bare:.2f}"],
-                ["cadre render, all five networks", f"{five:.1f}", f"{five / bare:.2f}"]]
-        text = table(f"Render, {args.seconds} s 1920x1080 clip, x264 preset {args.preset}",
-                     ["job", "wall s", "x hand ffmpeg"], rows)
-        print(f"five networks / one network (warm): {five / warm:.2f}  (target <= 1.3)")
-        print(f"tool overhead (warm) / hand ffmpeg: {warm / bare:.2f}  (target <= 1.15)")
+        if not args.memory_only:
+            ep = tmp / "campaign" / "bench"
+            make_source(ep / "1.mp4", args.seconds, "1920x1080")
+            cold, _ = cadre_render(ep, out, args.preset, ["tiktok"])
+            warm, _ = cadre_render(ep, out, args.preset, ["tiktok"])
+            bare, _ = hand_command(ep / "1.mp4", tmp / "hand.mp4", args.preset)
+            five, _ = cadre_render(ep, out, args.preset, [])
+            rows = [["hand-written ffmpeg (1 network)", f"{bare:.1f}", "1.00"],
+                    ["cadre render -n tiktok (cold cache)", f"{cold:.1f}", f"{cold / bare:.2f}"],
+                    ["cadre render -n tiktok (warm cache)", f"{warm:.1f}", f"{warm / bare:.2f}"],
+                    ["cadre render, all five networks", f"{five:.1f}", f"{five / bare:.2f}"]]
+            table(f"Render, {args.seconds} s 1920x1080 clip, x264 preset {args.preset}",
+                  ["job", "wall s", "x hand ffmpeg"], rows)
+            print(f"five networks / one network (warm): {five / warm:.2f}  (target <= 1.3)")
+            print(f"tool overhead (warm) / hand ffmpeg: {warm / bare:.2f}  (target <= 1.15)")
 
-        mem = {}
-        for seconds in (60, args.long_seconds):
+        mem, cold_mem = {}, {}
+        short = args.short_seconds
+        for seconds in (short, args.long_seconds):
             ep2 = tmp / "campaign" / f"mem{seconds}"
             make_source(ep2 / "1.mp4", seconds, "1280x720")
             with_masks_and_captions(ep2, seconds)
-            cadre_render(ep2, out, args.memory_preset, ["tiktok"], masked=True)   # fill the analysis cache
+            # the first render fills the analysis cache (Whisper is skipped: a written SRT is used;
+            # the face analysis runs): its peak is reported too
+            cold_mem[seconds] = cadre_render(ep2, out, args.memory_preset, ["tiktok"], masked=True)
             mem[seconds] = cadre_render(ep2, out, args.memory_preset, ["tiktok"], masked=True)
-        rows = [[f"{s} s episode", f"{w:.1f}", f"{rss / 2**20:.0f}"] for s, (w, rss) in mem.items()]
-        text += table("Peak memory, masking + captions on (cadre process + ffmpeg children, summed RSS)",
-                      ["episode", "wall s", "peak MiB"], rows)
-        ratio = mem[args.long_seconds][1] / mem[60][1]
-        peak = max(rss for _, rss in mem.values()) / 2**30
-        print(f"peak memory {args.long_seconds} s / 60 s: {ratio:.2f}  (target <= 1.2); "
+        rows = [[f"{s} s episode", f"{cold_mem[s][0]:.1f}", f"{cold_mem[s][1] / 2**20:.0f}", f"{w:.1f}",
+                 f"{rss / 2**20:.0f}"] for s, (w, rss) in mem.items()]
+        table("Peak memory, masking + captions on (cadre process + ffmpeg children, summed RSS; "
+              "first render runs the face analysis, the second reads it from the cache)",
+              ["episode", "first: wall s", "first: peak MiB", "cached: wall s", "cached: peak MiB"], rows)
+        ratio = max(mem[args.long_seconds][1], cold_mem[args.long_seconds][1]) / max(mem[short][1], cold_mem[short][1])
+        peak = max(rss for _, rss in [*mem.values(), *cold_mem.values()]) / 2**30
+        print(f"peak memory {args.long_seconds} s / {short} s: {ratio:.2f}  (target <= 1.2); "
               f"highest peak {peak:.2f} GiB (target < 1.5)")
     save("render", {"seconds": args.seconds, "preset": args.preset, "hand": bare, "cold": cold, "warm": warm,
-                    "five": five, "overhead": warm / bare, "five_over_one": five / warm,
-                    "memory": {str(k): v for k, v in mem.items()}, "memory_ratio": ratio})
+                    "five": five, "overhead": warm / bare if bare else None,
+                    "five_over_one": five / warm if warm else None,
+                    "memory": {str(k): v for k, v in mem.items()},
+                    "memory_first_render": {str(k): v for k, v in cold_mem.items()}, "memory_ratio": ratio})
 
 
 if __name__ == "__main__":
