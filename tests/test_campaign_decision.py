@@ -83,3 +83,16 @@ def test_the_audit_list_decides_which_faces_were_left_visible(tmp_path):
     (net / "report.json").write_text(json.dumps(report))
     assert summarise(net, None)["masking"]["tracks"] == [
         {"clip": "1.mp4", "id": "t1", "seconds": [0.0, 4.2], "kept_visible": True}]
+
+
+def test_a_publication_that_is_not_the_approved_version_says_so(tmp_path):
+    out, _ = exports(tmp_path)
+    row = fill_from_outputs(Row("ep", "tiktok", "done", "rendered again (edits changed)"), out)
+    row.decision["approval"] = {"state": "approved", "by": "Cne Martin", "at": "t", "networks": ["tiktok"],
+                                "hash": "approved-hash"}
+    data = {"campaign": "c", "generated": "now", "cadre_version": "0", "executor": "local",
+            "counts": {"done": 1, "skipped": 0, "failed": 0}, "rows": [row.to_dict()]}
+    row.decision["published"] = {"at": "t2", "os_user": "u", "fingerprint": "other-hash"}
+    assert "published version differs from the approved one" in render_html({**data, "rows": [row.to_dict()]}, out)
+    row.decision["published"]["fingerprint"] = "approved-hash"
+    assert "approved (this version)" in render_html({**data, "rows": [row.to_dict()]}, out)

@@ -152,7 +152,7 @@ def test_approval_and_last_publication(page):
     assert "not approved" in b and "last published" in b
     assert "not approved" in row(page, "b", "tiktok").inner_text()
     a_row = row(page, "a", "tiktok").inner_text()
-    assert "approved" in a_row and "not approved" not in a_row
+    assert "approved (this version)" in a_row and "not approved" not in a_row
 
 
 def _source_frame(clip: Path, size) -> np.ndarray:

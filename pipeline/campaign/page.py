@@ -146,10 +146,7 @@ def _network_table(rows: list[dict], out_root: Path, approval: dict) -> str:
                 links += [_link(out_root, f"{r['folder']}/{x}", x) for x in (f, f"{stem}.srt", f"{stem}.vtt")]
             links += [_link(out_root, f"{r['folder']}/{x}", x) for x in ("cover.jpg", "report.json")]
         pub = d.get("published") or {}
-        approved = approval.get("state") == "approved" and r["network"] in (approval.get("networks") or [])
-        published = (f'{e(str(pub.get("at", "")))}' if pub else "") + (
-            '<div class="ok">approved</div>' if approved else '<div class="warn">not approved</div>'
-            if approval.get("state") else "")
+        published = e(str(pub.get("at", ""))) + _row_approval(approval, r["network"], pub)
         notes = (f'<div class="reason">{e(r["reason"])}</div>' if r.get("reason") else "") + \
             "".join(f'<div class="warn">{e(w)}</div>' for w in r.get("warnings") or [])
         duration = clock(r["duration_s"]) if r.get("duration_s") is not None else ""
@@ -160,6 +157,19 @@ def _network_table(rows: list[dict], out_root: Path, approval: dict) -> str:
                    f"<td>{notes}</td></tr>")
     out.append("</table>")
     return "".join(out)
+
+
+def _row_approval(a: dict, network: str, pub: dict) -> str:
+    """Whether this network's published file is the version a person approved."""
+    if not a.get("state"):
+        return ""
+    if a.get("state") != "approved" or network not in (a.get("networks") or []):
+        return '<div class="warn">not approved</div>'
+    if not pub:
+        return '<div class="ok">approved (not published yet)</div>'
+    if pub.get("fingerprint") == a.get("hash"):
+        return '<div class="ok">approved (this version)</div>'
+    return '<div class="bad">published version differs from the approved one</div>'
 
 
 def _masked(m: dict, tiles: dict) -> str:
