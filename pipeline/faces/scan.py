@@ -15,6 +15,7 @@ import math
 import queue
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -95,6 +96,7 @@ def _tile_length(length: int, n: int) -> int:
     return min(length, math.ceil(math.ceil((length + (n - 1) * OVERLAP) / n) / 32) * 32)
 
 
+@lru_cache(maxsize=32)
 def fine_tiles(width: int, height: int, limit: int = FINE_TILE_PIXELS) -> tuple[int, int]:
     """Tile size (detector pixels) of the fewest-pixel grid over a ``width`` x ``height`` frame
     whose tiles hold at most ``limit`` pixels and overlap by ``OVERLAP``."""
