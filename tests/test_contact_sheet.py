@@ -368,3 +368,20 @@ def test_report_names_who_chose_the_preset(tmp_path):
                                                               "source": "command line"}
     off = {"mode": "none", "requested_by": "--redact none", "source": "command line"}
     assert preset_origin(episode_dir, "none", "solid", off)["requested_by"] == "--redact none"
+
+
+def test_a_face_kept_by_region_is_kept_in_both_parts_of_the_report(episode, tmp_path):
+    """report.json's track rows and its ``masked`` list agree on which faces stay visible, whether a
+    [[keep]] names the track or a region around it."""
+    folder, spans, tracks, woman = episode
+    t = next(t for t in tracks["2.mp4"].tracks if t.id == woman)
+    cx, cy = (t.boxes[0][0] + t.boxes[0][2]) / 2, (t.boxes[0][1] + t.boxes[0][3]) / 2
+    masks = tmp_path / "masks.toml"
+    masks.write_text(f'[[keep]]\nclip = "2.mp4"\nregion = [{cx - 0.05:.3f}, {cy - 0.05:.3f}, {cx + 0.05:.3f}, '
+                     f'{cy + 0.05:.3f}]\n', "utf-8")
+    overrides = load_overrides(masks, list(spans))
+    report = redaction_report(tracks, load_settings("mosaic"), overrides,
+                              audit_items(tracks, load_settings("mosaic"), overrides))
+    visible = {(m["clip"], m["ref"]) for m in report["masked"] if m["kind"] == "face" and m["visible"]}
+    rows = {(c, r["id"]) for c, clip in report["clips"].items() for r in clip["tracks"] if r["kept_visible"]}
+    assert ("2.mp4", woman) in visible and rows == visible

@@ -205,12 +205,6 @@ def audit_items(tracks_by_clip: dict[str, FaceTracks], settings, overrides=None,
 
 
 # -- report.json -----------------------------------------------------------------------------------
-def _kept(overrides, clip: str, track: Track) -> list[dict]:
-    if overrides is None:
-        return []
-    return [e.to_dict() for e in overrides.for_clip(clip) if e.kind == "keep_track" and e.track == track.id]
-
-
 def _face_model(models: set) -> dict | None:
     """Path, sha256 and whether the CenterFace weights are the pinned file (or the user's own)."""
     hashes = sorted(h for n, h in models if n == "centerface" and h)
@@ -239,6 +233,7 @@ def redaction_report(tracks_by_clip: dict[str, FaceTracks], settings, overrides=
         "masked": [m.to_dict() for m in items],
         "clips": {},
     }
+    kept = {(m.clip, m.ref): _lists(list(m.kept)) for m in items if m.kind == "face"}   # by id or by region
     for name, ft in tracks_by_clip.items():
         rows = []
         for t in ft.tracks:
@@ -250,7 +245,7 @@ def redaction_report(tracks_by_clip: dict[str, FaceTracks], settings, overrides=
                 "masked_seconds": [round(ft.time_of(first), 3), round(ft.time_of(last + 1), 3)],
                 "detections": len(t.frames),
                 "max_score": round(max(t.scores), 3),
-                "kept_visible": _kept(overrides, name, t),
+                "kept_visible": kept.get((name, t.id), []),
                 "boxes": [[f, *[round(v, 4) for v in b]] for f, b in zip(t.frames, t.boxes)],
             })
         report["clips"][name] = {"frames": ft.frame_count, "start": ft.start, "pad": ft.pad,
