@@ -187,17 +187,12 @@ def test_other_presets(tmp_path, preset):
     plain, _ = render(tmp_path, clip, None, "plain")
     masked, _ = render(tmp_path, clip, f'[[voice]]\nclip = "1.mp4"\nstart = 0\nend = 8\npreset = "{preset}"\n',
                        "masked")
-    if preset != "robot":
-        assert corr(pcm(plain, 8.2), pcm(masked, 8.2)) >= 0.99
+    assert corr(pcm(plain, 8.2), pcm(masked, 8.2)) >= 0.99     # outside the span: the undisguised sound
     f_plain, f_masked = f0_median(pcm(plain, 0.2, 7.8)), f0_median(pcm(masked, 0.2, 7.8))
     if preset == "high":
         assert abs(f_masked / f_plain - PRESETS["high"][0]) <= 0.06, (f_plain, f_masked)
     else:   # robot: the melody is gone, the voice buzzes at the FFT hop rate (48000 / 256)
         assert abs(f_masked - 187.5) <= 8, (f_plain, f_masked)
-        outside = corr(pcm(plain, 8.2), pcm(masked, 8.2))
-        if outside < 0.99:
-            pytest.xfail(f"known defect: after a robot span the loudness correction differs slightly "
-                         f"(correlation {outside:.2f} with an undisguised render); low and high keep >= 0.99")
 
 
 def test_a_clip_replaced_between_two_renders_is_disguised_anew(tmp_path):

@@ -139,10 +139,10 @@ def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(),
                  voices=(), events: Events | None = None) -> Loudness:
     """Pass 2: normalise the episode audio with pass-1 figures and encode AAC to ``out_path``.
 
-    loudnorm falls back to dynamic mode when the linear gain would break the true-peak ceiling,
-    and on short or very dynamic audio that can land a dB or more off target. The encoded result
-    is therefore measured, and a residual gain is applied ahead of a peak limiter set below the
-    ceiling, until the integrated loudness is within ``CORRECTION_TOLERANCE_LU``.
+    One gain for the whole episode: loudnorm in linear mode when the peaks allow it; otherwise
+    (loudnorm would fall back to a gain that varies along the episode) the gain is applied here
+    ahead of a peak limiter set below the ceiling. The encoded result is measured, and a residual
+    gain is applied until the integrated loudness is within ``CORRECTION_TOLERANCE_LU``.
 
     Silence cannot be normalised; it is kept silent (the report warns about it). ``bleeps``
     (``(start, end)`` episode seconds) are muted before both passes, so the loudness target holds
@@ -153,9 +153,15 @@ def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(),
     """
     total = sum(s.frame_count for s in spans) / FPS
     measured = _measure(_source(spans, bleeps, voices), spans[0].path.parent, target, events, "measure", total)
-    gain, tried = 0.0, []
+    # loudnorm's linear mode is one gain for the whole episode; where that gain would push the peaks
+    # over the ceiling, loudnorm switches to a gain that varies along the episode (it pumps, and
+    # it changes the sound outside a disguised voice span). Then the gain is applied here, ahead
+    # of the peak limiter, which only touches the peaks.
+    plain_gain = target["loudness_lufs"] - measured.integrated
+    limited = not measured.silent and measured.true_peak + plain_gain > target["true_peak_dbtp"]
+    gain, tried = (plain_gain if limited else 0.0), []
     for _ in range(CORRECTION_ATTEMPTS):
-        _encode_audio(spans, target, out_path, bleeps, bleep_sound, measured, gain, voices, events, total)
+        _encode_audio(spans, target, out_path, bleeps, bleep_sound, measured, gain, voices, events, total, limited)
         if measured.silent:
             break
         got = measure_file(out_path, target, events, total)
@@ -166,7 +172,7 @@ def render_audio(spans: list[ClipSpan], target: dict, out_path: Path, bleeps=(),
     else:
         best = min(tried, key=lambda t: abs(target["loudness_lufs"] - t[1]))[0]
         if best != tried[-1][0]:    # the closest attempt is the one published
-            _encode_audio(spans, target, out_path, bleeps, bleep_sound, measured, best, voices, events, total)
+            _encode_audio(spans, target, out_path, bleeps, bleep_sound, measured, best, voices, events, total, limited)
     return measured
 
 
@@ -197,9 +203,10 @@ def _source(spans, bleeps, voices):
 
 
 def _encode_audio(spans, target: dict, out_path: Path, bleeps, bleep_sound: str, measured: Loudness,
-                  gain: float, voices=(), events: Events | None = None, total: float = 0.0) -> None:
+                  gain: float, voices=(), events: Events | None = None, total: float = 0.0,
+                  limited: bool = False) -> None:
     stream = _source(spans, bleeps, voices)
-    if not measured.silent:
+    if not measured.silent and not limited:
         stream = stream.filter(
             "loudnorm", I=target["loudness_lufs"], TP=target["true_peak_dbtp"], LRA=target["loudness_range_lu"],
             measured_I=measured.integrated, measured_TP=measured.true_peak, measured_LRA=measured.lra,
