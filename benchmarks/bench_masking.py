@@ -127,24 +127,31 @@ def camera(t: float, seconds: float):
     return keys[-1][1:]
 
 
-def make_panzoom(truth, path: Path, seconds: float):
-    img, boxes = world(truth)
-    n = int(seconds * FPS)
+def _encode_camera(img, boxes, path: Path, n: int, move, what: str, **warp):
+    """Film ``img`` with a camera ``move(i) -> (zoom, cx, cy)`` for ``n`` frames; the true boxes per frame."""
     per_frame = []
     cmd = [ffmpeg_exe(), *BASE_ARGS, "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", str(FPS),
            "-i", "pipe:", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", str(path)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     for i in range(n):
-        cx, cy, vh = camera(i / FPS, seconds)
-        z = H / vh                                       # output px per world px
+        z, cx, cy = move(i)
         m = np.array([[z, 0, W / 2 - z * cx], [0, z, H / 2 - z * cy]])
-        proc.stdin.write(cv2.warpAffine(img, m, (W, H), flags=cv2.INTER_LINEAR, borderValue=(120, 120, 120)).tobytes())
+        proc.stdin.write(cv2.warpAffine(img, m, (W, H), flags=cv2.INTER_LINEAR, **warp).tobytes())
         per_frame.append(np.stack([boxes[:, 0] * z + m[0, 2], boxes[:, 1] * z + m[1, 2],
                                    boxes[:, 2] * z + m[0, 2], boxes[:, 3] * z + m[1, 2]], axis=1))
     proc.stdin.close()
     if proc.wait():
-        raise SystemExit("ffmpeg failed to encode the pan-and-zoom clip")
+        raise SystemExit(f"ffmpeg failed to encode the {what} clip")
     return per_frame
+
+
+def make_panzoom(truth, path: Path, seconds: float):
+    img, boxes = world(truth)
+
+    def move(i):
+        cx, cy, vh = camera(i / FPS, seconds)
+        return H / vh, cx, cy                            # output px per world px
+    return _encode_camera(img, boxes, path, int(seconds * FPS), move, "pan-and-zoom", borderValue=(120, 120, 120))
 
 
 def score_video(per_frame_truth, boxes_at, shape) -> tuple[int, int, int]:
@@ -274,22 +281,12 @@ def make_small(truth, path: Path, seconds: float):
     1080p frame, i.e. 20 to 41 px in the 1080x1920 output (a 1080p source fills it at 1.78x)."""
     img, boxes = small_world(truth)
     n = int(seconds * FPS)
-    per_frame = []
-    cmd = [ffmpeg_exe(), *BASE_ARGS, "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", str(FPS),
-           "-i", "pipe:", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", str(path)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
-    for i in range(n):
+
+    def move(i):
         u = i / max(n - 1, 1)
         z = 1.0 + 0.4 * (0.5 - 0.5 * np.cos(np.pi * u))
-        cx, cy = W / 2 + 60 * np.sin(2 * np.pi * u), H / 2 + 30 * np.sin(np.pi * u)
-        m = np.array([[z, 0, W / 2 - z * cx], [0, z, H / 2 - z * cy]])
-        proc.stdin.write(cv2.warpAffine(img, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).tobytes())
-        per_frame.append(np.stack([boxes[:, 0] * z + m[0, 2], boxes[:, 1] * z + m[1, 2],
-                                   boxes[:, 2] * z + m[0, 2], boxes[:, 3] * z + m[1, 2]], axis=1))
-    proc.stdin.close()
-    if proc.wait():
-        raise SystemExit("ffmpeg failed to encode the small-face clip")
-    return per_frame
+        return z, W / 2 + 60 * np.sin(2 * np.pi * u), H / 2 + 30 * np.sin(np.pi * u)
+    return _encode_camera(img, boxes, path, n, move, "small-face", borderMode=cv2.BORDER_REFLECT)
 
 
 # the levers of issue 18, each measured on the same clip in the same run
