@@ -71,6 +71,12 @@ def browser_page(tmp_path_factory):
     machine_words_with_html(folder / "2.mp4")
     (folder / "masks.toml").write_text(f'# plates\n[[mask]]\nclip = "2.mp4"\nregion = [0.0, 0.8, 0.2, 1.0]\n'
                                        f"label = '{EVIL_LABEL}'\n", "utf-8")
+    yield from review_page(folder, exe, "review-page.png")
+
+
+def review_page(folder, exe, screenshot: str):
+    """Serve ``folder``'s review page and yield ``(page, folder)`` in Chromium; the page's script
+    errors are collected in ``page.errors``, and a screenshot is kept at the end."""
     server = ReviewServer(folder, proxy=False).start()
     with sync_api.sync_playwright() as pw:
         try:
@@ -87,7 +93,7 @@ def browser_page(tmp_path_factory):
         page.errors = errors
         yield page, folder
         ARTIFACTS.joinpath("review").mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "review" / "review-page.png"), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / "review" / screenshot), full_page=True)
         browser.close()
     server.stop()
 

@@ -21,10 +21,9 @@ pytest.importorskip("starlette", reason="cadre review needs starlette, uvicorn a
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package (pip install playwright)")
 
 from pipeline.faces.redaction import load_overrides  # noqa: E402
-from pipeline.review.server import ReviewServer  # noqa: E402
 from pipeline.sound.voice import PRESETS  # noqa: E402
-from tests.test_review_browser import ARGS, chromium, clear_status, masks, sync_api, wait_saved  # noqa: E402
-from tests.test_review_fixtures import ARTIFACTS, make_episode, moving_plate_clip, plate_box  # noqa: E402
+from tests.test_review_browser import chromium, clear_status, masks, review_page, wait_saved  # noqa: E402
+from tests.test_review_fixtures import make_episode, moving_plate_clip, plate_box  # noqa: E402
 
 TONE = 440.0
 
@@ -37,25 +36,7 @@ def page_and_folder(tmp_path_factory):
     region = [round(v, 4) for v in plate_box(0)]
     (folder / "masks.toml").write_text(f"# the car of the witness\n[[mask]]\nclip = \"2.mp4\"\nregion = {json.dumps(region)}"
                                        "\nmoving = true\nlabel = \"plaque\"\n", "utf-8")
-    server = ReviewServer(folder, proxy=False).start()
-    with sync_api.sync_playwright() as pw:
-        try:
-            browser = pw.chromium.launch(executable_path=str(exe), args=ARGS)
-        except Exception as exc:
-            server.stop()
-            pytest.skip(f"Chromium at {exe} does not start under Playwright: {exc}")
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.goto(server.url)
-        page.wait_for_selector(".cue")
-        page.errors = errors
-        yield page, folder
-        ARTIFACTS.joinpath("review").mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "review" / "review-protect.png"), full_page=True)
-        browser.close()
-    server.stop()
+    yield from review_page(folder, exe, "review-protect.png")
 
 
 def pitch(wav: bytes) -> tuple[float, float]:
