@@ -72,9 +72,11 @@ def read(episode_out: str | Path) -> list[dict]:
     return out
 
 
-def last(episode_out: str | Path, kind: str) -> dict | None:
-    """The most recent event of ``kind`` (``approval``, ``publication``...), or None."""
-    return next((e for e in reversed(read(episode_out)) if e.get("event") == kind), None)
+def latest(events: list[dict], kind: str, network: str | None = None) -> dict | None:
+    """The most recent of ``events`` (as :func:`read` returns them) of ``kind`` (``approval``,
+    ``publication``...), or of those naming ``network``; None when there is none."""
+    return next((e for e in reversed(events) if e.get("event") == kind
+                 and (network is None or network in (e.get("networks") or []))), None)
 
 
 def published_files(ep_out: Path, networks: list[str]) -> dict[str, str]:

@@ -94,10 +94,10 @@ def summarise(network_folder: Path, episode_folder: Path | None = None) -> dict:
 
 def publication(network_folder: Path) -> dict:
     """The last publication of this network recorded in ``audit.jsonl`` (who ran it, when, its fingerprint)."""
-    for entry in reversed(audit_log.read(network_folder.parent)):
-        if entry.get("event") == "publication" and network_folder.name in (entry.get("networks") or []):
-            return {"at": entry.get("at"), "os_user": entry.get("os_user"), "fingerprint": entry.get("fingerprint")}
-    return {}
+    entry = audit_log.latest(audit_log.read(network_folder.parent), "publication", network_folder.name)
+    if entry is None:
+        return {}
+    return {"at": entry.get("at"), "os_user": entry.get("os_user"), "fingerprint": entry.get("fingerprint")}
 
 
 def bleeps_in_context(plan: dict, spans: list[dict], around: int = 3) -> list[dict]:
@@ -121,9 +121,9 @@ def bleeps_in_context(plan: dict, spans: list[dict], around: int = 3) -> list[di
 
 def last_events(ep_out: Path) -> dict:
     """The last ``approval`` and ``publication`` of ``audit.jsonl`` (any network)."""
-    out = {}
+    out, events = {}, audit_log.read(ep_out)
     for kind in ("approval", "publication"):
-        entry = audit_log.last(ep_out, kind)
+        entry = audit_log.latest(events, kind)
         if entry:
             out[kind] = {"at": entry.get("at"), "by": entry.get("approver") or entry.get("os_user"),
                          "os_user": entry.get("os_user"), "networks": list(entry.get("networks") or []),

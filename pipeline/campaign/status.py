@@ -179,8 +179,7 @@ def _approval(row: StatusRow, approval, network: str) -> None:
 
 
 def _published(row: StatusRow, audit: list[dict], network: str) -> None:
-    entry = next((e for e in reversed(audit) if e.get("event") == "publication"
-                  and network in (e.get("networks") or [])), None)
+    entry = audit_log.latest(audit, "publication", network)
     if entry is None:
         return
     row.published_at, row.published_by = entry.get("at"), entry.get("os_user")

@@ -24,7 +24,7 @@ def history(session, status) -> dict:
     """``status``: the :class:`~pipeline.approval.ApprovalStatus` of the episode as it is now."""
     ep = session.episode
     log = audit_log.read(output_root(ep.folder, session.options.out_dir) / ep.name)
-    logged = next((e for e in reversed(log) if e.get("event") == "approval"), None)
+    logged = audit_log.latest(log, "approval")
     rec = status.record
     approval = None
     if rec is not None:               # approval.json: the record the render checks
@@ -35,7 +35,7 @@ def history(session, status) -> dict:
         approval = {"by": logged.get("approver"), "at": logged.get("at"), "fingerprint": _short(logged.get("fingerprint")),
                     "networks": list(logged.get("networks") or []), "valid": False,
                     "changes": list(status.changes), "logged": True}
-    published = next((e for e in reversed(log) if e.get("event") == "publication"), None)
+    published = audit_log.latest(log, "publication")
     publication = None
     if published is not None:
         files = published.get("files") if isinstance(published.get("files"), dict) else {}
