@@ -79,6 +79,21 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def read_json_dict(path: Path) -> dict:
+    """A JSON object read from ``path``; {} when it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def write_shared_json(path: Path, data) -> None:
+    """``data`` as indented UTF-8 JSON, written atomically and readable as a report is (:func:`readable`)."""
+    atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False))
+    readable(path)
+
+
 def sha256_file(path: str | Path) -> str:
     """sha256 of a file's content, read in 4 MiB blocks."""
     digest = hashlib.sha256()

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.branding.overlay import load_branding
-from pipeline.cache import atomic_write_text, file_hash, make_key, readable
+from pipeline.cache import file_hash, make_key, read_json_dict, write_shared_json
 from pipeline.errors import CadreError
 from pipeline.faces.detectors.centerface import model_path as face_model_path
 from pipeline.resources import data_dir, preset_path
@@ -138,9 +138,7 @@ def write_record(out_root: Path, episode: str, network: str, fingerprint: str, i
     record = {"fingerprint": fingerprint, "inputs": inputs, "warnings": warnings, "render_seconds": round(elapsed, 2),
               "rendered_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "cadre_version": __version__}
 
-    path = record_path(out_root, episode, network)
-    atomic_write_text(path, json.dumps(record, indent=1, ensure_ascii=False))
-    readable(path)
+    write_shared_json(record_path(out_root, episode, network), record)
 
 
 def read_record(out_root: Path, episode: str, network: str) -> dict | None:
@@ -160,11 +158,7 @@ def refusals_path(out_root: Path, episode: str) -> Path:
 
 
 def _read_refusals(out_root: Path, episode: str) -> dict:
-    try:
-        data = json.loads(refusals_path(out_root, episode).read_text("utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return read_json_dict(refusals_path(out_root, episode))
 
 
 def record_refusals(out_root: Path, episode: str, fingerprint: str, refused: dict[str, str],
@@ -179,8 +173,7 @@ def record_refusals(out_root: Path, episode: str, fingerprint: str, refused: dic
     if not data:
         path.unlink(missing_ok=True)
         return
-    atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False))
-    readable(path)
+    write_shared_json(path, data)
 
 
 def recorded_refusal(out_root: Path, episode: str, network: str, fingerprint: str) -> dict | None:

@@ -9,24 +9,15 @@ Bleeped terms are never copied here: a bleep is shown by its time and the captio
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pipeline import audit_log
 from pipeline.approval import read_approval
+from pipeline.cache import read_json_dict
 from pipeline.errors import CadreError
 from pipeline.speech.transcript import LOW_CONFIDENCE
 
 MAX_DOUBTFUL = 40   # words listed per output; the count says how many there are in all
-
-
-def read_json_dict(path: Path) -> dict:
-    """A JSON object read from ``path``; {} when it is missing, unreadable or not an object."""
-    try:
-        data = json.loads(path.read_text("utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
 
 
 def approval(episode_folder: Path | None) -> dict:

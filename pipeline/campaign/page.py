@@ -16,7 +16,8 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
-from pipeline.campaign.decision import bleeps_in_context, last_events, read_json_dict
+from pipeline.cache import read_json_dict
+from pipeline.campaign.decision import bleeps_in_context, last_events
 from pipeline.campaign.thumbs import cover, sheet_tiles
 
 e = html.escape

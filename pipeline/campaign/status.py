@@ -29,9 +29,9 @@ from pathlib import Path
 
 from pipeline import audit_log
 from pipeline.approval import approval_status, differences
-from pipeline.cache import make_key
+from pipeline.cache import make_key, read_json_dict
 from pipeline.campaign.batch import find_episodes, out_root
-from pipeline.campaign.decision import doubtful_words, masking, read_json_dict
+from pipeline.campaign.decision import doubtful_words, masking
 from pipeline.campaign.jobs import describe_os_error, read_record, up_to_date
 from pipeline.crash import internal_error
 from pipeline.errors import CadreError
