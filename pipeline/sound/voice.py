@@ -1,21 +1,23 @@
 """Voice disguise: ``[[voice]]`` spans of ``masks.toml`` changed in the one audio pass.
 
 Each span's audio is cut out of the episode audio (sample-exact), disguised and put back; the
-audio outside every span is left as it was. A disguise is two ``rubberband`` stages:
+audio outside every span is left as it was. A disguise is two steps:
 
-1. ``pitch = formant`` with formants *shifted*: the whole spectrum (pitch and formants, the shape
-   of the speaker's vocal tract) moves by the preset's formant factor;
-2. ``pitch = pitch / formant`` with formants *preserved*: the pitch alone moves on to the preset's
-   pitch factor.
+1. a change of sample rate (``asetrate``) by the preset's formant factor: the whole spectrum
+   (pitch and formants, the shape of the speaker's vocal tract) moves by that factor;
+2. one ``rubberband`` stage with formants *preserved*: ``tempo`` restores the duration, and
+   ``pitch = pitch / formant`` moves the pitch alone on to the preset's pitch factor.
 
 So pitch and formants move by different amounts, and a plain pitch shift back does not restore
-the voice. The second stage's pitch also wanders by up to :data:`WANDER` (a step every
+the voice. The second step's pitch also wanders by up to :data:`WANDER` (a step every
 :data:`WANDER_STEP` seconds, from a seed made of the span itself, so a render is reproducible),
 which defeats undoing the shift with one fixed factor. ``robot`` adds a phase-zeroing FFT filter
 that flattens the melody of the voice to a buzz.
 
 Cost: the span is disguised in mono (the two channels averaged, then put back on both: a disguised
-voice needs no stereo image, and two channels would cost rubberband twice), and once per render:
+voice needs no stereo image, and two channels would cost rubberband twice), at :data:`RATE`, with
+``pitchq = consistency`` (made for a pitch that changes; ``quality`` re-plans at each wander step
+and costs a third more), and once per render:
 the disguised span is written to a WAV in a temporary folder of this process and read by the
 loudness measurement and by every encode of the audio pass, keyed by the exact ffmpeg graph and
 the inputs' size and modification time (``benchmarks/bench_voice.py`` measures the cost).
@@ -52,6 +54,7 @@ WANDER = 0.04               # the pitch wanders this far (as a factor) around th
 WANDER_STEP = 0.4           # seconds between two wander steps
 FADE = 0.010                # seconds of cross-fade at each edge of a span (no click)
 MIN_SECONDS = 0.2           # a shorter span cannot be disguised meaningfully
+RATE = 16000               # Hz the disguise runs at: speech up to 8 kHz (Whisper hears 16 kHz audio too)
 
 
 @dataclass(frozen=True)
@@ -158,17 +161,35 @@ def wander(voice: PlacedVoice) -> list[tuple[float, float]]:
     return steps
 
 
+def _wander_file(voice: PlacedVoice, name: str) -> Path:
+    """The wander steps as an ``asendcmd`` command file (one filter, not one per step: each filter
+    in a chain costs every audio frame; a list of commands inline needs ';', which the graph
+    escaping mangles). Named by its contents, so the span's cache key covers it."""
+    text = "".join(f"{t:.3f} {name} pitch {p};\n" for t, p in wander(voice))
+    path = _folder() / f"wander-{hashlib.sha256(text.encode()).hexdigest()[:16]}.txt"
+    if not path.is_file():
+        part = path.with_suffix(f".{threading.get_ident()}.part")
+        part.write_text(text)
+        os.replace(part, path)
+    return path
+
+
 def _disguise(stream, voice: PlacedVoice, index: int):
-    """One span's audio (timestamps from 0) disguised, in mono; its length is kept to the sample."""
+    """One span's audio (timestamps from 0) disguised, in mono; its length is kept to the sample.
+
+    The formant shift is a change of sample rate (``asetrate``: the whole spectrum moves by the
+    formant factor, and the audio gets longer by its inverse); one ``rubberband`` stage then puts
+    the duration back (``tempo``) and moves the pitch alone on to the preset's pitch factor, with
+    formants preserved. It runs at :data:`RATE`, which keeps every speech band.
+    """
     samples = int(round((voice.end - voice.start) * AUDIO_RATE))
     name = f"rubberband@voice{index}"
     steps = wander(voice)
-    out = stream.filter("pan", "mono|c0<c0+c1")
-    out = out.filter("rubberband", pitch=f"{voice.formant:.4f}", formant="shifted", pitchq="quality")
-    # one asendcmd per step: a list of commands needs ';', which the graph escaping mangles
-    for t, p in steps[1:]:
-        out = out.filter("asendcmd", commands=f"{t:.3f} {name} pitch {p}")
-    out = out.filter(name, pitch=f"{steps[0][1]:.4f}", formant="preserved", pitchq="quality")
+    out = (stream.filter("asendcmd", filename=str(_wander_file(voice, name)))
+           .filter("pan", "mono|c0<c0+c1").filter("aresample", RATE)
+           .filter("asetrate", round(RATE * voice.formant)))
+    out = out.filter(name, tempo=f"{1 / voice.formant:.6f}", pitch=f"{steps[0][1]:.4f}", formant="preserved",
+                     pitchq="consistency").filter("aresample", AUDIO_RATE)
     if voice.preset == "robot":
         out = out.filter("afftfilt", real="hypot(re,im)", imag="0", win_size=1024, overlap=0.75)
     return (out.filter("aformat", sample_fmts="flt", channel_layouts="mono")
