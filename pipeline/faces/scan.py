@@ -8,6 +8,7 @@ frame (``detect_frame``) and a reader thread that decodes ahead of the detector 
   pass over the whole frame would find the same faces with no overlap, but its activations cost
   about 0.45 GB at 2048x1152 and 0.9 GB at 2900x1632; tiles of 0.7 MP cost about 0.15 GB and
   18-22 % more detector work than one pass, against 66 % for the 640x384 tiles used before.
+- Between two fine passes, ``revisit.py`` looks again around the small faces the last ones found.
 """
 from __future__ import annotations
 

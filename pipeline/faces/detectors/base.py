@@ -41,8 +41,9 @@ class FaceDetector(ABC):
         self.threshold = threshold
 
     @abstractmethod
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        """Faces scoring at least ``self.threshold``; raise RedactionError if the model fails."""
+    def detect(self, frame: np.ndarray, threshold: float | None = None) -> list[Detection]:
+        """Faces scoring at least ``threshold`` (default ``self.threshold``); raise RedactionError
+        if the model fails."""
 
 
 def nms(dets: list[Detection], iou: float = 0.4, contain: float = 0.7, by_score: bool = True) -> list[Detection]:

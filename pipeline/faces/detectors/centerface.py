@@ -149,7 +149,7 @@ class CenterFace(FaceDetector):
             net = self._nets[shape] = cv2.dnn.readNetFromONNX(self._weights)
         return net
 
-    def detect(self, frame: np.ndarray) -> list[Detection]:
+    def detect(self, frame: np.ndarray, threshold: float | None = None) -> list[Detection]:
         h, w = frame.shape[:2]
         if frame.ndim != 3 or frame.shape[2] != 3 or h < 1 or w < 1:
             raise RedactionError(None, f"face detector got a frame of shape {frame.shape}, expected (H, W, 3)")
@@ -166,7 +166,7 @@ class CenterFace(FaceDetector):
                 heat, scale, offset, _ = net.forward(OUTPUTS)
         except Exception as exc:
             raise RedactionError(self.model_file, f"face detector failed on a frame ({exc}); rendering stopped") from None
-        return nms(_decode(heat, scale, offset, self.threshold, w, h), iou=0.3)
+        return nms(_decode(heat, scale, offset, self.threshold if threshold is None else threshold, w, h), iou=0.3)
 
 
     def _run_session(self, blob: np.ndarray):

@@ -1,0 +1,106 @@
+"""Small faces looked at again between two fine passes.
+
+The fine pass (``scan.py``) is what finds faces too small for the whole-frame pass, and it costs
+about four times the whole-frame pass per frame it runs on. It runs on every ``tile_every``-th
+frame to *discover* small faces; in between, :class:`SmallFaces` remembers where the small faces
+of the last frames were, and every :data:`REVISIT_EVERY` frames the detector looks again in a
+window around each of them (the windows of neighbouring faces joined), at the fine pass's scale.
+
+A face seen once is then followed at close to the rate of the whole-frame pass, for a fraction of
+the fine pass's cost, and a face the fine pass misses on one frame (a small face near the
+detector's limit scores around the threshold) is still looked for until it has been unseen for
+``hold`` frames. Around a known face the detector accepts a lower score (:data:`HYSTERESIS` of
+the threshold): a box there can only add masking. A face that appears between two fine passes
+is found by the next one and masked back in time by the track's extension (``extend_frames``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from pipeline.faces.detectors.base import Detection
+from pipeline.faces.scan import DETECT_MIN_PX, ScanPlan, _normalised
+
+REVISIT_EVERY = 2       # frames between two looks around the known small faces
+REACH = 1.5             # a window spans the face's box grown by this many face heights on each side
+MIN_REACH_PX = 16       # ... and by at least this many read pixels
+HYSTERESIS = 0.5        # around a known face, a detection counts from this fraction of the threshold
+SMALL = 2.0             # a face under this many DETECT_MIN_PX tall in the whole-frame pass is small
+
+
+@dataclass
+class SmallFaces:
+    """The small faces of the last ``hold`` frames: ``(normalised box, frame last seen)``."""
+
+    hold: int
+    seen: list[tuple[Detection, int]] = field(default_factory=list)
+
+    def update(self, found: list[Detection], index: int, plan: ScanPlan) -> None:
+        """Remember the small faces of frame ``index``; forget those unseen for ``hold`` frames."""
+        limit = SMALL * DETECT_MIN_PX / plan.coarse_size[1]
+        small = [d for d in found if d.y1 - d.y0 < limit]
+        kept = [(d, i) for d, i in self.seen
+                if index - i <= self.hold and not any(_touch(d, s) for s in small)]
+        self.seen = kept + [(d, index) for d in small]
+
+    def windows(self, width: int, height: int) -> list[tuple[int, int, int, int]]:
+        """Read-pixel windows around the remembered faces, overlapping ones joined."""
+        boxes = []
+        for d, _ in self.seen:
+            x0, y0, x1, y1 = d.x0 * width, d.y0 * height, d.x1 * width, d.y1 * height
+            r = max(MIN_REACH_PX, REACH * (y1 - y0))
+            boxes.append([max(0, int(x0 - r)), max(0, int(y0 - r)), min(width, int(x1 + r) + 1),
+                          min(height, int(y1 + r) + 1)])
+        return _joined(boxes)
+
+
+def due(index: int, windows, plan: ScanPlan, tile_every: int) -> bool:
+    """Whether frame ``index`` gets a look around the small faces. Looks cost at most what the fine
+    pass costs: when the windows cover a large part of the frame (a crowd), they are made less often."""
+    if not windows:
+        return False
+    area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in windows)
+    budget = plan.read_size[0] * plan.read_size[1] * REVISIT_EVERY / tile_every
+    every = REVISIT_EVERY * max(1, -(-area // max(1, int(budget))))
+    return index % every == 0
+
+
+def look_again(detector, frame: np.ndarray, plan: ScanPlan, windows) -> list[Detection]:
+    """Faces in ``windows`` of ``frame`` (at ``plan.read_size``), at the fine pass's scale, as
+    normalised boxes."""
+    h, w = frame.shape[:2]
+    threshold = detector.threshold * HYSTERESIS
+    found = []
+    for x0, y0, x1, y1 in windows:
+        crop = frame[y0:y1, x0:x1]
+        size = (max(1, round((x1 - x0) * plan.upscale)), max(1, round((y1 - y0) * plan.upscale)))
+        big = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR) if size != (x1 - x0, y1 - y0) else crop
+        fx, fy = (x1 - x0) / size[0], (y1 - y0) / size[1]
+        for d in detector.detect(np.ascontiguousarray(big), threshold):
+            found.append(_normalised(d.scaled(fx, fy, x0, y0), w, h, plan.upscale))
+    return found
+
+
+def _touch(a: Detection, b: Detection) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def _joined(boxes: list[list[int]]) -> list[tuple[int, int, int, int]]:
+    """Rectangles joined until none overlaps another (one detector call per group of faces)."""
+    boxes = [b[:] for b in boxes]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    boxes[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return [tuple(b) for b in boxes]
