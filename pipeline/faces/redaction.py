@@ -375,7 +375,7 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
             apply_opencv()
         found = detect_frame(detector, frame, plan, tiled)
         if plan.tiled and not tiled:     # between two fine passes: look again around the small faces
-            windows = small.windows(*plan.read_size)
+            windows = small.windows(*plan.read_size, found)
             if revisit.due(index, windows, plan, settings.tile_every):
                 found = merge(found + revisit.look_again(detector, frame, plan, windows))
         small.update(found, index, plan)
