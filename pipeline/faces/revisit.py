@@ -2,9 +2,10 @@
 
 The fine pass (``scan.py``) is what finds faces too small for the whole-frame pass; on a 1080p clip
 it feeds the detector about twenty times the whole-frame pass's pixels. It runs on every
-``tile_every``-th frame to *discover* small faces; in between, :class:`SmallFaces` remembers where the small faces
-of the last frames were, and every :data:`REVISIT_EVERY` frames the detector looks again in a
-window around each of them (the windows of neighbouring faces joined), at the fine pass's scale.
+``tile_every``-th frame to *discover* small faces; in between, :class:`SmallFaces` remembers where
+the small faces of the last frames were, and every :data:`REVISIT_EVERY` frames the detector looks
+again in a window around each of them (the windows of neighbouring faces joined), at the fine
+pass's scale.
 
 A face seen once is then followed at close to the rate of the whole-frame pass, for a fraction of
 the fine pass's cost, and a face the fine pass misses on one frame (a small face near the
