@@ -17,8 +17,10 @@ that flattens the melody of the voice to a buzz.
 Cost: the span is disguised in mono (the two channels averaged, then put back on both: a disguised
 voice needs no stereo image, and two channels would cost rubberband twice), at :data:`RATE`, with
 ``pitchq = consistency`` (made for a pitch that changes; ``quality`` re-plans at each wander step
-and costs a third more), and once per render:
-the disguised span is written to a WAV in a temporary folder of this process and read by the
+and costs a third more), and once per render. :data:`RATE` is 24 kHz, not 16: at 16 kHz the
+disguise itself costs a third less, but ffmpeg's AAC encoder takes 2.4 times as long on a voice cut
+off at 8 kHz (6.8 CPU s against 2.8 for 60 s), which more than undoes the saving. The disguised
+span is written to a WAV in a temporary folder of this process and read by the
 loudness measurement and by every encode of the audio pass, keyed by the exact ffmpeg graph and
 the inputs' size and modification time (``benchmarks/bench_voice.py`` measures the cost).
 
@@ -54,7 +56,7 @@ WANDER = 0.04               # the pitch wanders this far (as a factor) around th
 WANDER_STEP = 0.4           # seconds between two wander steps
 FADE = 0.010                # seconds of cross-fade at each edge of a span (no click)
 MIN_SECONDS = 0.2           # a shorter span cannot be disguised meaningfully
-RATE = 16000               # Hz the disguise runs at: speech up to 8 kHz (Whisper hears 16 kHz audio too)
+RATE = 24000               # Hz the disguise runs at: speech up to 12 kHz (see the module docstring)
 
 
 @dataclass(frozen=True)
