@@ -203,13 +203,15 @@ _RENDERED: dict[tuple, Path] = {}     # graph and inputs -> disguised span WAV, 
 _KEEP = 64                            # spans kept; the oldest WAV is removed beyond this
 _LOCK = threading.Lock()
 _TMP: list[Path] = []
+_FOLDER_LOCK = threading.Lock()
 
 
 def _folder() -> Path:
-    if not _TMP:
-        _TMP.append(Path(tempfile.mkdtemp(prefix="cadre-voice-")))
-        atexit.register(shutil.rmtree, _TMP[0], True)
-    return _TMP[0]
+    with _FOLDER_LOCK:      # the wander files are written outside _LOCK: two threads may ask at once
+        if not _TMP:
+            _TMP.append(Path(tempfile.mkdtemp(prefix="cadre-voice-")))
+            atexit.register(shutil.rmtree, _TMP[0], True)
+        return _TMP[0]
 
 
 def _inputs_state(args: list[str]) -> tuple:
