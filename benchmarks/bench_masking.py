@@ -207,11 +207,11 @@ def run_ours(span: ClipSpan, settings, runtime: str | None = None, tiles: bool =
     """Analysis (uncached) then masking of every 1080p frame: (tracks, analysis Clock, masking
     wall seconds, masking CPU seconds). ``runtime``, ``tiles``, ``min_px`` and ``fine_every`` select
     a lever (``min_px=12`` with ``tiles``: the scan as it was before issue 18; ``fine_every``: the
-    fine pass on every n-th frame with no looks between (``revisit.py``), negative: every -n-th)."""
+    fine pass on every n-th frame with no looks between, as before ``revisit.py``)."""
     saved = {k: os.environ.get(k) for k in ("CADRE_CACHE_DIR", "CADRE_FACE_RUNTIME")}
     constants = (scan.DETECT_MIN_PX, scan.MAX_DETECT_PIXELS, revisit.REVISIT_EVERY)
     if fine_every:
-        settings = dataclasses.replace(settings, tile_every=abs(fine_every))
+        settings = dataclasses.replace(settings, tile_every=fine_every)
         revisit.REVISIT_EVERY = 10 ** 9     # only frame 0 would be due, and it has the fine pass
     with tempfile.TemporaryDirectory() as cache_dir:
         os.environ["CADRE_CACHE_DIR"] = cache_dir
@@ -302,7 +302,7 @@ LEVERS = [("before issue 18: cv2.dnn, 640x384 tiles, faces >= 12 detector px, fi
           ("onnxruntime, 640x384 tiles, >= 12 px, every 6th", "onnxruntime", True, 12, 6),
           ("onnxruntime, 0.7 MP tiles, >= 12 px, every 6th", "onnxruntime", False, 12, 6),
           ("onnxruntime, 0.7 MP tiles, >= 17 px, every 6th (last round)", "onnxruntime", False, None, 6),
-          ("onnxruntime, 0.7 MP tiles, >= 17 px, every 15th, no looks between", "onnxruntime", False, None, -15),
+          ("onnxruntime, 0.7 MP tiles, >= 17 px, every 15th, no looks between", "onnxruntime", False, None, 15),
           ("onnxruntime, 0.7 MP tiles, >= 17 px, every 15th + looks every 2nd (default)", "onnxruntime", False,
            None, None)]
 
