@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from pipeline.faces.detectors.base import Detection
+from pipeline.faces.detectors.base import Detection, overlaps
 from pipeline.faces.scan import DETECT_MIN_PX, ScanPlan, _normalised
 
 REVISIT_EVERY = 2       # frames between two looks around the known small faces
@@ -52,7 +52,7 @@ class SmallFaces:
         whole-frame detections) has found again, overlapping windows joined."""
         boxes = []
         for d, _ in self.seen:
-            if any(_same(d, f) for f in found):
+            if any(overlaps(d, f, iou=0.5) for f in found):   # the same face, found again
                 continue
             x0, y0, x1, y1 = d.x0 * width, d.y0 * height, d.x1 * width, d.y1 * height
             r = max(MIN_REACH_PX, REACH * (y1 - y0))
@@ -86,16 +86,6 @@ def look_again(detector, frame: np.ndarray, plan: ScanPlan, windows) -> list[Det
         for d in detector.detect(np.ascontiguousarray(big), threshold):
             found.append(_normalised(d.scaled(fx, fy, x0, y0), w, h, plan.upscale))
     return found
-
-
-def _same(a: Detection, b: Detection) -> bool:
-    """Boxes of one face: they overlap by half of their union."""
-    w = min(a.x1, b.x1) - max(a.x0, b.x0)
-    h = min(a.y1, b.y1) - max(a.y0, b.y0)
-    if w <= 0 or h <= 0:
-        return False
-    union = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - w * h
-    return w * h >= 0.5 * union
 
 
 def _touch(a: Detection, b: Detection) -> bool:

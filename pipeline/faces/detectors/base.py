@@ -79,7 +79,7 @@ def merge(dets: list[Detection], iou: float = 0.3, contain: float = 0.6) -> list
     groups: list[list[Detection]] = []
     for d in sorted(dets, key=lambda d: -d.score):
         for g in groups:
-            if any(_overlaps(d, o, iou, contain) for o in g):
+            if any(overlaps(d, o, iou, contain) for o in g):
                 g.append(d)
                 break
         else:
@@ -88,7 +88,8 @@ def merge(dets: list[Detection], iou: float = 0.3, contain: float = 0.6) -> list
                       max(d.score for d in g)) for g in groups]
 
 
-def _overlaps(a: Detection, b: Detection, iou: float, contain: float) -> bool:
+def overlaps(a: Detection, b: Detection, iou: float, contain: float = float("inf")) -> bool:
+    """Their intersection is ``iou`` of their union, or ``contain`` of the smaller box."""
     iw = max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0))
     ih = max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
     inter = iw * ih
