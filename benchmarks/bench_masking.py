@@ -31,15 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
-import pipeline.faces.redaction as redaction  # noqa: E402
 import pipeline.faces.revisit as revisit  # noqa: E402
 import pipeline.faces.scan as scan  # noqa: E402
 from pipeline.faces.detectors import get_detector  # noqa: E402
-from pipeline.faces.detectors.base import merge  # noqa: E402
-from pipeline.faces.detectors.tiling import detect_tiled  # noqa: E402
 from pipeline.faces.masking import coverage, mask_frame  # noqa: E402
 from pipeline.faces.redaction import analyse_faces, detect_frame, load_settings, scan_plan  # noqa: E402
-from pipeline.faces.scan import _normalised  # noqa: E402
 from pipeline.faces.tracking import FaceTracks, link  # noqa: E402
 from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe  # noqa: E402
 from pipeline.source.normalize import ClipSpan, read_frames  # noqa: E402
@@ -190,18 +186,6 @@ class Clock:
         self.wall, self.cpu = time.perf_counter() - self.t, cpu() - self.c
 
 
-def detect_frame_tiles(detector, frame, plan, tiled=True):
-    """The fine pass as it was before issue 18: overlapping 640x384 tiles (for the levers table)."""
-    h, w = frame.shape[:2]
-    cw, ch = plan.coarse_size
-    coarse = frame if (w, h) == (cw, ch) else cv2.resize(frame, (cw, ch), interpolation=cv2.INTER_AREA)
-    found = [_normalised(d, cw, ch, 1.0) for d in detector.detect(coarse)]
-    if plan.tiled and tiled:
-        fine = [_normalised(d, w, h, plan.upscale) for d in detect_tiled(detector, frame, plan.upscale)]
-        found = merge(found + fine)
-    return found
-
-
 def run_ours(span: ClipSpan, settings, runtime: str | None = None, tiles: bool = False, min_px: int | None = None,
              fine_every: int | None = None):
     """Analysis (uncached) then masking of every 1080p frame: (tracks, analysis Clock, masking
@@ -210,6 +194,7 @@ def run_ours(span: ClipSpan, settings, runtime: str | None = None, tiles: bool =
     fine pass on every n-th frame with no looks between, as before ``revisit.py``)."""
     saved = {k: os.environ.get(k) for k in ("CADRE_CACHE_DIR", "CADRE_FACE_RUNTIME")}
     constants = (scan.DETECT_MIN_PX, scan.MAX_DETECT_PIXELS, revisit.REVISIT_EVERY)
+    fine_tiles = scan.fine_tiles
     if fine_every:
         settings = dataclasses.replace(settings, tile_every=fine_every)
         revisit.REVISIT_EVERY = 10 ** 9     # only frame 0 would be due, and it has the fine pass
@@ -217,15 +202,15 @@ def run_ours(span: ClipSpan, settings, runtime: str | None = None, tiles: bool =
         os.environ["CADRE_CACHE_DIR"] = cache_dir
         if runtime:
             os.environ["CADRE_FACE_RUNTIME"] = runtime
-        if tiles:
-            redaction.detect_frame = detect_frame_tiles
+        if tiles:       # the fixed 640x384 tiles used before issue 18
+            scan.fine_tiles = lambda width, height, limit=0: (min(width, 640), min(height, 384))
         if min_px == 12:
             scan.DETECT_MIN_PX, scan.MAX_DETECT_PIXELS = 12, int(1.2 * 1080 * 1920)
         try:
             with Clock() as analysis:
                 ft = analyse_faces(span, settings)
         finally:
-            redaction.detect_frame = detect_frame
+            scan.fine_tiles = fine_tiles
             scan.DETECT_MIN_PX, scan.MAX_DETECT_PIXELS, revisit.REVISIT_EVERY = constants
             for k, v in saved.items():
                 if v is None:

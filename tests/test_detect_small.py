@@ -13,7 +13,8 @@ from pipeline.faces import revisit
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.masking import coverage
 from pipeline.faces.redaction import analyse_faces, load_settings
-from pipeline.faces.revisit import SmallFaces, look_again
+from pipeline.faces.detectors.base import Detection
+from pipeline.faces.revisit import SmallFaces, Window, look_again
 from pipeline.faces.scan import ScanPlan, detect_frame, scan_plan
 from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.source.normalize import ClipSpan, read_frames
@@ -89,16 +90,53 @@ def test_small_faces_are_looked_at_again_between_two_fine_passes(small_faces):
     assert found_of(whole_only, per_frame[later]) <= 2
     assert found_of(again, per_frame[later]) >= 12, (len(again), windows)
     # the windows are small: the look costs a fraction of the fine pass
-    area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in windows)
+    area = sum((w.x1 - w.x0) * (w.y1 - w.y0) for w in windows)
     assert area < 0.3 * plan.read_size[0] * plan.read_size[1]
+    # these faces need the fine pass's scale: the looks are made at it
+    assert all(w.scale(plan) == plan.upscale for w in windows)
+
+
+def test_a_look_enlarges_a_face_only_as_much_as_it_needs(shared_media):
+    """A remembered face 70 px tall (small for the whole-frame pass, at 23 px there) is looked for
+    at the scale that makes it 34 px tall, not the fine pass's 1.5x: a quarter of the pixels or
+    less. The look still finds it where it has moved to, and the box is in frame coordinates."""
+    rgb = cv2.cvtColor(cv2.imread(str(shared_media / "images" / "dlib_2008_002506.jpg")), cv2.COLOR_BGR2RGB)
+    truth = json.loads((shared_media / "images" / "faces_gt.json").read_text())["images"]["dlib_2008_002506.jpg"]
+    x, y, w, h = max(truth["faces"], key=lambda f: f[3])
+    s = 70 / h
+    face = cv2.resize(rgb[max(0, y - h):y + 2 * h, max(0, x - w):x + 2 * w], None, fx=s, fy=s,
+                      interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(5)
+    frames, boxes = [], []
+    for shift in (0, 24):                             # the face moves 24 px right, 12 down
+        frame = cv2.GaussianBlur(cv2.resize(rng.integers(60, 200, (135, 240, 3), dtype=np.uint8), (W, H)), (0, 0), 3)
+        ox, oy = 800 + shift, 400 + shift // 2
+        frame[oy:oy + face.shape[0], ox:ox + face.shape[1]] = face
+        fx0, fy0 = ox + (x - max(0, x - w)) * s, oy + (y - max(0, y - h)) * s
+        frames.append(frame)
+        boxes.append((fx0, fy0, fx0 + w * s, fy0 + h * s))
+    plan = ScanPlan((W, H), (640, 360), True, 1.5)
+    detector = get_detector()
+    remembered = SmallFaces(hold=15)
+    x0, y0, x1, y1 = boxes[0]
+    remembered.update([Detection(x0 / W, y0 / H, x1 / W, y1 / H, 0.9)], 0, plan)
+    (window,) = remembered.windows(W, H)
+    assert window.face == pytest.approx(70, abs=1)
+    assert window.scale(plan) == pytest.approx(revisit.LOOK_PX / 70, rel=0.02)
+    assert (window.scale(plan) / plan.upscale) ** 2 < 0.25
+    again = look_again(detector, frames[1], plan, [window])
+    bx0, by0, bx1, by1 = boxes[1]
+    hits = [d for d in again if d.x0 * W <= bx0 + 8 and d.x1 * W >= bx1 - 8 and d.y0 * H <= by0 + 8
+            and d.y1 * H >= by1 - 8 and (d.y1 - d.y0) * H < 2 * (by1 - by0)]
+    assert hits, (again, boxes[1])
 
 
 def test_looks_around_a_crowd_are_made_less_often():
     """Windows over most of the frame (a crowd of small faces) would cost more than the fine pass:
     they are looked at less often, so a look never costs more than the fine pass it stands in for."""
     plan = ScanPlan((1920, 1080), (640, 360), True, 1.5)
-    few = [(100, 100, 200, 200)]
-    crowd = [(0, 0, 1920, 1080)]
+    few = [Window(100, 100, 200, 200, face=15)]
+    crowd = [Window(0, 0, 1920, 1080, face=15)]
     assert [revisit.due(i, few, plan, 15) for i in range(1, 7)] == [False, True, False, True, False, True]
     due_crowd = [i for i in range(1, 61) if revisit.due(i, crowd, plan, 15)]
     assert len(due_crowd) >= 3 and all(b - a >= 15 for a, b in zip(due_crowd, due_crowd[1:])), due_crowd

@@ -4,7 +4,6 @@ from the same master and published. ``render`` fails only when no requested netw
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from click.testing import CliRunner
 

@@ -63,12 +63,15 @@ def _edges(start: int, full_start: int, stop: int, cell: int) -> np.ndarray:
 
 
 def _cells(roi: np.ndarray, full: tuple, clip: tuple, cell: int) -> np.ndarray:
-    """Mean colour of each grid cell, as a small (rows, cols, 3) float array and the edges."""
+    """Mean colour of each grid cell, as a small (rows, cols, 3) float array and the edges. The
+    sums come from an integral image (exact in float64 at any frame size)."""
     ry = _edges(clip[1], full[1], clip[3], cell)
     rx = _edges(clip[0], full[0], clip[2], cell)
-    sums = np.add.reduceat(np.add.reduceat(roi, ry, axis=0, dtype=np.uint32), rx, axis=1, dtype=np.uint32)
-    hs = np.diff(np.append(ry, roi.shape[0]))
-    ws = np.diff(np.append(rx, roi.shape[1]))
+    ye, xe = np.append(ry, roi.shape[0]), np.append(rx, roi.shape[1])
+    depth = cv2.CV_32S if roi.shape[0] * roi.shape[1] * 255 < 2 ** 31 else cv2.CV_64F
+    corners = cv2.integral(roi, sdepth=depth)[ye[:, None], xe[None, :]].astype(np.float64)
+    sums = corners[1:, 1:] - corners[:-1, 1:] - corners[1:, :-1] + corners[:-1, :-1]
+    hs, ws = np.diff(ye), np.diff(xe)
     return sums / (hs[:, None, None] * ws[None, :, None]), hs, ws
 
 
@@ -79,7 +82,11 @@ def _fill(roi: np.ndarray, full: tuple, clip: tuple, settings) -> np.ndarray:
     if method == "mosaic":
         cell = max(MIN_CELL, math.ceil(side / settings.mosaic_blocks))
         means, hs, ws = _cells(roi, full, clip, cell)
-        return np.repeat(np.repeat(np.rint(means).astype(np.uint8), hs, axis=0), ws, axis=1)
+        # each cell repeated on the whole box's grid (an integer scale: exact), then the visible part
+        grid = cv2.resize(np.rint(means).astype(np.uint8), (len(ws) * cell, len(hs) * cell),
+                          interpolation=cv2.INTER_NEAREST_EXACT)
+        oy, ox = (clip[1] - full[1]) % cell, (clip[0] - full[0]) % cell
+        return grid[oy:oy + h, ox:ox + w].reshape(h, w, -1)
     if method == "blur":
         cell = max(MIN_CELL, math.ceil(side * max(settings.blur_strength, 0.2)))
         means, _, _ = _cells(roi, full, clip, cell)

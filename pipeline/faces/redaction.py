@@ -13,23 +13,20 @@ from pathlib import Path
 
 from pipeline import cache
 from pipeline.errors import CadreError, RedactionError
-from pipeline.faces import revisit
 from pipeline.faces.detectors import get_detector
-from pipeline.faces.detectors.base import merge
+from pipeline.faces.lanes import scan_frames
 from pipeline.faces.masking import Whole
-from pipeline.faces.revisit import SmallFaces
 from pipeline.faces.scan import MAX_DETECT_PIXELS, ScanPlan, detect_frame, prefetched, scan_plan
 from pipeline.faces.tracking import FaceTracks, link
 from pipeline.resources import load_preset, load_toml, preset_names
 from pipeline.sound.voice import DEFAULT_PRESET, PRESETS, VoiceSpan, check_overlaps
 from pipeline.source.normalize import FPS, ClipSpan, read_frames
-from pipeline.threads import apply_opencv
 
-ANALYSIS_VERSION = 8        # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py
+ANALYSIS_VERSION = 9        # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py;
+                            # 9: one-thread inferences side by side (lanes.py)
 METHODS = ("mosaic", "solid", "blur", "none")
 SHAPES = ("rect", "ellipse")
 ELLIPSE_MIN_PAD = 1.85      # the inscribed ellipse of a 1.85x box holds the face box padded 1.3x
-REBUDGET_FRAMES = 30        # how often a long analysis re-sizes its thread pool (threads.py)
 
 
 # -- settings ------------------------------------------------------------------------------------
@@ -366,23 +363,9 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
         tracks.clip, tracks.pad, tracks.extend = span.path.name, settings.pad, settings.extend_frames
         return tracks
 
-    detections = {}
-    last = -1
-    small = SmallFaces(hold=settings.tile_every)
-    for index, frame in prefetched(read_frames(span, width=plan.read_size[0], every=settings.detect_every)):
-        tiled = index % settings.tile_every == 0 or index + settings.detect_every >= frame_count
-        if index % REBUDGET_FRAMES == 0:
-            apply_opencv()
-        found = detect_frame(detector, frame, plan, tiled)
-        if plan.tiled and not tiled:     # between two fine passes: look again around the small faces
-            windows = small.windows(*plan.read_size, found)
-            if revisit.due(index, windows, plan, settings.tile_every):
-                found = merge(found + revisit.look_again(detector, frame, plan, windows))
-        small.update(found, index, plan)
-        detections[index] = found
-        last = index
-        if progress:
-            progress(min(index + 1, frame_count), frame_count)
+    frames = prefetched(read_frames(span, width=plan.read_size[0], every=settings.detect_every))
+    detections = scan_frames(detector, frames, plan, settings.tile_every, frame_count, settings.detect_every, progress)
+    last = max(detections, default=-1)
     if frame_count and last < frame_count - settings.detect_every - 2:
         raise RedactionError(span.path, f"face analysis read only {last + 1} of {frame_count} frames; "
                                         "the clip cannot be decoded to its end - export it again")

@@ -16,7 +16,10 @@ is found by the next one and masked back in time by the track's extension (``ext
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import partial
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -30,6 +33,24 @@ MIN_REACH_PX = 16       # ... and by at least this many read pixels (0.75 and 12
 HYSTERESIS = 0.5        # around a known face, a detection counts from this fraction of the threshold
 SMALL = 2.0             # a face under this many DETECT_MIN_PX tall in the whole-frame pass is small
 GRID = 8                # read pixels per cell of the grid that joins neighbouring windows
+LOOK_PX = SMALL * DETECT_MIN_PX    # a look enlarges its smallest face to this many detector pixels tall
+
+
+class Window(NamedTuple):
+    """Where to look again (read pixels), and the height of the smallest face remembered there."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    face: float
+
+    def scale(self, plan: ScanPlan) -> float:
+        """Detector pixels per read pixel for this look: enough to make its smallest face
+        ``LOOK_PX`` tall (twice what the detector needs, so it may have shrunk), never more than
+        the fine pass's, never less than the whole-frame pass's."""
+        coarse = plan.coarse_size[1] / plan.read_size[1]
+        return min(plan.upscale, max(coarse, LOOK_PX / max(self.face, 1.0)))
 
 
 @dataclass
@@ -47,10 +68,10 @@ class SmallFaces:
                 if index - i <= self.hold and not any(_touch(d, s) for s in small)]
         self.seen = kept + [(d, index) for d in small]
 
-    def windows(self, width: int, height: int, found=()) -> list[tuple[int, int, int, int]]:
+    def windows(self, width: int, height: int, found=()) -> list[Window]:
         """Read-pixel windows around the remembered faces that none of ``found`` (this frame's
         whole-frame detections) has found again, overlapping windows joined."""
-        boxes = []
+        boxes, faces = [], []
         for d, _ in self.seen:
             if any(overlaps(d, f, iou=0.5) for f in found):   # the same face, found again
                 continue
@@ -58,7 +79,8 @@ class SmallFaces:
             r = max(MIN_REACH_PX, REACH * (y1 - y0))
             boxes.append([max(0, int(x0 - r)), max(0, int(y0 - r)), min(width, int(x1 + r) + 1),
                           min(height, int(y1 + r) + 1)])
-        return _joined(boxes, width, height)
+            faces.append(y1 - y0)
+        return _joined(boxes, faces, width, height)
 
 
 def due(index: int, windows, plan: ScanPlan, tile_every: int) -> bool:
@@ -66,41 +88,53 @@ def due(index: int, windows, plan: ScanPlan, tile_every: int) -> bool:
     pass costs: when the windows cover a large part of the frame (a crowd), they are made less often."""
     if not windows:
         return False
-    area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in windows)
-    budget = plan.read_size[0] * plan.read_size[1] * REVISIT_EVERY / tile_every
-    every = REVISIT_EVERY * max(1, -(-area // max(1, int(budget))))
+    cost = sum((w.x1 - w.x0) * (w.y1 - w.y0) * w.scale(plan) ** 2 for w in windows)    # detector pixels
+    budget = plan.read_size[0] * plan.read_size[1] * plan.upscale ** 2 * REVISIT_EVERY / tile_every
+    every = REVISIT_EVERY * max(1, math.ceil(cost / max(1.0, budget)))
     return index % every == 0
 
 
+def looks(detector, frame: np.ndarray, plan: ScanPlan, windows: list[Window]) -> list:
+    """One detector run per window of ``frame`` (at ``plan.read_size``), at the window's scale;
+    each returns normalised boxes. The runs are independent (``lanes.py`` runs them side by side)."""
+    return [partial(_look, detector, frame, plan, window) for window in windows]
+
+
 def look_again(detector, frame: np.ndarray, plan: ScanPlan, windows) -> list[Detection]:
-    """Faces in ``windows`` of ``frame`` (at ``plan.read_size``), at the fine pass's scale, as
-    normalised boxes."""
+    """Faces in ``windows`` of ``frame``, the looks one after another."""
+    return [d for run in looks(detector, frame, plan, windows) for d in run()]
+
+
+def _look(detector, frame: np.ndarray, plan: ScanPlan, window: Window) -> list[Detection]:
     h, w = frame.shape[:2]
-    threshold = detector.threshold * HYSTERESIS
-    found = []
-    for x0, y0, x1, y1 in windows:
-        crop = frame[y0:y1, x0:x1]
-        size = (max(1, round((x1 - x0) * plan.upscale)), max(1, round((y1 - y0) * plan.upscale)))
-        big = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR) if size != (x1 - x0, y1 - y0) else crop
-        fx, fy = (x1 - x0) / size[0], (y1 - y0) / size[1]
-        for d in detector.detect(np.ascontiguousarray(big), threshold):
-            found.append(_normalised(d.scaled(fx, fy, x0, y0), w, h, plan.upscale))
-    return found
+    x0, y0, x1, y1, _ = window
+    scale = window.scale(plan)
+    crop = frame[y0:y1, x0:x1]
+    size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+    interpolation = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
+    big = cv2.resize(crop, size, interpolation=interpolation) if size != (x1 - x0, y1 - y0) else crop
+    fx, fy = (x1 - x0) / size[0], (y1 - y0) / size[1]
+    return [_normalised(d.scaled(fx, fy, x0, y0), w, h, scale)
+            for d in detector.detect(np.ascontiguousarray(big), detector.threshold * HYSTERESIS)]
 
 
 def _touch(a: Detection, b: Detection) -> bool:
     return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
 
 
-def _joined(boxes: list[list[int]], width: int, height: int) -> list[tuple[int, int, int, int]]:
+def _joined(boxes: list[list[int]], faces: list[float], width: int, height: int) -> list[Window]:
     """The bounding rectangles of the connected groups of ``boxes`` (one detector call per group
     of neighbouring faces), found on an occupancy grid of GRID-pixel cells: linear in the frame's
-    size, however many faces a crowd holds."""
+    size, however many faces a crowd holds. Each keeps the smallest of its ``faces``."""
     if not boxes:
         return []
     grid = np.zeros((-(-height // GRID), -(-width // GRID)), np.uint8)
     for x0, y0, x1, y1 in boxes:
         grid[y0 // GRID:-(-y1 // GRID), x0 // GRID:-(-x1 // GRID)] = 1
-    count, _, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=4)
-    return [(int(x) * GRID, int(y) * GRID, min(width, int(x + w) * GRID), min(height, int(y + h) * GRID))
-            for x, y, w, h, _ in stats[1:count]]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=4)
+    smallest = [math.inf] * count
+    for (x0, y0, _, _), face in zip(boxes, faces):
+        label = labels[y0 // GRID, x0 // GRID]
+        smallest[label] = min(smallest[label], face)
+    return [Window(int(x) * GRID, int(y) * GRID, min(width, int(x + w) * GRID), min(height, int(y + h) * GRID),
+                   smallest[n]) for n, (x, y, w, h, _) in enumerate(stats[:count]) if n > 0]

@@ -16,13 +16,13 @@ import math
 import queue
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import cv2
 import numpy as np
 
-from pipeline.faces.detectors.base import merge
-from pipeline.faces.detectors.tiling import OVERLAP, detect_tiled
+from pipeline.faces.detectors.base import merge, nms
+from pipeline.faces.detectors.tiling import OVERLAP, detect_tile, tiles
 
 # smallest face (px tall) CenterFace finds reliably at threshold 0.3: real faces (the labelled
 # photos shrunk, bench_masking.py's small-face clip) 12 px tall were missed 5 times in 28
@@ -76,18 +76,40 @@ def scan_plan(width: int, height: int, settings) -> ScanPlan:
     return ScanPlan(read_size, coarse_size, True, min(need * width / read_size[0], cap))
 
 
+class FrameScan:
+    """The detector runs one frame (at ``plan.read_size``) needs: the whole-frame pass and, when
+    ``tiled``, one run per fine-pass tile. Each run depends on the frame only, so they may run side
+    by side (``lanes.py``); :meth:`faces` joins their results in normalised boxes."""
+
+    def __init__(self, detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True):
+        self.detector, self.frame, self.plan = detector, frame, plan
+        h, w = frame.shape[:2]
+        self.tiles = []
+        if plan.tiled and tiled:
+            self.tiles = tiles(w, h, plan.upscale, fine_tiles(round(w * plan.upscale), round(h * plan.upscale)))
+        self.runs = [self._whole] + [partial(detect_tile, detector, frame, t) for t in self.tiles]
+
+    def _whole(self) -> list:
+        h, w = self.frame.shape[:2]
+        cw, ch = self.plan.coarse_size
+        coarse = self.frame if (w, h) == (cw, ch) else cv2.resize(self.frame, (cw, ch), interpolation=cv2.INTER_AREA)
+        return [_normalised(d, cw, ch, 1.0) for d in self.detector.detect(coarse)]
+
+    def faces(self, results: list[list]) -> list:
+        """The frame's faces from the runs' results (in the order of ``runs``); boxes of one face
+        from both passes merge as their union."""
+        found = results[0]
+        if self.tiles:
+            h, w = self.frame.shape[:2]
+            fine = nms([d for part in results[1:] for d in part])
+            found = merge(found + [_normalised(d, w, h, self.plan.upscale) for d in fine])
+        return found
+
+
 def detect_frame(detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True) -> list:
-    """Faces of one frame (at ``plan.read_size``) in normalised boxes: whole frame, then the fine
-    pass when ``tiled``; boxes of one face from both passes merge as their union."""
-    h, w = frame.shape[:2]
-    cw, ch = plan.coarse_size
-    coarse = frame if (w, h) == (cw, ch) else cv2.resize(frame, (cw, ch), interpolation=cv2.INTER_AREA)
-    found = [_normalised(d, cw, ch, 1.0) for d in detector.detect(coarse)]
-    if plan.tiled and tiled:
-        tile = fine_tiles(round(w * plan.upscale), round(h * plan.upscale))
-        fine = detect_tiled(detector, frame, plan.upscale, tile=tile, overlap=OVERLAP)
-        found = merge(found + [_normalised(d, w, h, plan.upscale) for d in fine])
-    return found
+    """Faces of one frame (at ``plan.read_size``) in normalised boxes, the runs one after another."""
+    scan = FrameScan(detector, frame, plan, tiled)
+    return scan.faces([run() for run in scan.runs])
 
 
 def _tile_length(length: int, n: int) -> int:

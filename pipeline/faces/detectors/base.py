@@ -36,6 +36,7 @@ class FaceDetector(ABC):
     name: str = "detector"
     model_sha256: str = ""
     model_file: str = ""
+    lanes: int = 1          # how many ``detect`` calls may run at once, from as many threads
 
     def __init__(self, threshold: float = 0.3):
         self.threshold = threshold

@@ -134,10 +134,16 @@ class CenterFace(FaceDetector):
         # cv2.dnn re-plans the whole network when the input size changes, which costs more than
         # the inference itself: keep one network per input size (whole frame, tile).
         self._nets = {(32, 32): net}
-        self._session = self._threads = None
+        self._session = None
         if self.runtime == "onnxruntime":      # built now, so a model it cannot run fails before any frame
-            self._threads = budget() or cores()
-            self._session = _session(self.model_file, self.model_sha256, self._threads)
+            self._session = _session(self.model_file, self.model_sha256)
+
+    @property
+    def lanes(self) -> int:
+        """How many ``detect`` calls may run side by side: one single-thread onnxruntime inference
+        per core of this job's budget (``threads.py``); ``cv2.dnn`` networks are not thread-safe and
+        use OpenCV's own pool."""
+        return (budget() or cores()) if self._session is not None else 1
 
     def _net(self, shape: tuple[int, int]):
         net = self._nets.get(shape)
@@ -159,7 +165,7 @@ class CenterFace(FaceDetector):
         blob[0, :, :h, :w] = frame.transpose(2, 0, 1)
         try:
             if self._session is not None:
-                heat, scale, offset, _ = self._run_session(blob)
+                heat, scale, offset, _ = self._session.run(OUTPUTS, {INPUT: blob})
             else:
                 net = self._net((ph, pw))
                 net.setInput(blob)
@@ -169,26 +175,18 @@ class CenterFace(FaceDetector):
         return nms(_decode(heat, scale, offset, self.threshold if threshold is None else threshold, w, h), iou=0.3)
 
 
-    def _run_session(self, blob: np.ndarray):
-        """onnxruntime with this job's thread budget (``threads.py``); the session is rebuilt when
-        the budget changes, as OpenCV's pool is resized by ``apply_opencv``."""
-        threads = budget() or cores()
-        if threads != self._threads:
-            self._session = _session(self.model_file, self.model_sha256, threads)
-            self._threads = threads
-        return self._session.run(OUTPUTS, {INPUT: blob})
-
-
 @lru_cache(maxsize=4)
-def _session(path: str, sha256: str, threads: int):
-    """An onnxruntime session built from the verified bytes of the model (``sha256``)."""
+def _session(path: str, sha256: str):
+    """An onnxruntime session built from the verified bytes of the model (``sha256``). It runs each
+    inference on one thread: the analysis runs several side by side (``faces/lanes.py``), which on
+    2 cores does about 25 % more work per second than one 2-thread inference at a time."""
     import onnxruntime as ort  # lazy: optional runtime, cv2.dnn is used without it
 
     weights = _load(path, expected_sha256())[2]
     try:
         model = free_input_size(weights.tobytes(), INPUT, OUTPUTS)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         # spinning threads burn the cores other jobs of a batch need (threads.py)

@@ -9,6 +9,7 @@ smaller than the overlap lies whole in some tile, and a larger one is found by t
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -28,29 +29,51 @@ def tile_origins(length: int, tile: int, overlap: int) -> tuple[list[int], int]:
     return [round(i * (length - tile) / (n - 1)) for i in range(n)], tile
 
 
+@dataclass(frozen=True)
+class Tile:
+    """One tile: its place in the frame (frame pixels) and the size it is fed to the detector at."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    size: tuple[int, int]
+    frame_size: tuple[int, int]
+
+
+def tiles(width: int, height: int, upscale: float = 1.0, tile: tuple[int, int] = TILE,
+          overlap: int = OVERLAP) -> list[Tile]:
+    """The overlapping tiles over a ``width`` x ``height`` frame enlarged by ``upscale``."""
+    tw, th = tile[0] / upscale, tile[1] / upscale       # tile geometry in frame pixels
+    ov = overlap / upscale
+    xs, sw = tile_origins(width, round(tw), round(ov))
+    ys, sh = tile_origins(height, round(th), round(ov))
+    # every tile is fed at the same size, so the detector keeps one input shape
+    size = (min(tile[0], round(sw * upscale)), min(tile[1], round(sh * upscale)))
+    return [Tile(x, y, sw, sh, size, (width, height)) for y in ys for x in xs]
+
+
+def detect_tile(detector: FaceDetector, frame: np.ndarray, t: Tile, overlap: int = OVERLAP) -> list[Detection]:
+    """Faces whole in tile ``t`` of ``frame``, in frame pixels. Tiles are independent: they may be
+    run side by side (``faces/lanes.py``); ``nms`` over all of them gives the frame's faces."""
+    w, h = t.frame_size
+    crop = frame[t.y:t.y + t.h, t.x:t.x + t.w]
+    if (t.w, t.h) != t.size:
+        crop = cv2.resize(crop, t.size, interpolation=cv2.INTER_LINEAR)
+    fy, fx = t.h / crop.shape[0], t.w / crop.shape[1]
+    ch, cw = crop.shape[:2]
+    out = []
+    for d in detector.detect(np.ascontiguousarray(crop)):
+        cut = ((t.x > 0 and d.x0 <= EDGE) or (t.y > 0 and d.y0 <= EDGE)
+               or (t.x + t.w < w and d.x1 >= cw - EDGE) or (t.y + t.h < h and d.y1 >= ch - EDGE))
+        big = max(d.x1 - d.x0, d.y1 - d.y0) > overlap   # may be cut anywhere: the whole frame has it
+        if not cut and not big:
+            out.append(d.scaled(fx, fy, t.x, t.y))
+    return out
+
+
 def detect_tiled(detector: FaceDetector, frame: np.ndarray, upscale: float = 1.0,
                  tile: tuple[int, int] = TILE, overlap: int = OVERLAP) -> list[Detection]:
     """Detections in ``frame`` pixels, from tiles of ``frame`` enlarged by ``upscale``."""
     h, w = frame.shape[:2]
-    # tile geometry in frame pixels
-    tw, th = tile[0] / upscale, tile[1] / upscale
-    ov = overlap / upscale
-    xs, sw = tile_origins(w, round(tw), round(ov))
-    ys, sh = tile_origins(h, round(th), round(ov))
-    # every tile is fed at the same size, so the detector keeps one input shape
-    size = (min(tile[0], round(sw * upscale)), min(tile[1], round(sh * upscale)))
-    out: list[Detection] = []
-    for y in ys:
-        for x in xs:
-            crop = frame[y:y + sh, x:x + sw]
-            if (sw, sh) != size:
-                crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
-            fy, fx = sh / crop.shape[0], sw / crop.shape[1]
-            ch, cw = crop.shape[:2]
-            for d in detector.detect(np.ascontiguousarray(crop)):
-                cut = ((x > 0 and d.x0 <= EDGE) or (y > 0 and d.y0 <= EDGE)
-                       or (x + sw < w and d.x1 >= cw - EDGE) or (y + sh < h and d.y1 >= ch - EDGE))
-                big = max(d.x1 - d.x0, d.y1 - d.y0) > overlap   # may be cut anywhere: the whole frame has it
-                if not cut and not big:
-                    out.append(d.scaled(fx, fy, x, y))
-    return nms(out)
+    return nms([d for t in tiles(w, h, upscale, tile, overlap) for d in detect_tile(detector, frame, t, overlap)])
