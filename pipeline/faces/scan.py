@@ -32,7 +32,6 @@ OUTPUT_SIZE = (1080, 1920)  # the master frame the 20 px promise refers to
 MAX_DETECT_PIXELS = int(2.4 * OUTPUT_SIZE[0] * OUTPUT_SIZE[1])   # most detector pixels a fine pass may cost: a 1080p clip
 FINE_TILE_PIXELS = 720_000  # detector pixels of one fine tile (the network's memory grows with it)
 PREFETCH = 3                # frames decoded ahead of the detector
-SNUG = 0.05                 # the whole-frame pass may be this much smaller to avoid padding
 
 
 @dataclass(frozen=True)
@@ -57,19 +56,6 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
-def _snug(width: int, height: int, scale: float) -> tuple[int, int]:
-    """The whole-frame size near ``scale`` that wastes least of the detector's input, which is
-    padded to multiples of 32: shrinking by up to SNUG (640x360 -> 626x352 for a 1080p clip)
-    saves the 24 rows of padding that 360 costs, 8 % of the pass."""
-    def waste(s: float) -> int:
-        w, h = _even(width * s), _even(height * s)
-        return -(-w // 32) * 32 * (-(-h // 32) * 32) - w * h
-    options = [scale] + [scale * k * 32 / (side * scale) for side in (width, height)
-                         for k in (math.floor(side * scale / 32),) if k >= 1 and k * 32 >= side * scale * (1 - SNUG)]
-    best = min(options, key=lambda s: (waste(s), -s))
-    return _even(width * best), _even(height * best)
-
-
 def scan_plan(width: int, height: int, settings) -> ScanPlan:
     """Pick sizes so a face ``min_face_px`` tall in the output is >= DETECT_MIN_PX for the detector.
 
@@ -78,7 +64,7 @@ def scan_plan(width: int, height: int, settings) -> ScanPlan:
     """
     aw = settings.analysis_width
     coarse = min(1.0, math.sqrt(aw * aw * 9 / 16 / (width * height)))
-    coarse_size = _snug(width, height, coarse) if coarse < 1 else (_even(width), _even(height))
+    coarse_size = (_even(width * coarse), _even(height * coarse))
     out_per_src = max(OUTPUT_SIZE[0] / width, OUTPUT_SIZE[1] / height)
     need = DETECT_MIN_PX / (settings.min_face_px / out_per_src)       # detector px per source px
     if coarse >= need:
