@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
+import cv2
+
 from pipeline.faces import revisit
 from pipeline.faces.detectors.base import merge
 from pipeline.faces.revisit import SmallFaces
@@ -35,6 +37,7 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
     detections: dict[int, list] = {}
     pending: deque = deque()
     pool = ThreadPoolExecutor(lanes, thread_name_prefix="cadre-faces")
+    opencv_threads = cv2.getNumThreads()
 
     def finish() -> None:
         index, scan, runs = pending.popleft()
@@ -49,9 +52,11 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
         if progress:
             progress(min(index + 1, frame_count), frame_count)
 
+    if lanes > 1:
+        cv2.setNumThreads(1)
     try:
         for index, frame in frames:
-            if index % REBUDGET_FRAMES == 0:
+            if lanes == 1 and index % REBUDGET_FRAMES == 0:
                 apply_opencv()
             tiled = index % tile_every == 0 or index + detect_every >= frame_count
             scan = FrameScan(detector, frame, plan, tiled)
@@ -62,4 +67,5 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
             finish()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        cv2.setNumThreads(opencv_threads)
     return detections
