@@ -4,8 +4,9 @@ The fine pass (``scan.py``) is what finds faces too small for the whole-frame pa
 it feeds the detector about twenty times the whole-frame pass's pixels. It runs on every
 ``tile_every``-th frame to *discover* small faces; in between, :class:`SmallFaces` remembers where
 the small faces of the last frames were, and every :data:`REVISIT_EVERY` frames the detector looks
-again in a window around each of them (the windows of neighbouring faces joined), at the fine
-pass's scale.
+again in a window around each of them (the windows of neighbouring faces joined), at the scale
+that makes the window's smallest face :data:`LOOK_PX` tall: the fine pass's scale for the faces
+only it can see, less for larger ones (a 70 px face is looked for in a quarter of the pixels).
 
 A face seen once is then followed at close to the rate of the whole-frame pass, for a fraction of
 the fine pass's cost, and a face the fine pass misses on one frame (a small face near the
