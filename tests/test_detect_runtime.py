@@ -2,7 +2,9 @@
 reader thread of the face analysis: real model, real frames."""
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 
 import cv2
 import numpy as np
@@ -10,11 +12,12 @@ import pytest
 from skimage import data
 
 from pipeline.errors import RedactionError
+from pipeline.faces.detectors import get_detector
 from pipeline.faces.detectors.centerface import OUTPUTS, CenterFace, model_path
 from pipeline.faces.detectors.onnx_shapes import GRAPH, INITIALIZER, _fields, free_input_size
 from pipeline.faces.detectors.tiling import OVERLAP, tile_origins
 from pipeline.faces.redaction import load_settings
-from pipeline.faces.scan import FINE_TILE_PIXELS, detect_frame, fine_tiles, prefetched, scan_plan
+from pipeline.faces.scan import FINE_TILE_PIXELS, FrameScan, detect_frame, fine_tiles, prefetched, scan_plan
 
 pytest.importorskip("onnxruntime", reason="onnxruntime is a declared dependency; install it with pip install -e .")
 
@@ -134,3 +137,21 @@ def test_fine_tiles_are_bounded_and_cover_the_frame(size):
     for length, tile in zip(size, (tw, th)):
         starts, side = tile_origins(length, tile, OVERLAP)
         assert starts[0] == 0 and starts[-1] + side == length
+
+
+def test_a_scanned_frame_is_freed_as_soon_as_its_turn_is_over():
+    """The analysis drops each decoded frame when its faces are joined, by reference counting alone:
+    a frame caught in a reference cycle waits for the cyclic garbage collector, and dozens of them
+    (300 MB of a 1080x1920 clip's frames) were measured held at once."""
+    plan = scan_plan(1920, 1080, load_settings("mosaic"))
+    frame = np.zeros((plan.read_size[1], plan.read_size[0], 3), np.uint8)
+    alive = weakref.ref(frame)
+    scan = FrameScan(get_detector(), frame, plan, tiled=True)
+    assert len(scan.runs) > 2
+    assert scan.faces([run() for run in scan.runs]) == []
+    gc.disable()
+    try:
+        del frame, scan
+        assert alive() is None
+    finally:
+        gc.enable()
