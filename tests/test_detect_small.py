@@ -9,11 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.faces import revisit
+from pipeline.errors import RedactionError
+from pipeline.faces import redaction, revisit
 from pipeline.faces.detectors import get_detector
+from pipeline.faces.detectors.base import Detection
+from pipeline.faces.lanes import scan_frames
 from pipeline.faces.masking import coverage
 from pipeline.faces.redaction import analyse_faces, load_settings
-from pipeline.faces.detectors.base import Detection
 from pipeline.faces.revisit import SmallFaces, Window, look_again
 from pipeline.faces.scan import ScanPlan, detect_frame, scan_plan
 from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
@@ -141,3 +143,49 @@ def test_looks_around_a_crowd_are_made_less_often():
     due_crowd = [i for i in range(1, 61) if revisit.due(i, crowd, plan, 15)]
     assert len(due_crowd) >= 3 and all(b - a >= 15 for a, b in zip(due_crowd, due_crowd[1:])), due_crowd
     assert not revisit.due(2, [], plan, 15)
+
+
+class _Counted:
+    """The real detector, made to fail on its ``fail_at``-th call (a model that breaks mid-clip)."""
+
+    def __init__(self, detector, lanes: int, fail_at: int | None = None):
+        self.detector, self.lanes, self.fail_at, self.calls = detector, lanes, fail_at, 0
+        self.threshold, self.name, self.model_sha256 = detector.threshold, detector.name, detector.model_sha256
+
+    def detect(self, frame, threshold=None):
+        self.calls += 1
+        if self.fail_at is not None and self.calls >= self.fail_at:
+            raise RedactionError("centerface.onnx", "face detector failed on a frame; rendering stopped")
+        return self.detector.detect(frame, threshold)
+
+
+def test_side_by_side_runs_give_the_faces_one_run_at_a_time_gives(small_faces):
+    """The lanes change when the detector runs, never what it finds: two lanes and one lane give
+    the same boxes on every frame, in frame order, and every frame is there."""
+    path, _ = small_faces
+    span = ClipSpan(path, probe(path))
+    settings = load_settings("mosaic")
+    plan = scan_plan(span.info.width, span.info.height, settings)
+    detector = get_detector(settings.detector, settings.threshold)
+    runs = {}
+    for lanes in (2, 1):
+        frames = read_frames(span, width=plan.read_size[0])
+        runs[lanes] = scan_frames(_Counted(detector, lanes), frames, plan, settings.tile_every, span.frame_count)
+    assert list(runs[2]) == list(range(span.frame_count)) == list(runs[1])
+    assert runs[2] == runs[1]
+    assert all(len(runs[2][i]) >= 12 for i in range(0, span.frame_count, settings.tile_every))  # fine passes
+
+
+def test_a_detector_failing_mid_clip_stops_the_analysis(small_faces, tmp_path, monkeypatch):
+    """Fail closed: a detector that breaks on a frame in a lane stops the analysis with its error,
+    and no analysis is cached that a render could use."""
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("CADRE_CACHE_DIR", str(cache_dir))
+    path, _ = small_faces
+    settings = load_settings("mosaic")
+    failing = _Counted(get_detector(settings.detector, settings.threshold), lanes=2, fail_at=40)
+    monkeypatch.setattr(redaction, "get_detector", lambda name, threshold: failing)
+    with pytest.raises(RedactionError, match="rendering stopped"):
+        analyse_faces(ClipSpan(path, probe(path)), settings)
+    assert failing.calls >= 40
+    assert not [p for p in (cache_dir / "faces").rglob("*") if p.is_file()]   # the clip hash may stay
