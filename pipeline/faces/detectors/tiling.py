@@ -38,7 +38,6 @@ class Tile:
     w: int
     h: int
     size: tuple[int, int]
-    frame_size: tuple[int, int]
 
 
 def tiles(width: int, height: int, upscale: float = 1.0, tile: tuple[int, int] = TILE,
@@ -50,13 +49,13 @@ def tiles(width: int, height: int, upscale: float = 1.0, tile: tuple[int, int] =
     ys, sh = tile_origins(height, round(th), round(ov))
     # every tile is fed at the same size, so the detector keeps one input shape
     size = (min(tile[0], round(sw * upscale)), min(tile[1], round(sh * upscale)))
-    return [Tile(x, y, sw, sh, size, (width, height)) for y in ys for x in xs]
+    return [Tile(x, y, sw, sh, size) for y in ys for x in xs]
 
 
 def detect_tile(detector: FaceDetector, frame: np.ndarray, t: Tile, overlap: int = OVERLAP) -> list[Detection]:
     """Faces whole in tile ``t`` of ``frame``, in frame pixels. Tiles are independent: they may be
     run side by side (``faces/lanes.py``); ``nms`` over all of them gives the frame's faces."""
-    w, h = t.frame_size
+    h, w = frame.shape[:2]
     crop = frame[t.y:t.y + t.h, t.x:t.x + t.w]
     if (t.w, t.h) != t.size:
         crop = cv2.resize(crop, t.size, interpolation=cv2.INTER_LINEAR)
