@@ -95,7 +95,7 @@ def reframe_clip(span: ClipSpan, settings, faces=None, words=()) -> Reframer:
             return make_reframer("fit", size, settings.focus)
 
     shots = detect_shots(span)
-    key = cache.make_key("follow", FOLLOW_VERSION, file_hash(span.path), span.start, span.end, size, strategy,
+    key = cache.make_key("follow", FOLLOW_VERSION, *span.content_key(), size, strategy,
                          settings.focus, [vars(o) for o in overrides], [t.to_dict() for t in tracks], shots.cuts,
                          [(round(w.start, 3), round(w.end, 3)) for w in words],
                          [{k: v for k, v in vars(m).items() if k.isupper() and isinstance(v, (int, float, tuple))}

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from pipeline import cache
 from pipeline.analyse import analyse_clip
-from pipeline.cache import file_hash, make_key
+from pipeline.cache import make_key
 from pipeline.crash import internal_error
 from pipeline.errors import CadreError
 from pipeline.fingerprint import (
@@ -161,7 +161,7 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
             red_key = redaction.analysis_key() if redaction is not None else None
             settings_key = analysis_settings(episode.settings)
             for i, span in enumerate(episode.spans):
-                key = make_key("analyse", __version__, file_hash(span.path), span.start, span.end, settings_key,
+                key = make_key("analyse", __version__, *span.content_key(), settings_key,
                                red_key)
                 if not again and analysed(key):
                     continue

@@ -106,7 +106,7 @@ def track_region(span: ClipSpan, region: Box, start: float, end: float | None, w
                                  "draw it around the whole object")
     first, last = frame_range(span, start, end)
     cuts = [c for c in detect_shots(span).cuts if first < c <= last]
-    key = cache.make_key("moving", VERSION, cache.file_hash(span.path), span.start, span.end, list(region),
+    key = cache.make_key("moving", VERSION, *span.content_key(), list(region),
                          first, last, cuts, region_track.ANALYSIS_WIDTH, MARGIN, region_track.MIN_SIMILARITY,
                          region_track.REFIND_SIMILARITY, region_track.SEED_SIMILARITY, region_track.CUT_SIMILARITY,
                          LOST_GROW)

@@ -355,7 +355,7 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
                           settings.detector, "", True, {"method": "none"})
     detector = get_detector(settings.detector, settings.threshold)
     plan = scan_plan(span.info.width, span.info.height, settings)
-    key = cache.make_key("faces", ANALYSIS_VERSION, cache.file_hash(span.path), span.start, span.end,
+    key = cache.make_key("faces", ANALYSIS_VERSION, *span.content_key(),
                          settings.analysis_key(), detector.model_sha256)
     cached = cache.load("faces", key)
     if cached is not None:

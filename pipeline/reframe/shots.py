@@ -8,19 +8,16 @@ uses it to place the crop of a shot in which no face is found. Cached by content
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from pipeline import cache
+from pipeline.reframe.options import FRAMING
 from pipeline.source.normalize import FPS, ClipSpan, read_frames
 
 SHOTS_VERSION = 1
-SHOT_WIDTH = 320          # decode width: cut detection needs colour and layout, not detail
-MIN_SHOT_FRAMES = 15      # PySceneDetect's default minimum scene length (0.5 s)
-ADAPTIVE_THRESHOLD = 3.0
-MIN_CONTENT = 15.0
-MOTION_FLOOR = 8          # luma change (0-255) below which a pixel counts as still (noise, grain)
+OPT = FRAMING.shots   # decode width, detector thresholds, motion floor: all in the cache key
 
 
 @dataclass
@@ -50,7 +47,7 @@ class Shots:
 
 def _motion(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     """Horizontal centre (0..1) and share of the pixels whose luma changed between two frames."""
-    moved = np.abs(cur.astype(np.int16) - prev.astype(np.int16)) > MOTION_FLOOR
+    moved = np.abs(cur.astype(np.int16) - prev.astype(np.int16)) > OPT.motion_floor
     cols = moved.sum(axis=0).astype(np.float64)
     total = cols.sum()
     if total == 0:
@@ -59,18 +56,17 @@ def _motion(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     return float((cols * x).sum() / total), float(total / moved.size)
 
 
-def detect_shots(span: ClipSpan, width: int = SHOT_WIDTH) -> Shots:
+def detect_shots(span: ClipSpan, width: int = OPT.width) -> Shots:
     """Shots of the normalised clip ``span``; cached by clip content, span and parameters."""
-    key = cache.make_key("shots", SHOTS_VERSION, cache.file_hash(span.path), span.start, span.end, width,
-                         ADAPTIVE_THRESHOLD, MIN_CONTENT, MIN_SHOT_FRAMES)
+    key = cache.make_key("shots", SHOTS_VERSION, *span.content_key(), width, asdict(OPT))
     cached = cache.load("shots", key)
     if cached is not None:
         return Shots.from_dict(cached)
     import cv2
     from scenedetect import AdaptiveDetector, FrameTimecode
 
-    detector = AdaptiveDetector(adaptive_threshold=ADAPTIVE_THRESHOLD, min_scene_len=MIN_SHOT_FRAMES,
-                                min_content_val=MIN_CONTENT)
+    detector = AdaptiveDetector(adaptive_threshold=OPT.adaptive_threshold, min_scene_len=OPT.min_shot_frames,
+                                min_content_val=OPT.min_content)
     cuts: list[int] = []
     mx, ms = [], []
     prev = None

@@ -22,11 +22,15 @@ ASR_KEYS = {"engine": str, "model": str, "beam_size": int, "vad": bool, "initial
             "glossary": list, "compute_type": str}
 
 
+ROTATIONS = (0, 90, 180, 270)
+
+
 @dataclass(frozen=True)
 class ClipRef:
     file: str
     start: float = 0.0
     end: float | None = None
+    rotate: int = 0          # degrees clockwise that make the picture upright (a camera mounted upside down)
 
 
 @dataclass(frozen=True)
@@ -103,9 +107,9 @@ def _clip(path: Path, episode_dir: Path, item) -> ClipRef:
         item = {"file": item}
     if not isinstance(item, dict) or "file" not in item:
         _fail(path, "clips", f"{item!r} must be a file name or a table like {{file = \"1.mp4\", start = 2.0, end = 9.5}}")
-    unknown = set(item) - {"file", "start", "end"}
+    unknown = set(item) - {"file", "start", "end", "rotate"}
     if unknown:
-        _fail(path, "clips", f"unknown key(s) {sorted(unknown)}; allowed: file, start, end")
+        _fail(path, "clips", f"unknown key(s) {sorted(unknown)}; allowed: file, start, end, rotate")
     name = item["file"]
     if not isinstance(name, str) or not name:
         _fail(path, "clips.file", f"{name!r} must be a file name")
@@ -118,7 +122,11 @@ def _clip(path: Path, episode_dir: Path, item) -> ClipRef:
         end = _number(path, "clips.end", end, 0, None)
         if end <= start:
             _fail(path, "clips.end", f"{end} must be after start {start}")
-    return ClipRef(name, start, end)
+    rotate = item.get("rotate", 0)
+    if isinstance(rotate, bool) or rotate not in ROTATIONS:
+        _fail(path, "clips.rotate", f"{rotate!r} is not allowed; use 90, 180 or 270 (degrees clockwise that make "
+                                    "the picture upright), or leave it out")
+    return ClipRef(name, start, end, int(rotate))
 
 
 def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> dict:

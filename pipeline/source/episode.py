@@ -54,6 +54,8 @@ def load_episode(folder: str | Path, overrides: dict | None = None) -> Episode:
     for ref in refs:
         path = folder / ref.file
         info = probe(path)
+        if ref.rotate:
+            info = info.turned(ref.rotate)
         if ref.start >= info.duration:
             raise CadreError(folder / "episode.toml", f"clip '{ref.file}': start {ref.start} s is past its end "
                                                       f"({info.duration:.2f} s); lower the trim")

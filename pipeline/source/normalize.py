@@ -2,7 +2,8 @@
 
 The same chain feeds analysis (small frames piped to Python) and rendering (inside the one ffmpeg
 graph), so frame ``i`` of a clip means the same picture everywhere: ``t = in_point + i / FPS``.
-ffmpeg applies phone rotation metadata itself (autorotate) before these filters.
+ffmpeg applies phone rotation metadata itself (autorotate) before these filters; episode.toml's
+``rotate`` (a camera mounted upside down, with no tag) turns the picture after it (``turn``).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import ffmpeg
 import numpy as np
 
+from pipeline.cache import file_hash
 from pipeline.errors import CadreError
 from pipeline.ffmpeg import command, compile_graph, last_error_line
 from pipeline.source.probe import MediaInfo
@@ -42,6 +44,12 @@ class ClipSpan:
     def frame_count(self) -> int:
         return int(round(self.duration * FPS))
 
+    def content_key(self) -> list:
+        """What a cached analysis of this span depends on in the source: the file's content, the
+        part kept and how its picture is turned (unturned spans keep the keys they always had)."""
+        turned = getattr(self.info, "turn", 0)
+        return [file_hash(self.path), self.start, self.end] + ([f"turn {turned}"] if turned else [])
+
 
 def _video_late(info: MediaInfo) -> bool:
     return getattr(info, "audio_offset", 0.0) <= -OFFSET
@@ -66,6 +74,7 @@ def video_input(span: ClipSpan, size: tuple[int, int] | None = None):
         v = (v.filter("zscale", t="linear", npl=100).filter("format", "gbrpf32le")
               .filter("zscale", p="bt709").filter("tonemap", tonemap="hable", desat=0)
               .filter("zscale", t="bt709", m="bt709", r="tv"))
+    v = turn(v, getattr(span.info, "turn", 0))
     w, h = size or working_size(span.info)
     # full ("JPEG") range, as bodycams, dashcams and some phones write it, becomes limited range
     # like every other clip: the picture keeps its look, the master keeps its profile
@@ -75,6 +84,18 @@ def video_input(span: ClipSpan, size: tuple[int, int] | None = None):
     hold = {"start_time": 0} if _video_late(span.info) else {}
     v = (v.filter("fps", FPS, **hold).filter("scale", w, h, flags="bicubic", in_range=in_range, out_range="tv")
           .filter("setsar", 1).filter("format", "yuv420p"))
+    return v
+
+
+def turn(v, degrees: int):
+    """``v`` turned ``degrees`` clockwise (episode.toml's ``rotate``, after the file's own rotation
+    tag, which ffmpeg applies while decoding): a camera mounted upside down or sideways."""
+    if degrees == 90:
+        return v.filter("transpose", "clock")
+    if degrees == 180:
+        return v.filter("hflip").filter("vflip")
+    if degrees == 270:
+        return v.filter("transpose", "cclock")
     return v
 
 

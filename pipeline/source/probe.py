@@ -1,7 +1,8 @@
 """Stage 1: probe. Read what a clip holds with PyAV (the imageio ffmpeg ships no ffprobe)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -36,6 +37,8 @@ class MediaInfo:
     channels: int | None
     color_range: str = "tv"       # "pc": full ("JPEG") range, converted to limited range in normalize.py
     audio_offset: float = 0.0     # seconds the audio starts after the video (a stream start-time offset)
+    sar: tuple[int, int] = (1, 1)  # sample (pixel) aspect ratio of the coded picture: 64:45 is 16:9 PAL
+    turn: int = 0                  # degrees clockwise asked for by episode.toml's rotate (normalize.py turns)
 
     @property
     def vertical(self) -> bool:
@@ -43,6 +46,13 @@ class MediaInfo:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def turned(self, degrees: int) -> "MediaInfo":
+        """The same clip with its picture turned ``degrees`` clockwise (episode.toml's ``rotate``):
+        a quarter turn swaps the display width and height that every stage frames by."""
+        degrees %= 360
+        w, h = (self.height, self.width) if degrees in (90, 270) else (self.width, self.height)
+        return replace(self, width=w, height=h, turn=degrees)
 
 
 def _open(path: Path):
@@ -95,7 +105,9 @@ def probe(path: str | Path) -> MediaInfo:
         bit_depth = 10 if any(t in pix_fmt for t in ("10", "12")) else 8
         trc = _color_name(frame.color_trc, _TRC) if hasattr(frame, "color_trc") else "unknown"
         prim = _color_name(frame.color_primaries, _PRIMARIES) if hasattr(frame, "color_primaries") else "unknown"
-        w, h = (vs.height, vs.width) if rotation in (90, 270) else (vs.width, vs.height)
+        sar = _sar(vs)
+        w, h = _display(vs.width, vs.height, sar)
+        w, h = (h, w) if rotation in (90, 270) else (w, h)
         avg = float(vs.average_rate or vs.guessed_rate or 0) or 30.0
         base = float(vs.base_rate or vs.guessed_rate or avg)
         vfr = abs(base - avg) > 0.01 * max(avg, 1.0)
@@ -112,7 +124,29 @@ def probe(path: str | Path) -> MediaInfo:
             channels=audio.codec_context.channels if audio else None,
             color_range="pc" if full_range else "tv",
             audio_offset=_start(audio) - _start(vs) if audio else 0.0,
+            sar=(sar.numerator, sar.denominator),
         )
+
+
+def _sar(vs) -> Fraction:
+    """The stream's sample aspect ratio; unknown (0:1) or absurd values count as square pixels."""
+    raw = getattr(vs, "sample_aspect_ratio", None) or getattr(vs.codec_context, "sample_aspect_ratio", None)
+    try:
+        sar = Fraction(raw) if raw else Fraction(1)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return Fraction(1)
+    return sar if Fraction(1, 4) <= sar <= 4 else Fraction(1)
+
+
+def _display(w: int, h: int, sar: Fraction) -> tuple[int, int]:
+    """Display size of a ``w`` x ``h`` picture of non-square pixels: the longer pixel side is kept
+    and the other stretched (720x576 at 64:45 shows as 1024x576), so nothing is squeezed and no
+    detail is thrown away."""
+    if sar > 1:
+        return int(round(w * sar / 2)) * 2, h
+    if sar < 1:
+        return w, int(round(h / sar / 2)) * 2
+    return w, h
 
 
 def _start(stream) -> float:
