@@ -33,6 +33,7 @@ from pipeline.doctor import healthy, run_checks
 from pipeline.errors import BatchFailed, CadreError
 from pipeline.networks import network_names
 from pipeline.orchestrator import RenderOptions, approve_episode, output_root, render_episode
+from pipeline.provenance import Verification, report_lines as verification_lines, verify as verify_file
 from pipeline.resources import preset_names, preset_path
 from pipeline.review.preview import crop_window_frame, preview_frame
 from pipeline.speech import models
@@ -48,6 +49,7 @@ __all__ = [
     "crop_window_frame", "healthy", "internal_error", "make_demo_episode", "models", "network_names", "output_root",
     "preset_names", "preset_path", "preview_frame", "read_text", "render_episode", "review", "review_export", "run_batch",
     "run_checks", "status", "transcribe", "write_review_files",
+    "Verification", "verification_lines", "verify_file",
 ]
 
 

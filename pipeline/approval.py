@@ -39,7 +39,7 @@ from pipeline.version import __version__
 APPROVAL = "approval.json"
 _LABELS = {"edits": "edited file", "settings": "setting", "presets": "preset", "profile": "encoding profile",
            "redaction": "redaction setting", "cadre": "Cadre version", "asr_model": "Whisper model",
-           "face_model": "face model", "analysis": "analysis result"}
+           "face_model": "face model", "analysis": "analysis result", "posts": "post"}
 
 
 @dataclass

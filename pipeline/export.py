@@ -16,6 +16,8 @@ from pipeline.errors import CadreError, write_failed
 from pipeline.ffmpeg import compile_graph, run
 from pipeline.networks import Network
 from pipeline.plan import EditPlan
+from pipeline.post.pack import write_post
+from pipeline.provenance import sign_outputs
 from pipeline.report import measure_output
 from pipeline.speech.transcript import Word
 from pipeline.validate import check_output
@@ -39,20 +41,20 @@ def part_words(words: list[Word], start: float, end: float) -> list[Word]:
 
 
 def export_network(master: Path, master_measured: dict, cover: Path, plan: EditPlan, net: Network, profile: dict,
-                   out_dir: Path, extra_report: dict) -> dict:
+                   out_dir: Path, extra_report: dict, post=None, signing=None) -> dict:
     """Write ``out_dir`` (the network's folder) and return its report; raise if a check fails.
 
     A whole-episode output is a byte copy of the master, so the master's measurements hold for it.
     A write that fails (a full disk) is one line; the caller's staging folder is removed.
     """
     try:
-        return _export_network(master, master_measured, cover, plan, net, profile, out_dir, extra_report)
+        return _export_network(master, master_measured, cover, plan, net, profile, out_dir, extra_report, post, signing)
     except OSError as exc:
         raise write_failed(exc, out_dir) from None
 
 
 def _export_network(master: Path, master_measured: dict, cover: Path, plan: EditPlan, net: Network, profile: dict,
-                    out_dir: Path, extra_report: dict) -> dict:
+                    out_dir: Path, extra_report: dict, post=None, signing=None) -> dict:
 
     out_dir.mkdir(parents=True)
     parts = plan.parts[net.name]
@@ -78,6 +80,8 @@ def _export_network(master: Path, master_measured: dict, cover: Path, plan: Edit
             raise CadreError(f"{plan.episode}/{net.name}/{video.name}", f"fails {net.title} checks ({details}); check presets/master.toml and the episode settings, then render again")
         files.append({**measured, "part": [start, end], "checks": [c.to_dict() for c in checks]})
     shutil.copyfile(cover, out_dir / "cover.jpg")
+    if post is not None:   # post.txt and post.json (pipeline/post/pack.py)
+        extra_report = {**extra_report, "post": write_post(post, out_dir)}
     report = {
         "cadre_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -88,5 +92,7 @@ def _export_network(master: Path, master_measured: dict, cover: Path, plan: Edit
         "plan_key": plan.key(),
         **extra_report,
     }
+    if signing is not None and signing.ready:   # C2PA, after the last byte, before publication
+        report["provenance"] = sign_outputs(out_dir, files, signing, plan.title, report)
     (out_dir / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
     return report

@@ -18,6 +18,7 @@ from pipeline.branding.overlay import load_branding
 from pipeline.cache import file_hash, make_key, read_json_dict, write_shared_json
 from pipeline.errors import CadreError
 from pipeline.faces.detectors.centerface import model_path as face_model_path
+from pipeline.post.pack import post_hashes
 from pipeline.resources import data_dir, preset_path
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.models import resolve
@@ -26,7 +27,7 @@ from pipeline.version import __version__
 # settings that only change the render, never a clip's analysis (two episodes sharing a clip and
 # differing only in these share one analysis; a review session re-analyses only when others change)
 RENDER_ONLY = frozenset({"title", "clips", "networks", "caption_style", "branding", "split", "bleep", "bleep_sound",
-                         "require_approval", "spellcheck"})
+                         "require_approval", "spellcheck", "post", "provenance", "signing"})
 
 
 def analysis_settings(settings) -> dict:
@@ -83,6 +84,7 @@ def fingerprint_inputs(episode, networks, profile, redaction, redaction_off) -> 
         "presets": presets,
         "asr_model": _model_hash(episode.settings),
         "face_model": _face_model_hash(redaction),
+        "posts": post_hashes(episode, networks),     # each network's post: an edit after sign-off names it
     }
 
 

@@ -50,6 +50,7 @@ def network_names() -> list[str]:
 
 def load_network(name: str) -> Network:
     raw = dict(load_preset("networks", name))
+    raw.pop("post", None)   # the post's limits: read by pipeline/post/model.py (load_limits)
     path = preset_path("networks", name)
     expected = {f.name for f in fields(Network)}
     unknown = set(raw) - expected

@@ -23,6 +23,8 @@ from pipeline.fingerprint import analysis_inputs, fingerprint_inputs, record_ref
 from pipeline.lock import hold_staging
 from pipeline.master import Events, Prepared, duration_refusals, no_events, plan_master
 from pipeline.networks import load_networks, master_profile, network_names
+from pipeline.post.pack import episode_posts, refusals as post_refusals, warnings as post_warnings
+from pipeline.provenance import preflight
 from pipeline.reframe import STRATEGIES
 from pipeline.render import encode_master
 from pipeline.report import measure_output
@@ -197,6 +199,7 @@ def prepare(folder: Path, options: RenderOptions) -> Prepared:
     if options.x264_preset or os.environ.get("CADRE_X264_PRESET"):
         profile["x264_preset"] = options.x264_preset or os.environ["CADRE_X264_PRESET"]
     redaction, redaction_off = _redaction_settings(episode, options)
+    preflight(episode.settings, episode.folder)   # provenance = "required" without a usable key: refused now
     prepared = Prepared(episode, networks, profile, redaction, redaction_off)
     if approval_required(episode, options):
         try:
@@ -231,6 +234,16 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     plan = setup.plan
     # the caption spelling check: warnings, report.json; spellcheck = "block" stops here with one line
     spelling = check_plan(plan, settings, episode.folder, lambda line: events("warning", message=line))
+    # each network's post (and the contacts said in the captions): a blocked post refuses its network
+    posts = episode_posts(episode, networks, plan.words, plan.language)
+    for line in post_warnings(posts):
+        events("warning", message=line)
+    prepared = _refuse(prepared, post_refusals(posts), refused, events)
+    networks = prepared.networks
+    plan.networks, plan.parts = [n.name for n in networks], {n.name: plan.parts[n.name] for n in networks}
+    signing, unsigned = preflight(settings, episode.folder)
+    if unsigned:
+        events("warning", message=unsigned)
     audio_path = staging / "audio.m4a"
     loud = setup.audio(prepared, audio_path, events=events)   # stages "loudness" (measure, normalise, check)
     if loud.silent:
@@ -280,7 +293,8 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     for n in networks:
         events("stage", name="export", network=n.name)
         try:
-            reports[n.name] = export_network(master, measured, cover, plan, n, profile, staging / n.name, extra)
+            reports[n.name] = export_network(master, measured, cover, plan, n, profile, staging / n.name, extra,
+                                             post=posts.get(n.name), signing=signing)
         except CadreError as exc:   # one network's check (size, duration...): that network only
             shutil.rmtree(staging / n.name, ignore_errors=True)
             failed[n.name] = str(exc)

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
 LAYERS = [
     ("base", ["version", "errors", "cache", "resources", "ffmpeg", "threads", "lock", "networks", "crash", "textfile"]),
     ("inputs", ["source", "speech"]),   # what was filmed and what was said
-    ("areas", ["faces", "reframe", "captions", "sound"]),
+    ("areas", ["faces", "reframe", "captions", "sound", "post", "provenance"]),
     ("stages", ["analyse", "branding", "plan", "mask_timeline", "render", "validate", "report", "export", "master"]),
     ("orchestrator", ["fingerprint", "approval", "audit_log", "orchestrator", "doctor"]),
     ("apps", ["campaign", "review", "demo"]),

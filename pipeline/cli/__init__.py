@@ -13,7 +13,7 @@ import click
 
 from pipeline import CadreError, __version__, internal_error
 
-COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve", "doctor", "status"]
+COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve", "doctor", "status", "verify"]
 
 
 class CadreGroup(click.Group):

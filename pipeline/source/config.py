@@ -69,6 +69,9 @@ class Settings:
     bleep_sound: str = "tone"            # tone | mute: what replaces the audio of a bleeped word
     require_approval: bool = False       # render/batch refuse an unapproved or changed episode (approval.py)
     spellcheck: str = "warn"             # off | warn | block: the caption spelling check (captions/spelling.py)
+    post: dict = field(default_factory=dict)      # [post]: the post around the video (checked by pipeline/post/model.py)
+    provenance: str = "off"              # off | sign | required: C2PA content credentials (pipeline/provenance.py)
+    signing: dict = field(default_factory=dict)   # [signing]: unit, key, certs (checked by pipeline/provenance.py)
     unknown_networks: tuple[str, ...] = ()   # names in campaign.toml that are not networks (never set by hand)
 
     def to_dict(self) -> dict:
@@ -183,6 +186,12 @@ def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> 
             out[key] = _choice(path, key, value, ("tone", "mute"))
         elif key == "spellcheck":
             out[key] = _choice(path, key, value, ("off", "warn", "block"))
+        elif key in ("post", "signing"):   # tables: their keys are checked where they are used
+            if not isinstance(value, dict):
+                _fail(path, key, f"must be a table: write [{key}]")
+            out[key] = _plain(value)
+        elif key == "provenance":
+            out[key] = _choice(path, key, value, ("off", "sign", "required"))
         elif key == "require_approval":
             if not isinstance(value, bool):
                 _fail(path, key, "must be true or false")
@@ -250,6 +259,15 @@ def _reframe_span(path: Path, episode_dir: Path, n: int, item) -> ReframeSpan:
     return ReframeSpan(clip, start, end, shot, strategy, focus, track)
 
 
+def _plain(value):
+    """A TOML table with its dates as ISO text (settings are hashed and written as JSON)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 def _bleep(path: Path, value) -> tuple[str, ...]:
     """``bleep = ["Dupont", "12 rue des Lilas"]``: words or phrases to mute and hide in captions."""
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
@@ -283,6 +301,12 @@ def load_settings(episode_dir: Path, overrides: dict | None = None) -> Settings:
         ep = _parse(episode, load_toml(episode), episode_dir, campaign=False)
         if "asr" in ep and "asr" in merged:
             ep["asr"] = {**merged["asr"], **ep["asr"]}
+        for table in ("post", "signing"):           # key by key: the campaign's defaults stay
+            if table in ep and table in merged:
+                ep[table] = {**merged[table], **ep[table]}
+        if merged.get("provenance") == "required" and ep.get("provenance", "required") != "required":
+            _fail(episode, "provenance", "campaign.toml requires signed files for every episode; "
+                                         "an episode cannot turn it off (remove the key)")
         if "bleep" in ep and "bleep" in merged:   # privacy lists add up, never replace each other
             ep["bleep"] = tuple(dict.fromkeys(merged["bleep"] + ep["bleep"]))
         if ep.get("require_approval") is False and merged.get("require_approval"):
