@@ -14,6 +14,8 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+from ffmpeg.nodes import InputNode
+
 from pipeline.errors import CadreError
 from pipeline.threads import ffmpeg_global_args
 
@@ -198,6 +200,18 @@ def run(args: list[str], *, source: str | Path, what: str, capture_stdout: bool 
         err = proc.stderr if isinstance(proc.stderr, str) else proc.stderr.decode("utf-8", "replace")
         raise CadreError(source, f"{what} failed: {last_error_line(err)}")
     return proc
+
+
+def media_input(filename: str, take: int = 0, **kwargs):
+    """``ffmpeg.input(filename, **kwargs)`` that stays its own ``-i`` when an identical input is
+    already in the graph: ffmpeg-python merges equal nodes, so a clip listed twice in an episode
+    would feed two chains from one stream (``multiple outgoing edges``). ``take`` (the n-th use of
+    the same clip) tells them apart; an input node's ``args`` are hashed but never written to the
+    command line."""
+    kwargs["filename"] = filename
+    if "f" in kwargs:
+        kwargs["format"] = kwargs.pop("f")
+    return InputNode("input", args=[take] if take else [], kwargs=kwargs).stream()
 
 
 LONG_GRAPH = 8000  # characters; longer filter graphs go through a file (argv is capped at 128 KiB)

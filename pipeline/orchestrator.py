@@ -56,6 +56,20 @@ def output_root(folder: Path, out_dir: Path | None) -> Path:
 
 
 def _staging(root: Path, episode: str) -> Path:
+def check_output_folder(out: Path, episodes) -> None:
+    """Refuse, before any work, an output folder that is, contains or is inside an episode's own
+    folder: exports (and a later render's checks) would be mixed with the footage."""
+    where = Path(out).resolve()
+    for folder in episodes:
+        own = Path(folder).resolve()
+        relation = ("is" if where == own else "is inside" if where.is_relative_to(own)
+                    else "contains" if own.is_relative_to(where) else None)
+        if relation:
+            raise CadreError(out, f"the output folder {relation} the episode folder {own}, so exports would be "
+                                  "written among the footage; choose an output folder outside it with -o "
+                                  "(the default is exports/ beside the episode)")
+
+
     """A private staging folder inside the output folder, so the final rename is atomic."""
     try:
         (root / episode).mkdir(parents=True, exist_ok=True)
@@ -118,11 +132,23 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
     staging = _staging(root, episode.name)
     live = None
     try:
+    held: list[tuple[str, dict]] = []
+
+    def holding(kind: str, **data) -> None:
+        """Warnings and refused networks are said once the render is known to publish: a failed
+        render is one line, its error, never warnings followed by an error."""
+        if kind in ("warning", "refused"):
+            held.append((kind, data))
+        else:
+            events(kind, **data)
+
         live = hold_staging(staging)   # a batch cleaning up leftovers skips a live render's folder
         with cache.reanalysing(options.reanalyse):
-            result = _render(prepared, staging, events)
+            result = _render(prepared, staging, holding)
         _check_before_publish(prepared, options, result, root / episode.name)
         _publish(staging, root / episode.name, list(result["reports"]))   # refused networks: not published
+        for kind, data in held:
+            events(kind, **data)
         _audit(root / episode.name, "publication", prepared, result, options, fingerprint=result["fingerprint"],
                files=audit_log.published_files(root / episode.name, list(result["reports"])))
         atomic_write_text(root / episode.name / "plan.json", json.dumps(result["plan"], indent=2, ensure_ascii=False))
@@ -189,6 +215,7 @@ def prepare(folder: Path, options: RenderOptions) -> Prepared:
     overrides = {"networks": tuple(options.networks) or None, "caption_style": options.caption_style,
                  "reframe": options.reframe, "split": options.split, "language": options.language}
     episode = load_episode(folder, overrides)
+    check_output_folder(output_root(folder, options.out_dir), [folder])
     unknown = () if options.networks else episode.settings.unknown_networks
     if unknown and (not options.skip_unknown_networks or not episode.settings.networks):
         raise CadreError(episode.folder.parent / "campaign.toml",
@@ -230,6 +257,8 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     prepared = _refuse(prepared, duration_refusals(prepared), refused, events)
     episode, networks, profile, settings = prepared.episode, prepared.networks, prepared.profile, prepared.settings
     with cache.recording() as served:
+    for note in episode.notes:   # found while loading: a trim past a clip's end
+        events("warning", message=note)
         setup = plan_master(prepared, staging, events)
     plan = setup.plan
     # the caption spelling check: warnings, report.json; spellcheck = "block" stops here with one line

@@ -35,8 +35,9 @@ from pipeline.errors import CadreError
 from pipeline.lock import CampaignLock, staging_in_use
 from pipeline.master import no_events
 from pipeline.networks import network_names
-from pipeline.orchestrator import RenderOptions
+from pipeline.orchestrator import RenderOptions, check_output_folder
 from pipeline.source.config import load_settings
+from pipeline.source.episode import holds_clips
 from pipeline.threads import budget, share
 
 WORKER_RETRIES = 1   # a job whose worker died is tried once more
@@ -90,6 +91,13 @@ def find_episodes(campaign: Path, out_dir: Path | None = None) -> list[Path]:
     return natsorted(folders)
 
 
+def check_campaign_output(campaign: Path, root: Path) -> None:
+    """Exports among the footage are refused before any work: an output folder that is, holds or
+    is inside an episode folder (any sub-folder of clips, even the one ``-o`` names)."""
+    if campaign.is_dir():
+        check_output_folder(root, [p for p in campaign.iterdir() if p.is_dir() and holds_clips(p)])
+
+
 def check_campaign_file(campaign: Path) -> None:
     """A bad ``campaign.toml`` concerns every episode: stop before any work, with one line."""
 
@@ -131,6 +139,7 @@ def run_batch(campaign: str | Path, options: BatchOptions | RenderOptions | None
     render = resolved_options(replace(options.render, out_dir=out_root(campaign, options.render),
                                       reanalyse=options.render.reanalyse or options.force))
     root = Path(render.out_dir)
+    check_campaign_output(campaign, root)
     folders = find_episodes(campaign, root)
     check_campaign_file(campaign)
     budget()                                   # a malformed CADRE_THREADS stops the batch, not each job

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.campaign.batch import BatchOptions, find_episodes, out_root, run_batch
+from pipeline.campaign.batch import BatchOptions, check_campaign_output, find_episodes, out_root, run_batch
 from pipeline.errors import CadreError
 from pipeline.master import no_events
 
@@ -137,6 +137,7 @@ class CampaignWatcher:
 
         if not self.campaign.is_dir():
             raise CadreError(self.campaign, "campaign folder not found; pass the folder that holds the episode folders")
+        check_campaign_output(self.campaign, self.out)
         watcher = self
 
         class Handler(FileSystemEventHandler):

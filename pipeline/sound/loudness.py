@@ -92,10 +92,16 @@ def _measure(stream, source, target: dict, events: Events | None = None, step: s
                     _num(data["input_thresh"]), _num(data.get("target_offset", "0")))
 
 
+DC_CUTOFF_HZ = 10   # the high-pass that removes a DC offset: far below speech, settles in tens of ms
+
+
 def episode_audio(spans: list[ClipSpan]):
-    """All clips' audio joined in order, 48 kHz stereo (ffmpeg-python stream)."""
+    """All clips' audio joined in order, 48 kHz stereo (ffmpeg-python stream), without DC: a
+    recorder's DC offset (0.4 of full scale on a clipped clip) would otherwise be measured as
+    loudness and published as a shifted waveform."""
     streams = [audio_input(s) for s in spans]
-    return streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=0, a=1)
+    joined = streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=0, a=1)
+    return joined.filter("highpass", f=DC_CUTOFF_HZ)
 
 
 def measure_spans(spans: list[ClipSpan], target: dict) -> Loudness:

@@ -101,7 +101,9 @@ def _number(path, key, value, lo=None, hi=None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         _fail(path, key, f"{value!r} must be a number")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        _fail(path, key, f"{value} is out of range [{lo}, {hi}]")
+        allowed = (f"{lo:g} or more" if hi is None else f"{hi:g} or less" if lo is None
+                   else f"between {lo:g} and {hi:g}")
+        _fail(path, key, f"{value:g} is out of range: it must be {allowed}")
     return float(value)
 
 

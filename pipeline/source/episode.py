@@ -23,6 +23,7 @@ class Episode:
     folder: Path
     settings: Settings
     spans: tuple[ClipSpan, ...]
+    notes: tuple[str, ...] = ()     # warnings found while loading (a trim past the clip's end)
 
     @property
     def duration(self) -> float:
@@ -40,6 +41,14 @@ def clip_files(folder: Path) -> list[Path]:
     return natsorted((p for p in files if p.suffix.lower() in VIDEO_EXTS), alg=ns.PATH | ns.IGNORECASE)
 
 
+def holds_clips(folder: Path) -> bool:
+    """Whether ``folder`` holds video clips directly (footage, not exports)."""
+    try:
+        return any(p.suffix.lower() in VIDEO_EXTS and p.is_file() for p in Path(folder).iterdir())
+    except OSError:
+        return False
+
+
 def load_episode(folder: str | Path, overrides: dict | None = None) -> Episode:
     folder = Path(folder)
     if not folder.exists():
@@ -50,7 +59,7 @@ def load_episode(folder: str | Path, overrides: dict | None = None) -> Episode:
     refs = settings.clips or tuple(ClipRef(p.name) for p in clip_files(folder))
     if not refs:
         raise CadreError(folder, "no video clips found; drop .mp4 or .mov clips into the episode folder")
-    spans = []
+    spans, notes = [], []
     for ref in refs:
         path = folder / ref.file
         info = probe(path)
@@ -59,8 +68,13 @@ def load_episode(folder: str | Path, overrides: dict | None = None) -> Episode:
         if ref.start >= info.duration:
             raise CadreError(folder / "episode.toml", f"clip '{ref.file}': start {ref.start} s is past its end "
                                                       f"({info.duration:.2f} s); lower the trim")
-        span = ClipSpan(path, info, ref.start, ref.end)
+        if ref.end is not None and ref.end > info.duration + 0.5 / 30:
+            notes.append(f"clip '{ref.file}': trim end {ref.end:g} s is past the clip's end ({info.duration:.2f} s); "
+                         f"the clip is used to its end - lower end in episode.toml to {info.duration:.2f} or less")
+        # the same clip and trim listed again is its own input in every ffmpeg graph
+        take = sum(1 for s in spans if s.path == path and (s.start, s.end) == (ref.start, ref.end))
+        span = ClipSpan(path, info, ref.start, ref.end, take)
         if span.frame_count < 1:
             raise CadreError(path, "trimmed clip is shorter than one frame; widen the trim")
         spans.append(span)
-    return Episode(folder.resolve().name, folder, settings, tuple(spans))
+    return Episode(folder.resolve().name, folder, settings, tuple(spans), tuple(notes))

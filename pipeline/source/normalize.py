@@ -17,7 +17,7 @@ import numpy as np
 
 from pipeline.cache import file_hash
 from pipeline.errors import CadreError
-from pipeline.ffmpeg import command, compile_graph, last_error_line
+from pipeline.ffmpeg import command, compile_graph, last_error_line, media_input
 from pipeline.source.probe import MediaInfo
 from pipeline.threads import ffmpeg_input_options
 
@@ -34,6 +34,7 @@ class ClipSpan:
     info: MediaInfo
     start: float = 0.0
     end: float | None = None
+    take: int = 0          # the n-th use of the same clip and trim in the episode (a clip may repeat)
 
     @property
     def duration(self) -> float:
@@ -68,7 +69,7 @@ def _even(x: float) -> int:
 
 def video_input(span: ClipSpan, size: tuple[int, int] | None = None):
     """ffmpeg-python video stream of ``span`` normalised and scaled to ``size`` (default: working size)."""
-    inp = ffmpeg.input(str(span.path), ss=f"{span.start:.3f}", t=f"{span.duration:.3f}", **ffmpeg_input_options())
+    inp = media_input(str(span.path), span.take, ss=f"{span.start:.3f}", t=f"{span.duration:.3f}", **ffmpeg_input_options())
     v = inp.video
     if span.info.hdr:
         v = (v.filter("zscale", t="linear", npl=100).filter("format", "gbrpf32le")
@@ -105,9 +106,9 @@ def audio_input(span: ClipSpan):
         # no -ss at 0: seeking lands on the first video key frame, and audio that starts before
         # the video (a start-time offset) would lose its head
         seek = {"ss": f"{span.start:.3f}"} if span.start > 0 or not _video_late(span.info) else {}
-        a = ffmpeg.input(str(span.path), **seek, t=f"{span.duration:.3f}").audio
+        a = media_input(str(span.path), span.take, **seek, t=f"{span.duration:.3f}").audio
     else:
-        a = ffmpeg.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi", t=f"{span.duration:.3f}").audio
+        a = media_input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", span.take, f="lavfi", t=f"{span.duration:.3f}").audio
     # first_pts=0: audio whose stream starts later than the video (a start-time offset) is delayed
     # by silence, as a player plays it, instead of being pulled forward out of sync
     late = getattr(span.info, "audio_offset", 0.0) >= OFFSET
