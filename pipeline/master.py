@@ -127,7 +127,7 @@ def build_overlays(settings, plan: EditPlan, safe: SafeZone, workdir: Path) -> t
         brand = load_branding(settings.branding)
         window = body_window(plan.clips)
         overlays.append(lambda v: overlay(v, brand, safe.margins(), window, title=plan.title))
-    words = plan.timeline_words()
+    words = plan.words
     if settings.caption_style != "none" and words:
         ass_path = workdir / "captions.ass"
         captions = write_ass(words, load_style(settings.caption_style), safe.margins(), ass_path,

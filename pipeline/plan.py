@@ -5,7 +5,7 @@ whether a render is still up to date.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from pipeline.cache import make_key
 from pipeline.errors import CadreError
@@ -38,7 +38,7 @@ class EditPlan:
     caption_style: str
     redaction: str
     branding: str
-    words: list[dict] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)   # on the episode timeline, bleeps applied
     parts: dict[str, list[list[float]]] = field(default_factory=dict)   # network -> [[start, end], ...]
     version: str = __version__
 
@@ -50,26 +50,32 @@ class EditPlan:
     def duration(self) -> float:
         return self.frames / FPS
 
-    def timeline_words(self) -> list[Word]:
-        return [Word(**w) for w in self.words]
-
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The plan as ``plan.json`` holds it (the only place words become dicts)."""
+        data = asdict(replace(self, words=[]))
+        data["words"] = [w.to_dict() for w in self.words]
+        return data
 
     def key(self) -> str:
         return make_key(self.to_dict())
 
 
-def episode_words(clip_words: list[tuple[ClipPlan, list[Word]]]) -> list[dict]:
-    """Words of every clip moved onto the episode timeline; words outside a trim are dropped."""
+def _on_timeline(start: float, end: float, clip: ClipPlan) -> tuple[float, float]:
+    return (round(max(start, clip.start) - clip.start + clip.offset, 3),
+            round(min(end, clip.end) - clip.start + clip.offset, 3))
+
+
+def episode_words(clip_words: list[tuple[ClipPlan, list[Word]]]) -> list[Word]:
+    """Words of every clip moved onto the episode timeline; words outside a trim are dropped
+    (a person's cue is cut to the trim with them)."""
     out = []
     for clip, words in clip_words:
         for w in words:
             if w.end <= clip.start or w.start >= clip.end:
                 continue
-            start = max(w.start, clip.start) - clip.start + clip.offset
-            end = min(w.end, clip.end) - clip.start + clip.offset
-            out.append(asdict(Word(round(start, 3), round(end, 3), w.word, w.probability)))
+            start, end = _on_timeline(w.start, w.end, clip)
+            cue = w.cue and replace(w.cue, **dict(zip(("start", "end"), _on_timeline(w.cue.start, w.cue.end, clip))))
+            out.append(Word(start, end, w.word, w.probability, cue))
     return out
 
 

@@ -12,30 +12,31 @@ from pipeline.errors import CadreError
 from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.sound.bleep import PLACEHOLDER, censor, find, spans
 from pipeline.source.config import load_settings
+from pipeline.speech.transcript import Word
 from tests.test_review_fixtures import make_episode
 
 
 def words(*texts, step=0.5):
-    return [{"start": i * step, "end": i * step + 0.4, "word": t, "probability": 0.9} for i, t in enumerate(texts)]
+    return [Word(i * step, i * step + 0.4, t, 0.9) for i, t in enumerate(texts)]
 
 
 def test_terms_match_whatever_the_case_accents_and_punctuation():
     w = words(" Bonjour", " madame", " LEFÈVRE,", " d'Amélie", " lefevre")
     out = censor(w, ["Lefèvre", "amelie"])
-    assert [x["word"] for x in out] == [" Bonjour", " madame", f" {PLACEHOLDER},", f" d'{PLACEHOLDER}", f" {PLACEHOLDER}"]
-    assert out[2]["start"] == w[2]["start"] and out[2]["probability"] == 1.0
+    assert [x.word for x in out] == [" Bonjour", " madame", f" {PLACEHOLDER},", f" d'{PLACEHOLDER}", f" {PLACEHOLDER}"]
+    assert out[2].start == w[2].start and out[2].probability == 1.0
 
 
 def test_a_phrase_matches_consecutive_words_and_becomes_one_placeholder():
     w = words(" au", " 12", " rue", " des", " Lilas.", " Merci")
     out = censor(w, ["12 rue des Lilas"])
-    assert [x["word"] for x in out] == [" au", f" {PLACEHOLDER}.", " Merci"]
-    assert (out[1]["start"], out[1]["end"]) == (w[1]["start"], w[4]["end"])
+    assert [x.word for x in out] == [" au", f" {PLACEHOLDER}.", " Merci"]
+    assert (out[1].start, out[1].end) == (w[1].start, w[4].end)
 
 
 def test_whisper_word_pieces_are_joined_before_matching():
     w = words(" Du", "pont", " arrive")
-    assert [x["word"] for x in censor(w, ["Dupont"])] == [f" {PLACEHOLDER}", " arrive"]
+    assert [x.word for x in censor(w, ["Dupont"])] == [f" {PLACEHOLDER}", " arrive"]
 
 
 def test_no_partial_word_matches():

@@ -22,17 +22,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline import cache
 from pipeline.captions.sidecars import layout_cues, srt_text
+from pipeline.captions.words import spoken_groups
 from pipeline.errors import CadreError
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.transcribe import STAGE_VERSION, cache_key, machine_transcript, sidecar_paths, transcript_language
 from pipeline.speech.transcript import (
     LOW_CONFIDENCE,
     Cue,
+    CueMark,
     Segment,
     Transcript,
     Word,
@@ -58,17 +60,10 @@ class Token:
 
 
 def machine_tokens(words: list[Word]) -> list[Token]:
-    """Group Whisper words into space-separated tokens (" est" + "-ce" -> "est-ce")."""
-    tokens: list[Token] = []
-    for w in words:
-        if tokens and not w.word.startswith(" "):
-            t = tokens[-1]
-            t.text += w.word
-            t.end, t.probability = w.end, min(t.probability, w.probability)
-            t.words.append(w)
-        else:
-            tokens.append(Token(w.word.strip(), w.start, w.end, w.probability, [w]))
-    return tokens
+    """Whisper words grouped into spoken words (" est" + "-ce" -> "est-ce", " lorsqu" + "'il" ->
+    "lorsqu'il"): :func:`pipeline.captions.words.spoken_groups`, the tokenizer of every caption surface."""
+    return [Token(w.word, w.start, w.end, w.probability, [words[i] for i in idx])
+            for idx, w in spoken_groups(words)]
 
 
 def human_tokens(text: str) -> list[str]:
@@ -122,8 +117,10 @@ def _merge_cue(cue: Cue, match: Cue | None, under: list[Word]) -> list[Word]:
     return _retime(htoks, cue.start, cue.end)
 
 
-def apply_corrections(machine: Transcript, edited: list[Cue]) -> Transcript:
-    """The transcript a person approved: one segment per cue of their SRT."""
+def apply_corrections(machine: Transcript, edited: list[Cue], source: Path | str = "") -> Transcript:
+    """The transcript a person approved: one segment per cue of their SRT (``source``). Each word
+    carries its cue (:class:`CueMark`): captions keep the person's timing, and a problem in the
+    text names the file and line."""
     machine_cues = layout_cues(machine)
     all_words = machine.words
     used: set[int] = set()
@@ -139,7 +136,8 @@ def apply_corrections(machine: Transcript, edited: list[Cue]) -> Transcript:
                 if i not in used and cue.start <= (w.start + w.end) / 2 < cue.end:
                     under.append(w)
                     used.add(i)
-        words = _merge_cue(cue, match, under)
+        mark = CueMark(cue.start, cue.end, str(source), cue.line)
+        words = [replace(w, cue=mark) for w in _merge_cue(cue, match, under)]
         segments.append(Segment(cue.start, cue.end, _norm(cue.text), words))
     return Transcript(machine.language, segments, list(machine.warnings))
 
@@ -188,7 +186,7 @@ def clip_transcript(path: Path, options: TranscribeOptions, progress=None) -> Tr
         return machine
     if machine_wrote(read_text_file(srt), srt_text(machine), json_path):
         return machine
-    return apply_corrections(machine, human_cues(srt))
+    return apply_corrections(machine, human_cues(srt), srt)
 
 
 @dataclass

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from pipeline.cache import atomic_write_text, cache_dir
-from pipeline.captions.words import ELISIONS, display_words
+from pipeline.captions.words import display_words, split_elision
 from pipeline.errors import CadreError
 from pipeline.source.normalize import FPS
 from pipeline.speech.transcript import LOW_CONFIDENCE, Word
@@ -142,10 +142,9 @@ def _known(word: str, known: Callable[[str], bool]) -> bool:
     w = _norm(word)
     if not w or known(w):
         return True
-    if "'" in w:                                     # d'étudier, jusqu'à, qu'il
-        head, _, rest = w.partition("'")
-        if head in ELISIONS and rest:
-            return _known(rest, known)
+    head, rest = split_elision(w)                    # d'étudier, jusqu'à, lorsqu'il
+    if head:
+        return _known(rest, known)
     if "-" in w:                                     # vingt-deux, a-t-il, Jean-Pierre
         parts = [p for p in w.split("-") if p]
         return bool(parts) and all(known(p) or p in _HYPHEN_TAILS or _known(p, known) for p in parts)
@@ -153,7 +152,7 @@ def _known(word: str, known: Callable[[str], bool]) -> bool:
 
 
 def _is_checkable(core: str) -> bool:
-    return bool(core) and core != PLACEHOLDER and any(c.isalpha() for c in core)
+    return bool(core) and PLACEHOLDER not in core and any(c.isalpha() for c in core)   # d'*** is bleeped
 
 
 def is_unknown(text: str, allowed: set[str]) -> bool:
@@ -333,7 +332,7 @@ def check_plan(plan, settings, source, warn: Callable[[str], None]) -> dict | No
     mode = getattr(settings, "spellcheck", "warn")
     if mode == "off" or not plan.words:
         return None
-    findings = check(plan.timeline_words(), plan.clips, plan.language, (settings.asr or {}).get("glossary", ()))
+    findings = check(plan.words, plan.clips, plan.language, (settings.asr or {}).get("glossary", ()))
     findings["mode"] = mode
     bad = blocking(findings)
     if mode == "block" and bad:

@@ -7,7 +7,8 @@ surface (burned captions, SRT/VTT sidecars, the review page, the ``cadre transcr
 through :func:`display_words`, which:
 
 1. joins a token that carries no leading space to the word before it when it continues that word
-   (an apostrophe, a hyphen, a digit group);
+   (letters or digits after a letter or digit, an apostrophe, a hyphen, a digit group; not a word
+   glued after a full stop);
 2. joins elisions (``d' l' j' qu' n' s' m' t' c' jusqu' lorsqu' puisqu'`` ...) to the next word,
    straight or curly apostrophe, however the space fell; ``aujourd'hui`` stays whole; English
    contractions (`` don`` + ``'t``) are joined too; so never a space before an apostrophe;
@@ -76,63 +77,108 @@ def _continues(prev: str, text: str, spaced: bool) -> bool:
         if first in ",." and len(text) > 1 and text[1].isdigit():    # 3 + ,360
             return last.isdigit()
         if first.isdigit():                                          # 3 + 061 (one number, split)
-            return last.isdigit()
+            return last.isalnum()
+        if first.isalpha():                                          # Du + pont, 3 + e: one word
+            return last.isalnum()
     return False
 
 
 def _merge(a: Word, b: Word, text: str) -> Word:
-    return Word(min(a.start, b.start), max(a.end, b.end), text, min(a.probability, b.probability))
+    return Word(min(a.start, b.start), max(a.end, b.end), text, min(a.probability, b.probability), a.cue or b.cue)
 
 
-def display_words(words: Sequence[Word], language: str | None = None) -> list[Word]:
-    """Transcript tokens as the words a reader sees, with ``language``'s typography (see module doc)."""
-    out: list[Word] = []
-    pending: Word | None = None               # opening punctuation waiting for its word
+def split_elision(text: str) -> tuple[str, str]:
+    """``(elision, rest)`` of one spoken word: ``lorsqu'Amélie`` -> ``("lorsqu'", "Amélie")``,
+    ``d’accord`` -> ``("d’", "accord")``; a word without a leading elision -> ``("", text)``."""
+    for i, ch in enumerate(text):
+        if ch in APOSTROPHES:
+            if i + 1 < len(text) and text[:i].lower() in ELISIONS:
+                return text[:i + 1], text[i + 1:]
+            break
+    return "", text
+
+
+def split_contraction(text: str) -> tuple[str, str]:
+    """``(word, ending)`` of an English contraction or possessive: ``Amélie's`` -> ``("Amélie", "'s")``."""
+    for i in range(len(text) - 1, 0, -1):
+        if text[i] in APOSTROPHES:
+            if text[i + 1:].lower() in CONTRACTIONS and text[i - 1].isalpha():
+                return text[:i], text[i:]
+            break
+    return text, ""
+
+
+def _same_cue(a: Word, b: Word) -> bool:
+    """A person's cue is never merged with another one (its timing is kept, ``layout.py``)."""
+    return a.cue == b.cue
+
+
+def spoken_groups(words: Sequence[Word]) -> list[tuple[list[int], Word]]:
+    """The one tokenizer: ``words`` (Whisper pieces, a person's words, or display words) grouped
+    into the words a reader sees and a listener hears. Each group is the indices of its pieces in
+    ``words`` and the merged word (first start to last end, lowest probability, no typography).
+
+    Captions (:func:`display_words`), corrections, bleeping, spelling and the review page all
+    group words here (see the module doc for the rules)."""
+    out: list[tuple[list[int], Word]] = []
+    pending: tuple[list[int], Word] | None = None    # opening punctuation waiting for its word
     # Whisper starts every word with its space; text without that convention (typed words, display
     # words given back) has no glue to read, so only its apostrophes and hyphens are joined
     marked = any(str(w.word)[:1].isspace() for w in words)
-    for w in sorted(words, key=lambda w: (w.start, w.end)):
+    order = sorted(range(len(words)), key=lambda i: (words[i].start, words[i].end))
+    for i in order:
+        w = words[i]
         raw = str(w.word)
         text = " ".join(raw.split())
         if not text:
             continue
         spaced = raw[:1].isspace() or not out or not marked
         start, end = float(w.start), max(float(w.end), float(w.start))
-        w = Word(start, end, text, float(w.probability))
-        if _CLOSING.match(text) and (out or pending):
+        w = Word(start, end, text, float(w.probability), w.cue)
+        if pending is not None and not _same_cue(pending[1], w):
+            out.append(pending)
+            pending = None
+        last = out[-1][1] if out else None
+        if _CLOSING.match(text) and (last is not None and _same_cue(last, w) or pending):
             if pending is not None:                               # « » with nothing inside
-                pending = _merge(pending, w, pending.word + " " + text)
+                pending = (pending[0] + [i], _merge(pending[1], w, pending[1].word + " " + text))
                 continue
-            prev = out[-1]
             sep = " " if text[0] in "?!;:»" else ""
-            out[-1] = _merge(prev, w, prev.word + sep + text)
+            out[-1] = (out[-1][0] + [i], _merge(last, w, last.word + sep + text))
             continue
         if _OPENING.match(text):
             if pending is None:
-                pending = w
+                pending = ([i], w)
             else:
-                pending = _merge(pending, w, pending.word + (" " if pending.word.endswith("«") else "") + text)
+                pw = pending[1]
+                pending = (pending[0] + [i], _merge(pw, w, pw.word + (" " if pw.word.endswith("«") else "") + text))
             continue
         if pending is not None:
-            sep = " " if pending.word.endswith("«") else ""
-            w = _merge(pending, w, pending.word + sep + text)
+            sep = " " if pending[1].word.endswith("«") else ""
+            idx, w = pending[0] + [i], _merge(pending[1], w, pending[1].word + sep + text)
             pending = None
-            if out and _is_elision(out[-1].word):                  # qu'« on
-                out[-1] = _merge(out[-1], w, out[-1].word + w.word)
+            if last is not None and _same_cue(last, w) and _is_elision(last.word):   # qu'« on
+                out[-1] = (out[-1][0] + idx, _merge(last, w, last.word + w.word))
             else:
-                out.append(w)
+                out.append((idx, w))
             continue
-        if out and _continues(out[-1].word, text, spaced):
-            out[-1] = _merge(out[-1], w, out[-1].word + text)
+        if last is not None and _same_cue(last, w) and _continues(last.word, text, spaced):
+            out[-1] = (out[-1][0] + [i], _merge(last, w, last.word + text))
             continue
-        out.append(w)
+        out.append(([i], w))
     if pending is not None:
-        if out:
-            last = out[-1]
-            out[-1] = _merge(last, pending, last.word + " " + pending.word)
+        if out and _same_cue(out[-1][1], pending[1]):
+            idx, last = out[-1]
+            out[-1] = (idx + pending[0], _merge(last, pending[1], last.word + " " + pending[1].word))
         else:
             out.append(pending)
-    return [Word(w.start, w.end, typography.apply(w.word, language), w.probability) for w in out]
+    return out
+
+
+def display_words(words: Sequence[Word], language: str | None = None) -> list[Word]:
+    """Transcript tokens as the words a reader sees, with ``language``'s typography (see module doc)."""
+    return [Word(w.start, w.end, typography.apply(w.word, language), w.probability, w.cue)
+            for _, w in spoken_groups(words)]
 
 
 def display_text(words: Sequence[Word], language: str | None = None) -> str:

@@ -8,7 +8,7 @@ from pipeline.branding.bumpers import bumper_analyses
 from pipeline.captions.spelling import allowed_words, is_unknown
 from pipeline.review.history import history
 from pipeline.review.voices import voice_rows
-from pipeline.sound.bleep import find, fold, spans, split_word
+from pipeline.sound.bleep import fold, matches, spans, split_word
 from pipeline.source.normalize import FPS
 
 
@@ -18,7 +18,7 @@ def _tokens(text: str, low: set[str], terms, allowed: set[str] | None = None) ->
     out = []
     for n, line in enumerate(text.split("\n")):
         words = line.split()
-        hits = find([{"word": " " + w} for w in words], terms) if terms else []
+        hits = matches(words, terms) if terms else []
         bleeped = {i for a, b in hits for i in range(a, b + 1)}
         for i, w in enumerate(words):
             out.append({"text": w, "low": fold(split_word(w)[1]) in low, "bleep": i in bleeped,

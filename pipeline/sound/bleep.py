@@ -9,15 +9,19 @@ the placeholder in place of the word in the clip's SRT (or in the review page's 
 every placeholder word is bleeped, whatever put it there. The redaction report lists each span,
 not the term itself: the report travels with the published file.
 
-Matching is per spoken token (Whisper words joined until the next leading space), case-,
-accent- and edge-punctuation-insensitive; French elisions match on the part after the
-apostrophe (``d'Amélie`` matches ``Amélie``); a phrase matches consecutive tokens.
+Matching is per spoken word (:func:`pipeline.captions.words.spoken_groups`, the tokenizer every
+caption surface uses), case-, accent- and edge-punctuation-insensitive; a French elision matches
+on the part after the apostrophe (``d'Amélie``, ``lorsqu’Amélie`` match ``Amélie``), an English
+possessive or contraction on the part before it (``Amélie's``); a phrase matches consecutive words.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+
+from pipeline.captions.words import spoken_groups, split_contraction, split_elision
+from pipeline.speech.transcript import Word
 
 PLACEHOLDER = "***"
 PAD = 0.15                 # seconds muted before and after the bleeped words
@@ -25,7 +29,6 @@ TONE_HZ = 1000
 TONE_LEVEL = 0.25          # linear amplitude of the tone (about -12 dBFS)
 SOUNDS = ("tone", "mute")
 _EDGE = re.compile(r"^([\W_]*)(.*?)([\W_]*)$", re.S)
-_ELISION = re.compile(r"^(\w{1,2}['’])(.+)$")
 
 
 @dataclass(frozen=True)
@@ -45,33 +48,25 @@ def fold(text: str) -> str:
 
 
 def split_word(token: str) -> tuple[str, str, str]:
-    """(leading punctuation and elision, the word, trailing punctuation)."""
+    """(leading punctuation and elision, the word, trailing contraction and punctuation)."""
     lead, core, trail = _EDGE.match(token).groups()
-    m = _ELISION.match(core)
-    if m:
-        lead, core = lead + m.group(1), m.group(2)
+    elision, core = split_elision(core)
+    core, ending = split_contraction(core)
+    if elision or ending:
+        inner_lead, core, inner_trail = _EDGE.match(core).groups()
+        lead, trail = lead + elision + inner_lead, inner_trail + ending + trail
     return lead, core, trail
 
 
-def _tokens(words: list[dict]) -> list[list[int]]:
-    """Indices of ``words`` grouped into spoken tokens (a word without leading space joins the last)."""
-    groups: list[list[int]] = []
-    for i, w in enumerate(words):
-        if groups and not w["word"].startswith(" "):
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    return groups
-
-
 def _term_tokens(term: str) -> list[str]:
-    return [fold(split_word(t)[1]) for t in term.split() if split_word(t)[1]]
+    return [fold(split_word(w.word)[1]) for _, w in spoken_groups([Word(0, 0, t) for t in term.split()])
+            if split_word(w.word)[1]]
 
 
-def find(words: list[dict], terms) -> list[tuple[int, int]]:
-    """Token ranges ``(first, last)`` (indices into the token groups) that say one of ``terms``."""
-    groups = _tokens(words)
-    folded = [fold(split_word("".join(words[i]["word"] for i in g).strip())[1]) for g in groups]
+def matches(spoken: list[str], terms) -> list[tuple[int, int]]:
+    """Ranges ``(first, last)`` of ``spoken`` (words as :func:`spoken_groups` makes them, or a cue's
+    text split at spaces) that say one of ``terms``, merged when they overlap."""
+    folded = [fold(split_word(text.strip())[1]) for text in spoken]
     found: list[tuple[int, int]] = []
     for term in terms:
         want = _term_tokens(term)
@@ -90,35 +85,39 @@ def find(words: list[dict], terms) -> list[tuple[int, int]]:
     return merged
 
 
-def censor(words: list[dict], terms) -> list[dict]:
+def find(words: list[Word], terms) -> list[tuple[int, int]]:
+    """Spoken-word ranges ``(first, last)`` (indices into :func:`spoken_groups` of ``words``) that say one of ``terms``."""
+    return matches([w.word for _, w in spoken_groups(words)], terms)
+
+
+def censor(words: list[Word], terms) -> list[Word]:
     """Words with every occurrence of ``terms`` replaced by one placeholder word over the same time."""
     if not terms or not words:
         return words
-    groups = _tokens(words)
-    hits = find(words, terms)
+    groups = spoken_groups(words)
+    hits = matches([w.word for _, w in groups], terms)
     if not hits:
         return words
     drop: set[int] = set()
-    out = [dict(w) for w in words]
+    out = list(words)
     for a, b in hits:
-        idx = [i for g in groups[a:b + 1] for i in g]
-        first_text = "".join(words[i]["word"] for i in groups[a]).strip()
-        last_text = "".join(words[i]["word"] for i in groups[b]).strip()
-        lead, trail = split_word(first_text)[0], split_word(last_text)[2]
-        out[idx[0]] = {**out[idx[0]], "word": f" {lead}{PLACEHOLDER}{trail}", "end": words[idx[-1]]["end"],
-                       "probability": 1.0}
+        idx = [i for g, _ in groups[a:b + 1] for i in g]
+        first, last = groups[a][1], groups[b][1]
+        lead, trail = split_word(first.word)[0], split_word(last.word)[2]
+        out[idx[0]] = replace(words[idx[0]], word=f" {lead}{PLACEHOLDER}{trail}", start=first.start,
+                              end=max(w.end for _, w in groups[a:b + 1]), probability=1.0)
         drop.update(idx[1:])
     return [w for i, w in enumerate(out) if i not in drop]
 
 
-def spans(words: list[dict], duration: float | None = None) -> list[Bleep]:
+def spans(words: list[Word], duration: float | None = None) -> list[Bleep]:
     """The audio spans to bleep: each placeholder word's time, padded and merged."""
     out: list[Bleep] = []
     for w in words:
-        if PLACEHOLDER not in w["word"]:
+        if PLACEHOLDER not in w.word:
             continue
-        start = max(0.0, round(w["start"] - PAD, 3))
-        end = round(w["end"] + PAD, 3)
+        start = max(0.0, round(w.start - PAD, 3))
+        end = round(w.end + PAD, 3)
         if duration is not None:
             end = min(end, round(duration, 3))
         if out and start <= out[-1].end:

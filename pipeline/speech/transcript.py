@@ -19,15 +19,45 @@ from pipeline.textfile import read_text
 LOW_CONFIDENCE = 0.5        # words under this probability are flagged for review
 
 
+@dataclass(frozen=True)
+class CueMark:
+    """The cue of a person's SRT a word belongs to: its timing is kept (``captions/layout.py``),
+    and a problem in its text names the file and line."""
+    start: float
+    end: float
+    file: str = ""          # the SRT's path
+    line: int = 0           # the cue's timing line in that file
+
+    def shifted(self, offset: float) -> "CueMark":
+        return CueMark(self.start + offset, self.end + offset, self.file, self.line)
+
+    def where(self) -> str:
+        return f"{self.file}: line {self.line}" if self.line else self.file
+
+
 @dataclass
 class Word:
     start: float
     end: float
     word: str
     probability: float = 1.0
+    cue: CueMark | None = None      # set when a person's SRT timed this word
 
     def shifted(self, offset: float) -> "Word":
-        return Word(self.start + offset, self.end + offset, self.word, self.probability)
+        return Word(self.start + offset, self.end + offset, self.word, self.probability,
+                    self.cue.shifted(offset) if self.cue else None)
+
+    def to_dict(self) -> dict:
+        data = {"start": self.start, "end": self.end, "word": self.word, "probability": self.probability}
+        if self.cue is not None:
+            data["cue"] = asdict(self.cue)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Word":
+        cue = data.get("cue")
+        return cls(data["start"], data["end"], data["word"], data.get("probability", 1.0),
+                   CueMark(**cue) if cue else None)
 
 
 @dataclass
@@ -53,7 +83,9 @@ class Transcript:
         return [w for s in self.segments for w in s.words]
 
     def to_dict(self) -> dict:
-        data = {"language": self.language, "text": self.text, "segments": [asdict(s) for s in self.segments]}
+        data = {"language": self.language, "text": self.text,
+                "segments": [{"start": s.start, "end": s.end, "text": s.text, "words": [w.to_dict() for w in s.words]}
+                             for s in self.segments]}
         if self.warnings:
             data["warnings"] = list(self.warnings)
         return data
@@ -61,8 +93,7 @@ class Transcript:
     @classmethod
     def from_dict(cls, data: dict) -> "Transcript":
         segments = [
-            Segment(s["start"], s["end"], s["text"], [Word(**{k: w[k] for k in ("start", "end", "word", "probability") if k in w})
-                                                      for w in s.get("words", [])])
+            Segment(s["start"], s["end"], s["text"], [Word.from_dict(w) for w in s.get("words", [])])
             for s in data.get("segments", [])
         ]
         return cls(data.get("language", ""), segments, list(data.get("warnings", [])))
@@ -104,6 +135,7 @@ class Cue:
     end: float
     text: str                                  # lines joined by "\n"
     words: list[Word] = field(default_factory=list)
+    line: int = 0                              # its timing line, in a file read by parse_srt
 
     @property
     def flat_text(self) -> str:
@@ -168,7 +200,7 @@ def parse_srt(text: str) -> list[Cue]:
                              "fix the times")
         body = [re.sub(r"[ \t]+", " ", _SRT_FORMAT.sub("", line).replace("\u2060", "")).strip()
                 for line in block[timing + 1:]]
-        cues.append(Cue(start, end, "\n".join(line for line in body if line)))
+        cues.append(Cue(start, end, "\n".join(line for line in body if line), line=where))
     return sorted(cues, key=lambda c: (c.start, c.end))
 
 
