@@ -531,15 +531,14 @@ def bench_plan_cost(tmp: Path, seconds: float, shot_seconds: float, repeats: int
 def bench_cost(tmp: Path, seconds: float, shot_seconds: float, repeats: int) -> dict:
     folder = cost_clip(tmp, seconds, shot_seconds)
     out = tmp / "cost" / "exports"
-    from pipeline.analyse import REFRAME_DETECTION
-    from pipeline.faces.redaction import analyse_faces, load_settings
+    from pipeline.analyse import _framing_tracks
     from pipeline.reframe.shots import detect_shots
 
     span = ClipSpan(folder / "1.mp4", probe(folder / "1.mp4"))
     t0 = _cpu()
     detect_shots(span)                                                      # cold: shots (always)
     t1 = _cpu()
-    analyse_faces(span, load_settings("mosaic", **REFRAME_DETECTION))       # cold: faces for framing (--redact none)
+    _framing_tracks(span, None)                                             # cold: faces for framing (--redact none)
     t2 = _cpu()
     follow_reframer(span)                                                   # the plan, from cached inputs
     t3 = _cpu()

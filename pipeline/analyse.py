@@ -5,7 +5,7 @@ detector: both are looked up in the cache first.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -16,14 +16,13 @@ from pipeline.errors import CadreError
 from pipeline.faces.redaction import analyse_faces, load_settings
 from pipeline.faces.tracking import FaceTracks
 from pipeline.reframe import PLANNED, Reframer, auto, follow, is_vertical, make_reframer, speaker
-from pipeline.reframe.shots import detect_shots
+from pipeline.reframe.options import FRAMING, FramingOptions
+from pipeline.reframe.shots import SHOTS_VERSION, detect_shots
 from pipeline.source.normalize import FPS, ClipSpan, working_size
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.transcript import Transcript
 
 FOLLOW_VERSION = 5   # 3: containment, headroom, pinned tracks; 4: the speaker leads; 5: face top kept (issue 14)
-# faces for framing only (masking off): a person worth aiming at is big, and moves little in 0.2 s
-REFRAME_DETECTION = {"detect_every": 6, "tile_every": 30, "min_face_px": 80}
 
 
 @dataclass
@@ -95,11 +94,7 @@ def reframe_clip(span: ClipSpan, settings, faces=None, words=()) -> Reframer:
             return make_reframer("fit", size, settings.focus)
 
     shots = detect_shots(span)
-    key = cache.make_key("follow", FOLLOW_VERSION, *span.content_key(), size, strategy,
-                         settings.focus, [vars(o) for o in overrides], [t.to_dict() for t in tracks], shots.cuts,
-                         [(round(w.start, 3), round(w.end, 3)) for w in words],
-                         [{k: v for k, v in vars(m).items() if k.isupper() and isinstance(v, (int, float, tuple))}
-                          for m in (follow, auto, speaker)])
+    key = plan_key(span, size, strategy, settings.focus, overrides, tracks, shots.cuts, words)
     cached = cache.load("follow", key)
     if cached is not None:
         plan = follow.FollowPlan.from_dict(cached)
@@ -112,12 +107,22 @@ def reframe_clip(span: ClipSpan, settings, faces=None, words=()) -> Reframer:
     return make_reframer(name, size, settings.focus, plan)
 
 
+def plan_key(span: ClipSpan, size, strategy: str, focus, overrides, tracks, cuts, words,
+             options: FramingOptions = FRAMING) -> str:
+    """Cache key of a clip's framing plan: its inputs (the clip's content and span, strategy, focus,
+    overrides, face tracks, cuts, word times), the plan's versions and every tunable of ``options``
+    (:mod:`pipeline.reframe.options`, which the planning modules read)."""
+    return cache.make_key("follow", FOLLOW_VERSION, SHOTS_VERSION, *span.content_key(), size, strategy, focus,
+                          [vars(o) for o in overrides], [t.to_dict() for t in tracks], cuts,
+                          [(round(w.start, 3), round(w.end, 3)) for w in words], options.key())
+
+
 def _framing_tracks(span: ClipSpan, faces) -> list:
     """Face tracks to frame by: the masking analysis when it ran, else detection for framing only."""
     if faces is not None and not faces.disabled:
         return faces.tracks
 
-    return analyse_faces(span, load_settings("mosaic", **REFRAME_DETECTION)).tracks
+    return analyse_faces(span, load_settings("mosaic", **asdict(FRAMING.detection))).tracks
 
 
 def _resolve_overrides(span: ClipSpan, overrides, shots, tracks=()) -> list[tuple]:

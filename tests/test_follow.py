@@ -101,12 +101,12 @@ def test_taut_path_stays_in_its_corridor_and_holds_when_it_can():
 def test_pan_path_speed_and_pieces_are_bounded():
     n = 300
     centre = 0.2 + 0.6 * np.arange(n) / n                            # subject crossing the frame
-    lo, hi = rpath.corridor(centre - 0.03, centre + 0.03, 0.32, follow.BAND_PAN)
+    lo, hi = rpath.corridor(centre - 0.03, centre + 0.03, 0.32, follow.OPT.band_pan)
     path = rpath.pan_path(lo, hi, 0.32) * 1920
-    assert np.abs(np.diff(path)).max() <= rpath.MAX_SPEED * 1920 + 1e-6
+    assert np.abs(np.diff(path)).max() <= rpath.OPT.max_speed * 1920 + 1e-6
     pieces = rpath.pieces(path, 1000)
     xs = np.array([next(p for p in pieces if p.n0 <= i < p.n1).at(i) for i in range(1000, 1000 + n)])
-    assert np.abs(xs - path).max() <= rpath.TOLERANCE + 1e-9
+    assert np.abs(xs - path).max() <= rpath.OPT.tolerance + 1e-9
     assert np.abs(np.diff(xs)).max() <= 0.01 * 1920
     assert pieces[0].n0 == 1000 and pieces[-1].n1 == 1000 + n
 

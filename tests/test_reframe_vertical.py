@@ -114,4 +114,4 @@ def test_a_face_travelling_further_than_the_window_keeps_its_top():
     for i in range(n):
         top = r.y_at(i) / 2340
         assert top <= face[i, 1] + 1e-9, (i, top, face[i, 1])
-    assert rpath.HEADROOM == 1 / 3
+    assert rpath.OPT.headroom == 1 / 3

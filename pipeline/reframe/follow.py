@@ -8,7 +8,7 @@ Per shot (and per ``[[reframe_spans]]`` entry) the plan is one of:
   path that must stay inside a per-frame corridor (the subjects inside the window, their centre in
   its middle third). The path is the taut string through that corridor (the shortest path: it holds
   still, then pans in straight lines), its corners rounded by two box filters (bounded
-  acceleration), its speed capped at ``MAX_SPEED`` of the frame width per frame;
+  acceleration), its speed capped at ``max_speed`` of the frame width per frame;
 * **stack**: the people who matter are further apart than any 9:16 window (two speakers at the
   edges) but form two groups that each fit a 9:8 window: one above the other (``stack.py``);
 * **fit**: otherwise, the whole frame is shown, as the ``fit`` strategy does.
@@ -31,8 +31,8 @@ import numpy as np
 from pipeline.reframe import stack
 from pipeline.reframe.base import OUT_H, OUT_W, Placement, Reframer, crop_window
 from pipeline.reframe.fit import FitReframer
+from pipeline.reframe.options import FRAMING
 from pipeline.reframe.path import (
-    TOLERANCE,
     Piece,
     contain,
     corridor,
@@ -42,13 +42,9 @@ from pipeline.reframe.path import (
     pieces,
     still_position,
 )
-from pipeline.reframe.subjects import FIT_SHARE, Subjects, _extent, main_face, subjects, who_matters
+from pipeline.reframe.subjects import Subjects, _extent, main_face, subjects, who_matters
 
-BAND_PAN = 0.15          # a panning window keeps the subjects' centre within +-15 % of its middle
-MIN_FACE_SHARE = 0.15    # a shot "has a subject" when the main face is on screen this share of it
-EXPR_BUDGET = 12000      # characters of crop expression per clip (the whole graph is one argument)
-# containment (issue 14): the rule the smooth path may only bend, never break
-APART_MIN = 15           # faces that matter apart this many frames in a row: stack or fit for that stretch
+OPT = FRAMING.follow     # panning band, budget, when faces are apart (options.FollowOptions)
 
 
 # -- the plan ------------------------------------------------------------------------------------
@@ -237,7 +233,7 @@ class Section:
     speaker: str | None = None         # the face that speaks in it (speaker.py), the main face unless pinned
 
 
-def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float = TOLERANCE,
+def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float = FRAMING.path.tolerance,
                  split: bool = True) -> list[PathSegment]:
     """How one section is framed (see the module docstring): one segment, or several when the faces
     that matter cannot share one window for a stretch of it (that stretch stacked or shown whole)."""
@@ -254,10 +250,11 @@ def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float 
     if not subj.empty:
         lo, hi, too_wide = _extent(subj, c, sec.track, sec.speaker)
         seen = ~np.isnan(lo)
-        if seen.mean() >= MIN_FACE_SHARE or seen.sum() >= 10:
-            apart = _runs_of(too_wide, APART_MIN)
+        if seen.mean() >= OPT.min_face_share or seen.sum() >= OPT.min_face_frames:
+            apart = _runs_of(too_wide, OPT.apart_min)
             covered = sum(e - s for s, e in apart)
-            if covered and covered >= (1 - FIT_SHARE) * seen.sum() or too_wide.sum() > FIT_SHARE * seen.sum() and not apart:
+            share = FRAMING.subjects.fit_share
+            if covered and covered >= (1 - share) * seen.sum() or too_wide.sum() > share * seen.sum() and not apart:
                 return [_named(_apart(sec, subj, size, source="faces"), subj, sec)]
             if apart and split:
                 return _split(sec, apart, tracks, shots, size, tol)
@@ -319,7 +316,7 @@ def _follow(sec: Section, subj: Subjects, lo, hi, size, tol) -> PathSegment:
     c = cw / w
     main = who_matters(subj, sec.track, sec.speaker)[1]
     a, b, need = hard_corridor(subj, main, c)
-    soft = corridor(lo, hi, c, BAND_PAN)
+    soft = corridor(lo, hi, c, OPT.band_pan)
     still = still_position(lo, hi, c)
     path = np.full(sec.end - sec.start, still) if still is not None else pan_path(*soft, c)
     path, repairs = contain(path, a, b, need, soft)
@@ -350,8 +347,9 @@ def motion_centre(shots, start: int, end: int) -> float | None:
         return None
     x = np.asarray(shots.motion_x[start + 1:end])
     s = np.asarray(shots.motion_share[start + 1:end])
-    local = (s > 0.01) & (s < 0.5)
-    if local.sum() < max(5, 0.3 * len(s)):
+    least, most = OPT.motion_share
+    local = (s > least) & (s < most)
+    if local.sum() < max(OPT.motion_frames[0], OPT.motion_frames[1] * len(s)):
         return None
     order = np.argsort(x[local])
     cum = np.cumsum(s[local][order])
@@ -360,11 +358,11 @@ def motion_centre(shots, start: int, end: int) -> float | None:
 
 def plan_clip(sections: list[Section], tracks, shots, size: tuple[int, int], focus_y: float = 0.5) -> FollowPlan:
     """Plan every section; if the crop expression would not fit its budget, coarsen the pieces."""
-    tol = TOLERANCE
+    tol = FRAMING.path.tolerance
     while True:
         segs = [seg for s in sections for seg in plan_section(s, tracks, shots, size, tol)]
         length = sum(len(p.expr(0)) + 16 for s in segs for p in s.pieces)
-        if length <= EXPR_BUDGET or tol > 64:
+        if length <= OPT.expr_budget or tol > OPT.max_tolerance:
             return FollowPlan(size, window(size, focus_y), segs)
         tol *= 2
 

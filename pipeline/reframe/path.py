@@ -4,7 +4,7 @@ that the ffmpeg crop expression and the mask placements share.
 
 Containment is the rule, smoothness the preference: :func:`contain` checks every frame against the
 main face with its padding and repairs a failing stretch by raising the speed limit (up to
-``HARD_SPEED``), starting up to ``LEAD`` frames early, then by one cut.
+``hard_speed``), starting up to ``lead`` frames early, then by one cut.
 """
 from __future__ import annotations
 
@@ -12,19 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.reframe.options import FRAMING
 from pipeline.reframe.subjects import Subjects, _smooth
 
-MAX_SPEED = 0.008        # window speed cap, fraction of the frame width per frame (1 % is the limit)
-SMOOTH = 15              # frames of each of the two box filters that round the path's corners
-BAND_STILL = 0.30        # a still window only needs it within +-30 %
-TOLERANCE = 0.75         # px: how far the integer pieces may stray from the planned path
-PAD = 0.15               # the main face and this many face widths each side must be inside the window
-HARD_SPEED = 0.03        # a repaired stretch may pan up to 3 % of the width per frame; faster needs a cut
-SMOOTH_FAST = 5          # frames of the box filters of a repaired stretch (more acceleration allowed)
-LEAD = 30                # frames before a containment failure a repair may start moving (anticipation)
-TRAIL = 10               # frames after it to settle back onto the planned path
-MAX_CUTS = 3             # cuts per repaired stretch at most
-HEADROOM = 1 / 3         # in a window shorter than the frame, the face centre sits this far down
+OPT = FRAMING.path   # speed limits, smoothing, containment padding and repairs (options.PathOptions)
 
 
 @dataclass(frozen=True)
@@ -105,22 +96,22 @@ def _pull(lo: np.ndarray, hi: np.ndarray, x0: float) -> np.ndarray:
 def pan_path(lo: np.ndarray, hi: np.ndarray, c: float) -> np.ndarray:
     """Taut string, corners rounded, speed capped, kept in the frame (fractions of the width)."""
     x = taut(lo, hi)
-    x = _smooth(_smooth(x, SMOOTH), SMOOTH)
+    x = _smooth(_smooth(x, OPT.smooth), OPT.smooth)
     for i in range(1, len(x)):
-        x[i] = min(max(x[i], x[i - 1] - MAX_SPEED), x[i - 1] + MAX_SPEED)
-    x = _smooth(x, SMOOTH // 2)
+        x[i] = min(max(x[i], x[i - 1] - OPT.max_speed), x[i - 1] + OPT.max_speed)
+    x = _smooth(x, OPT.smooth // 2)
     return np.clip(x, 0.0, 1.0 - c)
 
 
 # -- containment: the check and its repairs --------------------------------------------------------
 def hard_corridor(subj: Subjects, main: int, c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Window left edges ``[A, B]`` per frame that hold the main face whole with ``PAD`` face widths
+    """Window left edges ``[A, B]`` per frame that hold the main face whole with ``pad`` face widths
     each side (and the interpolation slack between detections), and where that is required (the
     face is on screen). Clamped to the frame; a face too wide for the window is centred."""
     x0, x1 = subj.rx0[main], subj.rx1[main]
     need = ~np.isnan(x0)
     fw = np.nan_to_num(x1 - x0)
-    grow = PAD * fw + np.nan_to_num(subj.slack[main])
+    grow = OPT.pad * fw + np.nan_to_num(subj.slack[main])
     lo, hi = np.nan_to_num(x0) - grow, np.nan_to_num(x1) + grow
     a, b = hi - c, lo
     wide = a > b
@@ -135,13 +126,13 @@ def violations(path: np.ndarray, a: np.ndarray, b: np.ndarray, need: np.ndarray,
 
 
 def _stretches(bad: np.ndarray) -> list[tuple[int, int]]:
-    """Runs of failing frames, opened ``LEAD`` frames before and ``TRAIL`` after, merged."""
+    """Runs of failing frames, opened ``lead`` frames before and ``trail`` after, merged."""
     n = len(bad)
     idx = np.flatnonzero(bad)
     out: list[list[int]] = []
     for i in idx:
-        s, e = max(0, i - LEAD), min(n, i + 1 + TRAIL)
-        if out and s <= out[-1][1] + LEAD:
+        s, e = max(0, i - OPT.lead), min(n, i + 1 + OPT.trail)
+        if out and s <= out[-1][1] + OPT.lead:
             out[-1][1] = max(out[-1][1], e)
         else:
             out.append([s, e])
@@ -149,7 +140,7 @@ def _stretches(bad: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _solve(lo: np.ndarray, hi: np.ndarray, depth: int = 0) -> tuple[np.ndarray, list[int]]:
-    """The calmest path through ``[lo, hi]`` panning at most ``HARD_SPEED`` per frame, cutting where
+    """The calmest path through ``[lo, hi]`` panning at most ``hard_speed`` per frame, cutting where
     even that is not enough. The taut string minimises every convex cost of the speed at once, its
     top speed included: when it is too fast no path is slow enough, and the window jumps once, in
     the middle of the taut string's steepest stretch; each side is then solved again."""
@@ -157,7 +148,7 @@ def _solve(lo: np.ndarray, hi: np.ndarray, depth: int = 0) -> tuple[np.ndarray, 
     if len(x) < 3:
         return x, []
     steps = np.abs(np.diff(x))
-    if steps.max() <= HARD_SPEED + 1e-9 or depth >= MAX_CUTS:
+    if steps.max() <= OPT.hard_speed + 1e-9 or depth >= OPT.max_cuts:
         return _round(x, lo, hi), []
     steep = np.flatnonzero(steps >= 0.98 * steps.max())
     k = int(steep[len(steep) // 2]) + 1
@@ -169,16 +160,16 @@ def _solve(lo: np.ndarray, hi: np.ndarray, depth: int = 0) -> tuple[np.ndarray, 
 def _round(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Corners of a repaired stretch rounded by short box filters, kept in its corridor (unless
     keeping it there would make a step faster than the taut string's own)."""
-    y = np.clip(_smooth(_smooth(x, SMOOTH_FAST), SMOOTH_FAST), lo, hi)
-    fastest = max(HARD_SPEED, float(np.abs(np.diff(x)).max()))
+    y = np.clip(_smooth(_smooth(x, OPT.smooth_fast), OPT.smooth_fast), lo, hi)
+    fastest = max(OPT.hard_speed, float(np.abs(np.diff(x)).max()))
     return y if np.abs(np.diff(y)).max() <= fastest + 1e-9 else x
 
 
 def contain(path: np.ndarray, a: np.ndarray, b: np.ndarray, need: np.ndarray,
             soft: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, list[tuple[int, int, str]]]:
     """Check the planned ``path`` against the hard corridor ``[a, b]`` where ``need``; repair each
-    failing stretch (plus ``LEAD`` frames before it, so the window starts moving before the subject,
-    and ``TRAIL`` after): raise the speed and acceleration limits there, up to ``HARD_SPEED``;
+    failing stretch (plus ``lead`` frames before it, so the window starts moving before the subject,
+    and ``trail`` after): raise the speed and acceleration limits there, up to ``hard_speed``;
     where that is not enough, cut. The stretch prefers the composed corridor ``soft`` where that
     costs no cut. Returns the path and the repairs ``(start, end, kind)`` (section frames)."""
     bad = violations(path, a, b, need)
@@ -215,7 +206,7 @@ def contain(path: np.ndarray, a: np.ndarray, b: np.ndarray, need: np.ndarray,
 
 
 def headroom(subj: Subjects, main: int, size: tuple[int, int], ch: int) -> int | None:
-    """Top edge of a window ``ch`` tall in a taller frame: the main face's centre ``HEADROOM`` down
+    """Top edge of a window ``ch`` tall in a taller frame: the main face's centre ``headroom`` down
     it, moved as little as needed to keep the face's top and bottom inside on every frame; when the
     face travels further up and down than the window is tall, its top is kept (a chin cut off reads
     as a close-up, a forehead cut off as a mistake). None when the window is the frame's full height
@@ -227,8 +218,8 @@ def headroom(subj: Subjects, main: int, size: tuple[int, int], ch: int) -> int |
     if not seen.any():
         return None
     top, bottom = subj.y0[main][seen] * h, (subj.y0[main][seen] + subj.h[main][seen]) * h
-    y = float(np.median((top + bottom) / 2)) - HEADROOM * ch
-    pad = PAD * float(np.median(bottom - top))                # as sideways: the face and some room
+    y = float(np.median((top + bottom) / 2)) - OPT.headroom * ch
+    pad = OPT.pad * float(np.median(bottom - top))                # as sideways: the face and some room
     lo, hi = float(bottom.max()) + pad - ch, float(top.min()) - pad   # keep the face whole when it can be ...
     y = min(max(y, lo), hi)                                   # ... and its top always
     return int(round(min(max(y, 0.0), h - ch)))
@@ -239,7 +230,7 @@ def still_position(lo: np.ndarray, hi: np.ndarray, c: float) -> float | None:
     seen = ~np.isnan(lo)
     if not seen.any():
         return None
-    a, b = corridor(lo, hi, c, BAND_STILL)
+    a, b = corridor(lo, hi, c, OPT.band_still)
     left, right = a[seen].max(), b[seen].min()
     if left > right + 1e-9:
         return None
@@ -247,7 +238,7 @@ def still_position(lo: np.ndarray, hi: np.ndarray, c: float) -> float | None:
     return min(max(want, left), right)
 
 
-def pieces(path_px: np.ndarray, n0: int, tol: float = TOLERANCE) -> list[Piece]:
+def pieces(path_px: np.ndarray, n0: int, tol: float = OPT.tolerance) -> list[Piece]:
     """Integer pieces within ``tol`` px of ``path_px`` (frames ``n0 ...``); the last keyframe held."""
     n = len(path_px)
     want = np.asarray(path_px, dtype=np.float64)

@@ -56,8 +56,10 @@ def _motion(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
     return float((cols * x).sum() / total), float(total / moved.size)
 
 
-def detect_shots(span: ClipSpan, width: int = OPT.width) -> Shots:
-    """Shots of the normalised clip ``span``; cached by clip content, span and parameters."""
+def detect_shots(span: ClipSpan, width: int | None = None) -> Shots:
+    """Shots of the normalised clip ``span`` (decoded ``width`` px wide, by default the options');
+    cached by clip content, span and every shot option."""
+    width = OPT.width if width is None else width
     key = cache.make_key("shots", SHOTS_VERSION, *span.content_key(), width, asdict(OPT))
     cached = cache.load("shots", key)
     if cached is not None:

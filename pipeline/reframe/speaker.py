@@ -4,12 +4,12 @@ while words are spoken.
 For each section of a clip with at least two people on screen while words are spoken (word
 times from the transcript), frames are decoded over that stretch only, at analysis width, and
 for each face (its raw detection box, interpolated between detections) the change between two
-frames ``GAP`` apart is measured in two bands of the box: the mouth (lower part) and the eyes
+frames ``gap`` apart is measured in two bands of the box: the mouth (lower part) and the eyes
 (upper part), each shrunk to a small grid so the figure does not depend on the face's size, and
 divided by the band's own texture (a shift changes a detailed band more than a plain one). What
 the whole head does (a nod, a step, the camera, a box lagging it) then changes both bands alike;
 what the mouth does changes the lower one only. Over the sampled word frames, a face speaks when its mouth changes
-``RATIO`` times as much as its eyes, by at least ``FLOOR`` more, and that excess is ``RATIO`` times
+``ratio`` times as much as its eyes, by at least ``floor`` more, and that excess is ``ratio`` times
 the next face's; otherwise nobody is sure and ``follow`` keeps the largest, most central face.
 """
 from __future__ import annotations
@@ -19,23 +19,11 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from pipeline.reframe.options import FRAMING
 from pipeline.reframe.subjects import subjects
 from pipeline.source.normalize import FPS, ClipSpan, read_frames
 
-WIDTH = 640              # decode width (the face analysis's own)
-GAP = 2                  # frames between the two frames compared
-SAMPLES = 60             # word frames sampled per section at most (keeps it cheap on long shots)
-MIN_WORD_FRAMES = 8      # fewer word frames with two faces on screen: no decision
-MIN_FACE_PX = 24         # a face shorter than this (decoded px) has no measurable mouth
-GRID = (12, 6)           # each band shrunk to this many cells (w, h): per-cell change, size-free
-MOUTH = (0.62, 0.98)     # rows of the face box (fractions of its height) that hold the mouth ...
-EYES = (0.15, 0.45)      # ... and the eyes (the reference: the head's own motion)
-SIDES = (0.2, 0.8)       # columns of the box both bands use
-TEXTURE_FLOOR = 2.0      # grey levels added to a band's texture (a flat band's noise is not motion)
-RATIO = 1.5              # the mouth changes this many times as much as the eyes, its excess this many
-                         # times the next face's ...
-FLOOR = 0.15             # ... and at least this much (texture units: a still face scores about 0.05
-                         # through encoding noise, a talking one 0.4, a nodding or panned one 0.0-0.05)
+OPT = FRAMING.speaker    # decode width, bands, thresholds (options.SpeakerOptions)
 
 
 def word_frames(words, span_start: float, frame_count: int) -> np.ndarray:
@@ -49,15 +37,15 @@ def word_frames(words, span_start: float, frame_count: int) -> np.ndarray:
 
 
 def _band(gray: np.ndarray, box, rows) -> np.ndarray | None:
-    """One band of a face box (pixels ``x0, y0, x1, y1``) shrunk to ``GRID``, or None off frame."""
+    """One band of a face box (pixels ``x0, y0, x1, y1``) shrunk to ``grid``, or None off frame."""
     x0, y0, x1, y1 = box
     h = y1 - y0
     ya, yb = int(round(y0 + rows[0] * h)), int(round(y0 + rows[1] * h))
-    xa, xb = int(round(x0 + SIDES[0] * (x1 - x0))), int(round(x0 + SIDES[1] * (x1 - x0)))
+    xa, xb = int(round(x0 + OPT.sides[0] * (x1 - x0))), int(round(x0 + OPT.sides[1] * (x1 - x0)))
     H, W = gray.shape
     if xa < 0 or ya < 0 or xb > W or yb > H or xb - xa < 4 or yb - ya < 3:
         return None
-    return cv2.resize(gray[ya:yb, xa:xb], GRID, interpolation=cv2.INTER_AREA).astype(np.float32)
+    return cv2.resize(gray[ya:yb, xa:xb], OPT.grid, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
 def _texture(band: np.ndarray) -> float:
@@ -69,13 +57,13 @@ def band_changes(prev: np.ndarray, cur: np.ndarray, box) -> tuple[float, float] 
     """Change of the mouth band and of the eye band between two frames, each in units of the band's
     own texture: a shift of the whole head (or a box that lags it) changes a detailed band more than
     a plain one, by as much as it has detail, so what is left is what moved inside the face."""
-    bands = [_band(g, box, rows) for g in (prev, cur) for rows in (MOUTH, EYES)]
+    bands = [_band(g, box, rows) for g in (prev, cur) for rows in (OPT.mouth, OPT.eyes)]
     if any(b is None for b in bands):
         return None
     out = []
     for before, after in ((bands[0], bands[2]), (bands[1], bands[3])):
         detail = (_texture(before) + _texture(after)) / 2
-        out.append(float(np.abs(after - before).mean()) / (detail + TEXTURE_FLOOR))
+        out.append(float(np.abs(after - before).mean()) / (detail + OPT.texture_floor))
     return out[0], out[1]
 
 
@@ -86,11 +74,11 @@ def _candidates(tracks, start: int, end: int, talking: np.ndarray):
         return None
     present = ~np.isnan(subj.rx0)
     busy = np.flatnonzero(talking[start:end] & (present.sum(axis=0) >= 2))
-    busy = busy[busy >= GAP]
-    if len(busy) < MIN_WORD_FRAMES:
+    busy = busy[busy >= OPT.gap]
+    if len(busy) < OPT.min_word_frames:
         return None
-    if len(busy) > SAMPLES:
-        busy = busy[np.linspace(0, len(busy) - 1, SAMPLES).round().astype(int)]
+    if len(busy) > OPT.samples:
+        busy = busy[np.linspace(0, len(busy) - 1, OPT.samples).round().astype(int)]
     return subj, busy
 
 
@@ -101,11 +89,11 @@ def scores(span: ClipSpan, tracks, start: int, end: int, talking: np.ndarray) ->
     if found is None:
         return {}
     subj, busy = found
-    want = set((busy + start).tolist()) | set((busy + start - GAP).tolist())
+    want = set((busy + start).tolist()) | set((busy + start - OPT.gap).tolist())
     first, last = min(want), max(want)
     part = replace(span, start=span.start + first / FPS, end=span.start + (last + 1) / FPS)
     frames: dict[int, np.ndarray] = {}
-    for i, rgb in read_frames(part, width=WIDTH):
+    for i, rgb in read_frames(part, width=OPT.width):
         if first + i in want:
             frames[first + i] = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         if first + i >= last:
@@ -116,29 +104,29 @@ def scores(span: ClipSpan, tracks, start: int, end: int, talking: np.ndarray) ->
     total = {k: [] for k in range(len(subj.ids))}
     for f in busy:
         n = f + start
-        if n not in frames or n - GAP not in frames:
+        if n not in frames or n - OPT.gap not in frames:
             continue
         for k in range(len(subj.ids)):
             x0, x1, y0, h = subj.rx0[k, f], subj.rx1[k, f], subj.y0[k, f], subj.h[k, f]
-            if np.isnan(x0) or np.isnan(y0) or h * gh < MIN_FACE_PX:
+            if np.isnan(x0) or np.isnan(y0) or h * gh < OPT.min_face_px:
                 continue
-            v = band_changes(frames[n - GAP], frames[n], (x0 * gw, y0 * gh, x1 * gw, (y0 + h) * gh))
+            v = band_changes(frames[n - OPT.gap], frames[n], (x0 * gw, y0 * gh, x1 * gw, (y0 + h) * gh))
             if v is not None:
                 total[k].append(v)
     return {subj.ids[k][0]: tuple(np.mean(v, axis=0).tolist()) for k, v in total.items()
-            if len(v) >= MIN_WORD_FRAMES // 2}
+            if len(v) >= OPT.min_word_frames // 2}
 
 
 def speaker(score: dict[str, tuple[float, float]]) -> str | None:
     """The person who clearly speaks, or None: the mouth's change beyond the eyes' is at least
-    ``FLOOR`` and ``RATIO`` times the next person's, and the mouth changes ``RATIO`` times as much as
+    ``floor`` and ``ratio`` times the next person's, and the mouth changes ``ratio`` times as much as
     the eyes (a moving head, or a box that lags it, changes both alike)."""
     own = {k: max(0.0, m - e) for k, (m, e) in score.items()}
     ranked = sorted(own, key=lambda k: -own[k])
     if len(ranked) < 2:
         return None
     best, mouth, eyes = ranked[0], *score[ranked[0]]
-    if own[best] < FLOOR or own[best] < RATIO * own[ranked[1]] or mouth < RATIO * eyes:
+    if own[best] < OPT.floor or own[best] < OPT.ratio * own[ranked[1]] or mouth < OPT.ratio * eyes:
         return None
     return best
 

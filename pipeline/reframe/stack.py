@@ -8,7 +8,7 @@ right group in the bottom half (reading order), with a thin divider. Otherwise `
 back to ``fit``.
 
 Windows are still for the whole shot (two moving windows would be hard to watch) and sized from
-the faces: ``ZOOM`` face heights tall, never less than ``MIN_HEIGHT`` of the frame (a panel is a
+the faces: ``zoom`` face heights tall, never less than ``min_height`` of the frame (a panel is a
 medium shot, not a blur of pixels), wider when a group needs it.
 """
 from __future__ import annotations
@@ -17,14 +17,11 @@ import ffmpeg
 import numpy as np
 
 from pipeline.reframe.base import OUT_H, OUT_W, Placement
+from pipeline.reframe.options import FRAMING
 
+OPT = FRAMING.stack           # zoom, min_height, presence, face_row, room (options.StackOptions)
 PANEL_H = OUT_H // 2          # each panel is 1080x960 in the output
-ZOOM = 4.0                    # panel window height, in face heights
-MIN_HEIGHT = 0.5              # ... but at least half the frame height
-PRESENCE = 0.5                # each group must be on screen in at least half of the shot's frames
-FACE_ROW = 0.4                # the faces' centre sits this far down the panel
-ROOM = 0.35                   # room kept beside a group, in face widths (as follow's MARGIN)
-DIVIDER = 6                   # px of the dark line between the panels
+DIVIDER = 6                   # px of the dark line between the panels (drawn at render, not planned)
 
 Panel = tuple[int, int, int, int]      # x, y, width, height of a source window (working px)
 
@@ -47,8 +44,8 @@ def _panel(x0, x1, cy, fh, size: tuple[int, int]) -> Panel | None:
     w, h = size
     lo, hi = np.nanpercentile(x0, 2) * w, np.nanpercentile(x1, 98) * w
     face_h = float(np.nanmedian(fh)) * h
-    need = (hi - lo) + 2 * ROOM * face_h              # faces are about as wide as tall
-    ph = max(ZOOM * face_h, MIN_HEIGHT * h, need * PANEL_H / OUT_W)
+    need = (hi - lo) + 2 * OPT.room * face_h              # faces are about as wide as tall
+    ph = max(OPT.zoom * face_h, OPT.min_height * h, need * PANEL_H / OUT_W)
     ph = min(_even(ph), h - h % 2)
     pw = _even(ph * OUT_W / PANEL_H)
     if pw > w:
@@ -57,7 +54,7 @@ def _panel(x0, x1, cy, fh, size: tuple[int, int]) -> Panel | None:
     if need > pw:
         return None
     x = int(min(max((lo + hi) / 2 - pw / 2, 0), w - pw))
-    y = int(min(max(float(np.nanmedian(cy)) * h - FACE_ROW * ph, 0), h - ph))
+    y = int(min(max(float(np.nanmedian(cy)) * h - OPT.face_row * ph, 0), h - ph))
     return x, y, pw, ph
 
 
@@ -73,7 +70,7 @@ def plan_panels(subj, matters: np.ndarray, size: tuple[int, int]) -> tuple[Panel
     panels = []
     for g in groups:
         rows = idx[g]
-        if present[rows].any(axis=0).mean() < PRESENCE:
+        if present[rows].any(axis=0).mean() < OPT.presence:
             return None
         cy = subj.y0[rows] + subj.h[rows] / 2
         panel = _panel(subj.x0[rows], subj.x1[rows], cy, subj.h[rows], size)

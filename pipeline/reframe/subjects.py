@@ -12,16 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-MARGIN = 0.35            # room kept beside each face, in face widths
-MATTER_SIZE = 0.6        # a face matters if its median height is >= 60 % of the main face's ...
-MATTER_PRESENCE = 0.3    # ... and it is on screen at least 30 % as much as the main face
-FIT_WIDTH = 0.9          # faces that matter spanning more than 90 % of the window overflow it
-FIT_SHARE = 0.2          # shot shown whole when the faces that matter overflow the window this often
-HOLD = 6                 # frames a face is assumed to stay put past its first and last detection
-LINK_GAP = 13            # frames: a track that starts this soon after another ended may continue it ...
-LINK_SPEED = 0.06        # ... when its face moved at most this fraction of the width per frame meanwhile
-LINK_SIZE = 1.5          # ... and is about the same size
-CENTRE_WEIGHT = 1.0      # main face without speech: a face at the frame's edge weighs about half as much
+from pipeline.reframe.options import FRAMING
+
+OPT = FRAMING.subjects   # margins, who matters, track linking (options.SubjectOptions)
 
 
 @dataclass
@@ -99,12 +92,12 @@ def chain(tracks) -> list[Chain]:
         best, best_d = None, np.inf
         for c in chains:
             gap = t.frames[0] - c.frames[-1]
-            if not 0 < gap <= LINK_GAP:
+            if not 0 < gap <= OPT.link_gap:
                 continue
             last = np.asarray(c.boxes[-1], dtype=np.float64)
             size = (b0[3] - b0[1]) / max(last[3] - last[1], 1e-6)
             d = abs((b0[0] + b0[2]) - (last[0] + last[2])) / 2
-            if 1 / LINK_SIZE <= size <= LINK_SIZE and d <= LINK_SPEED * gap and d < best_d:
+            if 1 / OPT.link_size <= size <= OPT.link_size and d <= OPT.link_speed * gap and d < best_d:
                 best, best_d = c, d
         if best is None:
             chains.append(Chain(t.id, (t.id,), list(t.frames), [list(b) for b in t.boxes]))
@@ -117,21 +110,21 @@ def chain(tracks) -> list[Chain]:
 
 def subjects(tracks, start: int, end: int) -> Subjects:
     """Boxes of each face track over frames ``[start, end)``: keyframes cleared of one-off jumps
-    (:func:`robust_keyframes`), interpolated, lightly smoothed, held ``HOLD`` frames past each end,
+    (:func:`robust_keyframes`), interpolated, lightly smoothed, held ``hold`` frames past each end,
     NaN elsewhere."""
     n = end - start
     rows, ids, raw = [], [], []
     frames = np.arange(start, end)
     for t in chain(tracks):
         kf = np.asarray(t.frames)
-        if kf[-1] + HOLD < start or kf[0] - HOLD >= end:
+        if kf[-1] + OPT.hold < start or kf[0] - OPT.hold >= end:
             continue
         kb = robust_keyframes(kf, np.asarray(t.boxes, dtype=np.float64))
-        inside = (frames >= kf[0] - HOLD) & (frames <= kf[-1] + HOLD)
+        inside = (frames >= kf[0] - OPT.hold) & (frames <= kf[-1] + OPT.hold)
         at = np.clip(frames, kf[0], kf[-1])
         cols = [np.interp(at, kf, kb[:, j]) for j in range(4)]
         raw.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], _slack(frames, kf, kb))])
-        cols = [_smooth(c, 5) for c in cols]
+        cols = [_smooth(c, OPT.box_smooth) for c in cols]
         rows.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], cols[3] - cols[1], cols[1])])
         ids.append(t.ids)
     if not rows:
@@ -164,7 +157,7 @@ def who_matters(subj: Subjects, pin: str | None = None, speaker: str | None = No
     h = np.where(present, subj.h, 0.0)
     presence = h.sum(axis=1)
     med = np.array([np.median(subj.h[i][present[i]]) if present[i].any() else 0.0 for i in range(len(presence))])
-    return present, main, (presence >= MATTER_PRESENCE * presence[main]) & (med >= MATTER_SIZE * med[main])
+    return present, main, (presence >= OPT.matter_presence * presence[main]) & (med >= OPT.matter_size * med[main])
 
 
 def main_face(subj: Subjects, pin: str | None = None, speaker: str | None = None) -> tuple[int, str]:
@@ -177,7 +170,7 @@ def main_face(subj: Subjects, pin: str | None = None, speaker: str | None = None
     present = ~np.isnan(subj.x0)
     with np.errstate(invalid="ignore"):
         off = np.abs((subj.x0 + subj.x1) / 2 - 0.5)
-    weight = np.where(present, subj.h * (1.0 - CENTRE_WEIGHT * np.nan_to_num(off)), 0.0)
+    weight = np.where(present, subj.h * (1.0 - OPT.centre_weight * np.nan_to_num(off)), 0.0)
     return int(np.argmax(weight.sum(axis=1))), "largest"
 
 
@@ -188,7 +181,7 @@ def required(subj: Subjects, c: float, pin: str | None = None, speaker: str | No
     window too often). The main face is :func:`who_matters`'s."""
     lo, hi, too_wide = _extent(subj, c, pin, speaker)
     seen = ~np.isnan(lo)
-    return lo, hi, bool(seen.any() and too_wide.sum() > FIT_SHARE * seen.sum())
+    return lo, hi, bool(seen.any() and too_wide.sum() > OPT.fit_share * seen.sum())
 
 
 def _extent(subj: Subjects, c: float, pin: str | None = None, speaker: str | None = None
@@ -199,16 +192,16 @@ def _extent(subj: Subjects, c: float, pin: str | None = None, speaker: str | Non
     lo = np.where(sel, subj.x0, np.inf).min(axis=0)
     hi = np.where(sel, subj.x1, -np.inf).max(axis=0)
     seen = np.isfinite(lo)
-    too_wide = seen & (hi - lo > FIT_WIDTH * c)
+    too_wide = seen & (hi - lo > OPT.fit_width * c)
     # where the group overflows, keep the main face rather than nobody
     use_main = too_wide & present[main]
     lo = np.where(use_main, subj.x0[main], lo)
     hi = np.where(use_main, subj.x1[main], hi)
-    # room beside the faces: MARGIN face widths, as far as the window allows
+    # room beside the faces: ``margin`` face widths, as far as the window allows
     widths = np.where(sel, subj.x1 - subj.x0, 0.0)
     face_w = widths.sum(axis=0) / np.maximum(sel.sum(axis=0), 1)
     with np.errstate(invalid="ignore"):
-        room = np.clip(np.minimum(MARGIN * face_w, (c - (hi - lo)) / 2), 0.0, None)
+        room = np.clip(np.minimum(OPT.margin * face_w, (c - (hi - lo)) / 2), 0.0, None)
     lo = np.where(seen, lo - room, np.nan)
     hi = np.where(seen, hi + room, np.nan)
     return lo, hi, too_wide
