@@ -150,6 +150,9 @@ def check_whisper_models() -> list[Check]:
     return checks
 
 
+RUNTIME_LABELS = {"onnxruntime": "onnxruntime", "opencv": "OpenCV's cv2.dnn"}   # CenterFace.runtime, for people
+
+
 def check_face_model() -> Check:
     path = centerface.model_path()
     if not path.is_file():
@@ -160,9 +163,10 @@ def check_face_model() -> Check:
     except CadreError as exc:
         return Check("face model (CenterFace)", False, True, exc.message.split("; ")[0] + f": {path}",
                      _fix_of(exc.message))
-    centerface.CenterFace(path=path)   # loads through cv2.dnn (raises RedactionError if it cannot)
+    detector = centerface.CenterFace(path=path)   # raises RedactionError if its runtime cannot load it
     how = "pinned sha256" if pinned else "sha256 given by CADRE_FACE_MODEL_SHA256"
-    return Check("face model (CenterFace)", True, True, f"{path}: {how} {digest[:16]}… verified, loads in cv2.dnn")
+    return Check("face model (CenterFace)", True, True,
+                 f"{path}: {how} {digest[:16]}… verified; the detector runs on {RUNTIME_LABELS[detector.runtime]}")
 
 
 # -- CPU and engines -----------------------------------------------------------------------------
@@ -219,9 +223,10 @@ def check_onnxruntime() -> Check:
     try:
         import onnxruntime
     except ImportError:
-        return Check("onnxruntime", False, False, "not installed (CenterFace runs through cv2.dnn)",
+        return Check("onnxruntime", False, False, "not installed (optional: faster face detection)",
                      "optional: pip install onnxruntime")
-    return Check("onnxruntime", True, False, f"onnxruntime {onnxruntime.__version__} (CenterFace runs through cv2.dnn)")
+    return Check("onnxruntime", True, False, f"onnxruntime {onnxruntime.__version__} installed "
+                                             f"(the face model's line says which runtime the detector chose)")
 
 
 # -- folders -------------------------------------------------------------------------------------

@@ -94,3 +94,29 @@ def test_cpu_info_reads_flags():
     info = cpu_info()
     assert info["model"] and info["cores"] >= 1
     assert set(info["flags"]) <= {"avx", "avx2", "avx512f", "fma", "f16c", "asimd", "neon"}
+
+
+def _face_line(monkeypatch, runtime: str | None) -> str:
+    if runtime is None:
+        monkeypatch.delenv("CADRE_FACE_RUNTIME", raising=False)
+    else:
+        monkeypatch.setenv("CADRE_FACE_RUNTIME", runtime)
+    result = doctor("--json")
+    checks = {c["name"]: c for c in json.loads(result.output)["checks"]}
+    return checks["face model (CenterFace)"]["detail"] + " | " + checks["onnxruntime"]["detail"]
+
+
+def test_doctor_reports_the_runtime_the_detector_chose(monkeypatch):
+    """The doctor asks the detector which runtime it runs on (issue 27): it once said cv2.dnn while
+    the detector ran on onnxruntime."""
+    import pytest
+
+    from pipeline.faces.detectors.centerface import CenterFace
+
+    pytest.importorskip("onnxruntime", reason="the default runtime is onnxruntime only when it is installed")
+    monkeypatch.delenv("CADRE_FACE_RUNTIME", raising=False)
+    assert CenterFace().runtime == "onnxruntime"
+    line = _face_line(monkeypatch, None)
+    assert "the detector runs on onnxruntime" in line and "cv2.dnn" not in line, line
+    line = _face_line(monkeypatch, "opencv")
+    assert "the detector runs on OpenCV's cv2.dnn" in line and "runs on onnxruntime" not in line, line
