@@ -55,7 +55,6 @@ def output_root(folder: Path, out_dir: Path | None) -> Path:
     return Path(out_dir) if out_dir else folder.resolve().parent / "exports"
 
 
-def _staging(root: Path, episode: str) -> Path:
 def check_output_folder(out: Path, episodes) -> None:
     """Refuse, before any work, an output folder that is, contains or is inside an episode's own
     folder: exports (and a later render's checks) would be mixed with the footage."""
@@ -70,6 +69,7 @@ def check_output_folder(out: Path, episodes) -> None:
                                   "(the default is exports/ beside the episode)")
 
 
+def _staging(root: Path, episode: str) -> Path:
     """A private staging folder inside the output folder, so the final rename is atomic."""
     try:
         (root / episode).mkdir(parents=True, exist_ok=True)
@@ -131,7 +131,6 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
     root_existed = root.exists()
     staging = _staging(root, episode.name)
     live = None
-    try:
     held: list[tuple[str, dict]] = []
 
     def holding(kind: str, **data) -> None:
@@ -142,13 +141,14 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
         else:
             events(kind, **data)
 
+    try:
         live = hold_staging(staging)   # a batch cleaning up leftovers skips a live render's folder
         with cache.reanalysing(options.reanalyse):
             result = _render(prepared, staging, holding)
         _check_before_publish(prepared, options, result, root / episode.name)
-        _publish(staging, root / episode.name, list(result["reports"]))   # refused networks: not published
         for kind, data in held:
             events(kind, **data)
+        _publish(staging, root / episode.name, list(result["reports"]))   # refused networks: not published
         _audit(root / episode.name, "publication", prepared, result, options, fingerprint=result["fingerprint"],
                files=audit_log.published_files(root / episode.name, list(result["reports"])))
         atomic_write_text(root / episode.name / "plan.json", json.dumps(result["plan"], indent=2, ensure_ascii=False))
@@ -214,8 +214,8 @@ def prepare(folder: Path, options: RenderOptions) -> Prepared:
         raise CadreError(f"--reframe {options.reframe}", f"unknown strategy; choose from: {', '.join(STRATEGIES)}")
     overrides = {"networks": tuple(options.networks) or None, "caption_style": options.caption_style,
                  "reframe": options.reframe, "split": options.split, "language": options.language}
-    episode = load_episode(folder, overrides)
     check_output_folder(output_root(folder, options.out_dir), [folder])
+    episode = load_episode(folder, overrides)
     unknown = () if options.networks else episode.settings.unknown_networks
     if unknown and (not options.skip_unknown_networks or not episode.settings.networks):
         raise CadreError(episode.folder.parent / "campaign.toml",
@@ -256,9 +256,9 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     # duration limits are known before any work: a network that cannot take the episode is dropped now
     prepared = _refuse(prepared, duration_refusals(prepared), refused, events)
     episode, networks, profile, settings = prepared.episode, prepared.networks, prepared.profile, prepared.settings
-    with cache.recording() as served:
     for note in episode.notes:   # found while loading: a trim past a clip's end
         events("warning", message=note)
+    with cache.recording() as served:
         setup = plan_master(prepared, staging, events)
     plan = setup.plan
     # the caption spelling check: warnings, report.json; spellcheck = "block" stops here with one line
