@@ -26,14 +26,14 @@ from typing import Iterable, Sequence
 
 from pipeline.captions import spelling
 from pipeline.captions.words import display_words
-from pipeline.post.contacts import check_contacts
+from pipeline.post.contacts import LINK, check_contacts
 from pipeline.post.handles import Handles, foreign_characters, lookalike
 from pipeline.post.model import Limits, Post
 from pipeline.speech.transcript import Word
 
 MENTION = re.compile(r"(?<![\w@])@([\w.]+)")
 HASHTAG = re.compile(r"(?<![\w#&])#(\w+)")
-_URLISH = re.compile(r"(?i)https?://\S+|www\.\S+|\S+@\S+\.\S+")
+_EMAIL = re.compile(r"\S+@\S+\.\S+")
 _ALLOWED_FORMAT = {"\u200d"}                       # zero-width joiner: emoji sequences
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 
@@ -121,8 +121,13 @@ def _plain_dictionary() -> frozenset[str]:
 
 def _known_piece(piece: str, allowed: set[str]) -> bool:
     low = piece.casefold()
-    return (not any(c.isalpha() for c in low) or low in spelling.dictionary() or low in allowed
-            or _strip_accents(low) in _plain_dictionary() or _strip_accents(low) in {_strip_accents(a) for a in allowed})
+    if not any(c.isalpha() for c in low) or low in spelling.dictionary() or low in allowed:
+        return True
+    plain = _strip_accents(low)
+    return plain in _plain_dictionary() or any(plain == _strip_accents(a) for a in allowed)
+
+
+_SHORT_WORDS = {"a", "à", "y", "de", "du", "la", "le", "en", "et", "au", "un", "ma", "ta", "sa", "on", "ne", "se", "ce"}
 
 
 def _segment(word: str, allowed: set[str]) -> bool:
@@ -132,7 +137,7 @@ def _segment(word: str, allowed: set[str]) -> bool:
     for end in range(1, n + 1):
         for start in range(max(0, end - 25), end):
             piece = word[start:end]
-            if ok[start] and (len(piece) > 1 or piece in "aày") and _known_piece(piece, allowed):
+            if ok[start] and (len(piece) > 2 or piece in _SHORT_WORDS) and _known_piece(piece, allowed):
                 ok[end] = True
                 break
     return ok[n]
@@ -143,9 +148,17 @@ def hashtag_words(tag: str) -> list[str]:
     return re.findall(r"[A-ZÀ-ÖØ-Þ]+(?![a-zß-öø-ÿ])|[A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+|\d+|[^\W\d_]+", tag)
 
 
+def _squeezed(term: str) -> str:
+    return _strip_accents(re.sub(r"[\W_]", "", term.casefold()))
+
+
 def hashtag_findings(tags: Iterable[str], allowed: set[str], severity: str) -> list[Finding]:
     out = []
+    terms = {_squeezed(a) for a in allowed}                  # #IlleEtVilaine is the term Ille-et-Vilaine
+    allowed = allowed | {p for a in allowed for p in re.split(r"[-\s]+", a) if p}
     for tag in dict.fromkeys(tags):
+        if _squeezed(tag) in terms:
+            continue
         bad = [p for p in hashtag_words(tag) if not _known_piece(p, allowed)
                and not (p.islower() and _segment(p, allowed)) and not (p.isupper() and len(p) <= 5)]
         if bad:
@@ -158,7 +171,7 @@ def text_findings(lines: Sequence[str], language: str | None, glossary: Iterable
     """The caption checker run on the post's lines (one pseudo-clip per line, so a line starts a sentence)."""
     words, clips = [], []
     for n, line in enumerate(lines):
-        clean = _URLISH.sub(" ", MENTION.sub(" ", HASHTAG.sub(" ", line)))
+        clean = re.sub(r"[<>]", " ", LINK.sub(" ", _EMAIL.sub(" ", MENTION.sub(" ", HASHTAG.sub(" ", line)))))
         tokens = clean.split()
         clips.append(SimpleNamespace(file=str(n + 1), kind="clip", frames=1000 * 30, offset=n * 1000.0, start=0.0))
         words += [Word(n * 1000.0 + i, n * 1000.0 + i + 0.5, t, 1.0) for i, t in enumerate(tokens)]

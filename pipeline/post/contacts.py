@@ -20,12 +20,14 @@ REGION = "FR"
 _CALL = re.compile(r"(?:appel\w*|compos\w*|contact\w*|joind\w*|t[ée]l[ée]phon\w*|t[ée]l\.?|num[ée]ro|n°|sms"
                    r"|urgence\w*|☎️?|📞|call|dial)\s*(?::|au|le|la|l'|du|de|:)?\s*(?:le|au)?\s*$", re.I)
 _SHORT = re.compile(r"(?<![\w+])(\d{2,4})(?![\w/:,.]\d|\s?(?:h|€|%|km|ans|\d))")
-_LONG = re.compile(r"(?<![\w])\+?\d(?:[\s.\-\u00a0\u202f]?\d){7,}")
+_LONG = re.compile(r"(?<![\w,.])(?:\+|0)\d?(?:[\s.\-\u00a0\u202f]?\d){7,}")   # 0... or +...: phone-shaped
+_DATE = re.compile(r"^\d{2}[.\-]\d{2}[.\-]\d{4}$")
+_JOINED = re.compile(r"^\s*(?:ou|et|,|/)\s*(?:le|au|l'|par le)?\s*$", re.I)   # "appelez le 17 ou le 112"
 # common top-level domains (a bare "name.fr" is a link; "M.Dupont" or "etc.Le" is not)
 TLDS = ("fr", "com", "org", "net", "eu", "info", "io", "be", "ch", "lu", "re", "gp", "mq", "gf", "yt", "nc", "pf",
         "pm", "wf", "tf", "me", "tv", "ly", "co", "app", "gov", "uk", "de", "es", "it", "ru", "xyz", "site", "online",
         "link", "live", "gouv")
-_URL = re.compile(r"(?i)\bhttps?://[^\s<>\"«»]+|\bwww\.[^\s<>\"«»]+|"
+LINK = re.compile(r"(?i)\bhttps?://[^\s<>\"«»]+|\bwww\.[^\s<>\"«»]+|"
                   r"(?<![\w@.\-])(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+(?:" + "|".join(TLDS) + r")\b(?:/[^\s<>\"«»]*)?|"
                   r"(?<=\w@)(?:[a-z0-9\-]+\.)+[a-z]{2,24}\b")
 
@@ -58,14 +60,16 @@ def find_phones(text: str) -> list[Contact]:
             out.append(Contact("phone", m.raw_string, phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164), n))
             taken.append((m.start, m.end))
         for m in _LONG.finditer(line):       # eight digits or more that are no valid number
-            if not any(a <= m.start() < b for a, b in taken):
+            if not any(a <= m.start() < b for a, b in taken) and not _DATE.match(m.group(0)):
                 out.append(Contact("phone", m.group(0), "invalid:" + re.sub(r"\D", "", m.group(0)), n))
                 taken.append((m.start(), m.end()))
         for m in _SHORT.finditer(line):
             if any(a <= m.start() < b for a, b in taken):
                 continue
-            if _CALL.search(line[:m.start()]):
+            last = max((b for a, b in taken if b <= m.start()), default=None)
+            if _CALL.search(line[:m.start()]) or (last is not None and _JOINED.match(line[last:m.start()])):
                 out.append(Contact("phone", m.group(1), m.group(1), n))
+                taken.append((m.start(), m.end()))
     return out
 
 
@@ -78,7 +82,7 @@ def host_of(link: str) -> str:
 def find_links(text: str) -> list[Contact]:
     out = []
     for n, line in enumerate(text.splitlines(), 1):
-        for m in _URL.finditer(line):
+        for m in LINK.finditer(line):
             raw = m.group(0).rstrip(".,;:!?)»")
             out.append(Contact("link", raw, host_of(raw), n))
     return out
