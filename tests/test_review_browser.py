@@ -8,8 +8,6 @@ A screenshot of the page is kept in ``$CADRE_TEST_ARTIFACTS/review/`` (default
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -34,19 +32,11 @@ EVIL_WORD = "<b onmouseover=window.__xss=3>piège</b>"
 
 
 def chromium() -> Path:
-    """Debian's Chromium; installed with apt-get when missing and possible, else the tests skip."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if not shutil.which("apt-get") or os.geteuid() != 0:
-        pytest.skip(f"{CHROMIUM} is missing and apt-get cannot run here (needs root): apt-get install -y chromium")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for cmd in (["apt-get", "install", "-y", "-q", "chromium"], ["apt-get", "update", "-q"],
-                ["apt-get", "install", "-y", "-q", "chromium"]):
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1200)
-        if CHROMIUM.exists():
-            return CHROMIUM
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-    pytest.skip(f"could not install Chromium with apt-get ({tail[0]}); install it: apt-get install -y chromium")
+    """Debian's Chromium, installed by ``scripts/bootstrap --test`` (never by a test); else the tests skip."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/bootstrap .venv --test as root "
+                    "(it runs apt-get install -y chromium chromium-driver), or set CADRE_CHROMIUM")
+    return CHROMIUM
 
 
 def machine_words_with_html(clip: Path) -> None:
