@@ -25,6 +25,7 @@ from pipeline.master import Events, Prepared, duration_refusals, no_events, plan
 from pipeline.networks import load_networks, master_profile, network_names
 from pipeline.post.pack import episode_posts, refusals as post_refusals, warnings as post_warnings
 from pipeline.provenance import preflight
+from pipeline.published import published_frames, strip_frames
 from pipeline.reframe import STRATEGIES
 from pipeline.render import encode_master
 from pipeline.report import measure_output
@@ -297,10 +298,11 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
              "analysis": {"from_cache": all(hit for _, hit in served), "reanalysed": cache.refreshing("faces")}}
     if spelling is not None:
         extra["spelling"] = spelling
-    if masked:
-        events("stage", name="contact sheet")
-        contact_sheet(tracks, {a.span.path.name: a.span for a in setup.analyses}, prepared.redaction,
-                      setup.overrides, path=staging / "contact-sheet.jpg", items=masked, preset=preset)
+    # always drawn: its strip of published frames shows a face no mask covers (issue 26)
+    events("stage", name="contact sheet")
+    contact_sheet(tracks, {a.span.path.name: a.span for a in setup.analyses}, prepared.redaction,
+                  setup.overrides, path=staging / "contact-sheet.jpg", items=masked, preset=preset,
+                  published=published_frames(setup, strip_frames(setup)))
     keyframes = sorted({p[0] for parts in plan.parts.values() for p in parts[1:]})
     master = staging / "master.mp4"
     job = setup.job(audio_path, master, profile, min(n.video_bitrate_max_kbps for n in networks),

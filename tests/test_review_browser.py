@@ -7,11 +7,13 @@ A screenshot of the page is kept in ``$CADRE_TEST_ARTIFACTS/review/`` (default
 """
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
 import pytest
 import tomllib
+from PIL import Image
 
 pytest.importorskip("starlette", reason="cadre review needs starlette, uvicorn and tomlkit (pip install 'cadre[review]')")
 pytest.importorskip("uvicorn", reason="cadre review needs uvicorn (pip install 'cadre[review]')")
@@ -212,13 +214,21 @@ def test_bleep_a_word_by_clicking_it(browser_page):
 
 
 def test_video_has_a_poster_and_a_caption_jumps_to_its_moment(browser_page):
-    """Before the proxy is rendered the player shows a frame of the episode, and each caption's
-    play button moves the player to that caption on the episode timeline (clip 2 starts at 2 s)."""
+    """Before the proxy is rendered the player, titled "as published", shows a published frame
+    (the proxy's size, masked and captioned, never a source frame: issue 26), the strip of published
+    frames is on the page, and each caption's play button moves the player to that caption on the
+    episode timeline (clip 2 starts at 2 s)."""
     page, _ = browser_page
     poster = page.get_attribute("#proxy", "poster")
-    assert poster and poster.startswith("frame?clip=1.mp4")
-    response = page.request.get(page.url.split("?")[0].rstrip("/") + "/" + poster)
+    assert poster and poster.startswith("poster.jpg?k=") and "frame?" not in poster
+    base = page.url.split("?")[0].rstrip("/") + "/"
+    response = page.request.get(base + poster, timeout=300000)
     assert response.ok and response.body()[:2] == b"\xff\xd8"               # a JPEG
+    with Image.open(io.BytesIO(response.body())) as im:
+        assert im.size == (540, 960)                                     # the proxy's picture, not the 640x360 clip
+    strip = page.get_attribute("#published-strip", "src")
+    assert strip and strip.startswith("published.jpg?k=")
+    assert page.request.get(base + strip, timeout=300000).body()[:2] == b"\xff\xd8"
     cue = page.locator('.clip[data-clip="2.mp4"] .cue[data-index="0"]')
     start = float(cue.locator("input.start").input_value())
     cue.locator("button.seek").click()

@@ -59,7 +59,7 @@ def test_proxy_burns_captions_with_the_bleep_placeholder(proxied):
     white = (caption.min(axis=2) > 220)
     assert white[480:].sum() > 300             # caption pixels in the lower part
     plan = ReviewSession(folder, RenderOptions()).plan()
-    assert any("***" in w["word"] for w in plan.words) and not any("Lilas" in w["word"] for w in plan.words)
+    assert any("***" in w.word for w in plan.words) and not any("Lilas" in w.word for w in plan.words)
 
 
 def test_export_is_one_readonly_file_with_everything_embedded(proxied, tmp_path):

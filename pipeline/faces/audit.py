@@ -261,24 +261,30 @@ def index_path(sheet: str | Path) -> Path:
 
 def contact_sheet(tracks_by_clip: dict[str, FaceTracks], spans: dict[str, ClipSpan], settings, overrides=None,
                   path: str | Path | None = None, thumb: int = 220, columns: int = 5, width: int = 1280,
-                  items: list[Masked] | None = None, preset: dict | None = None):
-    """One tile per masked thing (:func:`audit_items`), masked as published, its box outlined.
+                  items: list[Masked] | None = None, preset: dict | None = None, published: list | None = None):
+    """One tile per masked thing (:func:`audit_items`), masked as published, its box outlined, then
+    the strip of ``published`` frames (``pipeline.published.published_frames``: whole output
+    frames as the master publishes them, every mask outlined), where a missed face shows.
 
     Green outline: masked; orange: a face kept visible by ``masks.toml``; red: a tracked region
     with spans to check. Saved to ``path`` if given, with its index ``contact-sheet.json`` beside it:
     per item, the row of the audit list (``frame_box``: the mask box as fractions of the frame) plus
     where it is on the sheet, in sheet pixels (``tile`` [x, y, w, h], ``box`` [x0, y0, x1, y1]), the
-    clip ``frame`` shown and the ``crop`` of it (pixels of a ``frame_size`` frame) scaled by ``scale``.
+    clip ``frame`` shown and the ``crop`` of it (pixels of a ``frame_size`` frame) scaled by ``scale``;
+    and ``published``, per strip frame: the episode ``frame`` and ``seconds``, the ``clip``,
+    ``clip_frame`` and ``clip_seconds``, its ``tile`` and its masks' outlines (``masks``, sheet pixels).
     Returns the image."""
     if items is None:
         items = audit_items(tracks_by_clip, settings, overrides)
-    sheet, tiles = draw_sheet(items, tracks_by_clip, spans, settings, overrides, thumb, columns, width)
+    sheet, tiles, strip = draw_sheet(items, tracks_by_clip, spans, settings, overrides, thumb, columns, width,
+                                     published)
     if path is None:
         return sheet
     index = {"sheet": Path(path).name, "size": [sheet.width, sheet.height],
              "preset": {"name": getattr(settings, "name", settings.method), "method": settings.method,
                         **(preset or {})},
-             "items": [{**m.to_dict(), **tile} for m, tile in zip(items, tiles)]}
+             "items": [{**m.to_dict(), **tile} for m, tile in zip(items, tiles)],
+             "published": strip}
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         sheet.save(path, quality=90)

@@ -1,9 +1,13 @@
-"""The contact sheet's pixels: one tile per row of the audit list (``faces/audit.py``).
+"""The contact sheet's pixels: one tile per row of the audit list (``faces/audit.py``), then a
+strip of evenly spaced published frames.
 
 Each tile is the item's frame masked exactly as the render masks it (every box of that frame,
 ``masks.toml`` applied, the preset's method), cropped around the item's box and outlined; a
-voice span gets a tile of text. :func:`draw_sheet` also returns where each tile and box landed
-on the sheet, which ``audit.contact_sheet`` writes as the sheet's index.
+voice span gets a tile of text. The strip (:func:`draw_strip`) shows whole output frames as the
+master publishes them (``pipeline.published``: reframed, masked, captioned) with every mask
+outlined, so a face that was not masked is in plain sight of the person who signs off.
+:func:`draw_sheet` also returns where each tile, frame and box landed on the sheet, which
+``audit.contact_sheet`` writes as the sheet's index.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from pipeline.source.normalize import read_frames
 LABEL_LINES = 4
 LINE_H = 14
 GREEN, ORANGE, RED = (0, 220, 90), (255, 150, 0), (255, 60, 60)
+STRIP_TITLE = "PUBLISHED FRAMES, evenly spaced, masks outlined: a face with no outline is published as is"
 TITLES = {"face": "FACE", "tracked_region": "TRACKED REGION", "region": "REGION", "whole_frame": "WHOLE FRAME",
           "voice": "VOICE"}
 
@@ -101,11 +106,48 @@ def _voice_cell(thumb: int) -> Image.Image:
     return cell
 
 
+def draw_strip(frames: list, cell: int = 220, columns: int = 5, title: str = STRIP_TITLE,
+               labels: bool = True) -> tuple[Image.Image, list[dict]]:
+    """Published frames (``pipeline.published.PublishedFrame``), ``columns`` a row, each ``cell``
+    px wide, every mask outlined in green, under ``title``. Returns the image and, per frame, its
+    place (``tile`` [x, y, w, h]) and its masks' outlines (``masks``) in the image's pixels, with
+    the episode ``frame``, ``seconds``, ``clip``, ``clip_frame``, ``clip_seconds`` and ``scale``."""
+    font = _font(13)
+    head = LINE_H + 8 if title else 0
+    label_h = 2 * LINE_H + 6 if labels else 0
+    size = [(cell, max(1, round(cell * f.image.shape[0] / f.image.shape[1]))) for f in frames]
+    row_h = max((h for _, h in size), default=0) + label_h
+    rows = math.ceil(len(frames) / columns)
+    image = Image.new("RGB", (columns * cell, head + rows * row_h), (24, 24, 24))
+    draw = ImageDraw.Draw(image)
+    if title:
+        draw.text((4, 4), title, fill=(255, 255, 255), font=font)
+    placed = []
+    for k, (f, (w, h)) in enumerate(zip(frames, size)):
+        x, y = (k % columns) * cell, head + (k // columns) * row_h
+        scale = w / f.image.shape[1]
+        image.paste(Image.fromarray(f.image).resize((w, h), Image.LANCZOS), (x, y))
+        boxes = [[round(x + b[0] * scale, 2), round(y + b[1] * scale, 2), round(x + b[2] * scale, 2),
+                  round(y + b[3] * scale, 2)] for b in f.masks]
+        for b in boxes:
+            draw.rectangle([b[0], b[1], max(b[0], b[2] - 1), max(b[1], b[3] - 1)], outline=GREEN, width=2)
+        if labels:
+            lines = [f"{f.clip[:22]}  {f.clip_seconds:.1f} s", f"episode {f.seconds:.1f} s  {len(boxes)} masked"]
+            for n, line in enumerate(lines):
+                draw.text((x + 4, y + h + 2 + LINE_H * n), line, fill=(235, 235, 235), font=font)
+        placed.append({"frame": f.frame, "seconds": round(f.seconds, 3), "clip": f.clip, "clip_frame": f.clip_frame,
+                       "clip_seconds": f.clip_seconds, "tile": [x, y, w, h], "scale": round(scale, 5),
+                       "masks": boxes})
+    return image, placed
+
+
 def draw_sheet(items: list, tracks_by_clip: dict[str, FaceTracks], spans: dict, settings, overrides,
-               thumb: int = 220, columns: int = 5, width: int = 1280) -> tuple[Image.Image, list[dict]]:
+               thumb: int = 220, columns: int = 5, width: int = 1280,
+               published: list | None = None) -> tuple[Image.Image, list[dict], list[dict]]:
     """The sheet image and, for each item in order, ``{"tile": [x, y, w, h], "box": [x0, y0, x1, y1]}``
     in sheet pixels (the picture part of the tile and the item's box in it), with the frame shown
-    and the crop of that frame (``frame_size`` pixels) the tile was cut from."""
+    and the crop of that frame (``frame_size`` pixels) the tile was cut from; then, below the
+    tiles, the strip of ``published`` frames (:func:`draw_strip`) and its places in sheet pixels."""
     cells: list[tuple[Image.Image, dict]] = []
     frames: dict[str, dict[int, np.ndarray]] = {}
     for name in dict.fromkeys(m.clip for m in items if m.show is not None):
@@ -141,4 +183,13 @@ def draw_sheet(items: list, tracks_by_clip: dict[str, FaceTracks], spans: dict, 
                                                               round(x + b[2], 2), round(y + b[3], 2)],
                     **{k2: (round(v, 5) if isinstance(v, float) else v) for k2, v in place.items()}}
         tiles.append(tile)
-    return sheet, tiles
+    if not published:
+        return sheet, tiles, []
+    strip, placed = draw_strip(published, thumb, columns)
+    both = Image.new("RGB", (sheet.width, sheet.height + strip.height), (24, 24, 24))
+    both.paste(sheet, (0, 0))
+    both.paste(strip, (0, sheet.height))
+    for p in placed:
+        p["tile"][1] += sheet.height
+        p["masks"] = [[b[0], round(b[1] + sheet.height, 2), b[2], round(b[3] + sheet.height, 2)] for b in p["masks"]]
+    return both, tiles, placed

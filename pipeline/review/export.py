@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import base64
 import html
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from PIL import Image
-
 from pipeline.cache import atomic_write_text
+from pipeline.faces.sheet import draw_strip
 from pipeline.review.frames import jpeg, track_thumbnail
-from pipeline.review.preview import preview_frame
+from pipeline.review.pictures import episode_frames
 from pipeline.sound.bleep import PLACEHOLDER
 
-MAX_FRAMES = 12
 CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}h1{font-size:20px}h2{font-size:16px;
 margin-top:1.5em}table{border-collapse:collapse}td,th{border-bottom:1px solid #ddd;padding:3px 6px;text-align:left;
 vertical-align:top}.low{background:#ffe08a}.bleep{background:#333;color:#fff}.ok{color:#2a7a3a}.bad{color:#a00}
@@ -48,16 +45,12 @@ def _cue_html(cue: dict) -> str:
 
 
 def _published_frames(session) -> list[tuple[str, float, bytes]]:
-    """A published frame (masked, captioned, branded) at the middle of each clip, small."""
-
-    out, offset = [], 0.0
-    with tempfile.TemporaryDirectory(prefix="cadre-export-") as tmp:
-        for clip in list(session.clips.values())[:MAX_FRAMES]:
-            at = offset + clip.span.frame_count / 60
-            png = preview_frame(session.folder, at, Path(tmp) / "f.png", session.options)
-            with Image.open(png) as im:
-                out.append((clip.name, at, jpeg(im.convert("RGB").resize((270, 480), Image.LANCZOS), 80)))
-            offset += clip.span.frame_count / 30
+    """The strip of evenly spaced published frames (masked, captioned, branded; at least one per
+    clip), small, each mask outlined: a face with no outline is published unmasked."""
+    out = []
+    for f in episode_frames(session.folder, session.options):
+        image, _ = draw_strip([f], 270, 1, title="", labels=False)
+        out.append((f.clip, f.seconds, jpeg(image, 80)))
     return out
 
 
@@ -86,7 +79,8 @@ def export_html(session, out_path: Path, frames: bool = True) -> Path:
     if frames:
         cells = "".join(f'<div class="card frame">{_img(data, f"{name} at {at:.1f} s")}{_e(name)} at {at:.1f} s</div>'
                         for name, at, data in _published_frames(session))
-        body.append(f'<h2>Published frames</h2><div class="cards">{cells}</div>')
+        body.append('<h2>Published frames</h2><p>Evenly spaced, as published; every mask outlined in green: '
+                    f'a face with no outline is published unmasked.</p><div class="cards">{cells}</div>')
     body.append("<h2>Captions</h2>")
     for clip in state["clips"]:
         rows = "".join(f"<tr><td>{c['start']:.2f}</td><td>{c['end']:.2f}</td><td>{_cue_html(c)}</td></tr>"

@@ -4,34 +4,23 @@ frame with the reframe window drawn over it (``crop_window_frame``).
 """
 from __future__ import annotations
 
-import io
-import subprocess
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import ffmpeg
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.analyse import ClipAnalysis
 from pipeline.errors import CadreError
-from pipeline.ffmpeg import command, compile_graph, last_error_line
 from pipeline.master import MasterSetup, Prepared, plan_master
 from pipeline.networks import Network
 from pipeline.orchestrator import RenderOptions, prepare
+from pipeline.published import decode_frame, published_frames
 from pipeline.reframe import OUT_H, OUT_W, FollowReframer
 from pipeline.resources import font_dir
-from pipeline.source.normalize import FPS, ClipSpan, video_input, working_size
+from pipeline.source.normalize import FPS, working_size
 
 MARGIN_COLOURS = [(255, 0, 0), (255, 160, 0), (0, 160, 255), (0, 200, 80), (200, 0, 255)]
-
-
-def _pipe(args: list[str], stdin: bytes | None, source) -> bytes:
-    proc = subprocess.run(command(*args), input=stdin, capture_output=True)
-    if proc.returncode != 0:
-        raise CadreError(source, f"preview failed: {last_error_line(proc.stderr.decode('utf-8', 'replace'))}")
-    return proc.stdout
 
 
 def draw_margins(image: Image.Image, networks: list[Network]) -> Image.Image:
@@ -74,39 +63,13 @@ def _locate(folder, at: float, options: RenderOptions | None, workdir: Path) -> 
     return Located(prepared, setup, setup.analyses[i], j, n)
 
 
-def _one_frame(a, j: int, size: tuple[int, int], graph) -> np.ndarray:
-    """Frame ``j`` of clip analysis ``a`` through ``graph`` (stream -> stream), as RGB ``size``."""
-    one = ClipSpan(a.span.path, a.span.info, a.span.start + j / FPS, a.span.start + (j + 1.5) / FPS)
-    w, h = size
-    raw = _pipe(compile_graph(graph(video_input(one)).output(
-        "pipe:", format="rawvideo", pix_fmt="rgb24", vframes=1)), None, a.span.path)
-    if len(raw) < w * h * 3:
-        raise CadreError(a.span.path, f"no frame could be decoded at clip frame {j}")
-    return np.frombuffer(raw[:w * h * 3], np.uint8).reshape(h, w, 3).copy()
-
-
-def _reframe_at(reframer, j: int):
-    """The reframe graph for a stream that starts at clip frame ``j`` (a moving window starts there)."""
-    if isinstance(reframer, FollowReframer):
-        return lambda stream: reframer.graph(stream, first_frame=j)
-    return reframer.graph
-
-
 def preview_frame(folder: str | Path, at: float, out_png: Path, options: RenderOptions | None = None,
                   margins: bool = False) -> Path:
     """Write the published frame at ``at`` seconds of the episode to ``out_png``."""
     with tempfile.TemporaryDirectory(prefix="cadre-preview-") as tmp:
         loc = _locate(folder, at, options, Path(tmp))
-        a, n = loc.analysis, loc.frame
-        frame = _one_frame(a, loc.clip_frame, (OUT_W, OUT_H), _reframe_at(a.reframer, loc.clip_frame))
-        loc.setup.timeline(n, frame)
-        stream = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{OUT_W}x{OUT_H}", framerate=FPS)
-        video = stream.video.filter("setpts", f"PTS+{n / FPS}/TB")
-        for overlay in loc.setup.overlays:
-            video = overlay(video)
-        png = _pipe(compile_graph(video.output("pipe:", format="image2pipe", vcodec="png", vframes=1)),
-                    frame.tobytes(), folder)
-    image = Image.open(io.BytesIO(png)).convert("RGB")
+        # the render's own steps for this one frame: reframe, masks, overlays (pipeline.published)
+        image = Image.fromarray(published_frames(loc.setup, [loc.frame])[0].image)
     if margins:
         image = draw_margins(image, loc.prepared.networks)
     return _save(image, out_png)
@@ -150,7 +113,7 @@ def crop_window_frame(folder: str | Path, at: float, out_png: Path, options: Ren
         loc = _locate(folder, at, options, Path(tmp))
     a, j = loc.analysis, loc.clip_frame
     size = working_size(a.span.info)
-    frame = _one_frame(a, j, size, lambda s: s)
+    frame = decode_frame(a, j, size, lambda s: s)
     r = a.reframer
     label = f"{a.span.path.name} frame {j}: {r.name}"
     if isinstance(r, FollowReframer) and r.segment(j) is not None:

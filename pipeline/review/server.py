@@ -40,6 +40,7 @@ from pipeline.orchestrator import approve_episode
 from pipeline.review import edits, protect
 from pipeline.review.edits import MAX_SECONDS
 from pipeline.review.frames import frame_index, grab, jpeg, track_thumbnail
+from pipeline.review.pictures import PublishedPictures
 from pipeline.review.proxy import ProxyJob
 from pipeline.review.session import ReviewSession
 
@@ -132,6 +133,7 @@ def inside(folder: Path, relative: str) -> Path:
 
 def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
     """The review app for ``session`` (a :class:`~pipeline.review.session.ReviewSession`)."""
+    pictures = PublishedPictures(session)
 
     def error(exc: Exception, status: int = 400) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status)
@@ -175,6 +177,7 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
     async def state(request):
         data = await run_in_threadpool(session.state)
         data["proxy"] = proxy.to_dict() if proxy else None
+        data["published"] = await run_in_threadpool(pictures.key)   # changes when the published picture may
         return JSONResponse(data)
 
     async def captions(request):
@@ -269,6 +272,19 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         data = await run_in_threadpool(track_thumbnail, clip.span, faces, t)
         return Response(data, media_type="image/jpeg")
 
+    async def poster(request):
+        """The player's picture before it plays: a frame as published (masked, captioned), never the source."""
+        made = await run_in_threadpool(pictures.get)
+        return Response(made.poster, media_type="image/jpeg")
+
+    async def published(request):
+        made = await run_in_threadpool(pictures.get)
+        return Response(made.strip, media_type="image/jpeg")
+
+    async def published_index(request):
+        made = await run_in_threadpool(pictures.get)
+        return JSONResponse({"key": made.key, "frames": made.frames})
+
     async def files(request):
         target = inside(session.folder, request.path_params["path"])
         hidden = any(part.startswith(".") for part in target.relative_to(session.folder.resolve()).parts)
@@ -289,6 +305,8 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         Route("/api/proxy", endpoint(proxy_status), methods=["GET", "POST"]),
         Route("/proxy.mp4", endpoint(proxy_file)),
         Route("/frame", endpoint(frame)), Route("/thumb", endpoint(thumb)),
+        Route("/poster.jpg", endpoint(poster)), Route("/published.jpg", endpoint(published)),
+        Route("/api/published", endpoint(published_index)),
         Route("/files/{path:path}", endpoint(files)),
         *protect.routes(session, body, endpoint),
     ]

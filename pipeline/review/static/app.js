@@ -287,9 +287,14 @@ async function load() {
   renderHistory();
   for (const draw of renderers) draw();
   const video = document.getElementById("proxy");
-  if (!video.poster && state.clips.length) {     // a picture before the proxy is played or rendered
-    const first = state.clips[0];
-    video.poster = `frame?clip=${encodeURIComponent(first.clip)}&t=${first.start + Math.min(1, first.duration / 3)}`;
+  // before the proxy plays: a frame as published (masked, captioned), never a source frame; with the
+  // strip of published frames, masks outlined. Both change when a file of the episode does.
+  if (state.published && video.dataset.published !== state.published) {
+    video.dataset.published = state.published;
+    const k = encodeURIComponent(state.published);
+    video.poster = `poster.jpg?k=${k}`;
+    document.getElementById("published-strip").src = `published.jpg?k=${k}`;
+    document.getElementById("published-link").href = `published.jpg?k=${k}`;
   }
   renderProxy(state.proxy);
   document.body.dataset.loaded = String(Date.now());
