@@ -75,17 +75,25 @@ def test_masked_frames_hide_the_face(moving_face, tracks):
 
 
 def test_analysis_is_cached(moving_face, tracks, monkeypatch):
-    import pipeline.faces.redaction
-    import pipeline.source.normalize
+    """A second analysis is served from the cache: no process is started (no decode) and the
+    detector class never runs, whichever module would call it; the cache records a hit."""
+    import subprocess
 
-    def detector_ran(*a, **k):
+    from pipeline import cache
+    from pipeline.faces.detectors.centerface import CenterFace
+
+    analyse_faces(moving_face, load_settings("mosaic"))        # stored, whatever ran before
+
+    def ran(*a, **k):
         raise AssertionError("the clip was decoded or the detector ran on a cache hit")
-    monkeypatch.setattr(pipeline.source.normalize, "read_frames", detector_ran)
-    monkeypatch.setattr(pipeline.faces.redaction, "detect_frame", detector_ran)
-    again = analyse_faces(moving_face, load_settings("mosaic"))
+    monkeypatch.setattr(subprocess, "Popen", ran)
+    monkeypatch.setattr(CenterFace, "detect", ran)
+    with cache.recording() as served:
+        again = analyse_faces(moving_face, load_settings("mosaic"))
+        # padding and extension are applied at render time: no re-analysis for them
+        wider = analyse_faces(moving_face, load_settings("mosaic", pad=2.0))
+    assert served == [("faces", True), ("faces", True)]
     assert again.to_dict() == tracks.to_dict()
-    # padding and extension are applied at render time: no re-analysis for them
-    wider = analyse_faces(moving_face, load_settings("mosaic", pad=2.0))
     assert wider.pad == 2.0 and [t.to_dict() for t in wider.tracks] == [t.to_dict() for t in tracks.tracks]
 
 

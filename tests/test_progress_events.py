@@ -51,7 +51,10 @@ def test_transcription_reports_audio_time(tmp_path, monkeypatch):
     assert any(0 < d < total * 0.8 for d in dones), "progress only at the end"
 
 
-def test_render_events_name_each_step_with_its_unit(tmp_path):
+def test_render_events_name_each_step_with_its_unit(tmp_path, monkeypatch):
+    """A fresh cache, so the face analysis runs: its step says its total in frames, then moves
+    through them, before the render."""
+    monkeypatch.setenv("CADRE_CACHE_DIR", str(tmp_path / "cache"))
     ep = tmp_path / "ep"
     make_clip(ep / "1.mp4", size="320x180", rate=15, duration=3)
     events = []
@@ -59,10 +62,20 @@ def test_render_events_name_each_step_with_its_unit(tmp_path):
                                      language="fr"), lambda kind, **data: events.append((kind, data)))
     stages = [d for k, d in events if k == "stage"]
     names = [s["name"] for s in stages]
-    faces = [s for s in stages if s["name"] == "faces"]
-    if faces:   # the face step ran (not a cache hit): it said its total and unit, then moved
-        assert faces[0]["unit"] == "frames" and faces[0]["total"] > 0
-    assert "render" in names
+    assert "faces" in names and "render" in names, names
+    assert names.index("faces") < names.index("render")
+    at = next(i for i, (k, d) in enumerate(events) if k == "stage" and d["name"] == "faces")
+    faces = events[at][1]
+    frames = 3 * 30                       # clips are analysed at the output rate
+    assert faces["unit"] == "frames" and faces["total"] == frames, faces
+    moved = []
+    for kind, data in events[at + 1:]:
+        if kind == "stage":
+            break
+        moved.append(data)
+    dones = [d["done"] for d in moved]
+    assert all(d["unit"] == "frames" and d["total"] == frames for d in moved), moved
+    assert len(dones) > 5 and dones == sorted(dones) and dones[-1] >= frames - 3, dones
     progress = [d for k, d in events if k == "progress"]
     assert progress and all("done" in p and "total" in p for p in progress)
 
