@@ -4,12 +4,14 @@ the sign-off covers every network's post, and contacts said in the captions are 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 
 import pytest
 
-from pipeline import approve
+from pipeline import approve, status
 from pipeline.audit_log import latest, read
+from pipeline.campaign.report import Row, fill_from_outputs, write_report
 from pipeline.errors import CadreError
 from pipeline.orchestrator import RenderOptions, prepare, render_episode
 from pipeline.post.pack import episode_posts
@@ -81,6 +83,16 @@ def test_render_writes_each_networks_post_and_refuses_a_blocked_one(tmp_path):
     published = latest(read(out), "publication")["files"]
     assert published["tiktok/post.txt"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
     assert "tiktok/" + f"{folder.name}.mp4" in published
+    # cadre status lists each network's post and what blocks it
+    rows = {r.network: r for r in status(folder).rows}
+    assert rows["tiktok"].post["text"] == text and rows["tiktok"].post["sha256"] == meta["sha256"]
+    assert rows["tiktok"].files["tiktok/post.txt"] == published["tiktok/post.txt"]
+    assert any(w.startswith("post blocked: title: the title is 102 characters") for w in rows["youtube-shorts"].warnings)
+    # campaign.html shows the published post and links its files
+    row = fill_from_outputs(Row(folder.name, "tiktok", "done"), out.parent, folder)
+    page = write_report(out.parent, "campaign", [row])[1].read_text("utf-8")
+    assert 'href="ep/tiktok/post.txt"' in page and "<summary>post</summary>" in page
+    assert html.escape("Le 5 décembre 2026, un cycliste a été renversé") in page
 
 
 def test_sign_off_covers_every_networks_post(tmp_path):

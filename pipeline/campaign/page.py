@@ -145,11 +145,13 @@ def _network_table(rows: list[dict], out_root: Path, approval: dict) -> str:
             for f in r.get("files") or []:
                 stem = Path(f).stem
                 links += [_link(out_root, f"{r['folder']}/{x}", x) for x in (f, f"{stem}.srt", f"{stem}.vtt")]
-            links += [_link(out_root, f"{r['folder']}/{x}", x) for x in ("cover.jpg", "report.json")]
+            links += [_link(out_root, f"{r['folder']}/{x}", x) for x in ("cover.jpg", "post.txt", "post.json",
+                                                                         "report.json")]
         pub = d.get("published") or {}
         published = e(str(pub.get("at", ""))) + _row_approval(approval, r["network"], pub)
         notes = (f'<div class="reason">{e(r["reason"])}</div>' if r.get("reason") else "") + \
             "".join(f'<div class="warn">{e(w)}</div>' for w in r.get("warnings") or [])
+        notes += _post(out_root, r.get("folder"))
         duration = clock(r["duration_s"]) if r.get("duration_s") is not None else ""
         out.append(f'<tr data-network="{e(r["network"])}" data-status="{e(r["status"])}"><td>{e(r["network"])}</td>'
                    f'<td class="status {e(r["status"])}">{e(r["status"])}</td><td>{e(duration)}</td>'
@@ -158,6 +160,15 @@ def _network_table(rows: list[dict], out_root: Path, approval: dict) -> str:
                    f"<td>{notes}</td></tr>")
     out.append("</table>")
     return "".join(out)
+
+
+def _post(out_root: Path, folder: str | None) -> str:
+    """The network's published post (``post.txt``), folded, as text."""
+    post = read_json_dict(out_root / folder / "post.json") if folder else {}
+    if not post.get("text"):
+        return ""
+    title = f'<div class="title">{e(str(post["title"]))}</div>' if post.get("title") else ""
+    return f'<details class="post"><summary>post</summary>{title}<pre>{e(str(post["text"]))}</pre></details>'
 
 
 def _row_approval(a: dict, network: str, pub: dict) -> str:

@@ -38,6 +38,7 @@ from pipeline.errors import CadreError
 from pipeline.fingerprint import fingerprint_inputs, recorded_refusal
 from pipeline.master import duration_refusals
 from pipeline.orchestrator import RenderOptions, output_root, prepare
+from pipeline.post.pack import episode_posts
 from pipeline.source.episode import VIDEO_EXTS
 
 SPELLING_KINDS = ("unknown", "doubled", "numbers", "low_confidence", "names")
@@ -59,6 +60,7 @@ class StatusRow:
     files: dict[str, str] = field(default_factory=dict)     # published file -> sha256 (audit.jsonl)
     warnings: list[str] = field(default_factory=list)       # warnings pending, one line each
     counts: dict[str, int] = field(default_factory=dict)    # doubtful_words, spelling_<kind>, tracks_to_check
+    post: dict = field(default_factory=dict)                # the network's post as it is now, and its checks
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,6 +134,7 @@ def _episode_rows(folder: Path, options: RenderOptions, root: Path) -> list[Stat
     audit = audit_log.read(ep_out)
     plan = read_json_dict(ep_out / "plan.json")
     names = [n.name for n in prepared.networks]
+    posts = episode_posts(episode, prepared.networks)      # the posts as they are now (pipeline/post/pack.py)
     extra = sorted(p.name for p in (ep_out.iterdir() if ep_out.is_dir() else [])
                    if p.is_dir() and not p.name.startswith(".") and p.name not in names
                    and (p / "report.json").is_file())
@@ -160,6 +163,9 @@ def _episode_rows(folder: Path, options: RenderOptions, root: Path) -> list[Stat
                 row.reason = f"changed since the last render: {', '.join(changed)}" if changed else why
         _approval(row, approval, name)
         _published(row, audit, name)
+        if name in posts:
+            row.post = posts[name].to_dict()
+            row.warnings += [f"post {'blocked' if f.severity == 'block' else 'warning'}: {f}" for f in posts[name].findings]
         if row.state != "never rendered":
             _warnings(row, read_json_dict(ep_out / name / "report.json"), plan)
         rows.append(row)
