@@ -51,15 +51,23 @@ def run_ffmpeg(args: list[str], stdin: bytes | None, source, what: str = "the pu
     return proc.stdout
 
 
-def decode_frame(a, j: int, size: tuple[int, int], graph: Callable) -> np.ndarray:
-    """Frame ``j`` of clip analysis ``a`` through ``graph`` (stream -> stream), as RGB ``size``."""
-    one = ClipSpan(a.span.path, a.span.info, a.span.start + j / FPS, a.span.start + (j + 1.5) / FPS)
+def decode_frame(a, j: int, size: tuple[int, int] = (OUT_W, OUT_H), reframe: bool = True) -> np.ndarray:
+    """Frame ``j`` of clip analysis ``a`` as RGB ``size``: through the clip's reframe (the output
+    picture), or with ``reframe=False`` as the normalised source at ``size``."""
+    # a few frames before j are decoded too: the clip's last frame alone is a window so short at
+    # the end of the file that the fps filter gives nothing; frame j is the last one read
+    back = min(j, 3)
+    first = j - back
+    one = ClipSpan(a.span.path, a.span.info, a.span.start + first / FPS, a.span.start + (j + 1.5) / FPS)
+    graph = reframe_at(a.reframer, first) if reframe else (lambda stream: stream)
     w, h = size
     raw = run_ffmpeg(compile_graph(graph(video_input(one)).output(
-        "pipe:", format="rawvideo", pix_fmt="rgb24", vframes=1)), None, a.span.path)
-    if len(raw) < w * h * 3:
+        "pipe:", format="rawvideo", pix_fmt="rgb24", vframes=back + 1)), None, a.span.path)
+    got = len(raw) // (w * h * 3)
+    if got < 1:
         raise CadreError(a.span.path, f"no frame could be decoded at clip frame {j}")
-    return np.frombuffer(raw[:w * h * 3], np.uint8).reshape(h, w, 3).copy()
+    k = min(back, got - 1) * w * h * 3
+    return np.frombuffer(raw[k:k + w * h * 3], np.uint8).reshape(h, w, 3).copy()
 
 
 def reframe_at(reframer, j: int) -> Callable:
@@ -112,7 +120,7 @@ def published_frames(setup, frames: list[int], overlays: bool = True) -> list[Pu
     for n in frames:
         i, j = tl.locate(n)
         a = setup.analyses[i]
-        image = decode_frame(a, j, (OUT_W, OUT_H), reframe_at(a.reframer, j))
+        image = decode_frame(a, j)
         tl(n, image)                                    # the render's masking, in place
         out.append(PublishedFrame(n, a.span.path.name, j, round(a.span.start + j / FPS, 3), image, mask_boxes(tl, n)))
     if overlays and out:

@@ -186,6 +186,18 @@ def _get(server, path: str) -> bytes:
     return data
 
 
+def test_a_clips_last_frame_is_shown_as_published(rendered, shared_media, tmp_path):
+    """The strip (and ``cadre preview``) can land on a clip's last frame, which a one-frame decode
+    window at the end of the file does not give: it is decoded, masked and shown like any other."""
+    from pipeline.review.preview import preview_frame
+
+    folder, _ = rendered
+    png = preview_frame(folder, 59 / 30, tmp_path / "last.png")         # frame 59 of 60
+    image = np.asarray(Image.open(png).convert("RGB"))
+    top, _ = _faces(shared_media)
+    assert image.shape == (1920, 1080, 3)
+    assert flat(image, _inner(top, 1.0)) > 0.6, "the last frame's face is not masked"
+
 def _layout(*kinds_and_frames):
     """A master's layout as :func:`strip_frames` reads it: each clip's kind and frame count, laid end to end."""
     from types import SimpleNamespace

@@ -113,7 +113,7 @@ def crop_window_frame(folder: str | Path, at: float, out_png: Path, options: Ren
         loc = _locate(folder, at, options, Path(tmp))
     a, j = loc.analysis, loc.clip_frame
     size = working_size(a.span.info)
-    frame = decode_frame(a, j, size, lambda s: s)
+    frame = decode_frame(a, j, size, reframe=False)
     r = a.reframer
     label = f"{a.span.path.name} frame {j}: {r.name}"
     if isinstance(r, FollowReframer) and r.segment(j) is not None:
