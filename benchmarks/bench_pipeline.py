@@ -29,10 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, SHARED_MEDIA, table, timed
-
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.common import ROOT, SHARED_MEDIA, table, timed  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe, run  # noqa: E402
 from pipeline.resources import font_dir  # noqa: E402
 from pipeline.speech.models import resolve  # noqa: E402

@@ -25,9 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, save, table, timed
-
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.common import ROOT, save, table, timed  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe, run  # noqa: E402
 
 CADRE = [sys.executable, "-m", "pipeline.cli"]
