@@ -19,7 +19,7 @@ test: $(VENV)/.installed-test
 	scripts/run-tests $(VENV)
 
 bench: $(VENV)/.installed-test
-	$(VENV)/bin/python benchmarks/run_all.py
+	$(VENV)/bin/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) demo
