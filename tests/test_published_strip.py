@@ -186,6 +186,21 @@ def _get(server, path: str) -> bytes:
     return data
 
 
+def test_with_nothing_masked_the_sheet_still_shows_the_published_frames(rendered, shared_media, tmp_path):
+    """Nothing masked (here masking turned off; a detector that found no one is the same): the
+    sheet is still written, and its strip shows the faces as they are published, with no outline."""
+    from pipeline.orchestrator import RenderOptions, render_episode
+
+    folder, _ = rendered
+    render_episode(folder, RenderOptions(networks=("youtube-shorts",), redact="none", out_dir=tmp_path / "out"))
+    sheet, index = _sheet(tmp_path / "out" / "ep")
+    assert index["items"] == [] and len(index["published"]) >= 8
+    top, _ = _faces(shared_media)
+    for p in index["published"]:
+        x, y, w, h = p["tile"]
+        assert p["masks"] == []
+        assert flat(sheet, _inner(top, p["scale"], x, y)) < 0.35, "the unmasked face is not shown as published"
+
 def test_a_clips_last_frame_is_shown_as_published(rendered, shared_media, tmp_path):
     """The strip (and ``cadre preview``) can land on a clip's last frame, which a one-frame decode
     window at the end of the file does not give: it is decoded, masked and shown like any other."""
