@@ -24,33 +24,47 @@ from pipeline.faces import revisit
 from pipeline.faces.detectors.base import merge
 from pipeline.faces.revisit import SmallFaces
 from pipeline.faces.scan import FrameScan, ScanPlan
+from pipeline.faces.turns import Turns, is_dark
 from pipeline.threads import apply_opencv
 
 REBUDGET_FRAMES = 30        # how often a long analysis re-sizes OpenCV's thread pool (threads.py)
 
 
 def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: int, detect_every: int = 1,
-                progress=None) -> dict[int, list]:
-    """Faces (normalised boxes) of each ``(index, frame)`` that ``frames`` yields, by index. The
-    fine pass runs on every ``tile_every``-th frame and the last one; looks in between."""
+                progress=None, turns: Turns | None = None) -> dict[int, list]:
+    """Faces (normalised upright boxes) of each ``(index, frame)`` that ``frames`` yields, by
+    index. The fine pass runs on every ``tile_every``-th frame, the first frame of a shot, the
+    first frame after the primary turn changed and the last one; looks in between. ``turns``
+    (``turns.py``) schedules the turned and brightened passes and keeps what they found."""
     lanes = max(1, int(detector.lanes))
     ahead = 2 * lanes + 2
+    turns = turns if turns is not None else Turns()
     small = SmallFaces(hold=tile_every)
+    small_turn = turns.primary
     detections: dict[int, list] = {}
     pending: deque = deque()
     pool = ThreadPoolExecutor(lanes, thread_name_prefix="cadre-faces")
     opencv_threads = cv2.getNumThreads()
+    refine = False
 
     def finish() -> None:
+        nonlocal small, small_turn, refine
         index, scan, runs = pending.popleft()
-        found = scan.faces([run.result() for run in runs])
-        if plan.tiled and not scan.tiles:     # between two fine passes: look again around the small faces
-            windows = small.windows(*plan.read_size, found)
-            if revisit.due(index, windows, plan, tile_every):
-                looks = [pool.submit(run) for run in revisit.looks(detector, scan.frame, plan, windows)]
+        results = [run.result() for run in runs]
+        found = scan.faces(results)
+        if scan.turn != small_turn:               # the looks remember faces in the turned frame
+            small, small_turn = SmallFaces(hold=tile_every), scan.turn
+        if scan.plan.tiled and not scan.tiles:    # between two fine passes: look again around the small faces
+            windows = small.windows(*scan.plan.read_size, found)
+            if revisit.due(index, windows, scan.plan, tile_every):
+                looks = [pool.submit(run) for run in revisit.looks(detector, scan.frame, scan.plan, windows)]
                 found = merge(found + [d for look in looks for d in look.result()])
-        small.update(found, index, plan)
-        detections[index] = found
+        small.update(found, index, scan.plan)
+        upright = scan.upright(found)
+        extra = scan.extra_faces(results)
+        refine |= turns.update(index, scan.turn, upright, scan.upright(results[0]), extra)
+        others = [d for ds in extra.values() for d in ds]
+        detections[index] = merge(upright + others) if others else upright
         if progress:
             progress(min(index + 1, frame_count), frame_count)
 
@@ -60,8 +74,12 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
         for index, frame in frames:
             if lanes == 1 and index % REBUDGET_FRAMES == 0:
                 apply_opencv()
-            tiled = index % tile_every == 0 or index + detect_every >= frame_count
-            scan = FrameScan(detector, frame, plan, tiled)
+            turn, extra, cut = turns.schedule(index, frame)
+            dark = is_dark(frame)
+            turns.dark_frames += dark
+            tiled = cut or refine or index % tile_every == 0 or index + detect_every >= frame_count
+            refine = False
+            scan = FrameScan(detector, frame, plan, tiled, turn, extra, dark)
             pending.append((index, scan, [pool.submit(run) for run in scan.runs]))
             if len(pending) > ahead:
                 finish()

@@ -18,12 +18,13 @@ from pipeline.faces.lanes import scan_frames
 from pipeline.faces.masking import Whole
 from pipeline.faces.scan import MAX_DETECT_PIXELS, ScanPlan, detect_frame, prefetched, scan_plan
 from pipeline.faces.tracking import FaceTracks, link
+from pipeline.faces.turns import Turns
 from pipeline.resources import load_preset, load_toml, preset_names
 from pipeline.sound.voice import DEFAULT_PRESET, PRESETS, VoiceSpan, check_overlaps
 from pipeline.source.normalize import FPS, ClipSpan, read_frames
 
-ANALYSIS_VERSION = 9        # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py;
-                            # 9: one-thread inferences side by side (lanes.py)
+ANALYSIS_VERSION = 10       # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py;
+                            # 9: one-thread inferences side by side (lanes.py); 10: turned and dark frames (turns.py)
 METHODS = ("mosaic", "solid", "blur", "none")
 SHAPES = ("rect", "ellipse")
 ELLIPSE_MIN_PAD = 1.85      # the inscribed ellipse of a 1.85x box holds the face box padded 1.3x
@@ -364,7 +365,9 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
         return tracks
 
     frames = prefetched(read_frames(span, width=plan.read_size[0], every=settings.detect_every))
-    detections = scan_frames(detector, frames, plan, settings.tile_every, frame_count, settings.detect_every, progress)
+    turns = Turns()
+    detections = scan_frames(detector, frames, plan, settings.tile_every, frame_count, settings.detect_every, progress,
+                             turns)
     last = max(detections, default=-1)
     if frame_count and last < frame_count - settings.detect_every - 2:
         raise RedactionError(span.path, f"face analysis read only {last + 1} of {frame_count} frames; "
@@ -372,7 +375,8 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
     max_gap = max(3 * settings.tile_every, 10)
     tracks = FaceTracks(span.path.name, span.start, frame_count, link(detections, max_gap), settings.pad,
                         settings.extend_frames, detector.name, detector.model_sha256, False,
-                        {"plan": plan.to_dict(), "analysed_frames": len(detections), **settings.analysis_key()})
+                        {"plan": plan.to_dict(), "analysed_frames": len(detections), **settings.analysis_key(),
+                         "turns": turns.summary()})
     cache.store("faces", key, tracks.to_dict())
     return tracks
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from pipeline.faces.detectors.base import merge, nms
 from pipeline.faces.detectors.tiling import OVERLAP, detect_tile, tiles
+from pipeline.faces.turns import brightened, turn_frame, turned_size, unturn
 
 # smallest face (px tall) CenterFace finds reliably at threshold 0.3: real faces (the labelled
 # photos shrunk, bench_masking.py's small-face clip) 12 px tall were missed 5 times in 28
@@ -51,6 +52,13 @@ class ScanPlan:
     def fine_size(self) -> tuple[int, int]:
         return (round(self.read_size[0] * self.upscale), round(self.read_size[1] * self.upscale))
 
+    def turned(self, degrees: int) -> "ScanPlan":
+        """The same plan for the frame turned ``degrees`` clockwise (``turns.py``)."""
+        if degrees not in (90, 270):
+            return self
+        return ScanPlan(turned_size(self.read_size, degrees), turned_size(self.coarse_size, degrees),
+                        self.tiled, self.upscale)
+
 
 def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
@@ -78,29 +86,44 @@ def scan_plan(width: int, height: int, settings) -> ScanPlan:
 
 class FrameScan:
     """The detector runs one frame (at ``plan.read_size``) needs: the whole-frame pass and, when
-    ``tiled``, one run per fine-pass tile. Each run depends on the frame only, so they may run side
-    by side (``lanes.py``); :meth:`faces` joins their results in normalised boxes. The runs are
-    partials of module functions, never bound methods: a scan in a cycle with its own frame would
-    wait for the cyclic garbage collector, and dozens of decoded frames with it (300 MB measured)."""
+    ``tiled``, one run per fine-pass tile, in the primary ``turn`` (``turns.py``), plus a
+    whole-frame pass in each of the ``extra`` turns; a ``dark`` frame is brightened first. Each run
+    depends on the frame only, so they may run side by side (``lanes.py``); :meth:`faces` joins
+    their results in normalised boxes. The runs are partials of module functions, never bound
+    methods: a scan in a cycle with its own frame would wait for the cyclic garbage collector, and
+    dozens of decoded frames with it (300 MB measured)."""
 
-    def __init__(self, detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True):
-        self.frame, self.plan = frame, plan
-        h, w = frame.shape[:2]
+    def __init__(self, detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True, turn: int = 0,
+                 extra: tuple[int, ...] = (), dark: bool = False):
+        if dark:
+            frame = brightened(frame)
+        self.turn, self.extra = turn, tuple(extra)
+        self.frame, self.plan = turn_frame(frame, turn), plan.turned(turn)   # what the primary passes see
+        h, w = self.frame.shape[:2]
         self.tiles = []
         if plan.tiled and tiled:
             self.tiles = tiles(w, h, plan.upscale, fine_tiles(round(w * plan.upscale), round(h * plan.upscale)))
-        self.runs = [partial(_whole, detector, frame, plan)] + [partial(detect_tile, detector, frame, t)
-                                                                  for t in self.tiles]
+        self.runs = ([partial(_whole, detector, self.frame, self.plan)]
+                     + [partial(detect_tile, detector, self.frame, t) for t in self.tiles]
+                     + [partial(_whole_turned, detector, frame, plan, t) for t in self.extra])
 
     def faces(self, results: list[list]) -> list:
-        """The frame's faces from the runs' results (in the order of ``runs``); boxes of one face
-        from both passes merge as their union."""
+        """The primary turn's faces from the runs' results (in the order of ``runs``), normalised
+        to the turned frame; boxes of one face from both passes merge as their union."""
         found = results[0]
         if self.tiles:
             h, w = self.frame.shape[:2]
-            fine = nms([d for part in results[1:] for d in part])
+            fine = nms([d for part in results[1:1 + len(self.tiles)] for d in part])
             found = merge(found + [_normalised(d, w, h, self.plan.upscale) for d in fine])
         return found
+
+    def extra_faces(self, results: list[list]) -> dict[int, list]:
+        """Faces of each extra turn, normalised to the upright frame."""
+        return dict(zip(self.extra, results[1 + len(self.tiles):]))
+
+    def upright(self, found: list) -> list:
+        """Boxes of :meth:`faces` (or of looks in ``self.frame``) in the upright frame."""
+        return [unturn(d, self.turn) for d in found]
 
 
 def _whole(detector, frame: np.ndarray, plan: ScanPlan) -> list:
@@ -111,10 +134,25 @@ def _whole(detector, frame: np.ndarray, plan: ScanPlan) -> list:
     return [_normalised(d, cw, ch, 1.0) for d in detector.detect(coarse)]
 
 
-def detect_frame(detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True) -> list:
-    """Faces of one frame (at ``plan.read_size``) in normalised boxes, the runs one after another."""
-    scan = FrameScan(detector, frame, plan, tiled)
-    return scan.faces([run() for run in scan.runs])
+def _whole_turned(detector, frame: np.ndarray, plan: ScanPlan, degrees: int) -> list:
+    """The whole-frame pass on ``frame`` turned ``degrees`` clockwise, boxes in the upright frame
+    (resized before it is turned: the turn then moves a quarter of the pixels)."""
+    h, w = frame.shape[:2]
+    cw, ch = plan.coarse_size
+    coarse = frame if (w, h) == (cw, ch) else cv2.resize(frame, (cw, ch), interpolation=cv2.INTER_AREA)
+    tw, th = turned_size((cw, ch), degrees)
+    return [unturn(_normalised(d, tw, th, 1.0), degrees) for d in detector.detect(turn_frame(coarse, degrees))]
+
+
+def detect_frame(detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True, turn: int = 0,
+                 extra: tuple[int, ...] = (), dark: bool = False) -> list:
+    """Faces of one frame (at ``plan.read_size``) in normalised upright boxes, the runs one after
+    another (no looks: ``lanes.scan_frames`` adds them)."""
+    scan = FrameScan(detector, frame, plan, tiled, turn, extra, dark)
+    results = [run() for run in scan.runs]
+    found = scan.upright(scan.faces(results))
+    extra = [d for ds in scan.extra_faces(results).values() for d in ds]
+    return merge(found + extra) if extra else found
 
 
 def _tile_length(length: int, n: int) -> int:

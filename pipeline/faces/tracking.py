@@ -22,12 +22,16 @@ from pipeline.faces.detectors.base import Detection
 from pipeline.source.normalize import FPS
 
 GROWTH = 0.02          # box growth per frame away from a detection (uncertainty of the motion)
+WEAK_SCORE = 0.5       # a detection scoring under this is placed less precisely ...
+WEAK_GROWTH = 0.5      # ... and its box grows by up to this share (score 0): 1.2x at the 0.3 threshold
 MAX_SPEED = 0.15       # cap on extrapolated speed, in box sizes per frame
 MATCH_DISTANCE = 0.8   # centre distance, in box sizes, to link a detection to a track
 SIZE_RATIO = 2.0       # largest size change between linked detections
 EDGE = 0.015           # a box this close to the frame border (a few detector pixels) belongs to a cut face
 CUT_GROWTH = 1.25      # a cut face's box is given this much more than the track's whole-face size
 MIN_ASPECT = 1.2       # a face box is at least 1.2 times as tall as wide (small detections come out squat)
+CHUNK = 256            # frames of mask boxes computed at once
+CHUNKS = 4             # chunks a FaceTracks keeps (the most recently made)
 
 
 @dataclass
@@ -69,6 +73,11 @@ class Track:
     @classmethod
     def from_dict(cls, d: dict) -> "Track":
         return cls(d["id"], list(d["frames"]), [list(b) for b in d["boxes"]], list(d["scores"]))
+
+
+def _span(track: Track, extend: int, frame_count: int) -> tuple[int, int]:
+    """First and last frame at which ``track`` is masked in a clip of ``frame_count`` frames."""
+    return max(0, track.first - extend), min(max(frame_count - 1, track.last), track.last + extend)
 
 
 def _size(box) -> float:
@@ -196,13 +205,19 @@ def _grow(boxes: np.ndarray, factor: np.ndarray) -> np.ndarray:
     return np.stack([cx - hw, cy - hh, cx + hw, cy + hh], axis=1)
 
 
-def track_boxes(track: Track, pad: float, extend: int, frame_count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Frame indices and padded mask boxes (N, 4) of ``track`` over its extended span."""
+def track_boxes(track: Track, pad: float, extend: int, frame_count: int,
+                window: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Frame indices and padded mask boxes (N, 4) of ``track`` over its extended span, or over the
+    part of it inside ``window`` (``[first, last]`` frames): every step is per frame, so a window
+    gives exactly the boxes the whole span gives at those frames."""
     kf = np.asarray(track.frames)
     kb = _unclipped(np.asarray(track.boxes, dtype=np.float64))
-    lo = max(0, track.first - extend)
-    hi = min(max(frame_count - 1, track.last), track.last + extend)
+    lo, hi = _span(track, extend, frame_count)
+    if window is not None:
+        lo, hi = max(lo, window[0]), min(hi, window[1])
     frames = np.arange(lo, hi + 1)
+    if not len(frames):
+        return frames, np.zeros((0, 4))
     inside = np.clip(frames, kf[0], kf[-1])
     boxes = np.stack([np.interp(inside, kf, kb[:, j]) for j in range(4)], axis=1)
     # distance to the nearest keyframe: how far the box was guessed
@@ -219,7 +234,10 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int) -> tupl
             held = np.broadcast_to(end, moved.shape)
             boxes[mask] = np.concatenate([np.minimum(held[:, :2], moved[:, :2]),
                                           np.maximum(held[:, 2:], moved[:, 2:])], axis=1)
-    return frames, _grow(_upright(boxes), pad * (1.0 + GROWTH * dist))
+    # a weak detection is placed less precisely (a low-scored box slides down a face in a crowd)
+    scores = np.asarray(track.scores, dtype=np.float64)
+    weak = 1.0 + WEAK_GROWTH * np.clip((WEAK_SCORE - scores) / WEAK_SCORE, 0.0, 1.0)
+    return frames, _grow(_upright(boxes), pad * (1.0 + GROWTH * dist) * np.interp(inside, kf, weak))
 
 
 def _unclipped(kb: np.ndarray) -> np.ndarray:
@@ -281,7 +299,8 @@ class FaceTracks:
     analysis: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self._dense: list[list[tuple[str, tuple]]] | None = None
+        self._chunks: dict[int, list[list[tuple[str, tuple]]]] = {}   # first frame -> rows, oldest first
+        self._spans: np.ndarray | None = None      # (tracks, 2): first and last masked frame of each
 
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -302,25 +321,38 @@ class FaceTracks:
 
     def track_span(self, track: Track) -> tuple[int, int]:
         """First and last frame at which ``track`` is masked (time extension included)."""
-        return max(0, track.first - self.extend), min(max(self.frame_count - 1, track.last), track.last + self.extend)
+        return _span(track, self.extend, self.frame_count)
 
-    def _table(self) -> list[list[tuple[str, tuple]]]:
-        if self._dense is None:
-            n = max(self.frame_count, 1 + max((t.last for t in self.tracks), default=0))
-            table: list[list[tuple[str, tuple]]] = [[] for _ in range(n)]
-            for t in self.tracks:
-                frames, boxes = track_boxes(t, self.pad, self.extend, n)
-                for f, b in zip(frames.tolist(), boxes.tolist()):
-                    table[f].append((t.id, tuple(b)))
-            self._dense = table
-        return self._dense
+    def _length(self) -> int:
+        """Frames the boxes are defined on (indices past it are clamped to its last frame)."""
+        return max(self.frame_count, 1 + max((t.last for t in self.tracks), default=0))
+
+    def _rows(self, first: int) -> list[list[tuple[str, tuple]]]:
+        """``(track id, box)`` rows of the ``CHUNK`` frames from ``first``. Only the last ``CHUNKS``
+        chunks made are kept, so memory does not grow with the clip (a table of every frame of a
+        10-minute crowd held hundreds of thousands of boxes); renders and audits read in order."""
+        rows = self._chunks.get(first)
+        if rows is not None:
+            return rows
+        n = self._length()
+        if self._spans is None:
+            self._spans = np.array([_span(t, self.extend, n) for t in self.tracks], dtype=np.int64).reshape(-1, 2)
+        last = min(n, first + CHUNK) - 1
+        rows = [[] for _ in range(last - first + 1)]
+        for k in np.flatnonzero((self._spans[:, 1] >= first) & (self._spans[:, 0] <= last)).tolist():
+            t = self.tracks[k]
+            frames, boxes = track_boxes(t, self.pad, self.extend, n, (first, last))
+            for f, box in zip(frames.tolist(), boxes.tolist()):
+                rows[f - first].append((t.id, tuple(box)))
+        self._chunks[first] = rows
+        while len(self._chunks) > CHUNKS:   # the oldest goes (another thread may have taken it already)
+            self._chunks.pop(next(iter(self._chunks), None), None)
+        return rows
 
     def track_boxes_at(self, frame_index: int) -> list[tuple[str, tuple[float, float, float, float]]]:
         """``(track id, padded box)`` of every face masked at ``frame_index``, before overrides."""
-        table = self._table()
-        if not table:
-            return []
-        return list(table[min(max(frame_index, 0), len(table) - 1)])
+        i = min(max(frame_index, 0), self._length() - 1)
+        return list(self._rows(i - i % CHUNK)[i % CHUNK])
 
     def boxes_at(self, frame_index: int, overrides=None) -> list[tuple[float, float, float, float]]:
         """Mask boxes at ``frame_index`` (normalised, padded, time-extended, overrides applied).

@@ -1,0 +1,162 @@
+"""Faces that are not upright, and faces in the dark.
+
+CenterFace is trained on upright faces. Measured on the labelled photos turned by every 15 degrees
+(``benchmarks/bench_turned.py``), it finds lit faces of 80 px and more at any angle, but smaller
+ones only within about 45 degrees of upright, and dark ones (brightness -0.30, gamma 0.55) only
+within 45 degrees: half of them are lost at 90 and 180. So the face analysis looks at each frame
+in up to four *turns* (0, 90, 180 and 270 degrees clockwise): a face at any angle is within 45
+degrees of one of them.
+
+- The **primary turn** is the one the whole scan (whole-frame pass, fine pass, looks) runs in:
+  upright, until the faces found only when turned outnumber the upright ones (a camera mounted
+  upside down or sideways), then that turn.
+- The **other turns** get a whole-frame pass: on every frame of a shot's first
+  :data:`SHOT_START` frames (a face there is masked from the shot's first frame), on every frame
+  while they keep finding faces the primary turn misses (a person lying on the ground), and
+  otherwise one turn every :data:`ROUND_EVERY` frames in rotation (each every 6th frame), which the
+  tracks' interpolation and extension carry across.
+- A **dark** frame (mean luma under :data:`DARK_LUMA`) is looked at with its luminance equalised
+  (CLAHE), which finds faces a plain frame hides at the edge of the detector's reach.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from pipeline.faces.detectors.base import Detection, overlaps
+
+TURNS = (0, 90, 180, 270)      # degrees clockwise the frame is turned before the detector sees it
+SHOT_START = 4                 # frames of a shot on which every turn is looked at
+ROUND_EVERY = 2                # frames between two whole-frame passes of a non-primary turn
+HOT_FRAMES = 30                # a turn that found a face the primary missed runs more often this long:
+HOT_EVERY = 2                  # on every HOT_EVERY-th frame
+CUT_DIFF = 40.0                # mean absolute difference (0..255) of 32x18 thumbnails that marks a shot cut
+SWITCH_MIN = 3                 # faces a turn's whole-frame passes found before it may become primary ...
+SWITCH_RATIO = 1.5             # ... scoring this many times what the primary's whole-frame passes scored
+DARK_LUMA = 60                 # mean luma (0..255) under which a frame is equalised before detection
+CLAHE_CLIP = 2.0
+CLAHE_GRID = (8, 8)
+
+
+def turn_frame(frame: np.ndarray, degrees: int) -> np.ndarray:
+    """``frame`` turned ``degrees`` clockwise, contiguous (the detector needs it so)."""
+    if degrees == 0:
+        return frame
+    return np.ascontiguousarray(np.rot90(frame, -(degrees // 90)))
+
+
+def unturn(d: Detection, degrees: int) -> Detection:
+    """A normalised box found in the frame turned ``degrees`` clockwise, in the upright frame."""
+    if degrees == 90:       # turned (u, v) = (1 - y, x)
+        return Detection(d.y0, 1 - d.x1, d.y1, 1 - d.x0, d.score)
+    if degrees == 180:
+        return Detection(1 - d.x1, 1 - d.y1, 1 - d.x0, 1 - d.y0, d.score)
+    if degrees == 270:      # turned (u, v) = (y, 1 - x)
+        return Detection(1 - d.y1, d.x0, 1 - d.y0, d.x1, d.score)
+    return d
+
+
+def turned_size(size: tuple[int, int], degrees: int) -> tuple[int, int]:
+    return (size[1], size[0]) if degrees in (90, 270) else size
+
+
+def is_dark(frame: np.ndarray) -> bool:
+    """Mean luma of a sparse sample of the frame under :data:`DARK_LUMA`."""
+    sample = frame[::8, ::8].astype(np.float32)
+    return float((sample @ np.array([0.299, 0.587, 0.114], np.float32)).mean()) < DARK_LUMA
+
+
+def brightened(frame: np.ndarray) -> np.ndarray:
+    """``frame`` with its luminance equalised by CLAHE (colour kept): a dark face gets contrast."""
+    ycc = cv2.cvtColor(frame, cv2.COLOR_RGB2YCrCb)
+    ycc[:, :, 0] = cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=CLAHE_GRID).apply(ycc[:, :, 0])
+    return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+
+
+def _thumb(frame: np.ndarray) -> np.ndarray:
+    grey = frame[::4, ::4].mean(axis=2).astype(np.float32)
+    return cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA)
+
+
+@dataclass
+class Turns:
+    """Which turns each frame is looked at in, decided as frames are decoded, and what they found."""
+
+    primary: int = 0
+    _thumb: np.ndarray | None = None
+    _shot_start: int = 0
+    _hot: dict[int, int] = field(default_factory=dict)          # turn -> last frame it found a face alone
+    _votes: dict[int, int] = field(default_factory=lambda: dict.fromkeys(TURNS, 0))
+    _score: dict[int, float] = field(default_factory=lambda: dict.fromkeys(TURNS, 0))
+    _base: dict[int, float] = field(default_factory=lambda: dict.fromkeys(TURNS, 0))
+    faces: dict[int, int] = field(default_factory=lambda: dict.fromkeys(TURNS, 0))   # found as primary, or only there
+    switched: list[tuple[int, int]] = field(default_factory=list)   # (frame, new primary turn)
+    cuts: int = 0
+    dark_frames: int = 0
+    turned_passes: int = 0                                     # whole-frame passes in a non-primary turn
+
+    def schedule(self, index: int, frame: np.ndarray) -> tuple[int, tuple[int, ...], bool]:
+        """For a frame just decoded: its primary turn, the other turns to look in, and whether a
+        shot starts here (the fine pass then runs on it)."""
+        thumb = _thumb(frame)
+        cut = self._thumb is None or float(np.abs(thumb - self._thumb).mean()) > CUT_DIFF
+        self._thumb = thumb
+        if cut:
+            self._shot_start = index
+            self.cuts += self._thumb is not None and index > 0
+        others = [t for t in TURNS if t != self.primary]
+        if index - self._shot_start < SHOT_START:
+            extra = tuple(others)
+        else:
+            hot = [t for t in others if index - self._hot.get(t, -10**9) <= HOT_FRAMES and index % HOT_EVERY == 0]
+            due = [others[(index // ROUND_EVERY) % len(others)]] if index % ROUND_EVERY == 0 else []
+            extra = tuple(sorted(set(hot + due)))
+        self.turned_passes += len(extra)
+        return self.primary, extra, cut
+
+    def update(self, index: int, primary: int, found: list[Detection], whole: list[Detection],
+               extra: dict[int, list[Detection]]) -> bool:
+        """Record what the turns found on frame ``index`` (normalised upright boxes): ``found``, all
+        the primary turn's faces; ``whole``, those of its whole-frame pass alone; ``extra``, each
+        other turn's whole-frame pass. Returns True when the primary turn changes (later frames
+        are scanned in the new one): when another turn's whole-frame pass, on the frames it ran,
+        scored its faces :data:`SWITCH_RATIO` times as high as the primary's whole-frame pass did
+        (the same pass at the same size: a fair vote; the detector scores a turned face low)."""
+        self.faces[primary] += len(found)
+        changed = False
+        base = sum(d.score for d in whole)
+        for turn, dets in extra.items():
+            alone = [d for d in dets if not any(overlaps(d, f, iou=0.3, contain=0.5) for f in found)]
+            if alone:
+                self._hot[turn] = index
+            self.faces[turn] += len(alone)
+            self._votes[turn] += len(dets)
+            self._score[turn] += sum(d.score for d in dets)
+            self._base[turn] += base
+            if (not changed and primary == self.primary and self._votes[turn] >= SWITCH_MIN
+                    and self._score[turn] > SWITCH_RATIO * self._base[turn]):
+                self.primary, changed = turn, True
+                self.switched.append((index, turn))
+        if changed:
+            self._reset()
+        return changed
+
+    def _reset(self) -> None:
+        self._votes, self._score, self._base = (dict.fromkeys(TURNS, 0) for _ in range(3))
+
+    def summary(self) -> dict:
+        """What ``report.json`` and the orientation warning read."""
+        return {"primary": self.primary, "switched": [list(s) for s in self.switched],
+                "faces_by_turn": {str(t): n for t, n in self.faces.items()}, "cuts": self.cuts,
+                "dark_frames": self.dark_frames, "turned_passes": self.turned_passes}
+
+
+def picture_turn(summary: dict) -> int:
+    """The turn the whole picture seems to need, 0 when it looks upright: the scan ended in that
+    turn and it found more than :data:`SWITCH_RATIO` times the faces the upright frame showed."""
+    turn = int(summary.get("primary", 0))
+    by_turn = {int(t): n for t, n in summary.get("faces_by_turn", {}).items()}
+    n = by_turn.get(turn, 0)
+    return turn if turn and n >= SWITCH_MIN and n > SWITCH_RATIO * by_turn.get(0, 0) else 0
