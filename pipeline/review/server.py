@@ -41,11 +41,13 @@ from pipeline.review import edits, protect
 from pipeline.review.edits import MAX_SECONDS
 from pipeline.review.frames import frame_index, grab, jpeg, track_thumbnail
 from pipeline.review.pictures import PublishedPictures
+from pipeline.review.post_edit import save_post
 from pipeline.review.proxy import ProxyJob
 from pipeline.review.session import ReviewSession
 
 STATIC = Path(__file__).parent / "static"
-STATIC_FILES = {"app.js": "text/javascript", "protect.js": "text/javascript", "app.css": "text/css"}
+STATIC_FILES = {"app.js": "text/javascript", "protect.js": "text/javascript", "post.js": "text/javascript",
+                "app.css": "text/css"}
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src 'self'; "
        "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'")
 SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
@@ -231,6 +233,12 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
                 changed = edits.add_bleep(path, data.get("term"), session.check_settings)
         return JSONResponse({"saved": "episode.toml", "changed": changed})
 
+    async def post(request):
+        data = await body(request)
+        with session.lock:
+            save_post(session.folder, data.get("network") or "", data.get("key"), data.get("value"), session.networks)
+        return JSONResponse({"saved": "episode.toml"})
+
     async def approve(request):
         data = await body(request)
         by = data.get("by") or ""
@@ -302,6 +310,7 @@ def create_app(session, token: str, port: int, proxy: ProxyJob | None = None):
         Route("/api/mask/remove", endpoint(mask_remove), methods=["POST"]),
         Route("/api/bleep", endpoint(bleep), methods=["POST"]),
         Route("/api/approve", endpoint(approve), methods=["POST"]),
+        Route("/api/post", endpoint(post), methods=["POST"]),
         Route("/api/proxy", endpoint(proxy_status), methods=["GET", "POST"]),
         Route("/proxy.mp4", endpoint(proxy_file)),
         Route("/frame", endpoint(frame)), Route("/thumb", endpoint(thumb)),

@@ -7,6 +7,7 @@ from pipeline.approval import approval_status
 from pipeline.branding.bumpers import bumper_analyses
 from pipeline.captions.spelling import allowed_words, is_unknown
 from pipeline.review.history import history
+from pipeline.review.post_edit import post_rows
 from pipeline.review.voices import voice_rows
 from pipeline.sound.bleep import fold, matches, spans, split_word
 from pipeline.source.normalize import FPS
@@ -94,4 +95,5 @@ def episode_state(session, checks: list[dict]) -> dict:
         "checks": checks,
         "approval": approval.to_dict(),
         "history": history(session, approval),
+        "posts": post_rows(session),           # each network's post and its checks (post.js)
     }
