@@ -33,18 +33,6 @@ hashtags = ["#AppelÀTémoins", "#Gendarmerie", "#SécuritéRoutière"]
 cta = "Vous avez vu quelque chose ? Appelez le 17 ou la brigade au 02 99 32 45 00."
 link = "https://www.gendarmerie.interieur.gouv.fr/bretagne"
 """
-HANDLES = """
-[unit]
-tiktok = "gendarmerie35"
-[contacts]
-phones = ["02 99 32 45 00"]
-domains = ["gendarmerie.interieur.gouv.fr"]
-[[handle]]
-handle = "prefet35"
-network = "all"
-vetted_by = "bench"
-vetted_on = 2026-12-05
-"""
 
 
 def main() -> None:
@@ -60,6 +48,7 @@ def main() -> None:
     from pipeline.post.pack import episode_posts, write_post
     from pipeline.provenance import preflight, sign_outputs
     from pipeline.source.episode import load_episode
+    from tests.test_post_pack import HANDLES
     from tests.test_provenance import make_keys
 
     with tempfile.TemporaryDirectory(prefix="cadre-bench-post-") as tmp:

@@ -23,13 +23,13 @@ _SHORT = re.compile(r"(?<![\w+])(\d{2,4})(?![\w/:,.]\d|\s?(?:h|€|%|km|ans|\d))
 _LONG = re.compile(r"(?<![\w,.])(?:\+|0)\d?(?:[\s.\-\u00a0\u202f]?\d){7,}")   # 0... or +...: phone-shaped
 _DATE = re.compile(r"^\d{2}[.\-]\d{2}[.\-]\d{4}$")
 _JOINED = re.compile(r"^\s*(?:ou|et|,|/)\s*(?:le|au|l'|par le)?\s*$", re.I)   # "appelez le 17 ou le 112"
-# common top-level domains (a bare "name.fr" is a link; "M.Dupont" or "etc.Le" is not)
-TLDS = ("fr", "com", "org", "net", "eu", "info", "io", "be", "ch", "lu", "re", "gp", "mq", "gf", "yt", "nc", "pf",
-        "pm", "wf", "tf", "me", "tv", "ly", "co", "app", "gov", "uk", "de", "es", "it", "ru", "xyz", "site", "online",
-        "link", "live", "gouv")
-LINK = re.compile(r"(?i)\bhttps?://[^\s<>\"«»]+|\bwww\.[^\s<>\"«»]+|"
-                  r"(?<![\w@.\-])(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+(?:" + "|".join(TLDS) + r")\b(?:/[^\s<>\"«»]*)?|"
-                  r"(?<=\w@)(?:[a-z0-9\-]+\.)+[a-z]{2,24}\b")
+# common top-level domains, written in lower case (a bare "name.fr" is a link; "M.Dupont", "etc.Le" or
+# "la route.De plus" are not; TLDs that are French words, de es it re me, only count after www. or a scheme)
+TLDS = ("fr", "com", "org", "net", "eu", "info", "io", "be", "ch", "lu", "gp", "mq", "gf", "yt", "nc", "pf",
+        "pm", "wf", "tf", "tv", "ly", "co", "app", "gov", "uk", "xyz", "site", "online", "link", "live", "gouv")
+LINK = re.compile(r"(?i:\bhttps?://[^\s<>\"«»]+|\bwww\.[^\s<>\"«»]+)|"
+                  r"(?<![\w@.\-])(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+(?:" + "|".join(TLDS) + r")\b"
+                  r"(?:/[^\s<>\"«»]*)?|(?<=\w@)(?:[A-Za-z0-9\-]+\.)+[A-Za-z]{2,24}\b")
 
 
 @dataclass(frozen=True)
