@@ -278,6 +278,9 @@ def verify(path: Path, trust: Path | None = None) -> Verification:
         text = str(exc)
         if "ManifestNotFound" in type(exc).__name__ or "no JUMBF" in text or "NotFound" in text:
             return Verification(str(path), "unsigned", problems=["no content credentials in the file"])
+        if "NotSupported" in type(exc).__name__ or "NotSupported" in text:
+            raise CadreError(path, "is not a file that carries content credentials; give a published MP4 or "
+                                   "cover.jpg") from None
         return Verification(str(path), "changed" if "hash" in text.lower() else "invalid", problems=[text])
     active = store.get("manifests", {}).get(store.get("active_manifest", ""), {})
     results = (store.get("validation_results") or {}).get("activeManifest") or {}

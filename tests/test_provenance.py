@@ -181,3 +181,12 @@ def test_an_episode_cannot_drop_a_required_signature(tmp_path):
     (folder / "episode.toml").write_text((folder / "episode.toml").read_text("utf-8") + 'provenance = "off"\n', "utf-8")
     with pytest.raises(CadreError, match="cannot turn it off"):
         load_settings(folder)
+
+
+def test_verify_refuses_what_cannot_carry_credentials_in_one_line(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("pas une vidéo", "utf-8")
+    for args in (["verify", str(text)], ["verify", str(tmp_path / "missing.mp4")]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+        assert result.output.startswith("cadre: error: ")
