@@ -14,6 +14,10 @@ from pipeline.analyse import ClipAnalysis, analyse_clip
 from pipeline.branding.bumpers import body_window, bumper_analyses
 from pipeline.branding.overlay import load_branding, overlay
 from pipeline.captions.ass import burn, write_ass
+from pipeline.captions.corrections import check_person_captions
+from pipeline.captions.glyphs import caption_cmap, misreads
+from pipeline.captions.layout import ACCESSIBLE
+from pipeline.captions.pacing import person_cue_warnings
 from pipeline.captions.styles import load_style
 from pipeline.captions.words import caption_language
 from pipeline.errors import CadreError
@@ -101,7 +105,9 @@ def analyse_episode(episode: Episode, redaction, events: Events = no_events) -> 
     return analyses
 
 
-def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe, parts: bool = True) -> EditPlan:
+def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe, parts: bool = True,
+               warn: Callable[[str], None] = lambda message: None) -> EditPlan:
+    """The edit plan; ``warn`` receives each recognition error left out of the captions (``glyphs.misreads``)."""
     clips, offset = [], 0.0
     for a in analyses:
         s = a.span
@@ -109,10 +115,17 @@ def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe, p
                               a.reframer.describe(), a.kind))
         offset += s.frame_count / FPS
     st = episode.settings
-    words = censor(episode_words([(c, a.transcript.words) for c, a in zip(clips, analyses)]), st.bleep)
     # "auto": the language Whisper detected, so captions and sidecars get its typography
     detected = next((a.transcript.language for a in analyses if a.transcript.words), None)
     language = caption_language(st.language, detected) or st.language
+    drawable = caption_cmap(st.caption_style)
+    clip_words = []
+    for c, a in zip(clips, analyses):
+        words, notes = misreads(a.transcript.words, language, c.file, drawable=drawable)
+        clip_words.append((c, words))
+        for note in notes:
+            warn(note)
+    words = censor(episode_words(clip_words), st.bleep)
     plan = EditPlan(episode.name, st.title or episode.name, language, clips, [n.name for n in networks],
                     vars(safe), st.caption_style, st.redaction, st.branding, words)
     if parts:
@@ -131,7 +144,7 @@ def build_overlays(settings, plan: EditPlan, safe: SafeZone, workdir: Path) -> t
     if settings.caption_style != "none" and words:
         ass_path = workdir / "captions.ass"
         captions = write_ass(words, load_style(settings.caption_style), safe.margins(), ass_path,
-                             language=plan.language)
+                             language=plan.language, duration=plan.duration)
         overlays.append(lambda v: burn(v, ass_path))
     return overlays, captions
 
@@ -159,10 +172,18 @@ def plan_master(prepared: Prepared, workdir: Path, events: Events = no_events, p
     ``workdir`` receives the caption file; ``parts=False`` skips the per-network split plan."""
     episode, settings = prepared.episode, prepared.settings
     safe = combined_safe_zone(prepared.networks)
+    check_person_captions(episode)         # a person's SRT that cannot be burned stops before the analysis
     intro, outro = bumper_analyses(settings)
     analyses = intro + analyse_episode(episode, prepared.redaction, events) + outro
-    plan = replace(build_plan(episode, analyses, prepared.networks, safe, parts), redaction=prepared.redaction.name)
+    notes: list[str] = []
+    plan = replace(build_plan(episode, analyses, prepared.networks, safe, parts, notes.append),
+                   redaction=prepared.redaction.name)
+    notes += person_cue_warnings(plan.words, plan.duration, ACCESSIBLE.max_cps, ACCESSIBLE.min_duration, 1 / FPS)
+    for note in notes:
+        events("warning", message=note)
     bleeps = bleep_spans(plan.words, plan.duration)
     overlays, captions = build_overlays(settings, plan, safe, workdir)
+    if captions is not None and notes:
+        captions["caption_warnings"] = notes
     timeline = MaskTimeline(analyses, prepared.redaction, load_episode_overrides(episode))
     return MasterSetup(analyses, plan, safe, timeline, overlays, captions, bleeps)

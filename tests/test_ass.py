@@ -1,4 +1,5 @@
 """Captions burned with the real ffmpeg/libass, checked on real pixels, with no system fonts."""
+from dataclasses import replace
 from pathlib import Path
 
 import ffmpeg
@@ -207,10 +208,17 @@ def test_emoji_no_font_has_is_left_out_not_drawn_as_a_box(tmp_path):
 
 
 def test_a_letter_the_font_lacks_stops_with_the_character_and_the_fix(tmp_path):
+    """A person's word (timed by their SRT) the font cannot draw stops, naming the SRT and line;
+    the same letter in a machine word is a recognition error, left out (``glyphs.misreads`` warns)."""
     from pipeline.errors import CadreError
+    from pipeline.speech.transcript import CueMark
 
+    cue = CueMark(0.0, 1.5, "ep/1.fr.srt", 6)
     with pytest.raises(CadreError) as err:
-        write_ass(timed("Appel à témoins 東京"), load_style("social"), HALF, tmp_path / "c.ass", size=(540, 960))
-    message = str(err.value)
-    assert "U+6771" in message and "0.9 s" in message and ".srt" in message
+        write_ass([replace(w, cue=cue) for w in timed("Appel à témoins 東京")], load_style("social"), HALF,
+                  tmp_path / "c.ass", size=(540, 960))
+    assert err.value.path == "ep/1.fr.srt" and err.value.message.startswith("line 6: ")
+    assert "U+6771" in err.value.message and "font" not in err.value.path
     assert not (tmp_path / "c.ass").exists()
+    write_ass(timed("Appel à témoins 東京"), load_style("social"), HALF, tmp_path / "c.ass", size=(540, 960))
+    assert "東" not in (tmp_path / "c.ass").read_text("utf-8")

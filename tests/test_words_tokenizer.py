@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.captions.corrections import machine_tokens
 from pipeline.captions.spelling import is_unknown
-from pipeline.captions.words import display_words, spoken_groups, split_elision
+from pipeline.captions.words import display_words, split_elision, spoken_groups
 from pipeline.review.state import _tokens as review_tokens
 from pipeline.sound.bleep import PLACEHOLDER, censor, spans
 from pipeline.speech.transcript import Word

@@ -23,8 +23,8 @@ from PIL import ImageFont
 from pipeline.cache import atomic_write_text
 from pipeline.captions import typography
 from pipeline.captions.glyphs import EMOJI_FONT, Coverage
-from pipeline.captions.layout import Caption, chunk_text, layout, wrap
-from pipeline.captions.pacing import pace
+from pipeline.captions.layout import Caption, chunk_text, layout, person_timed, wrap
+from pipeline.captions.pacing import clip_to, pace
 from pipeline.captions.styles import CaptionStyle
 from pipeline.captions.words import caption_language
 from pipeline.errors import CadreError
@@ -313,8 +313,10 @@ def _events(placed: Placed, style: CaptionStyle, box: Box, fonts: Fonts | None =
 
 
 def write_ass(words: Sequence[Word], style: CaptionStyle, safe: tuple[int, int, int, int], path: Path,
-              size: tuple[int, int] = (1080, 1920), language: str | None = "fr") -> dict:
-    """Lay out ``words`` (seconds on the episode timeline) and write the ASS file to ``path``.
+              size: tuple[int, int] = (1080, 1920), language: str | None = "fr",
+              duration: float | None = None) -> dict:
+    """Lay out ``words`` (seconds on the episode timeline, which lasts ``duration``) and write the
+    ASS file to ``path``. Captions a person timed keep their cue's times (``layout.py``).
 
     ``safe`` is (left, top, right, bottom) margins in pixels. Returns a report:
     ``{"events": int, "captions": int, "size": [w, h], "shrunk": [{"start", "end", "text", "size", "style_size"}],
@@ -337,9 +339,11 @@ def write_ass(words: Sequence[Word], style: CaptionStyle, safe: tuple[int, int, 
     subs.styles.clear()
     subs.styles["Caption"] = _ass_style(style)
     shrunk = []
-    words = [replace(w, word=text) for w in words if (text := coverage.drawable(w.word, w.start)).strip()]
+    words = [replace(w, word=text) for w in words if (text := coverage.drawable(w.word, w.start, w.cue)).strip()]
     captions = layout(words, style.rules, caption_language(language))
-    paced = pace(captions, [" ".join(c.line_texts) for c in captions], style.max_cps, style.min_duration)
+    paced = pace(captions, [" ".join(c.line_texts) for c in captions], style.max_cps, style.min_duration,
+                 [person_timed(c) for c in captions])
+    captions = clip_to(captions, duration)
     for cap in captions:
         placed = place(cap, style, box, measure, language)
         if placed.shrunk:

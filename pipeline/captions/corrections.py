@@ -23,14 +23,22 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
 from pipeline import cache
+from pipeline.captions.glyphs import caption_cmap, person_text_check
 from pipeline.captions.sidecars import layout_cues, srt_text
 from pipeline.captions.words import spoken_groups
 from pipeline.errors import CadreError
 from pipeline.speech.engines.base import TranscribeOptions
-from pipeline.speech.transcribe import STAGE_VERSION, cache_key, machine_transcript, sidecar_paths, transcript_language
+from pipeline.speech.transcribe import (
+    STAGE_VERSION,
+    cache_key,
+    machine_transcript,
+    sidecar_paths,
+    transcript_language,
+)
 from pipeline.speech.transcript import (
     LOW_CONFIDENCE,
     Cue,
@@ -169,11 +177,49 @@ def machine_wrote(srt_text_now: str, machine_srt: str, json_path: Path) -> bool:
     return meta.get("srt_sha256") == _sha(srt_text_now)
 
 
-def human_cues(srt: Path):
+def human_cues(srt: Path) -> list[Cue]:
+    """A person's SRT as cues; read and parsed once while the file stays the same (a render checks it
+    before the analysis, then merges it)."""
+    stat = Path(srt).stat()
+    return list(_parsed(str(srt), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=64)
+def _parsed(srt: str, mtime_ns: int, size: int) -> tuple[Cue, ...]:
     try:
-        return parse_srt(read_text_file(srt))
+        return tuple(parse_srt(read_text_file(Path(srt))))
     except ValueError as exc:   # names the first bad line
         raise CadreError(srt, f"{exc}; or delete the file to use the machine transcript") from None
+
+
+def person_srt(clip: Path, language: str) -> Path | None:
+    """The clip's SRT when a person wrote or edited it (not as ``cadre transcribe`` left it, by the
+    record in its JSON); None otherwise, or when that cannot be told without Whisper."""
+    srt, json_path = sidecar_paths(Path(clip), language)
+    if not srt.is_file():
+        return None
+    try:
+        _, meta = read_json(json_path)
+        if meta.get("srt_sha256") == _sha(read_text_file(srt)):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return srt
+
+
+def check_person_captions(episode) -> None:
+    """Before any analysis: each clip's SRT a person wrote reads (one line naming the first bad line)
+    and can be burned (no bidirectional control, no letter the caption font lacks: the error names
+    the SRT file and the cue's line)."""
+    settings = episode.settings
+    if settings.language in ("auto", "", None):
+        return                    # the SRT's name depends on the language Whisper detects
+    cmap = caption_cmap(settings.caption_style)
+    for span in episode.spans:
+        srt = person_srt(span.path, settings.language)
+        if srt is not None:
+            for cue in human_cues(srt):
+                person_text_check(cue.text, cmap, srt, cue.line)
 
 
 def clip_transcript(path: Path, options: TranscribeOptions, progress=None) -> Transcript:

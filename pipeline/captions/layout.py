@@ -19,6 +19,10 @@ Rules, in order:
 4. A caption stays up at least ``min_duration`` and long enough to read at ``max_cps``, but it may
    only run ``linger`` seconds into a silence and never overlaps the next one: there is no caption
    during silence.
+
+Words a person timed in their SRT carry their cue (``Word.cue``): a caption never spans two of a
+person's cues, and it keeps the cue's start and end (a cue too long for the style's lines is cut
+into pieces that follow each other inside the cue's time). Rules 2 and 4 apply to machine words only.
 """
 from __future__ import annotations
 
@@ -134,7 +138,7 @@ def chunk_words(words: list[Word]) -> list[Chunk]:
     """Split cleaned words into unbreakable chunks (names, numbers, elisions stay whole)."""
     chunks: list[list[Word]] = []
     for i, w in enumerate(words):
-        if chunks and _glued(words, i - 1):
+        if chunks and words[i - 1].cue == w.cue and _glued(words, i - 1):
             chunks[-1].append(w)
         else:
             chunks.append([w])
@@ -230,7 +234,7 @@ def group(words: Sequence[Word], rules: LayoutRules, language: str | None = None
             prev = cur[-1][-1]
             gap = chunk[0].start - prev.end
             sentence_done = bool(_SENTENCE_END.search(prev.word)) and _chars(cur) >= rules.max_chars_per_line // 2
-            if gap >= rules.pause or sentence_done:
+            if prev.cue != chunk[0].cue or (prev.cue is None and (gap >= rules.pause or sentence_done)):
                 groups.append(cur)
                 cur = []
         cur.append(chunk)
@@ -243,10 +247,27 @@ def group(words: Sequence[Word], rules: LayoutRules, language: str | None = None
     return groups
 
 
+def person_timed(cap: Caption) -> bool:
+    """True when a person's SRT timed this caption (its words carry their cue)."""
+    return cap.chunks[0][0].cue is not None
+
+
 def _timed(groups: list[list[Chunk]], rules: LayoutRules) -> list[Caption]:
     caps = [Caption(g[0][0].start, g[-1][-1].end, g) for g in groups]
+    cues = [c.chunks[0][0].cue for c in caps]
+    for i, cap in enumerate(caps):                  # a person's cue: its own start, and its end
+        if cues[i] is not None:                     # (a cue too long for one caption is cut in
+            if i == 0 or cues[i - 1] != cues[i]:    # pieces that follow each other inside it)
+                cap.start = cues[i].start
+            if i + 1 == len(caps) or cues[i + 1] != cues[i]:
+                cap.end = max(cues[i].end, cap.start)
     for i, cap in enumerate(caps):
         nxt = caps[i + 1].start if i + 1 < len(caps) else float("inf")
+        if cues[i] is not None:
+            if i + 1 < len(caps) and cues[i + 1] == cues[i]:
+                cap.end = nxt
+            cap.end = min(cap.end, nxt)
+            continue
         spoken_end = cap.end
         want = max(rules.min_duration, len(cap.text.replace("\n", " ")) / rules.max_cps)
         if cap.end - cap.start < want:

@@ -37,16 +37,21 @@ def _ms_ceil(t: float) -> float:
     return math.ceil(t * 1000 - 1e-6) / 1000
 
 
-def pace(caps: Sequence[Timed], texts: Sequence[str], max_cps: float, min_duration: float) -> list[dict]:
+def pace(caps: Sequence[Timed], texts: Sequence[str], max_cps: float, min_duration: float,
+         fixed: Sequence[bool] = ()) -> list[dict]:
     """Set ``start``/``end`` of ``caps`` (in order) so each meets ``max_cps`` and ``min_duration``.
 
-    ``texts`` are the captions' display texts (one line each). Returns one entry per caption that
-    was extended past its layout end or moved: ``{"start", "end", "text", "was": [start, end],
-    "change": "extended" | "delayed" | "early" | "fast"}``.
+    ``texts`` are the captions' display texts (one line each). ``fixed`` marks the captions a
+    person timed: they keep their start (never delayed, so a dense file cannot drift), may only
+    be extended into the silence before the next caption, and are reported ``"short"`` when even
+    that is not long enough; the captions before them end in time. Returns one entry per caption
+    that was extended past its layout end or moved: ``{"start", "end", "text", "was": [start, end],
+    "change": "extended" | "delayed" | "early" | "fast" | "short"}``.
     """
     changes: dict[int, dict] = {}
     prev_end = -math.inf
     originals = [(c.start, c.end) for c in caps]
+    fixed = list(fixed) or [False] * len(caps)
 
     def note(k: int, change: str) -> None:
         cap = caps[k]
@@ -57,6 +62,16 @@ def pace(caps: Sequence[Timed], texts: Sequence[str], max_cps: float, min_durati
         start0, end0 = originals[i]
         need = max(min_duration, len(text) / max_cps)
         nxt = originals[i + 1][0] if i + 1 < len(caps) else math.inf
+        if fixed[i]:
+            start = round(start0, 3)
+            end = min(max(round(end0, 3), _ms_floor(min(start + need, nxt))), nxt)
+            cap.start, cap.end = start, max(end, start)
+            prev_end = cap.end
+            if cap.end - start < need - 1e-9:
+                note(i, "short")
+            elif cap.end > end0 + 0.0015:
+                note(i, "extended")
+            continue
         start = max(_ms_floor(start0), _ms_ceil(prev_end) if prev_end > -math.inf else -math.inf)
         if nxt - start < need and start0 > prev_end:          # not enough room before the next one
             start = max(start0 - LEAD, nxt - need, prev_end if prev_end > -math.inf else 0.0, 0.0)
@@ -70,6 +85,9 @@ def pace(caps: Sequence[Timed], texts: Sequence[str], max_cps: float, min_durati
         end = max(_ms_ceil(end0), _ms_ceil(start + need))
         if end - start < need - 1e-9:
             end = _ms_ceil(end + 0.001)
+        if i + 1 < len(caps) and fixed[i + 1] and end > nxt:     # a person's caption comes next: it
+            start, end = min(start, max(_ms_floor(nxt) - 0.001, 0.0)), _ms_floor(nxt)   # is never delayed
+            note(i, "fast")
         cap.start, cap.end = start, end
         prev_end = end
         if start > start0 + 0.0015:
@@ -84,3 +102,44 @@ def pace(caps: Sequence[Timed], texts: Sequence[str], max_cps: float, min_durati
 def cps(text: str, start: float, end: float) -> float:
     """Characters per second of ``text`` shown from ``start`` to ``end``."""
     return len(text) / max(end - start, 1e-9)
+
+
+def clip_to(caps: list, duration: float | None) -> list:
+    """``caps`` cut at the video's end (``duration`` seconds; None: no limit): none ends after it,
+    and one that would start in the video's last millisecond or later is left out."""
+    if duration is None:
+        return caps
+    end = _ms_floor(duration)
+    out = [c for c in caps if c.start < end - 0.0005]
+    for c in out:
+        c.start, c.end = max(c.start, 0.0), min(c.end, end)    # a part of a split episode starts at 0
+    return out
+
+
+def person_cue_warnings(words: Sequence, duration: float, max_cps: float, min_duration: float,
+                        frame: float, limit: int = 6) -> list[str]:
+    """One warning per SRT file whose cues (``words`` timed by a person, ``word.cue``) cannot be
+    shown long enough: under ``min_duration`` or ``max_cps`` even when extended to the next cue,
+    or not at all (less than a ``frame``, or after the video's end at ``duration``). Such a cue is
+    still shown for the time it has; nothing is dropped in silence."""
+    texts: dict = {}
+    for w in words:
+        if w.cue is not None:
+            texts.setdefault(w.cue, []).append(w.word.strip())
+    marks = sorted(texts, key=lambda m: (m.start, m.end))
+    short: dict[str, list[str]] = {}
+    for k, m in enumerate(marks):
+        nxt = marks[k + 1].start if k + 1 < len(marks) else math.inf
+        room = min(nxt, duration) - m.start
+        need = max(min_duration, len(" ".join(texts[m])) / max_cps)
+        if room >= need - 1e-6:
+            continue
+        what = "not shown" if room < frame else f"{room:.2f} s of {need:.1f} s"
+        short.setdefault(m.file, []).append(f"line {m.line} ({what})")
+    out = []
+    for file, items in short.items():
+        more = f" and {len(items) - limit} more" if len(items) > limit else ""
+        out.append(f"{file}: {len(items)} cue(s) too short to read at {max_cps:g} characters a second and "
+                   f"{min_duration:g} s at least, shown for the time they have: {', '.join(items[:limit])}{more}; "
+                   "lengthen or merge them")
+    return out

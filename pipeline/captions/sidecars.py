@@ -24,8 +24,14 @@ from typing import Sequence
 import pysubs2
 
 from pipeline.cache import atomic_write_text
-from pipeline.captions.layout import ACCESSIBLE, Caption, LayoutRules, layout
-from pipeline.captions.pacing import pace
+from pipeline.captions.layout import (
+    ACCESSIBLE,
+    Caption,
+    LayoutRules,
+    layout,
+    person_timed,
+)
+from pipeline.captions.pacing import clip_to, pace
 from pipeline.captions.words import caption_language
 from pipeline.speech.transcript import Cue, Transcript, Word
 
@@ -86,13 +92,17 @@ def _legal(cap: Caption, rules: LayoutRules) -> bool:
 
 
 def captions(words: Sequence[Word], language: str | None, rules: LayoutRules = ACCESSIBLE,
-             max_cps: float = MAX_CPS, min_duration: float = MIN_DURATION) -> list[Caption]:
-    """Subtitle captions for ``words`` (seconds on one timeline) under the subtitle rules."""
+             max_cps: float = MAX_CPS, min_duration: float = MIN_DURATION,
+             duration: float | None = None) -> list[Caption]:
+    """Subtitle captions for ``words`` (seconds on one timeline) under the subtitle rules; none
+    ends after ``duration`` (the video's length), and one that would start after it is left out
+    (a person's cue there is reported by ``pacing.person_cue_warnings``)."""
     caps: list[Caption] = []
     for cap in layout(words, rules, language):
         caps.extend([cap] if _legal(cap, rules) else _reflow(cap, rules))
-    pace(caps, [" ".join(c.line_texts) for c in caps], max_cps, max(min_duration, rules.min_duration))
-    return caps
+    pace(caps, [" ".join(c.line_texts) for c in caps], max_cps, max(min_duration, rules.min_duration),
+         [person_timed(c) for c in caps])
+    return clip_to(caps, duration)
 
 
 def cues(words: Sequence[Word], language: str | None) -> list[Cue]:
@@ -132,8 +142,10 @@ def srt_text(transcript: Transcript) -> str:
 
 
 def write_sidecars(words: Sequence[Word], srt_path: Path, vtt_path: Path, language: str | None = "fr",
-                   rules: LayoutRules = ACCESSIBLE) -> None:
-    """Write ``srt_path`` and ``vtt_path`` for ``words`` (seconds on the episode timeline)."""
-    cue_list = [Cue(c.start, c.end, c.text) for c in captions(words, caption_language(language), rules)]
+                   rules: LayoutRules = ACCESSIBLE, duration: float | None = None) -> None:
+    """Write ``srt_path`` and ``vtt_path`` for ``words`` (seconds on the video's timeline, which
+    lasts ``duration`` seconds: no cue ends after it)."""
+    cue_list = [Cue(c.start, c.end, c.text) for c in captions(words, caption_language(language), rules,
+                                                                duration=duration)]
     atomic_write_text(Path(srt_path), srt_of(cue_list))
     atomic_write_text(Path(vtt_path), vtt_of(cue_list))

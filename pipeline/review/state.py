@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pipeline.approval import approval_status
 from pipeline.branding.bumpers import bumper_analyses
+from pipeline.captions.glyphs import caption_cmap, misreads
 from pipeline.captions.spelling import allowed_words, is_unknown
+from pipeline.captions.words import caption_language
 from pipeline.review.history import history
 from pipeline.review.post_edit import post_rows
 from pipeline.review.voices import voice_rows
@@ -28,6 +30,12 @@ def _tokens(text: str, low: set[str], terms, allowed: set[str] | None = None) ->
     return out
 
 
+def misread_lines(clip, settings) -> list[str]:
+    """The recognition errors render leaves out of this clip's captions (``captions/glyphs.misreads``)."""
+    language = caption_language(settings.language, clip.machine.language)
+    return misreads(clip.machine.words, language, clip.name, drawable=caption_cmap(settings.caption_style))[1]
+
+
 def caption_rows(session) -> list[dict]:
     terms = session.episode.settings.bleep
     settings = session.episode.settings
@@ -40,7 +48,7 @@ def caption_rows(session) -> list[dict]:
         rows.append({
             "clip": clip.name, "source": source, "srt": clip.srt.name,
             "start": clip.span.start, "duration": round(clip.span.duration, 3), "offset": round(offset, 3),
-            "warnings": list(clip.machine.warnings) if source == "machine" else [],
+            "warnings": list(clip.machine.warnings) + misread_lines(clip, settings) if source == "machine" else [],
             "cues": [{"start": round(c.start, 3), "end": round(c.end, 3), "text": c.text,
                       "tokens": _tokens(c.text, session.low_confidence(clip, c), terms, allowed)} for c in cues],
         })

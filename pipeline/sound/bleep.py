@@ -20,7 +20,7 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, replace
 
-from pipeline.captions.words import spoken_groups, split_contraction, split_elision
+from pipeline.captions.words import split_contraction, split_elision, spoken_groups
 from pipeline.speech.transcript import Word
 
 PLACEHOLDER = "***"

@@ -31,9 +31,6 @@ class CueMark:
     def shifted(self, offset: float) -> "CueMark":
         return CueMark(self.start + offset, self.end + offset, self.file, self.line)
 
-    def where(self) -> str:
-        return f"{self.file}: line {self.line}" if self.line else self.file
-
 
 @dataclass
 class Word:
