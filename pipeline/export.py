@@ -58,7 +58,7 @@ def _export_network(master: Path, master_measured: dict, cover: Path, plan: Edit
 
     out_dir.mkdir(parents=True)
     parts = plan.parts[net.name]
-    words = plan.timeline_words()
+    words = plan.words
     files = []
     for index, (start, end) in enumerate(parts, 1):
         stem = plan.episode if len(parts) == 1 else f"{plan.episode}-part{index}"
@@ -68,7 +68,7 @@ def _export_network(master: Path, master_measured: dict, cover: Path, plan: Edit
         else:
             cut_part(master, start, end, video)
         write_sidecars(part_words(words, start, end), out_dir / f"{stem}.srt", out_dir / f"{stem}.vtt",
-                       language=plan.language)
+                       language=plan.language, duration=end - start)
         if len(parts) == 1 and video.stat().st_size == master_measured["size_bytes"]:
             measured = {**master_measured, "file": video.name}
         else:
