@@ -21,6 +21,7 @@ from pipeline.faces.tracking import FaceTracks
 from pipeline.source.normalize import read_frames
 
 LABEL_LINES = 4
+MAX_TILES = 300        # tiles on one sheet (5 across: about 16,600 px tall, 55 MB while drawn)
 LINE_H = 14
 GREEN, ORANGE, RED = (0, 220, 90), (255, 150, 0), (255, 60, 60)
 STRIP_TITLE = "PUBLISHED FRAMES, evenly spaced, masks outlined: a face with no outline is published as is"
@@ -36,17 +37,16 @@ def _font(size: int):
 
 
 def _frames(span, wanted: set[int], width: int):
-    """The clip frames in ``wanted``, at ``width`` (analysis chain), masked by nobody yet."""
+    """The clip frames in ``wanted``, at ``width`` (analysis chain), masked by nobody yet, one at a
+    time as they are decoded (holding them all cost a frame per face track: gigabytes for a crowd)."""
     if not wanted:
-        return {}
+        return
     step = math.gcd(*wanted) or 1
-    out = {}
     for index, frame in read_frames(span, width=min(width, span.info.width), every=step):
         if index in wanted:
-            out[index] = frame
+            yield index, frame
         if index >= max(wanted):
             break
-    return out
 
 
 def _published(frame: np.ndarray, ft: FaceTracks, index: int, overrides, settings) -> np.ndarray:
@@ -141,6 +141,21 @@ def draw_strip(frames: list, cell: int = 220, columns: int = 5, title: str = STR
     return image, placed
 
 
+def drawn_items(items: list, limit: int | None = None) -> list[int]:
+    """Which items (positions, in order) get a tile: all of them up to ``limit``; past it, every
+    item a person asked for or that is not a masked face (kept faces, regions, whole-frame spans,
+    voices) and then the face tracks masked longest. A crowd filmed for ten minutes has thousands
+    of tracks: one tile each made a sheet too tall for a JPEG and gigabytes to draw."""
+    limit = MAX_TILES if limit is None else limit
+    if len(items) <= limit:
+        return list(range(len(items)))
+    faces = [k for k, m in enumerate(items) if m.kind == "face" and not m.visible]
+    first = [k for k, m in enumerate(items) if not (m.kind == "face" and not m.visible)]
+    room = max(0, limit - len(first))
+    longest = sorted(faces, key=lambda k: (-(items[k].end - items[k].start), k))[:room]
+    return sorted(first + longest)
+
+
 def draw_sheet(items: list, tracks_by_clip: dict[str, FaceTracks], spans: dict, settings, overrides,
                thumb: int = 220, columns: int = 5, width: int = 1280,
                published: list | None = None) -> tuple[Image.Image, list[dict], list[dict]]:
@@ -148,29 +163,31 @@ def draw_sheet(items: list, tracks_by_clip: dict[str, FaceTracks], spans: dict, 
     in sheet pixels (the picture part of the tile and the item's box in it), with the frame shown
     and the crop of that frame (``frame_size`` pixels) the tile was cut from; then, below the
     tiles, the strip of ``published`` frames (:func:`draw_strip`) and its places in sheet pixels."""
-    cells: list[tuple[Image.Image, dict]] = []
-    frames: dict[str, dict[int, np.ndarray]] = {}
-    for name in dict.fromkeys(m.clip for m in items if m.show is not None):
-        wanted = {m.show for m in items if m.clip == name and m.show is not None}
+    drawn = drawn_items(items)
+    cut: dict[int, tuple[Image.Image, dict]] = {}    # item -> its cell, cut while its frame streams past
+    for name in dict.fromkeys(items[k].clip for k in drawn if items[k].show is not None):
+        at: dict[int, list[int]] = {}
+        for k in drawn:
+            if items[k].clip == name and items[k].show is not None and items[k].frame_box is not None:
+                at.setdefault(items[k].show, []).append(k)
         ft = tracks_by_clip.get(name) or FaceTracks(name, spans[name].start, spans[name].frame_count)
-        frames[name] = {i: _published(f, ft, i, overrides, settings)
-                        for i, f in _frames(spans[name], wanted, width).items()}
-    for m in items:
-        frame = frames.get(m.clip, {}).get(m.show) if m.show is not None else None
-        if frame is not None and m.frame_box is not None:
-            cells.append(_image_cell(frame, m, thumb))
-        else:
-            cells.append((_voice_cell(thumb) if m.kind == "voice" else Image.new("RGB", (thumb, thumb)), {}))
+        for i, f in _frames(spans[name], set(at), width):
+            shown = _published(f, ft, i, overrides, settings)
+            for k in at[i]:
+                cut[k] = _image_cell(shown, items[k], thumb)
+    cells = [cut.get(k) or (_voice_cell(thumb) if items[k].kind == "voice" else Image.new("RGB", (thumb, thumb)), {})
+             for k in drawn]
     label_h = LABEL_LINES * LINE_H + 6
-    rows = max(1, math.ceil(len(cells) / columns))
+    rows = max(1, math.ceil((len(cells) + (len(drawn) < len(items))) / columns))
     sheet = Image.new("RGB", (columns * thumb, rows * (thumb + label_h)), (24, 24, 24))
     draw = ImageDraw.Draw(sheet)
     font = _font(13)
     if not cells:
         draw.text((10, 10), "nothing masked" + (" (masking disabled)" if settings.method == "none" else ""),
                   fill=(255, 255, 255), font=font)
-    tiles = []
-    for k, ((img, place), m) in enumerate(zip(cells, items)):
+    tiles: list[dict] = [{"tile": None} for _ in items]     # an item left off the sheet has no tile
+    for k, (i, (img, place)) in enumerate(zip(drawn, cells)):
+        m = items[i]
         x, y = (k % columns) * thumb, (k // columns) * (thumb + label_h)
         sheet.paste(img, (x, y))
         for n, line in enumerate(_labels(m)):
@@ -182,7 +199,14 @@ def draw_sheet(items: list, tracks_by_clip: dict[str, FaceTracks], spans: dict, 
             tile = {"tile": [x + ix, y + iy, iw, ih], "box": [round(x + b[0], 2), round(y + b[1], 2),
                                                               round(x + b[2], 2), round(y + b[3], 2)],
                     **{k2: (round(v, 5) if isinstance(v, float) else v) for k2, v in place.items()}}
-        tiles.append(tile)
+        tiles[i] = tile
+    if len(drawn) < len(items):
+        k = len(drawn)
+        x, y = (k % columns) * thumb, (k // columns) * (thumb + label_h)
+        left = [f"+{len(items) - len(drawn)} masked face tracks", "not drawn: the sheet shows",
+                "the longest ones; all are", "in contact-sheet.json"]
+        for n, line in enumerate(left):
+            draw.text((x + 8, y + 8 + LINE_H * n), line, fill=(235, 235, 235), font=font)
     if not published:
         return sheet, tiles, []
     strip, placed = draw_strip(published, thumb, columns)

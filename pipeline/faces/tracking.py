@@ -301,6 +301,7 @@ class FaceTracks:
     def __post_init__(self):
         self._chunks: dict[int, list[list[tuple[str, tuple]]]] = {}   # first frame -> rows, oldest first
         self._spans: np.ndarray | None = None      # (tracks, 2): first and last masked frame of each
+        self._n: int | None = None                 # frames the boxes are defined on
 
     # -- serialisation ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -325,7 +326,9 @@ class FaceTracks:
 
     def _length(self) -> int:
         """Frames the boxes are defined on (indices past it are clamped to its last frame)."""
-        return max(self.frame_count, 1 + max((t.last for t in self.tracks), default=0))
+        if self._n is None:
+            self._n = max(self.frame_count, 1 + max((t.last for t in self.tracks), default=0))
+        return self._n
 
     def _rows(self, first: int) -> list[list[tuple[str, tuple]]]:
         """``(track id, box)`` rows of the ``CHUNK`` frames from ``first``. Only the last ``CHUNKS``
