@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import SHARED_MEDIA, save, table  # noqa: E402
+from benchmarks.common import SHARED_MEDIA, Benchmark, check, info, table  # noqa: E402
 
 AUDIO = ["audio/fr/fr_fleurs_001.wav", "audio/fr/fr_fleurs_000.wav", "audio/en/en_whisper_jfk.wav"]
 
@@ -92,7 +92,7 @@ def decode_frames(path: Path) -> int:
         return -1
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--episodes", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=6.0)
@@ -172,9 +172,21 @@ def main() -> None:
         f == expected for f in frames.values()), "leftovers": leftovers, "final_run_s": round(wall, 1)}
 
     table("cadre batch", ["measure", "value"], [[k, v] for k, v in results.items()])
-    save("bench_batch", results)
     shutil.rmtree(work, ignore_errors=True)
+    bench = Benchmark("batch", "cadre batch: cold runs -j 1 / -j 2, no-op re-run, caption edit, kill -9",
+                      baselines=["-j 1"])
+    bench.add(check("no-op re-run of a finished campaign, wall", results["noop_s"], "<", 3.0, unit="s",
+                    note=f"{results['noop_jobs']} jobs started"))
+    bench.add(check("caption edit: analysis cache entries written", len(results["caption_edit_analysis_entries_written"]),
+                    "==", 0, note="jobs run: " + ", ".join(results["caption_edit_jobs"])))
+    bench.add(check("published files broken after a kill -9", results["broken_after_any_kill"], "==", 0,
+                    note=f"kills at {results['kills_at_s']} s"))
+    bench.add(check("after the kills, every output decodes fully and nothing is left over",
+                    int(results["after_kills"]["all_decode_fully"] and not results["after_kills"]["leftovers"]),
+                    "==", 1))
+    bench.add(info("cold run speed-up, -j 2 over -j 1 (median)", results["speedup_j2"], unit="x"))
+    return bench.finish(results)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -112,7 +112,7 @@ def moviepy_baseline(source: Path, words, out: Path, preset: str) -> Timer:
     return timer
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--preset", default="fast", help="x264 preset (Cadre's master uses 'fast')")
@@ -145,7 +145,17 @@ def main() -> None:
                 result[f"{kind}_moviepy_s"] = round(getattr(t_movie, kind), 2)
                 result[f"{kind}_cadre_speedup_x"] = round(getattr(t_movie, kind) / getattr(t_cadre, kind), 2)
         print(json.dumps(result, indent=2))
+    from benchmarks.common import Benchmark, check
+
+    bench = Benchmark("captions", "burning captions: overhead on the render, and Cadre against moviepy",
+                      baselines=["bare ffmpeg encode", "moviepy TextClip + CompositeVideoClip"])
+    bench.add(check("caption overhead on the encode, CPU time", result["cpu_caption_overhead_pct"], "<=", 10.0,
+                    unit="%", note=f"wall {result['wall_caption_overhead_pct']} %; best of {args.repeat}"))
+    if "cpu_cadre_speedup_x" in result:
+        bench.add(check("moviepy / Cadre, CPU time", result["cpu_cadre_speedup_x"], ">=", 3.0, unit="x",
+                        baseline="moviepy", note=f"wall {result['wall_cadre_speedup_x']}x; one run each"))
+    return bench.finish(result)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

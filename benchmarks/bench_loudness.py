@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=180.0)
     ap.add_argument("--pairs", type=int, default=3)
     args = ap.parse_args()
-    from benchmarks.common import save, table
+    from benchmarks.common import Benchmark, check, info, table
     from pipeline.ffmpeg import run
     from pipeline.networks import master_profile
     from pipeline.sound.loudness import render_audio
@@ -68,9 +68,14 @@ def main() -> None:
           [["no events", f"{statistics.median(plain):.2f}", "1.00", "", ""],
            ["with progress", f"{statistics.median(reported):.2f}", f"{ratio:.3f}",
             "/".join(map(str, counts[-1])), f"{max(gaps):.2f}"]])
-    save("bench_loudness", {"seconds": d, "plain_s": plain, "progress_s": reported, "ratio": ratio,
-                            "events_per_pass": counts, "longest_gap_s": gaps})
+    bench = Benchmark("loudness", "the loudness passes with progress events against without",
+                      baselines=["no events"])
+    bench.add(check("longest gap between two progress events during a pass", round(max(gaps), 3), "<=", 1.0,
+                    unit="s"))
+    bench.add(info("wall time with progress / without, median", round(ratio, 3), baseline=1.0, unit="x"))
+    return bench.finish({"seconds": d, "plain_s": plain, "progress_s": reported, "ratio": ratio,
+                         "events_per_pass": counts, "longest_gap_s": gaps})
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

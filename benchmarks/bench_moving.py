@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import save, table  # noqa: E402
+from benchmarks.common import Benchmark, check, table  # noqa: E402
 from pipeline.faces.moving import WHOLE, _masks, track_region  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
 from pipeline.source.normalize import ClipSpan, read_frames  # noqa: E402
@@ -98,7 +98,7 @@ def score(boxes, speed: float, frames: int) -> tuple[int, int]:
     return uncovered, whole
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args()
@@ -129,8 +129,15 @@ def main() -> None:
                              "ms_per_frame": round(ms, 2)})
     table("Moving plate, known path: frames not fully covered (target 0), whole-frame masks, flagged frames",
           ["case", "tracker", "frames", "uncovered", "whole frame", "flagged", "max mask area", "ms/frame"], rows)
-    save("moving", {"seconds": args.seconds, "cases": data})
+    bench = Benchmark("moving", "tracked regions on moving plates with a known path: frames not fully covered",
+                      baselines=["OpenCV MIL tracker"])
+    for case in sorted({d["case"] for d in data}):
+        ours = next(d for d in data if d["case"] == case and d["tracker"] == "cadre")
+        mil = next(d for d in data if d["case"] == case and d["tracker"] != "cadre")
+        bench.add(check(f"frames not fully covered, {case}", ours["uncovered"], "==", 0, baseline=mil["uncovered"],
+                        unit="frames", note=f"{ours['whole_frame']} whole-frame masks, {ours['flagged']} flagged"))
+    return bench.finish({"seconds": args.seconds, "cases": data})
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

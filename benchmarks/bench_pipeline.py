@@ -1,21 +1,19 @@
-"""What a unit would otherwise chain by hand, against Cadre's cold first render, on one clip.
+"""What a unit would otherwise chain by hand, against Cadre's cold first render, on one file.
 
-    python benchmarks/bench_pipeline.py [--seconds 60] [--preset fast] [--json out.json]
+    python -m benchmarks pipeline [--seconds 60] [--preset fast] [--repeats 3]
 
-The clip: 1920x1080, 30 fps, ``--seconds`` long, a pan and zoom over a labelled photo of several
-people (``../shared/media/images``), with real French speech (the FLEURS clips, looped).
+The clip: 1920x1080, 30 fps, ``--seconds`` long, a pan and zoom over the labelled photos
+(``benchmarks/labelled.py``: every face's box known), with real French speech (FLEURS, looped).
 
-- **By hand**: faster-whisper (the same Whisper base weights, int8, beam 5, word timestamps) writes
-  an SRT; deface 1.5.0 with its CLI defaults (full-resolution CenterFace, threshold 0.2, blur,
-  ellipse, mask scale 1.3) anonymises every frame, written losslessly-ish (x264 CRF 18, as a person
-  would keep quality for the next step); then one ffmpeg command crops 9:16, scales to 1080x1920,
-  burns the SRT (libass, the shipped font) and normalises loudness (one-pass loudnorm), x264 at
-  ``--preset``.
-- **Cadre**: ``cadre render EPISODE -n tiktok`` with an empty analysis cache (transcription, face
-  analysis, reframe, two-pass loudness, masking, captions, checks), x264 at ``--preset``.
+- **By hand**, each tool as its CLI, each in its own process: faster-whisper (the same Whisper base
+  weights, int8, beam 5, word timestamps) writes an SRT; deface 1.5.0's CLI (its onnxruntime path;
+  defaults, or ``--scale 640x360``; audio kept) anonymises the file; one ffmpeg command crops 9:16,
+  scales to 1080x1920, burns the SRT and normalises loudness (one-pass loudnorm), x264 ``--preset``.
+- **Cadre**: ``cadre render EPISODE -n tiktok`` from an empty analysis cache, x264 ``--preset``.
 
-Each part is timed on its own (wall seconds, best of one: the cold run is the point); the ratio is
-Cadre / by hand (target <= 0.5). Peak memory of each command is reported too.
+Rows are run ``--repeats`` times interleaved; medians of wall and CPU time (children's getrusage).
+Targets (issue 29): Cadre <= 0.5x the chain with deface's defaults, <= 1.0x the chain with deface
+``--scale 640x360``; that chain's leaked frames (labelled faces not fully masked) are quoted.
 """
 from __future__ import annotations
 
@@ -26,11 +24,18 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.common import ROOT, SHARED_MEDIA, table, timed  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    ROOT,
+    SHARED_MEDIA,
+    Benchmark,
+    check,
+    interleaved,
+    medians,
+    table,
+)
 from pipeline.ffmpeg import ffmpeg_exe, run  # noqa: E402
 from pipeline.resources import font_dir  # noqa: E402
 from pipeline.speech.models import resolve  # noqa: E402
@@ -40,11 +45,11 @@ W, H, FPS = 1920, 1080, 30
 
 def make_clip(folder: Path, seconds: float) -> Path:
     """A pan and zoom over a group photo, with French speech, as H.264 + AAC."""
-    from bench_masking import load_truth, make_panzoom
+    from benchmarks.labelled import load_truth, make_panzoom
 
     truth = load_truth()
     silent = folder / "video.mp4"
-    make_panzoom(truth, silent, seconds)
+    per_frame = make_panzoom(truth, silent, seconds)
     speech = sorted((SHARED_MEDIA / "audio" / "fr").glob("fr_fleurs_*.wav"))
     listing = folder / "speech.txt"
     listing.write_text("".join(f"file '{p}'\n" for p in speech * 20))
@@ -53,7 +58,7 @@ def make_clip(folder: Path, seconds: float) -> Path:
     run(["-i", str(silent), "-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0:v", "-map", "1:a",
          "-t", f"{seconds}", "-c:v", "copy", "-c:a", "aac", "-b:a", "192k", str(clip)], source=clip, what="bench clip")
     (clip.parent / "episode.toml").write_text('language = "fr"\n', "utf-8")
-    return clip
+    return clip, per_frame
 
 
 def whisper_srt(clip: Path, srt: Path) -> None:
@@ -73,29 +78,6 @@ def whisper_srt(clip: Path, srt: Path) -> None:
     srt.write_text("\n".join(lines), "utf-8")
 
 
-def deface_defaults(clip: Path, out: Path) -> None:
-    """deface 1.5.0's CLI defaults, frame by frame, written with x264 CRF 18 and the source audio."""
-    import imageio.v2 as iio
-    from deface.centerface import CenterFace
-    from deface.deface import anonymize_frame
-
-    cf = CenterFace(in_shape=None, backend="auto")
-    reader = iio.get_reader(str(clip))
-    enc = subprocess.Popen([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
-                            "-pix_fmt", "rgb24", "-s", f"{W}x{H}", "-r", str(FPS), "-i", "pipe:", "-i", str(clip),
-                            "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-crf", "18", "-preset", "fast",
-                            "-pix_fmt", "yuv420p", "-c:a", "copy", str(out)], stdin=subprocess.PIPE)
-    for frame in reader:
-        dets, _ = cf(frame, threshold=0.2)
-        anonymize_frame(dets, frame, mask_scale=1.3, replacewith="blur", ellipse=True, draw_scores=False,
-                        replaceimg=None, mosaicsize=20)
-        enc.stdin.write(frame.tobytes())
-    reader.close()
-    enc.stdin.close()
-    if enc.wait() != 0:
-        sys.exit("bench_pipeline: the deface encode failed")
-
-
 def final_ffmpeg(masked: Path, srt: Path, out: Path, preset: str) -> list[str]:
     style = "FontName=Roboto,Bold=1,FontSize=14,Outline=2,MarginV=60"
     vf = (f"crop=ih*9/16:ih,scale=1080:1920,setsar=1,"
@@ -106,48 +88,77 @@ def final_ffmpeg(masked: Path, srt: Path, out: Path, preset: str) -> list[str]:
             "-movflags", "+faststart", str(out)]
 
 
-def seconds_of(fn, *args) -> float:
-    t = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - t
+def chain(clip: Path, work: Path, preset: str, scale: list[str], tag: str) -> list[list[str]]:
+    """The hand-chained tools as commands: faster-whisper's SRT, deface's CLI (``scale``: its
+    ``--scale`` argument or nothing; audio kept), one ffmpeg for the rest."""
+    srt, masked, out = work / f"{tag}.srt", work / f"{tag}-masked.mp4", work / f"{tag}.mp4"
+    return [[sys.executable, "-m", "benchmarks.bench_pipeline", "--srt", str(clip), str(srt)],
+            [sys.executable, "-m", "benchmarks.deface_run", str(work / f"{tag}-deface.json"), "--", str(clip),
+             "-o", str(masked), "--keep-audio", *scale],
+            final_ffmpeg(masked, srt, out, preset)]
+
+
+def run_all(commands: list[list[str]], env: dict | None = None):
+    def go():
+        for cmd in commands:
+            done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+            if done.returncode:
+                raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr[-2000:]}")
+    return go
+
+
+def leaks(per_frame, facts: Path) -> int:
+    from benchmarks.bench_masking import score
+    from pipeline.faces.redaction import load_settings
+
+    return score(per_frame, json.loads(facts.read_text()), load_settings("blur", shape="ellipse"))["leaked_frames"]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--preset", default="fast")
-    ap.add_argument("--json", type=Path)
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved runs of each row (medians)")
+    ap.add_argument("--srt", nargs=2, type=Path, metavar=("CLIP", "SRT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.srt:
+        whisper_srt(*args.srt)
+        return 0
     if not SHARED_MEDIA.is_dir():
         print(f"bench_pipeline: {SHARED_MEDIA} not found (the shared real media)", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="cadre-bench-pipeline-"))
     try:
-        clip = make_clip(work, args.seconds)
-        srt, masked, out = work / "hand.srt", work / "masked.mp4", work / "hand.mp4"
-        t_asr = seconds_of(whisper_srt, clip, srt)
-        t_face = seconds_of(deface_defaults, clip, masked)
-        t_final, mem_final = timed(final_ffmpeg(masked, srt, out, args.preset))
-        hand = t_asr + t_face + t_final
+        clip, per_frame = make_clip(work, args.seconds)
         cache = work / "cache"
         cadre = [sys.executable, "-m", "pipeline.cli", "render", str(clip.parent), "-n", "tiktok",
                  "-o", str(work / "exports"), "--x264-preset", args.preset]
-        t_cadre, mem_cadre = timed(cadre, env={"CADRE_CACHE_DIR": str(cache)})
-        load = os.getloadavg()
-        rows = [["faster-whisper SRT (by hand)", f"{t_asr:.1f}", ""],
-                ["deface defaults (by hand)", f"{t_face:.1f}", ""],
-                ["ffmpeg crop+scale+subtitles+loudnorm (by hand)", f"{t_final:.1f}", f"{mem_final / 2**20:.0f}"],
-                ["by hand, total", f"{hand:.1f}", ""],
-                ["Cadre cold first render (TikTok)", f"{t_cadre:.1f}", f"{mem_cadre / 2**20:.0f}"]]
-        table(f"{args.seconds:.0f} s 1080p clip with French speech and faces, x264 {args.preset} "
-              f"(load {load[0]:.1f} on {os.cpu_count()} cores)", ["step", "wall s", "peak MB"], rows)
-        ratio = t_cadre / hand
-        print(f"Cadre / by hand: {ratio:.2f} (target <= 0.5) {'OK' if ratio <= 0.5 else 'MISSED'}")
-        if args.json:
-            args.json.write_text(json.dumps({"asr_s": t_asr, "deface_s": t_face, "ffmpeg_s": t_final,
-                                             "hand_s": hand, "cadre_s": t_cadre, "ratio": ratio,
-                                             "cadre_peak_mb": mem_cadre / 2**20}, indent=1))
-        return 0
+        rows = {"by hand, deface defaults": run_all(chain(clip, work, args.preset, [], "defaults")),
+                "by hand, deface --scale 640x360": run_all(chain(clip, work, args.preset, ["--scale", "640x360"],
+                                                                 "fast")),
+                "Cadre cold first render (TikTok)": lambda: (shutil.rmtree(cache, ignore_errors=True),
+                                                             run_all([cadre], {"CADRE_CACHE_DIR": str(cache)})())}
+        samples = interleaved(rows, args.repeats)
+        med = {k: medians(v) for k, v in samples.items()}
+        table(f"{args.seconds:.0f} s 1080p clip with French speech and faces, x264 {args.preset}, medians of "
+              f"{args.repeats} interleaved runs (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)",
+              ["row", "wall s", "CPU s"], [[k, f"{w:.1f}", f"{c:.1f}"] for k, (w, c) in med.items()])
+        cad, slow, fast = med["Cadre cold first render (TikTok)"], med["by hand, deface defaults"], \
+            med["by hand, deface --scale 640x360"]
+        leaked = {k: leaks(per_frame, work / f"{k}-deface.json") for k in ("defaults", "fast")}
+        bench = Benchmark("pipeline", "Cadre's cold first render against the hand-chained tools on one file",
+                          baselines=["faster-whisper SRT + deface CLI + ffmpeg"])
+        bench.add(check("Cadre cold render / chain with deface defaults, wall", round(cad[0] / slow[0], 3), "<=", 0.5,
+                        baseline="deface defaults chain", unit="x",
+                        note=f"CPU {cad[1] / slow[1]:.2f}x; the chain's deface leaked {leaked['defaults']} frames"))
+        bench.add(check("Cadre cold render / chain with deface --scale 640x360, wall", round(cad[0] / fast[0], 3), "<=",
+                        1.0, baseline="deface --scale 640x360 chain", unit="x",
+                        note=f"CPU {cad[1] / fast[1]:.2f}x; that chain's deface leaked {leaked['fast']} frames"))
+        return bench.finish({"seconds": args.seconds, "preset": args.preset, "repeats": args.repeats,
+                             "medians": med, "leaked_frames": leaked,
+                             "samples": {k: [{"wall": x["wall"], "cpu": x["cpu"]} for x in v]
+                                         for k, v in samples.items()}})
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.common import ROOT, save, table, timed  # noqa: E402
+from benchmarks.common import Benchmark, check, table, timed  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe, run  # noqa: E402
 
 CADRE = [sys.executable, "-m", "pipeline.cli"]
@@ -71,7 +71,7 @@ def hand_command(src: Path, out: Path, preset: str) -> tuple[float, int]:
                   "-movflags", "+faststart", str(out)])
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--long-seconds", type=int, default=600)
@@ -129,8 +129,16 @@ def main() -> None:
         peak = max(rss for _, rss in [*mem.values(), *cold_mem.values()]) / 2**30
         print(f"peak memory {args.long_seconds} s / {short} s: {ratio:.2f}  (target <= 1.2); "
               f"highest peak {peak:.2f} GiB (target < 1.5)")
-    save("render_memory" if args.memory_only else "render",
-         {"seconds": args.seconds, "memory_size": args.memory_size, "preset": args.preset, "hand": bare,
+    bench = Benchmark("render_memory" if args.memory_only else "render",
+                      "render against one hand-written ffmpeg, five networks against one, peak memory long / short",
+                      baselines=["hand-written ffmpeg", f"{args.short_seconds} s episode"])
+    if not args.memory_only:
+        bench.add(check("tool overhead (warm) / hand ffmpeg, wall", round(warm / bare, 3), "<=", 1.15, unit="x"))
+        bench.add(check("five networks / one network (warm), wall", round(five / warm, 3), "<=", 1.3, unit="x"))
+    bench.add(check(f"peak memory, {args.long_seconds} s / {args.short_seconds} s episode", round(ratio, 3), "<=", 1.2,
+                    unit="x", note=f"{args.memory_size} episodes, summed RSS of the process tree"))
+    bench.add(check("highest peak memory", round(peak, 3), "<", 1.5, unit="GiB"))
+    return bench.finish({"seconds": args.seconds, "memory_size": args.memory_size, "preset": args.preset, "hand": bare,
           "cold": cold, "warm": warm, "five": five, "overhead": warm / bare if bare else None,
           "five_over_one": five / warm if warm else None,
           "memory": {str(k): v for k, v in mem.items()},
@@ -138,4 +146,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

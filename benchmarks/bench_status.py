@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--episodes", type=int, default=20)
     ap.add_argument("--clips", type=int, default=2)
@@ -61,7 +61,14 @@ def main() -> None:
               f"median {statistics.median(times):.2f} s (runs {', '.join(f'{x:.2f}' for x in times)}; "
               f"library call {lib:.2f} s); target < 2 s")
         print(out.stdout.splitlines()[-1])
+    from benchmarks.common import Benchmark, check, info
+
+    bench = Benchmark("status", "cadre status on a rendered campaign, wall time of the command", baselines=[])
+    bench.add(check(f"cadre status, {args.episodes} episodes, median wall time", round(statistics.median(times), 3),
+                    "<", 2.0, unit="s", note=f"runs {', '.join(f'{x:.2f}' for x in times)}"))
+    bench.add(info("library call alone", round(lib, 3), unit="s"))
+    return bench.finish({"episodes": args.episodes, "clips": args.clips, "runs_s": times, "library_s": lib})
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

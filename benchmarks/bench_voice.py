@@ -26,7 +26,6 @@ encode's cost by itself, whatever the disguise costs.
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import subprocess
@@ -38,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import SHARED_MEDIA, save, table  # noqa: E402
+from benchmarks.common import SHARED_MEDIA, Benchmark, check, table  # noqa: E402
 from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
 from pipeline.networks import master_profile  # noqa: E402
 from pipeline.sound import loudness, voice  # noqa: E402
@@ -95,7 +94,7 @@ def run_once(span: ClipSpan, voices, out: Path) -> tuple[float, float, int, floa
     return wall, cpu, counter.calls, disguise.cpu
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -145,9 +144,15 @@ def main() -> None:
           "(target: <= 1.10 with a 10 s span and with the whole clip)",
           ["variant", "wall s", "wall ratio", "cpu s", "cpu ratio", "disguise cpu s", "1 + disguise/none",
            "encodes per run"], rows)
-    save("voice", {"seconds": args.seconds, "preset": args.preset, "repeats": args.repeats,
-                   "corrections": args.corrections, "cores": os.cpu_count(), "variants": summary})
+    bench = Benchmark("voice", "the audio pass of a 60 s episode with a disguised voice span, against none",
+                      baselines=["no disguise"])
+    for n in names[1:]:
+        bench.add(check(f"audio pass with disguise ({n}) / without, CPU median", summary[n]["cpu_ratio"], "<=", 1.10,
+                        baseline=1.0, unit="x", note=f"wall ratio {summary[n]['wall_ratio']}; "
+                                                      f"{args.repeats} interleaved runs"))
+    return bench.finish({"seconds": args.seconds, "preset": args.preset, "repeats": args.repeats,
+                         "corrections": args.corrections, "variants": summary})
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
