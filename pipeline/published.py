@@ -24,6 +24,7 @@ from pipeline.source.normalize import FPS, ClipSpan, video_input
 
 STRIP_MIN, STRIP_MAX = 8, 12     # published frames per episode in the strip (and at least one per clip)
 STRIP_SECONDS = 5.0              # one frame per this many seconds between those bounds
+RUN_GAP = 90                     # frames (3 s): strip frames of a clip closer than this are decoded in one run
 
 
 @dataclass(frozen=True)
@@ -51,23 +52,38 @@ def run_ffmpeg(args: list[str], stdin: bytes | None, source, what: str = "the pu
     return proc.stdout
 
 
-def decode_frame(a, j: int, size: tuple[int, int] = (OUT_W, OUT_H), reframe: bool = True) -> np.ndarray:
-    """Frame ``j`` of clip analysis ``a`` as RGB ``size``: through the clip's reframe (the output
-    picture), or with ``reframe=False`` as the normalised source at ``size``."""
-    # a few frames before j are decoded too: the clip's last frame alone is a window so short at
-    # the end of the file that the fps filter gives nothing; frame j is the last one read
-    back = min(j, 3)
-    first = j - back
-    one = ClipSpan(a.span.path, a.span.info, a.span.start + first / FPS, a.span.start + (j + 1.5) / FPS)
+def frame_window(span: ClipSpan, first: int, last: int) -> ClipSpan:
+    """The part of ``span`` from its frame ``first`` to its frame ``last``. The start is rounded
+    down to the millisecond the seek is given in: rounded up (frame 2 at 0.0667 s sought at 0.067),
+    the seek drops that frame and every frame read is the next one."""
+    start = math.floor((span.start + first / FPS) * 1000) / 1000
+    return ClipSpan(span.path, span.info, start, span.start + (last + 1.5) / FPS)
+
+
+def decode_frames(a, js: list[int], size: tuple[int, int] = (OUT_W, OUT_H), reframe: bool = True) -> list[np.ndarray]:
+    """Frames ``js`` (ascending) of clip analysis ``a`` as RGB ``size``, in one ffmpeg run from the
+    first to the last: through the clip's reframe (the output picture), or with ``reframe=False``
+    as the normalised source at ``size``."""
+    # a few frames before the first are decoded too: the clip's last frame alone is a window so
+    # short at the end of the file that the fps filter gives nothing
+    first = max(0, js[0] - 3)
+    one = frame_window(a.span, first, js[-1])
     graph = reframe_at(a.reframer, first) if reframe else (lambda stream: stream)
+    picked = graph(video_input(one)).filter("select", "+".join(f"eq(n,{j - first})" for j in js))
     w, h = size
-    raw = run_ffmpeg(compile_graph(graph(video_input(one)).output(
-        "pipe:", format="rawvideo", pix_fmt="rgb24", vframes=back + 1)), None, a.span.path)
+    raw = run_ffmpeg(compile_graph(picked.output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough")),
+                     None, a.span.path)
     got = len(raw) // (w * h * 3)
-    if got < 1:
-        raise CadreError(a.span.path, f"no frame could be decoded at clip frame {j}")
-    k = min(back, got - 1) * w * h * 3
-    return np.frombuffer(raw[k:k + w * h * 3], np.uint8).reshape(h, w, 3).copy()
+    if got < len(js):
+        raise CadreError(a.span.path, f"no frame could be decoded at clip frame {js[got]}; the clip may be "
+                                      "damaged: export it again")
+    return [np.frombuffer(raw[k * w * h * 3:(k + 1) * w * h * 3], np.uint8).reshape(h, w, 3).copy()
+            for k in range(len(js))]
+
+
+def decode_frame(a, j: int, size: tuple[int, int] = (OUT_W, OUT_H), reframe: bool = True) -> np.ndarray:
+    """Frame ``j`` of clip analysis ``a`` (see :func:`decode_frames`)."""
+    return decode_frames(a, [j], size, reframe)[0]
 
 
 def reframe_at(reframer, j: int) -> Callable:
@@ -97,9 +113,8 @@ def burn_overlays(overlays: list[Callable], frames: list[int], images: list[np.n
     if not overlays or not images:
         return images
     stream = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{OUT_W}x{OUT_H}", framerate=FPS)
-    when = "0"
-    for k, n in reversed(list(enumerate(frames))):      # frame k of the pipe is shown at episode frame n
-        when = f"if(eq(N,{k}),{n},{when})"
+    # frame k of the pipe is shown at episode frame n: a flat sum, however many frames (no nesting)
+    when = "+".join(f"{n}*eq(N,{k})" for k, n in enumerate(frames))
     video = stream.video.filter("setpts", f"({when})/({FPS}*TB)")
     for overlay in overlays:
         video = overlay(video)
@@ -113,16 +128,30 @@ def burn_overlays(overlays: list[Callable], frames: list[int], images: list[np.n
             for k in range(len(images))]
 
 
+def _runs(located: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
+    """(episode frame, clip, clip frame) in order, grouped into runs decoded together: the same
+    clip, each frame at most ``RUN_GAP`` after the one before (further apart, a seek is cheaper)."""
+    runs: list[list[tuple[int, int, int]]] = []
+    for n, i, j in located:
+        if runs and runs[-1][-1][1] == i and j - runs[-1][-1][2] <= RUN_GAP:
+            runs[-1].append((n, i, j))
+        else:
+            runs.append([(n, i, j)])
+    return runs
+
+
 def published_frames(setup, frames: list[int], overlays: bool = True) -> list[PublishedFrame]:
-    """Episode frames ``frames`` of ``setup`` (a :class:`~pipeline.master.MasterSetup`) as published."""
+    """Episode frames ``frames`` (ascending) of ``setup`` (a :class:`~pipeline.master.MasterSetup`)
+    as published. Only those frames are decoded (with what lies between two of them less than
+    ``RUN_GAP`` apart, read in the same run rather than seeking from a keyframe again)."""
     tl = setup.timeline
     out = []
-    for n in frames:
-        i, j = tl.locate(n)
-        a = setup.analyses[i]
-        image = decode_frame(a, j)
-        tl(n, image)                                    # the render's masking, in place
-        out.append(PublishedFrame(n, a.span.path.name, j, round(a.span.start + j / FPS, 3), image, mask_boxes(tl, n)))
+    for run in _runs([(n, *tl.locate(n)) for n in frames]):
+        a = setup.analyses[run[0][1]]
+        for (n, _, j), image in zip(run, decode_frames(a, [j for _, _, j in run])):
+            tl(n, image)                                # the render's masking, in place
+            out.append(PublishedFrame(n, a.span.path.name, j, round(a.span.start + j / FPS, 3), image,
+                                      mask_boxes(tl, n)))
     if overlays and out:
         burned = burn_overlays(setup.overlays, list(frames), [f.image for f in out], setup.analyses[0].span.path)
         out = [PublishedFrame(f.frame, f.clip, f.clip_frame, f.clip_seconds, im, f.masks) for f, im in zip(out, burned)]

@@ -241,3 +241,43 @@ def test_the_strip_is_evenly_spaced_8_to_12_frames_and_at_least_one_per_clip():
     many = _layout(*[("clip", 15)] * 30)                        # 30 clips of half a second: one each
     picked = strip_frames(many)
     assert sorted({n // 15 for n in picked}) == list(range(30))
+
+
+def _published_file_frames(path: Path, frames: list[int], size=(540, 960)) -> dict[int, np.ndarray]:
+    """Frames ``frames`` of the published file, decoded in order from its start, at ``size``."""
+    import subprocess
+
+    from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
+
+    pick = "+".join(f"eq(n\\,{n})" for n in frames)
+    raw = subprocess.run([ffmpeg_exe(), *BASE_ARGS, "-i", str(path), "-vf", f"select={pick},scale={size[0]}:{size[1]}",
+                          "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:"],
+                         capture_output=True, check=True).stdout
+    w, h = size
+    return {n: np.frombuffer(raw[k * w * h * 3:(k + 1) * w * h * 3], np.uint8).reshape(h, w, 3).astype(int)
+            for k, n in enumerate(frames)}
+
+
+def test_each_strip_frame_is_the_published_frame_of_that_number(tmp_path):
+    """Frame n of the strip is frame n of the published file, not its neighbour: alone (a seek
+    whose time, rounded up to the millisecond, used to skip a frame) or several in one run."""
+    from pipeline.master import plan_master
+    from pipeline.orchestrator import RenderOptions, prepare, render_episode
+    from pipeline.published import published_frames
+    from tests.conftest import make_clip
+
+    ep = tmp_path / "ep"
+    make_clip(ep / "1.mp4", size="540x960", duration=3.0, source="testsrc2",
+              vcodec=("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "300"))
+    options = RenderOptions(networks=("youtube-shorts",), redact="none", caption_style="none")
+    render_episode(ep, options)
+    published = tmp_path / "exports" / "ep" / "youtube-shorts" / "ep.mp4"
+    setup = plan_master(prepare(ep, options), tmp_path, parts=False)
+    wanted = [2, 5, 56, 59, 89]
+    shown = [f for n in wanted for f in published_frames(setup, [n])] + published_frames(setup, wanted)
+    around = sorted({k for n in wanted for k in (n - 1, n, n + 1) if 0 <= k < 90})
+    truth = _published_file_frames(published, around)
+    for f in shown:
+        image = _scaled(f.image, 540).astype(int)
+        diffs = {k: np.abs(image - truth[k]).mean() for k in (f.frame - 1, f.frame, f.frame + 1) if k in truth}
+        assert min(diffs, key=diffs.get) == f.frame and diffs[f.frame] < 6, f"frame {f.frame}: {diffs}"

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 from pipeline.errors import CadreError
 from pipeline.faces.masking import mask_frame, to_pixels
 from pipeline.ffmpeg import command, compile_graph, last_error_line
+from pipeline.published import frame_window
 from pipeline.source.normalize import FPS, ClipSpan, analysis_size, video_input
 
 THUMB = 160
@@ -27,7 +28,7 @@ def grab(span: ClipSpan, j: int, width: int = 640) -> np.ndarray:
     # a few frames before j are decoded too: the clip's last frame alone is a window so short at
     # the end of the file that the fps filter gives nothing; frame j is the last one read, at most
     back = min(j, 3)
-    one = ClipSpan(span.path, span.info, span.start + (j - back) / FPS, span.start + (j + 1.5) / FPS)
+    one = frame_window(span, j - back, j)     # a start rounded up to the millisecond would skip a frame
     args = compile_graph(video_input(one, (w, h)).output("pipe:", format="rawvideo", pix_fmt="rgb24",
                                                          vframes=back + 1))
     proc = subprocess.run(command(*args), capture_output=True)
