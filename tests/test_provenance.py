@@ -190,3 +190,20 @@ def test_verify_refuses_what_cannot_carry_credentials_in_one_line(tmp_path):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
         assert result.output.startswith("cadre: error: ")
+
+
+def test_key_and_chain_from_the_environment(tmp_path, monkeypatch):
+    keys = make_keys(tmp_path / "keys")
+    folder = make_episode(tmp_path / "campaign")
+    (tmp_path / "campaign" / "campaign.toml").write_text('provenance = "required"\n', "utf-8")
+    with pytest.raises(CadreError, match="no unit name"):
+        preflight(load_settings(folder), folder)
+    monkeypatch.setenv("CADRE_SIGNING_UNIT", UNIT)
+    monkeypatch.setenv("CADRE_SIGNING_KEY", str(keys["key"]))
+    monkeypatch.setenv("CADRE_SIGNING_CERTS", str(keys["chain"]))
+    signing, warning = preflight(load_settings(folder), folder)
+    assert signing.ready and warning is None and signing.alg == "ES256" and signing.unit == UNIT
+    other = make_keys(tmp_path / "other")                     # a chain that is not the key's
+    monkeypatch.setenv("CADRE_SIGNING_CERTS", str(other["chain"]))
+    with pytest.raises(CadreError, match="the first certificate is not the signing key's"):
+        preflight(load_settings(folder), folder)
