@@ -47,6 +47,7 @@ from pipeline.speech.transcript import (
     Transcript,
     Word,
     json_text,
+    normal_srt,
     parse_srt,
     read_json,
     read_text_file,
@@ -158,11 +159,7 @@ def _meta(key: str, options: TranscribeOptions, srt: str) -> dict:
 
 
 def _sha(text: str) -> str:
-    return hashlib.sha256(_normal_srt(text).encode("utf-8")).hexdigest()
-
-
-def _normal_srt(text: str) -> str:
-    return re.sub(r"[ \t]+\n", "\n", text.replace("\ufeff", "").replace("\r\n", "\n")).strip()
+    return hashlib.sha256(normal_srt(text).encode("utf-8")).hexdigest()
 
 
 def machine_wrote(srt_text_now: str, machine_srt: str, json_path: Path) -> bool:

@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from pipeline.captions.pacing import reading_time
 from pipeline.captions.words import display_words
 from pipeline.speech.transcript import Word
 
@@ -47,7 +48,8 @@ class LayoutRules:
 
 
 ACCESSIBLE = LayoutRules()
-"""Sidecar subtitles: at most 42 characters a line, 2 lines, about 17 characters a second."""
+"""Sidecar subtitles: at most 42 characters a line, 2 lines, about 17 characters a second and 1 s
+at least (DESIGN.md): the one home of the subtitles' reading speed, for the layout and the pacing."""
 
 Chunk = tuple[Word, ...]
 
@@ -269,7 +271,7 @@ def _timed(groups: list[list[Chunk]], rules: LayoutRules) -> list[Caption]:
             cap.end = min(cap.end, nxt)
             continue
         spoken_end = cap.end
-        want = max(rules.min_duration, len(cap.text.replace("\n", " ")) / rules.max_cps)
+        want = reading_time(cap.text.replace("\n", " "), rules.max_cps, rules.min_duration)
         if cap.end - cap.start < want:
             cap.end = min(cap.start + want, spoken_end + rules.linger)
         if nxt - cap.end < 0.25 and nxt - spoken_end < rules.pause:

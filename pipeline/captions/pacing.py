@@ -29,6 +29,12 @@ class Timed(Protocol):
     end: float
 
 
+def reading_time(text: str, max_cps: float, min_duration: float) -> float:
+    """The reading-speed rule, the one place it is written: seconds ``text`` (one line, as the
+    reader sees it) needs on screen."""
+    return max(min_duration, len(text) / max_cps)
+
+
 def _ms_floor(t: float) -> float:
     return math.floor(t * 1000 + 1e-6) / 1000
 
@@ -60,7 +66,7 @@ def pace(caps: Sequence[Timed], texts: Sequence[str], max_cps: float, min_durati
 
     for i, (cap, text) in enumerate(zip(caps, texts)):
         start0, end0 = originals[i]
-        need = max(min_duration, len(text) / max_cps)
+        need = reading_time(text, max_cps, min_duration)
         nxt = originals[i + 1][0] if i + 1 < len(caps) else math.inf
         if fixed[i]:
             start = round(start0, 3)
@@ -131,7 +137,7 @@ def person_cue_warnings(words: Sequence, duration: float, max_cps: float, min_du
     for k, m in enumerate(marks):
         nxt = marks[k + 1].start if k + 1 < len(marks) else math.inf
         room = min(nxt, duration) - m.start
-        need = max(min_duration, len(" ".join(texts[m])) / max_cps)
+        need = reading_time(" ".join(texts[m]), max_cps, min_duration)
         if room >= need - 1e-6:
             continue
         what = "not shown" if room < frame else f"{room:.2f} s of {need:.1f} s"

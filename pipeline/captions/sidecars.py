@@ -8,9 +8,9 @@ use :func:`cues`, which follows subtitle rules:
 * the accessibility layout (:data:`pipeline.captions.layout.ACCESSIBLE`): at most 42 characters a
   line and 2 lines, counted after typography; a cue that still breaks them (one very long word, a
   long name) is re-flowed and split into more cues;
-* reading speed at most :data:`MAX_CPS` characters a second and at least :data:`MIN_DURATION`
-  on screen (:func:`pipeline.captions.pacing.pace`: extended into the following silence first),
-  no overlap.
+* reading speed at most ``ACCESSIBLE.max_cps`` (17) characters a second and at least
+  ``ACCESSIBLE.min_duration`` (1 s) on screen, the same numbers the layout used
+  (:func:`pipeline.captions.pacing.pace`: extended into the following silence first), no overlap.
 
 Text is kept literal: in SRT a word joiner (U+2060) follows every ``{`` and ``\\`` and every ``<``
 that could open a tag, so no player reads style codes; WebVTT escapes ``& < >``.
@@ -35,8 +35,6 @@ from pipeline.captions.pacing import clip_to, pace
 from pipeline.captions.words import caption_language
 from pipeline.speech.transcript import Cue, Transcript, Word
 
-MAX_CPS = 20.0
-MIN_DURATION = 1.0
 WORD_JOINER = "\u2060"
 
 
@@ -92,7 +90,6 @@ def _legal(cap: Caption, rules: LayoutRules) -> bool:
 
 
 def captions(words: Sequence[Word], language: str | None, rules: LayoutRules = ACCESSIBLE,
-             max_cps: float = MAX_CPS, min_duration: float = MIN_DURATION,
              duration: float | None = None) -> list[Caption]:
     """Subtitle captions for ``words`` (seconds on one timeline) under the subtitle rules; none
     ends after ``duration`` (the video's length), and one that would start after it is left out
@@ -100,7 +97,7 @@ def captions(words: Sequence[Word], language: str | None, rules: LayoutRules = A
     caps: list[Caption] = []
     for cap in layout(words, rules, language):
         caps.extend([cap] if _legal(cap, rules) else _reflow(cap, rules))
-    pace(caps, [" ".join(c.line_texts) for c in caps], max_cps, max(min_duration, rules.min_duration),
+    pace(caps, [" ".join(c.line_texts) for c in caps], rules.max_cps, rules.min_duration,
          [person_timed(c) for c in caps])
     return clip_to(caps, duration)
 

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pysubs2
 import tomlkit
 
 from pipeline.cache import atomic_write_text
+from pipeline.captions.sidecars import srt_of
 from pipeline.errors import CadreError
 from pipeline.sound.bleep import fold
 from pipeline.textfile import read_text
@@ -64,12 +64,8 @@ def parse_cues(items, source: str) -> list[CueEdit]:
 
 
 def srt_document(cues: list[CueEdit]) -> str:
-    """SRT text of ``cues``; the text is kept literal (no ASS tag processing)."""
-    subs = pysubs2.SSAFile()
-    for cue in cues:
-        subs.append(pysubs2.SSAEvent(start=int(round(cue.start * 1000)), end=int(round(cue.end * 1000)),
-                                     text=cue.text.replace("\n", "\\N")))
-    return subs.to_string("srt", keep_ssa_tags=True)
+    """SRT text of ``cues``, by the one SRT writer (``captions/sidecars.srt_of``): the text is kept literal."""
+    return srt_of(cues)
 
 
 def write_srt(path: Path, cues: list[CueEdit]) -> bool:

@@ -207,8 +207,11 @@ def read_text_file(path: Path) -> str:
     return read_text(path).replace("\r\n", "\n").replace("\r", "\n")
 
 
+def normal_srt(text: str) -> str:
+    """The one SRT normaliser: an SRT document without BOM, CR line ends, trailing blanks."""
+    return re.sub(r"[ \t]+\n", "\n", text.replace("\ufeff", "").replace("\r\n", "\n")).strip()
+
+
 def same_subtitles(a: str, b: str) -> bool:
     """True when two SRT documents differ only in line endings and blank space."""
-    def norm(t: str) -> str:
-        return re.sub(r"[ \t]+\n", "\n", t.replace("\ufeff", "").replace("\r\n", "\n")).strip()
-    return norm(a) == norm(b)
+    return normal_srt(a) == normal_srt(b)
