@@ -172,11 +172,9 @@ def actions(report: dict) -> list[dict]:
     faces = sum(1 for m in masked if m.get("kind") == "face")
     regions = sum(1 for m in masked if m.get("kind") not in ("face", "voice"))
     method = redaction.get("method", "")
-    if (faces or regions) and method != "none":
+    if (faces or regions) and method != "none":   # masking off, or nothing found: nothing is claimed
         what = ", ".join(p for p in (f"{faces} face(s)" if faces else "", f"{regions} region(s)" if regions else "") if p)
         out.append(_action("c2pa.filtered", f"masked by {method}: {what}"))
-    elif method == "none" or redaction.get("off"):
-        pass                                  # masking turned off: nothing was masked, nothing is claimed
     voices = redaction.get("voices") or []
     if voices:
         out.append(_action("c2pa.filtered", f"{len(voices)} voice span(s) disguised"))
