@@ -141,6 +141,12 @@ def test_limits_count_in_each_networks_unit():
     assert load_limits("youtube-shorts").measure(emoji) == 5200 and load_limits("tiktok").measure(emoji) == 2600
 
 
+def test_a_hashtag_with_accents_must_have_them_all():
+    assert not run(post(text=BASE, hashtags=("#SecuriteRoutiere", "#AppelATemoins")))        # none: a choice
+    found = run(post(text=BASE, hashtags=("#SécuritéRoutiere",)))
+    assert [f.kind for f in found] == ["spelling"] and "Routiere" in found[0].message
+
+
 def test_hashtags_split_into_words():
     assert hashtag_words("AppelÀTémoins") == ["Appel", "À", "Témoins"]
     assert hashtag_words("JO2024") == ["JO", "2024"]

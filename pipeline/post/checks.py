@@ -119,10 +119,14 @@ def _plain_dictionary() -> frozenset[str]:
     return frozenset(_strip_accents(w) for w in spelling.dictionary())
 
 
-def _known_piece(piece: str, allowed: set[str]) -> bool:
+def _known_piece(piece: str, allowed: set[str], plain_ok: bool = True) -> bool:
+    """``piece`` in the dictionary or ``allowed``; without its accents too when ``plain_ok`` (a
+    hashtag written without any accent; one that has some must have them all right)."""
     low = piece.casefold()
     if not any(c.isalpha() for c in low) or low in spelling.dictionary() or low in allowed:
         return True
+    if not plain_ok:
+        return False
     plain = _strip_accents(low)
     return plain in _plain_dictionary() or any(plain == _strip_accents(a) for a in allowed)
 
@@ -130,14 +134,14 @@ def _known_piece(piece: str, allowed: set[str]) -> bool:
 _SHORT_WORDS = {"a", "à", "y", "de", "du", "la", "le", "en", "et", "au", "un", "ma", "ta", "sa", "on", "ne", "se", "ce"}
 
 
-def _segment(word: str, allowed: set[str]) -> bool:
+def _segment(word: str, allowed: set[str], plain_ok: bool = True) -> bool:
     """True when a lower-case run of letters is a chain of known words (#appelatemoins)."""
     n = len(word)
     ok = [True] + [False] * n
     for end in range(1, n + 1):
         for start in range(max(0, end - 25), end):
             piece = word[start:end]
-            if ok[start] and (len(piece) > 2 or piece in _SHORT_WORDS) and _known_piece(piece, allowed):
+            if ok[start] and (len(piece) > 2 or piece in _SHORT_WORDS) and _known_piece(piece, allowed, plain_ok):
                 ok[end] = True
                 break
     return ok[n]
@@ -159,8 +163,9 @@ def hashtag_findings(tags: Iterable[str], allowed: set[str], severity: str) -> l
     for tag in dict.fromkeys(tags):
         if _squeezed(tag) in terms:
             continue
-        bad = [p for p in hashtag_words(tag) if not _known_piece(p, allowed)
-               and not (p.islower() and _segment(p, allowed)) and not (p.isupper() and len(p) <= 5)]
+        plain_ok = tag.isascii()                              # #SecuriteRoutiere, not #SécuritéRoutiere
+        bad = [p for p in hashtag_words(tag) if not _known_piece(p, allowed, plain_ok)
+               and not (p.islower() and _segment(p, allowed, plain_ok)) and not (p.isupper() and len(p) <= 5)]
         if bad:
             out.append(Finding("spelling", severity, "hashtags", f"#{tag}: unknown word(s) {', '.join(bad)}; correct "
                                                                  "it or add the word to [asr] glossary or words.txt"))
