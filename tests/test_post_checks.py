@@ -141,6 +141,11 @@ def test_limits_count_in_each_networks_unit():
     assert load_limits("youtube-shorts").measure(emoji) == 5200 and load_limits("tiktok").measure(emoji) == 2600
 
 
+def test_a_capitalised_typo_mid_sentence_is_flagged_never_blocked():
+    found = run(post(text="Merci à la Gendarmrie nationale et à M. Dupont."), spellcheck="block")
+    assert [(f.kind, f.severity) for f in found] == [("spelling", "warn")] and "'gendarmerie'" in found[0].message
+
+
 def test_a_hashtag_with_accents_must_have_them_all():
     assert not run(post(text=BASE, hashtags=("#SecuriteRoutiere", "#AppelATemoins")))        # none: a choice
     found = run(post(text=BASE, hashtags=("#SécuritéRoutiere",)))

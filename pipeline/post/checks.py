@@ -24,6 +24,9 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import Iterable, Sequence
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 from pipeline.captions import spelling
 from pipeline.captions.words import display_words
 from pipeline.post.contacts import LINK, check_contacts
@@ -190,7 +193,31 @@ def text_findings(lines: Sequence[str], language: str | None, glossary: Iterable
             out.append(Finding("spelling", severity, f["clip"], f"{what} '{f['word']}'"
                                + (f" ({f['note']})" if f.get("note") else "")
                                + "; correct it or add the word to [asr] glossary or words.txt"))
+    for f in found.get("names", []):       # a capitalised word one letter off a common word: a typo, or a name
+        near = near_word(f["word"])
+        if near:
+            out.append(Finding("spelling", "warn", f["clip"], f"'{f['word']}' is one letter off '{near}': a typo? "
+                                                              "(a name: add it to [asr] glossary or words.txt)"))
     return out
+
+
+@lru_cache(maxsize=1)
+def _by_length() -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {}
+    for w in spelling.dictionary():
+        out.setdefault(len(w), []).append(w)
+    return out
+
+
+def near_word(word: str) -> str | None:
+    """The dictionary word ``word`` (seven letters or more) is one edit away from, if any (Gendarmrie)."""
+    low = word.casefold()
+    if len(low) < 7 or not low.isalpha():
+        return None
+    pool = _by_length()
+    candidates = [w for n in (len(low) - 1, len(low), len(low) + 1) for w in pool.get(n, ())]
+    hit = process.extractOne(low, candidates, scorer=OSA.distance, score_cutoff=1)
+    return hit[0] if hit and hit[0] != low else None
 
 
 # ---- mentions --------------------------------------------------------------------------------
