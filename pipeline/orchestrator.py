@@ -123,6 +123,7 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
     folder = Path(folder)
     prepared = prepare(folder, options)
     episode = prepared.episode
+    preflight(episode.settings, episode.folder)   # provenance = "required" without a usable key: refused now
     # what the outputs are rendered from, recorded in each published folder (as batch does), so
     # `cadre status` and the next batch know a `cadre render` output is up to date
     inputs = fingerprint_inputs(episode, prepared.networks, prepared.profile, prepared.redaction,
@@ -227,7 +228,6 @@ def prepare(folder: Path, options: RenderOptions) -> Prepared:
     if options.x264_preset or os.environ.get("CADRE_X264_PRESET"):
         profile["x264_preset"] = options.x264_preset or os.environ["CADRE_X264_PRESET"]
     redaction, redaction_off = _redaction_settings(episode, options)
-    preflight(episode.settings, episode.folder)   # provenance = "required" without a usable key: refused now
     prepared = Prepared(episode, networks, profile, redaction, redaction_off)
     if approval_required(episode, options):
         try:

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pipeline import approve
+from pipeline import approve, status
 from pipeline.cli import main
 from pipeline.errors import CadreError
 from pipeline.orchestrator import RenderOptions, prepare, render_episode
@@ -160,11 +160,18 @@ def test_required_refuses_an_expired_or_missing_key_before_any_work(tmp_path):
     with pytest.raises(CadreError, match=r'provenance = "required": the signing certificate expired on') as err:
         render_episode(folder, RenderOptions())
     assert "\n" not in str(err.value) and not (tmp_path / "campaign" / "exports").exists()
+    # reviewing, status and sign-off need no key: only publishing does
+    prepare(folder, RenderOptions())
+    assert {r.state for r in status(folder).rows} == {"never rendered"}
     keys["key"].unlink()
     result = CliRunner().invoke(main, ["render", str(folder)])
     assert result.exit_code == 1 and not (tmp_path / "campaign" / "exports").exists()
     assert result.output.strip().splitlines() == [f"cadre: error: {keys['key']}: provenance = \"required\": the signing "
                                                   "key file is missing; give the unit's key file in [signing]"]
+    # a batch refuses the episode while planning it: no analysis, no export
+    batch = CliRunner().invoke(main, ["batch", str(tmp_path / "campaign")])
+    assert batch.exit_code == 3 and "the signing key file is missing" in batch.output, batch.output
+    assert not list((tmp_path / "campaign" / "exports").glob(f"{folder.name}/*/*.mp4"))
 
 
 def test_sign_without_a_key_warns_and_publishes_unsigned(tmp_path):

@@ -47,6 +47,7 @@ from pipeline.fingerprint import (
 )
 from pipeline.master import duration_refusals
 from pipeline.orchestrator import RenderOptions, output_root, prepare, render_episode
+from pipeline.provenance import preflight
 from pipeline.threads import set_budget
 from pipeline.version import __version__
 
@@ -139,6 +140,7 @@ def plan_episode(folder: Path, options: RenderOptions, force: bool, cache_dir: s
     try:
         prepared = prepare(folder, options)
         episode, networks, redaction = prepared.episode, prepared.networks, prepared.redaction
+        preflight(episode.settings, episode.folder)   # provenance = "required" without a usable key: no job at all
         plan.name = episode.name          # outputs are named after the resolved folder (symlinks)
         plan.networks = tuple(n.name for n in networks)
         plan.unknown = () if options.networks else episode.settings.unknown_networks
