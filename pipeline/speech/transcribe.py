@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[float, float], None]   # progress(done, total) in seconds of audio
 
 CACHE_KIND = "transcripts"
-STAGE_VERSION = 1
+STAGE_VERSION = 2   # 2: faster-whisper's own VAD and decoding defaults (issue 29)
 WINDOW = 600.0   # seconds of audio per engine call
 TAIL = 30.0      # seconds re-decoded by the next window when a window ends inside speech
 BLOCK = 30.0     # seconds read from the decoder at a time
@@ -147,14 +147,14 @@ class _Run:
         return used if used >= 1.0 else cut
 
     def _decode(self, audio: np.ndarray, offset: float = 0.0) -> list[Segment]:
+        if self.engine is None:
+            self.engine = load_engine(self.options)
         speech = None
-        if self.options.vad:
+        if self.options.vad and not getattr(self.engine, "filters_speech", False):
             speech = SpeechMap(speech_regions(audio))
             if not speech.regions:
                 return []
             audio = speech.join(audio)
-        if self.engine is None:
-            self.engine = load_engine(self.options)
         def decoded(t: float) -> None:   # t: seconds into the (speech-joined) window
             self.report(offset + (t + speech.locate(t)[0] if speech is not None else t))
 

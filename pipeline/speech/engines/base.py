@@ -22,13 +22,16 @@ LANGUAGES = frozenset((  # the codes multilingual Whisper knows
     "la mi ml cy sk te fa lv bn sr az sl kn et mk br eu is hy ne mn bs kk sq sw gl mr pa si km sn yo so af oc "
     "ka be tg sd gu am yi lo uz fo ht ps tk nn mt sa lb my bo tl mg as tt haw ln ha ba jw su yue").split())
 
-# Decoding settings shared by both engines (the openai/whisper defaults, with previous-text
-# conditioning off: it is the main cause of repetition loops on long, noisy field recordings).
+# Decoding settings shared by both engines: faster-whisper's own defaults. Cadre's own stages (no
+# conditioning on previous text, a 2 s silence-hallucination skip, a blocked VAD) did not beat them
+# on held-back French speech by more than a paired bootstrap 95 % interval (issue 29,
+# benchmarks/bench_speech.py, which measures them again), so none is used.
 TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 COMPRESSION_RATIO_THRESHOLD = 2.4
 LOGPROB_THRESHOLD = -1.0
 NO_SPEECH_THRESHOLD = 0.6
-HALLUCINATION_SILENCE_THRESHOLD = 2.0  # seconds of silence around a suspect segment
+CONDITION_ON_PREVIOUS_TEXT = True
+HALLUCINATION_SILENCE_THRESHOLD = None
 
 
 @dataclass(frozen=True)

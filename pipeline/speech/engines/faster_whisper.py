@@ -5,6 +5,7 @@ import numpy as np
 
 from pipeline.speech.engines.base import (
     COMPRESSION_RATIO_THRESHOLD,
+    CONDITION_ON_PREVIOUS_TEXT,
     HALLUCINATION_SILENCE_THRESHOLD,
     LOGPROB_THRESHOLD,
     NO_SPEECH_THRESHOLD,
@@ -20,6 +21,7 @@ from pipeline.threads import budget, cores
 
 class FasterWhisperEngine(Engine):
     name = "faster-whisper"
+    filters_speech = True     # runs faster-whisper's own VAD (vad_filter) when options.vad
 
     def __init__(self, model: Model, options: TranscribeOptions):
         from faster_whisper import WhisperModel
@@ -33,9 +35,9 @@ class FasterWhisperEngine(Engine):
             audio, language=language, beam_size=options.beam_size, best_of=options.beam_size,
             temperature=list(TEMPERATURES), compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
             log_prob_threshold=LOGPROB_THRESHOLD, no_speech_threshold=NO_SPEECH_THRESHOLD,
-            condition_on_previous_text=False, initial_prompt=options.prompt, word_timestamps=True,
-            vad_filter=False,  # Cadre runs VAD itself (pipeline.speech.vad)
-             hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
+            condition_on_previous_text=CONDITION_ON_PREVIOUS_TEXT, initial_prompt=options.prompt,
+            word_timestamps=True, vad_filter=options.vad,   # faster-whisper's own VAD, its own options
+            hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
         )
         out = []
         for seg in segments:  # a generator: decoding happens here

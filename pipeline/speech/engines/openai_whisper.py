@@ -2,8 +2,8 @@
 
 Install it the lean way (no CUDA-only triton): ``pip install torch`` (CPU build), then
 ``pip install --no-deps openai-whisper`` and ``pip install numba tiktoken more-itertools tqdm``.
-Voice-activity filtering happens before the engine (:mod:`pipeline.speech.vad`), so both engines
-see the same speech.
+Voice-activity filtering happens before the engine (:mod:`pipeline.speech.vad`: faster-whisper's own
+VAD function and options), so both engines see the same speech.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pipeline.errors import CadreError
 from pipeline.speech.convert import convert
 from pipeline.speech.engines.base import (
     COMPRESSION_RATIO_THRESHOLD,
+    CONDITION_ON_PREVIOUS_TEXT,
     HALLUCINATION_SILENCE_THRESHOLD,
     LOGPROB_THRESHOLD,
     NO_SPEECH_THRESHOLD,
@@ -92,7 +93,7 @@ class OpenAIWhisperEngine(Engine):
                 audio, language=language, beam_size=options.beam_size, best_of=options.beam_size,
                 temperature=TEMPERATURES, compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
                 logprob_threshold=LOGPROB_THRESHOLD, no_speech_threshold=NO_SPEECH_THRESHOLD,
-                condition_on_previous_text=False, initial_prompt=options.prompt, word_timestamps=True,
+                condition_on_previous_text=CONDITION_ON_PREVIOUS_TEXT, initial_prompt=options.prompt, word_timestamps=True,
                 hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
                 fp16=False, verbose=None,
             )
