@@ -173,6 +173,10 @@ def test_a_hangul_syllable_whisper_wrote_in_french_is_a_recognition_error(tmp_pa
     report = json.loads((out / "report.json").read_text("utf-8"))
     assert len([w for w in report["captions"]["caption_warnings"] if "U+AC83" in w]) == 2
     assert [f["word"] for f in report["spelling"]["low_confidence"]] == ["maison"]      # marked doubtful
+    from pipeline.campaign.report import Row, fill_from_outputs
+
+    row = fill_from_outputs(Row("ep", "youtube-shorts", "done"), tmp_path / "out", folder)
+    assert len([w for w in row.warnings if "U+AC83" in w]) == 2                          # campaign.html lists them
 
 
 @pytest.mark.parametrize("text, what", [("Il a dit 것 bonjour", "U+AC83"), ("Bonjour \u202emadame", "U+202E")])

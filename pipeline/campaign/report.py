@@ -59,6 +59,7 @@ def fill_from_outputs(row: Row, out_root: Path, episode_folder: Path | None = No
     if redaction.get("mode") == "none":
         row.warnings.append(f"face masking off (asked by {redaction.get('requested_by', 'settings')})")
     row.warnings += summary_lines(report.get("spelling"))      # caption words to check (issue 15)
+    row.warnings += (report.get("captions") or {}).get("caption_warnings", [])   # misread glyphs, short cues
     try:
         record = json.loads((folder / ".cadre-job.json").read_text("utf-8"))
         row.warnings += [w for w in record.get("warnings", []) if w not in row.warnings]
