@@ -19,8 +19,9 @@ from pipeline.errors import CadreError
 from pipeline.export import export_network, extract_cover
 from pipeline.faces.audit import audit_items, contact_sheet, index_path, preset_origin, redaction_report
 from pipeline.faces.redaction import load_settings
+from pipeline.faces.turns import orientation_notes
 from pipeline.fingerprint import analysis_inputs, fingerprint_inputs, record_refusals, write_record
-from pipeline.lock import hold_staging
+from pipeline.lock import hold_staging, remove_stale_staging
 from pipeline.master import Events, Prepared, duration_refusals, no_events, plan_master
 from pipeline.networks import load_networks, master_profile, network_names
 from pipeline.post.pack import episode_posts, refusals as post_refusals, warnings as post_warnings
@@ -29,10 +30,11 @@ from pipeline.published import published_frames, strip_frames
 from pipeline.reframe import STRATEGIES
 from pipeline.render import encode_master
 from pipeline.report import measure_output
-from pipeline.resources import load_toml
 from pipeline.sound.bleep import report as bleep_report
+from pipeline.sound.loudness import quiet_first_stream
 from pipeline.sound.voice import report as voice_report
 from pipeline.source.episode import Episode, load_episode
+from pipeline.source.schema import x264_preset
 from pipeline.speech.precision import report_fields
 from pipeline.threads import budget
 
@@ -94,12 +96,7 @@ def _redaction_settings(episode: Episode, options: RenderOptions):
     if options.redact:
         return settings, {"mode": "none", "explicit": True, "requested_by": f"--redact {options.redact}",
                           "source": "command line"}
-    own = episode.folder / "episode.toml"
-    if not (own.is_file() and load_toml(own).get("redaction") == name):
-        # a preset that turns masking off, named by campaign.toml: masking is off for one episode, by a person
-        raise CadreError(episode.folder.parent / "campaign.toml",
-                         f"key 'redaction': {name!r} turns face masking off, which cannot be set for a whole "
-                         "campaign; put it in that episode's episode.toml, or use cadre render --redact none")
+    own = episode.folder / "episode.toml"   # campaign.toml cannot turn masking off: refused as it is read (config.py)
     return settings, {"mode": "none", "explicit": True, "requested_by": "episode.toml", "source": str(own)}
 
 
@@ -145,6 +142,7 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
 
     try:
         live = hold_staging(staging)   # a batch cleaning up leftovers skips a live render's folder
+        remove_stale_staging(root / episode.name)   # what a killed run left (SIGKILL, power cut)
         with cache.reanalysing(options.reanalyse):
             result = _render(prepared, staging, holding)
         _check_before_publish(prepared, options, result, root / episode.name)
@@ -209,6 +207,7 @@ def _remove_if_empty(path: Path) -> None:
 def prepare(folder: Path, options: RenderOptions) -> Prepared:
     """Episode, networks, master profile and redaction settings, all validated before any work."""
     budget()   # a malformed CADRE_THREADS fails here, not halfway through the analysis
+    preset = x264_preset(options.x264_preset)   # CADRE_X264_PRESET=ultrafast is refused now, not after the encode
     for name in options.networks:
         if name not in network_names():
             raise CadreError(f"-n {name}", f"unknown network; choose from: {', '.join(network_names())}")
@@ -225,8 +224,8 @@ def prepare(folder: Path, options: RenderOptions) -> Prepared:
                          f"choose from: {', '.join(network_names())}")
     networks = load_networks(list(episode.settings.networks))
     profile = master_profile()
-    if options.x264_preset or os.environ.get("CADRE_X264_PRESET"):
-        profile["x264_preset"] = options.x264_preset or os.environ["CADRE_X264_PRESET"]
+    if preset:
+        profile["x264_preset"] = preset
     redaction, redaction_off = _redaction_settings(episode, options)
     prepared = Prepared(episode, networks, profile, redaction, redaction_off)
     if approval_required(episode, options):
@@ -259,9 +258,12 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     episode, networks, profile, settings = prepared.episode, prepared.networks, prepared.profile, prepared.settings
     for note in episode.notes:   # found while loading: a trim past a clip's end
         events("warning", message=note)
+    streams = audio_streams(episode, events)
     with cache.recording() as served:
         setup = plan_master(prepared, staging, events)
     plan = setup.plan
+    for line in orientation_notes(a.faces for a in setup.analyses):   # a camera mounted upside down or sideways
+        events("warning", message=line)
     # the caption spelling check: warnings, report.json; spellcheck = "block" stops here with one line
     spelling = check_plan(plan, settings, episode.folder, lambda line: events("warning", message=line))
     # each network's post (and the contacts said in the captions): a blocked post refuses its network
@@ -298,6 +300,8 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
              "analysis": {"from_cache": all(hit for _, hit in served), "reanalysed": cache.refreshing("faces")}}
     if spelling is not None:
         extra["spelling"] = spelling
+    if streams:
+        extra["audio_streams"] = streams
     # always drawn: its strip of published frames shows a face no mask covers (issue 26)
     events("stage", name="contact sheet")
     contact_sheet(tracks, {a.span.path.name: a.span for a in setup.analyses}, prepared.redaction,
@@ -332,6 +336,30 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     _refuse(prepared, failed, refused, events)
     return {"episode": episode.name, "plan": plan.to_dict(), "reports": reports, "refused": refused,
             "analysis": analysis_inputs(setup.analyses), "analysis_from_cache": extra["analysis"]["from_cache"]}
+
+
+def audio_streams(episode: Episode, events: Events) -> list[dict]:
+    """Which audio stream each clip with several is heard from (for report.json): episode.toml's
+    ``audio_stream``, else the first; a near-silent first stream with sound on another is named
+    in a warning (a camera's first microphone left muted)."""
+    rows, seen = [], set()
+    for span in episode.spans:
+        count = span.info.audio_streams
+        if count < 2 or span.path in seen:
+            continue
+        seen.add(span.path)
+        row = {"clip": span.path.name, "streams": count, "used": span.audio_stream or 1,
+               "chosen_by": "episode.toml" if span.audio_stream else "default (the first)"}
+        if span.audio_stream is None:
+            row["levels_db"], loud = quiet_first_stream(span.path, count)
+            if loud is not None:
+                events("warning", message=f"clip '{span.path.name}': its first audio stream is near-silent "
+                                          f"({row['levels_db'][0]:.0f} dB) while stream {loud} has sound "
+                                          f"({row['levels_db'][loud - 1]:.0f} dB); the first is used - to use the "
+                                          f"other, give the clip audio_stream = {loud} (or \"mix\") in "
+                                          "episode.toml's clips")
+        rows.append(row)
+    return rows
 
 
 def approve_episode(folder: str | Path, by: str, options: RenderOptions | None = None) -> Approval:

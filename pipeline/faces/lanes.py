@@ -81,7 +81,9 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
             refine = False
             scan = FrameScan(detector, frame, plan, tiled, turn, extra, dark)
             pending.append((index, scan, [pool.submit(run) for run in scan.runs]))
-            if len(pending) > ahead:
+            # a shot's first frames are finished before the next is queued: what their turns found
+            # decides the primary turn of the frames after them, not frames later
+            while len(pending) > (0 if turns.settling(index) else ahead):
                 finish()
         while pending:
             finish()

@@ -22,6 +22,7 @@ from pipeline.faces.detectors.base import Detection
 from pipeline.source.normalize import FPS
 
 GROWTH = 0.02          # box growth per frame away from a detection (uncertainty of the motion)
+JUMP = 0.2             # box sizes a frame between keyframes beyond which the frames between take both boxes
 WEAK_SCORE = 0.5       # a detection scoring under this is placed less precisely ...
 WEAK_GROWTH = 0.5      # ... and its box grows by up to this share (score 0): 1.2x at the 0.3 threshold
 MAX_SPEED = 0.15       # cap on extrapolated speed, in box sizes per frame
@@ -220,6 +221,7 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int,
         return frames, np.zeros((0, 4))
     inside = np.clip(frames, kf[0], kf[-1])
     boxes = np.stack([np.interp(inside, kf, kb[:, j]) for j in range(4)], axis=1)
+    boxes = _jumps_covered(boxes, inside, kf, kb)
     # distance to the nearest keyframe: how far the box was guessed
     pos = np.searchsorted(kf, frames)
     prev_d = np.abs(frames - kf[np.clip(pos - 1, 0, len(kf) - 1)])
@@ -238,6 +240,23 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int,
     scores = np.asarray(track.scores, dtype=np.float64)
     weak = 1.0 + WEAK_GROWTH * np.clip((WEAK_SCORE - scores) / WEAK_SCORE, 0.0, 1.0)
     return frames, _grow(_upright(boxes), pad * (1.0 + GROWTH * dist) * np.interp(inside, kf, weak))
+
+
+def _jumps_covered(boxes: np.ndarray, inside: np.ndarray, kf: np.ndarray, kb: np.ndarray) -> np.ndarray:
+    """Between two keyframes whose boxes moved more than :data:`JUMP` box sizes a frame, the face
+    may be anywhere between them (or the two are neighbours of a crowd, swapped): the frames in
+    between take the union of both boxes instead of a box halfway."""
+    if len(kf) < 2:
+        return boxes
+    gap = np.diff(kf)
+    size = np.maximum(np.maximum(kb[:, 2] - kb[:, 0], kb[:, 3] - kb[:, 1]), 1e-6)
+    centre = (kb[:, :2] + kb[:, 2:]) / 2
+    moved = np.hypot(*(centre[1:] - centre[:-1]).T) / np.minimum(size[1:], size[:-1])
+    jumps = np.nonzero((gap > 1) & (moved > JUMP * gap))[0]
+    for i in jumps:
+        between = (inside > kf[i]) & (inside < kf[i + 1])
+        boxes[between] = np.r_[np.minimum(kb[i, :2], kb[i + 1, :2]), np.maximum(kb[i, 2:], kb[i + 1, 2:])]
+    return boxes
 
 
 def _unclipped(kb: np.ndarray) -> np.ndarray:

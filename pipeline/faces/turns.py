@@ -116,6 +116,10 @@ class Turns:
         self.turned_passes += len(extra)
         return self.primary, extra, cut
 
+    def settling(self, index: int) -> bool:
+        """Whether frame ``index`` is among its shot's first :data:`SHOT_START` frames."""
+        return index - self._shot_start < SHOT_START
+
     def update(self, index: int, primary: int, found: list[Detection], whole: list[Detection],
                extra: dict[int, list[Detection]]) -> bool:
         """Record what the turns found on frame ``index`` (normalised upright boxes): ``found``, all
@@ -160,3 +164,17 @@ def picture_turn(summary: dict) -> int:
     by_turn = {int(t): n for t, n in summary.get("faces_by_turn", {}).items()}
     n = by_turn.get(turn, 0)
     return turn if turn and n >= SWITCH_MIN and n > SWITCH_RATIO * by_turn.get(0, 0) else 0
+
+
+def orientation_notes(tracks) -> list[str]:
+    """One warning line for each clip whose picture looks turned as a whole, with the fix."""
+    lines = []
+    for ft in tracks:
+        turn = picture_turn(((ft.analysis or {}).get("turns") or {})) if ft is not None else 0
+        if turn:
+            way = "upside down" if turn == 180 else "on its side"
+            lines.append(f"{ft.clip}: the picture looks {way}: its faces were found when it was turned {turn} degrees "
+                         f"clockwise (they are masked either way); if the camera was mounted so, turn the published "
+                         f"picture with rotate = {turn} in this clip's entry of episode.toml: "
+                         f"clips = [{{file = \"{ft.clip}\", rotate = {turn}}}]")
+    return lines
