@@ -1,4 +1,4 @@
-"""Frames exactly as the master publishes them, decoded one by one: the clip frame through its
+"""Frames exactly as the master publishes them, only those decoded: the clip frame through its
 reframe, masked by the master's :class:`~pipeline.mask_timeline.MaskTimeline`, then the master's
 overlays (branding, captions) burned at that frame's time. With each frame, where its masks are
 (output pixels), so a reader can outline them.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import ffmpeg
 import numpy as np
@@ -57,7 +57,7 @@ def frame_window(span: ClipSpan, first: int, last: int) -> ClipSpan:
     down to the millisecond the seek is given in: rounded up (frame 2 at 0.0667 s sought at 0.067),
     the seek drops that frame and every frame read is the next one."""
     start = math.floor((span.start + first / FPS) * 1000) / 1000
-    return ClipSpan(span.path, span.info, start, span.start + (last + 1.5) / FPS)
+    return replace(span, start=start, end=span.start + (last + 1.5) / FPS)   # the same take, the same streams
 
 
 def decode_frames(a, js: list[int], size: tuple[int, int] = (OUT_W, OUT_H), reframe: bool = True) -> list[np.ndarray]:
