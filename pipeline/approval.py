@@ -4,8 +4,9 @@
 ``<episode>/approval.json``. The hash covers what :func:`pipeline.campaign.jobs.fingerprint_inputs`
 covers (the clips' content, the caption and mask files a person edits, the resolved settings,
 the presets and assets, the Cadre version), computed for the networks the episode is configured
-for, with the two inputs that do not change what a viewer sees or hears left out: the encoder
-speed preset and the ``require_approval`` switch itself.
+for, with the inputs that do not change what a viewer sees or hears left out: the encoder
+speed preset and the settings the schema marks as not approved (:data:`pipeline.source.schema.NOT_APPROVED`:
+the ``require_approval`` switch itself).
 
 With ``require_approval = true`` in ``campaign.toml`` (or ``episode.toml``), or
 ``--require-approval``, :func:`pipeline.orchestrator.prepare` calls :func:`check_approved`: render and batch
@@ -33,6 +34,7 @@ from pipeline.fingerprint import analysis_inputs, fingerprint_inputs
 from pipeline.master import Prepared, analyse_episode
 from pipeline.networks import load_networks
 from pipeline.source.config import load_settings
+from pipeline.source.schema import NOT_APPROVED
 from pipeline.speech.transcribe import sidecar_paths
 from pipeline.version import __version__
 
@@ -72,7 +74,8 @@ def content_inputs(prepared: Prepared) -> tuple[dict, list[str]]:
     ep = replace(episode, settings=replace(episode.settings, networks=configured))
     profile = {k: v for k, v in profile.items() if k != "x264_preset"}
     inputs = fingerprint_inputs(ep, load_networks(list(configured)), profile, redaction, redaction_off)
-    inputs["settings"].pop("require_approval", None)
+    for key in NOT_APPROVED:                       # the schema's keys a sign-off does not cover
+        inputs["settings"].pop(key, None)
     return json.loads(json.dumps(inputs, default=str)), list(configured)
 
 

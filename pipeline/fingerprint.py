@@ -5,8 +5,8 @@ hashes it (:mod:`pipeline.approval`): the clips' content, the caption and mask f
 edits, the resolved settings, the presets and assets used, the Whisper and face-model weights and
 the Cadre version. :func:`analysis_inputs` adds, once the clips are analysed, the results that decide
 pixels and words (face tracks, crop paths, words), so a re-analysis that finds other faces, or
-another model, voids a sign-off. :data:`RENDER_ONLY` is the one list of settings that change the render but never a
-clip's analysis.
+another model, voids a sign-off. :data:`RENDER_ONLY` (the settings that change the render but never a
+clip's analysis) comes from the settings schema, :mod:`pipeline.source.schema`.
 """
 from __future__ import annotations
 
@@ -20,14 +20,14 @@ from pipeline.errors import CadreError
 from pipeline.faces.detectors.centerface import model_path as face_model_path
 from pipeline.post.pack import post_hashes
 from pipeline.resources import data_dir, preset_path
+from pipeline.source.schema import RENDER_ONLY
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.models import resolve
 from pipeline.version import __version__
 
 # settings that only change the render, never a clip's analysis (two episodes sharing a clip and
-# differing only in these share one analysis; a review session re-analyses only when others change)
-RENDER_ONLY = frozenset({"title", "clips", "networks", "caption_style", "branding", "split", "bleep", "bleep_sound",
-                         "require_approval", "spellcheck", "post", "provenance", "signing"})
+# differing only in these share one analysis; a review session re-analyses only when others change):
+# RENDER_ONLY, the schema's keys marked render_only
 
 
 def analysis_settings(settings) -> dict:
@@ -117,7 +117,7 @@ def _model_hash(settings) -> str | None:
     """The Whisper weights in use: new weights under the same name mean new words."""
     try:
         return resolve(TranscribeOptions(language=settings.language, **settings.asr).model).sha256
-    except (CadreError, OSError, TypeError):
+    except (CadreError, OSError):
         return None   # analysis reports the problem with its own message
 
 

@@ -48,6 +48,7 @@ from pipeline.fingerprint import (
 from pipeline.master import duration_refusals
 from pipeline.orchestrator import RenderOptions, output_root, prepare, render_episode
 from pipeline.provenance import preflight
+from pipeline.source.schema import x264_preset
 from pipeline.threads import set_budget
 from pipeline.version import __version__
 
@@ -296,6 +297,6 @@ def _render(task: RenderTask, events, start: float, warnings: list[str]) -> tupl
 
 def resolved_options(options: RenderOptions) -> RenderOptions:
     """Options that mean the same on every worker: environment defaults made explicit."""
-    preset = options.x264_preset or os.environ.get("CADRE_X264_PRESET") or None
+    preset = x264_preset(options.x264_preset)   # checked now: a preset the master cannot use stops the batch
     out_dir = Path(options.out_dir).resolve() if options.out_dir else None
     return replace(options, x264_preset=preset, out_dir=out_dir)

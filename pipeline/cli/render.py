@@ -21,8 +21,8 @@ def render_options(func):
         click.option("--reframe", help="How 16:9 footage becomes 9:16: fit, crop, follow (keeps the subject in frame) or auto."),
         click.option("--split/--no-split", default=None, help="Split episodes longer than a network allows into parts."),
         click.option("--language", help="Speech language code, or 'auto'."),
-        click.option("--x264-preset", type=click.Choice(["superfast", "veryfast", "faster", "fast",
-                                                          "medium", "slow", "slower"]), help="Encoder speed/quality."),
+        click.option("--x264-preset", help="Encoder speed/quality preset (or CADRE_X264_PRESET); a preset the "
+                                           "master cannot use is refused before any work."),
     ]
     for option in reversed(options):
         func = option(func)

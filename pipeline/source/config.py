@@ -1,25 +1,38 @@
 """Episode and campaign settings: ``episode.toml`` over ``campaign.toml`` over built-in defaults.
 
-Every key is checked here, so a typo or a wrong value stops the run with one line that names the
-file, the key and what is allowed.
+Every key is checked here against the one table of keys (:data:`pipeline.source.schema.SCHEMA`),
+so a typo or a wrong value stops the run with one line that names the file, the key and what is
+allowed, always in the same words.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from pipeline.errors import CadreError
-from pipeline.networks import network_names
-from pipeline.resources import load_toml, preset_names
+from pipeline.resources import load_toml
+from pipeline.source.schema import (
+    CAMPAIGN_KEYS,
+    LANGUAGE,
+    SCHEMA,
+    masking_off,
+    not_allowed,
+    number,
+    wrong,
+)
+from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.precision import AUTO, KNOWN_TYPES
 
-REFRAMES = ("fit", "crop", "follow", "auto")
+REFRAMES = SCHEMA["reframe"].choices
 SPAN_STRATEGIES = ("fit", "crop", "follow")
 SPAN_KEYS = ("clip", "start", "end", "shot", "strategy", "focus", "track", "note")
-LANGUAGE = re.compile(r"^(auto|[a-z]{2,3})$")
-ASR_KEYS = {"engine": str, "model": str, "beam_size": int, "vad": bool, "initial_prompt": str,
-            "glossary": list, "compute_type": str}
+_TOML_TYPES = {"str": str, "int": int, "bool": bool, "tuple": list, "float": float}
+_KIND_WORDS = {str: "a string", int: "a whole number", bool: "true or false", list: "a list", float: "a number"}
+# [asr]: the fields of TranscribeOptions, read from it, but for the language (its own key), the threads
+# (the machine's) and the audio stream (each clip's: clips = [{file = "1.mp4", audio_stream = 2}])
+NOT_ASR = ("language", "threads", "audio_stream")
+ASR_KEYS = {f.name: _TOML_TYPES[str(f.type).split("[")[0].split(" |")[0]] for f in fields(TranscribeOptions)
+            if f.name not in NOT_ASR}
 
 
 ROTATIONS = (0, 90, 180, 270)
@@ -84,27 +97,24 @@ class Settings:
         return [r for r in self.reframe_spans if r.clip == clip]
 
 
-CAMPAIGN_ONLY_EXCLUDED = {"title", "clips", "reframe_spans"}
-
-
 def _fail(path: Path, key: str, problem: str) -> None:
-    raise CadreError(path, f"key '{key}': {problem}")
+    raise CadreError(path, wrong(key, problem))
 
 
 def _choice(path, key, value, allowed) -> str:
     if not isinstance(value, str) or value not in allowed:
-        _fail(path, key, f"{value!r} is not allowed; choose one of: {', '.join(allowed)}")
+        raise CadreError(path, not_allowed(key, value, allowed))
     return value
 
 
 def _number(path, key, value, lo=None, hi=None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        _fail(path, key, f"{value!r} must be a number")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        allowed = (f"{lo:g} or more" if hi is None else f"{hi:g} or less" if lo is None
-                   else f"between {lo:g} and {hi:g}")
-        _fail(path, key, f"{value:g} is out of range: it must be {allowed}")
-    return float(value)
+    return number(path, key, value, lo, hi)
+
+
+def _pair(path, key, value, lo: float, hi: float) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2:
+        _fail(path, key, f"{value!r} must be [x, y] with each {'between %g and %g' % (lo, hi)}")
+    return tuple(_number(path, key, v, lo, hi) for v in value)
 
 
 def _clip(path: Path, episode_dir: Path, item) -> ClipRef:
@@ -135,74 +145,69 @@ def _clip(path: Path, episode_dir: Path, item) -> ClipRef:
 
 
 def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> dict:
-    allowed = {f.name for f in fields(Settings)} - {"unknown_networks"} - (CAMPAIGN_ONLY_EXCLUDED if campaign else set())
+    """The keys of one file, each checked as :data:`SCHEMA` says."""
+    allowed = CAMPAIGN_KEYS if campaign else SCHEMA.keys()
     out: dict = {}
     for key, value in data.items():
+        spec = SCHEMA.get(key)
         if key not in allowed:
-            _fail(path, key, f"unknown key; allowed keys: {', '.join(sorted(allowed))}")
-        if key == "title":
-            if not isinstance(value, str):
-                _fail(path, key, "must be a string")
-            out[key] = value
-        elif key == "language":
-            if not isinstance(value, str) or not LANGUAGE.match(value):
-                _fail(path, key, f"{value!r} must be 'auto' or a language code such as 'fr' or 'en'")
-            out[key] = value
-        elif key == "clips":
-            if not isinstance(value, list):
-                _fail(path, key, "must be a list of file names or tables")
-            out[key] = tuple(_clip(path, episode_dir, item) for item in value)
-        elif key == "networks":
-            if not isinstance(value, list) or not value:
-                _fail(path, key, f"must be a non-empty list; choose from: {', '.join(network_names())}")
-            if campaign:
-                # one wrong name must not stop the whole campaign: kept aside, reported per episode
-                out[key] = tuple(v for v in value if v in network_names())
-                out["unknown_networks"] = tuple(str(v) for v in value if v not in network_names())
-            else:
-                out[key] = tuple(_choice(path, key, v, network_names()) for v in value)
-        elif key == "reframe":
-            out[key] = _choice(path, key, value, REFRAMES)
-        elif key == "focus":
-            if not isinstance(value, list) or len(value) != 2:
-                _fail(path, key, "must be [x, y] with each between 0 and 1")
-            out[key] = tuple(_number(path, key, v, 0.0, 1.0) for v in value)
-        elif key in ("caption_style", "redaction", "branding"):
-            kind = {"caption_style": "captions", "redaction": "redaction", "branding": "branding"}[key]
-            names = preset_names(kind) + (["none"] if key != "redaction" else [])
-            out[key] = _choice(path, key, value, sorted(set(names)))
-            if key == "redaction" and value == "none" and campaign:
-                # face masking is turned off for one episode by a person, never for a whole campaign
-                _fail(path, key, "'none' cannot be set for a whole campaign (it would turn face masking off for "
-                                 "every episode); put redaction = \"none\" in that episode's episode.toml, or "
-                                 "use cadre render --redact none")
-        elif key == "split":
-            if not isinstance(value, bool):
-                _fail(path, key, "must be true or false")
-            out[key] = value
-        elif key == "asr":
-            out[key] = _asr(path, value)
-        elif key == "bleep":
-            out[key] = _bleep(path, value)
-        elif key == "bleep_sound":
-            out[key] = _choice(path, key, value, ("tone", "mute"))
-        elif key == "spellcheck":
-            out[key] = _choice(path, key, value, ("off", "warn", "block"))
-        elif key in ("post", "signing"):   # tables: their keys are checked where they are used
-            if not isinstance(value, dict):
-                _fail(path, key, f"must be a table: write [{key}]")
-            out[key] = _plain(value)
-        elif key == "provenance":
-            out[key] = _choice(path, key, value, ("off", "sign", "required"))
-        elif key == "require_approval":
-            if not isinstance(value, bool):
-                _fail(path, key, "must be true or false")
-            out[key] = value
-        elif key == "reframe_spans":
-            if not isinstance(value, list):
-                _fail(path, key, "must be a list of tables: write [[reframe_spans]]")
-            out[key] = tuple(_reframe_span(path, episode_dir, n, item) for n, item in enumerate(value, 1))
+            where = " (it belongs in each episode's episode.toml)" if spec is not None else ""
+            _fail(path, key, f"unknown key{where}; allowed keys: {', '.join(sorted(allowed))}")
+        out[key] = _value(path, key, spec, value, episode_dir)
+        if campaign and key == "redaction" and masking_off(value):
+            # face masking is turned off for one episode by a person, never for a whole campaign
+            _fail(path, key, f"{value!r} turns face masking off, which cannot be set for a whole campaign; put "
+                             f"redaction = \"{value}\" in that episode's episode.toml, or use cadre render --redact none")
+        if campaign and key == "networks":
+            # one wrong name must not stop the whole campaign: kept aside, reported per episode
+            allowed_names = spec.allowed()
+            out[key] = tuple(v for v in value if v in allowed_names)
+            out["unknown_networks"] = tuple(str(v) for v in value if v not in allowed_names)
     return out
+
+
+def _value(path: Path, key: str, spec, value, episode_dir: Path | None):
+    """One value checked by its kind in :data:`SCHEMA`."""
+    kind = spec.kind
+    if kind == "text":
+        if not isinstance(value, str):
+            _fail(path, key, f"{value!r} must be a string")
+        return value
+    if kind == "language":
+        if not isinstance(value, str) or not LANGUAGE.match(value):
+            _fail(path, key, f"{value!r} must be 'auto' or a language code such as 'fr' or 'en'")
+        return value
+    if kind == "choice":
+        return _choice(path, key, value, spec.allowed())
+    if kind == "flag":
+        if not isinstance(value, bool):
+            _fail(path, key, f"{value!r} must be true or false")
+        return value
+    if kind == "pair":
+        return _pair(path, key, value, spec.lo, spec.hi)
+    if kind == "names":
+        if not isinstance(value, list) or not value:
+            _fail(path, key, f"must be a non-empty list; choose from: {', '.join(spec.allowed())}")
+        if path.name == "campaign.toml":
+            return tuple(value)            # sorted out by _parse: unknown names are kept aside
+        return tuple(_choice(path, key, v, spec.allowed()) for v in value)
+    if kind == "terms":
+        return _bleep(path, value)
+    if kind == "table":   # its keys are checked where they are used
+        if not isinstance(value, dict):
+            _fail(path, key, f"must be a table: write [{key}]")
+        return _plain(value)
+    if key == "clips":
+        if not isinstance(value, list):
+            _fail(path, key, "must be a list of file names or tables")
+        return tuple(_clip(path, episode_dir, item) for item in value)
+    if key == "asr":
+        return _asr(path, value)
+    if key == "reframe_spans":
+        if not isinstance(value, list):
+            _fail(path, key, "must be a list of tables: write [[reframe_spans]]")
+        return tuple(_reframe_span(path, episode_dir, n, item) for n, item in enumerate(value, 1))
+    raise AssertionError(f"settings key {key!r} has no check")   # SCHEMA and this function disagree
 
 
 def _reframe_span(path: Path, episode_dir: Path, n: int, item) -> ReframeSpan:
@@ -229,8 +234,7 @@ def _reframe_span(path: Path, episode_dir: Path, n: int, item) -> ReframeSpan:
         _fail(path, f"{key}.clip", f"'{clip}' is not a clip of the episode folder; use a file name from {episode_dir}")
     shot = item.get("shot")
     if shot is not None:
-        if isinstance(shot, bool) or not isinstance(shot, int) or shot < 1:
-            _fail(path, f"{key}.shot", f"{shot!r} must be a shot number from 1 (see plan.json or cadre preview --crop-window)")
+        number(path, f"{key}.shot", shot, 1, None, whole=True)   # shots as numbered in plan.json and cadre preview
         if "start" in item or "end" in item:
             _fail(path, key, "give either shot = N or start/end seconds, not both")
     start = _number(path, f"{key}.start", item.get("start", 0.0), 0, None)
@@ -244,9 +248,7 @@ def _reframe_span(path: Path, episode_dir: Path, n: int, item) -> ReframeSpan:
         strategy = _choice(path, f"{key}.strategy", strategy, SPAN_STRATEGIES)
     focus = item.get("focus")
     if focus is not None:
-        if not isinstance(focus, list) or len(focus) != 2:
-            _fail(path, f"{key}.focus", "must be [x, y] with each between 0 and 1")
-        focus = tuple(_number(path, f"{key}.focus", v, 0.0, 1.0) for v in focus)
+        focus = _pair(path, f"{key}.focus", focus, 0.0, 1.0)
         if strategy == "fit":
             _fail(path, f"{key}.focus", "does nothing with strategy = \"fit\" (the whole frame shows); "
                                         "remove it or use strategy = \"crop\"")
@@ -284,7 +286,7 @@ def _asr(path: Path, value) -> dict:
         if k not in ASR_KEYS:
             _fail(path, f"asr.{k}", f"unknown key; allowed keys: {', '.join(ASR_KEYS)}")
         if not isinstance(v, ASR_KEYS[k]) or (ASR_KEYS[k] is int and isinstance(v, bool)):
-            _fail(path, f"asr.{k}", f"{v!r} must be of type {ASR_KEYS[k].__name__}")
+            _fail(path, f"asr.{k}", f"{v!r} must be {_KIND_WORDS[ASR_KEYS[k]]}")
     if "compute_type" in value:   # the name only: whether this CPU offers it is checked when the model loads
         if value["compute_type"] not in (AUTO, *KNOWN_TYPES):
             _fail(path, "asr.compute_type", f"{value['compute_type']!r} is not a compute type; "
@@ -301,21 +303,33 @@ def load_settings(episode_dir: Path, overrides: dict | None = None) -> Settings:
     episode = episode_dir / "episode.toml"
     if episode.is_file():
         ep = _parse(episode, load_toml(episode), episode_dir, campaign=False)
-        if "asr" in ep and "asr" in merged:
-            ep["asr"] = {**merged["asr"], **ep["asr"]}
-        for table in ("post", "signing"):           # key by key: the campaign's defaults stay
-            if table in ep and table in merged:
-                ep[table] = {**merged[table], **ep[table]}
-        if merged.get("provenance") == "required" and ep.get("provenance", "required") != "required":
-            _fail(episode, "provenance", "campaign.toml requires signed files for every episode; "
-                                         "an episode cannot turn it off (remove the key)")
-        if "bleep" in ep and "bleep" in merged:   # privacy lists add up, never replace each other
-            ep["bleep"] = tuple(dict.fromkeys(merged["bleep"] + ep["bleep"]))
-        if ep.get("require_approval") is False and merged.get("require_approval"):
-            _fail(episode, "require_approval", "campaign.toml requires approval for every episode; "
-                                               "an episode cannot turn it off (remove the key)")
+        for key, value in ep.items():
+            spec = SCHEMA.get(key)
+            if spec is None or key not in merged:
+                continue
+            if spec.locked is not None and merged[key] == spec.locked and value != spec.locked:
+                _fail(episode, key, f"campaign.toml sets {key} = {_toml(spec.locked)} for every episode; "
+                                    "an episode cannot turn it off (remove the key)")
+            if spec.merge == "by_key":        # tables: the campaign's keys stay unless the episode sets them
+                ep[key] = {**merged[key], **value}
+            elif spec.merge == "union":       # privacy lists add up, never replace each other
+                ep[key] = tuple(dict.fromkeys(merged[key] + value))
         merged.update(ep)
     settings = replace(Settings(), **merged)
     if overrides:
         settings = replace(settings, **{k: v for k, v in overrides.items() if v not in (None, ())})
     return settings
+
+
+def _toml(value) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else f'"{value}"'
+
+
+def _schema_matches_settings() -> None:
+    """Every key of :class:`Settings` has its row in :data:`SCHEMA` and the reverse (checked on import)."""
+    keys = {f.name for f in fields(Settings)} - {"unknown_networks"}
+    if keys != set(SCHEMA):
+        raise AssertionError(f"Settings and SCHEMA disagree: {sorted(keys ^ set(SCHEMA))}")
+
+
+_schema_matches_settings()
