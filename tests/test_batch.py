@@ -41,6 +41,7 @@ def decode_all(path: Path) -> int:
     return frames
 
 
+@pytest.mark.slow
 def test_broken_episodes_do_not_stop_the_campaign(tmp_path):
     campaign = tmp_path / "campagne"
     make_clip(campaign / "ep1" / "1.mp4", size="640x360", duration=3)
@@ -65,6 +66,7 @@ def test_broken_episodes_do_not_stop_the_campaign(tmp_path):
     assert [status[(e, "all")] for e in ("ep2", "ep3", "ep4")] == ["failed"] * 3
 
 
+@pytest.mark.slow
 def test_incremental_rerun_skips_everything_and_force_redoes_it(tmp_path):
     campaign = tmp_path / "c"
     make_clip(campaign / "a" / "1.mp4", size="640x360", duration=2)
@@ -108,6 +110,7 @@ def cache_entries(root: Path) -> dict[str, int]:
             for p in (root / kind).rglob("*.json")}
 
 
+@pytest.mark.slow
 def test_caption_edit_reencodes_only_that_episode_and_analyses_nothing(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("CADRE_CACHE_DIR", str(cache))
@@ -230,6 +233,7 @@ def test_full_disk_fails_one_episode_with_a_clear_message(tmp_path):
         subprocess.run(["umount", str(out)], check=False)
 
 
+@pytest.mark.slow
 def test_clip_that_fails_to_decode_halfway_fails_its_episode_only(tmp_path):
     campaign = tmp_path / "c"
     clip = make_clip(campaign / "broken" / "1.mp4", size="320x240", duration=2)

@@ -167,6 +167,7 @@ def test_reframe_spans_are_episode_only(tmp_path):
 
 
 # -- on video ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_follow_keeps_a_moving_face_in_the_published_frames(moving, tmp_path):
     """Rendered with masking off (faces still detected to aim the window): every sampled output
     frame shows her whole face, and the picture is the source cropped where placements() says."""
@@ -201,6 +202,7 @@ def test_follow_keeps_a_moving_face_in_the_published_frames(moving, tmp_path):
         assert err(0) < 4 and err(0) < 0.6 * min(err(-16), err(16)), (i, err(0), err(-16), err(16))
 
 
+@pytest.mark.slow
 def test_masks_follow_the_moving_window(moving, tmp_path):
     out = tmp_path / "exports"
     render_episode(moving.parent, RenderOptions(networks=("tiktok",), out_dir=out, reframe="follow",
@@ -276,6 +278,7 @@ def interview(tmp_path_factory) -> Path:
     return write_clip(tmp_path_factory.mktemp("interview") / "ep" / "1.mp4", [20] * 90, [right] * 90)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("redact", ["none", "mosaic"])
 def test_two_people_far_apart_are_stacked_one_per_panel(interview, tmp_path, redact):
     """No 9:16 window holds both: each gets a 1080x960 panel, big and whole; masked in both when

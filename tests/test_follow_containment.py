@@ -159,6 +159,7 @@ def runner(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_render_shows_the_whole_face_of_a_fast_runner(runner, tmp_path):
     """Masking off: on every third published frame, the true face box maps inside the 1080x1920
     frame, and the pixels there are the face."""

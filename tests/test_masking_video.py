@@ -127,6 +127,7 @@ def test_report_and_contact_sheet(moving_face, tracks, tmp_path):
     assert (tmp_path / "sheet.jpg").is_file() and sheet.width > 0
 
 
+@pytest.mark.slow
 @pytest.mark.media
 def test_no_flicker_on_real_pedestrians(shared_media):
     """Every confident face (found on every frame at full size) is covered on every frame."""

@@ -51,6 +51,7 @@ def test_transcription_reports_audio_time(tmp_path, monkeypatch):
     assert any(0 < d < total * 0.8 for d in dones), "progress only at the end"
 
 
+@pytest.mark.slow
 def test_render_events_name_each_step_with_its_unit(tmp_path, monkeypatch):
     """A fresh cache, so the face analysis runs: its step says its total in frames, then moves
     through them, before the render."""

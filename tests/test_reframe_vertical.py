@@ -65,6 +65,7 @@ def tall(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_face_near_the_upper_third_and_never_cut_at_the_top(tall, tmp_path):
     span = ClipSpan(tall, probe(tall))
     reframer = reframe_clip(span, Settings(reframe="follow"))

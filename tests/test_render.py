@@ -147,6 +147,7 @@ def test_hdr_is_tone_mapped(mixed_render):
     assert upper.any() and lift > 25, f"upper half only {lift:.1f} levels above the untouched PQ frame: not tone-mapped"
 
 
+@pytest.mark.slow
 def test_fit_keeps_whole_frame_over_blurred_copy(tmp_path):
     ep = tmp_path / "ep"
     ep.mkdir()
@@ -162,6 +163,7 @@ def test_fit_keeps_whole_frame_over_blurred_copy(tmp_path):
     assert 30 < band.mean() < 230
 
 
+@pytest.mark.slow
 def test_crop_follows_focus_point(tmp_path):
     ep = tmp_path / "ep"
     ep.mkdir()
@@ -178,6 +180,7 @@ def test_crop_follows_focus_point(tmp_path):
     assert plan["clips"][0]["reframe"] == {"strategy": "crop", "focus": [0.1, 0.5]}
 
 
+@pytest.mark.slow
 def test_awkward_folder_names_and_rerender(tmp_path):
     ep = tmp_path / "Campagne été, \"nuit\": 1 ; ép'2"
     make_clip(ep / "1.mp4", size="640x360", duration=3)
@@ -203,6 +206,7 @@ def test_silent_clip_gets_a_silent_track_but_snapchat_refuses(tmp_path):
     assert "Snapchat Spotlight requires" in outcome.output
 
 
+@pytest.mark.slow
 def test_snapchat_over_60s_is_refused_unless_split(tmp_path):
     ep = tmp_path / "ep"
     make_clip(ep / "1.mp4", size="320x180", duration=62, rate=15)
@@ -221,6 +225,7 @@ def test_snapchat_over_60s_is_refused_unless_split(tmp_path):
     assert abs(total - 62) < 0.2
 
 
+@pytest.mark.slow
 def test_4k_hevc_source(tmp_path):
     ep = tmp_path / "ep"
     make_clip(ep / "1.mp4", size="3840x2160", duration=1.5, rate=30,
@@ -283,6 +288,7 @@ def test_long_filter_graph_goes_through_a_file(tmp_path, monkeypatch):
             assert abs(got - want) < 4, f"frame {n}, column {col}: grey {got:.0f}, the graph puts {want:.0f} there"
 
 
+@pytest.mark.slow
 def test_short_dynamic_speech_reaches_the_loudness_target(tmp_path, shared_media):
     """loudnorm alone lands ~1 LU low on a short, peaky speech loop; the correction pass fixes it."""
     ep = tmp_path / "ep"
@@ -295,6 +301,7 @@ def test_short_dynamic_speech_reaches_the_loudness_target(tmp_path, shared_media
     assert abs(loud.integrated + 14) <= 0.5 and loud.true_peak <= -1.5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("budget", [None, "1"])
 def test_a_thread_budget_reaches_the_encoder(tmp_path, monkeypatch, budget):
     """A batch job's share of the cores (pipeline/threads.py) is what x264 runs with; alone, x264

@@ -167,6 +167,7 @@ def test_caption_edited_during_the_render_is_not_published(episode, tmp_path):
     assert "edited file 1.fr.srt" in log[1]["reason"] and log[1]["os_user"]
 
 
+@pytest.mark.slow
 def test_approved_render_is_published_and_audited(episode, tmp_path):
     """--reanalyse runs Whisper and the detector again; the same results keep the approval."""
     from pipeline.audit_log import read

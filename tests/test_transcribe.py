@@ -202,6 +202,7 @@ def test_not_a_media_file(tmp_path, fresh_cache):
         corrections.clip_transcript(bad, FR)
 
 
+@pytest.mark.slow
 def test_windows_do_not_cut_or_repeat_words(tmp_path, fresh_cache, monkeypatch):
     """Long clips are decoded window by window: a word at a window edge is decoded once."""
     media = need_media()
@@ -216,6 +217,7 @@ def test_windows_do_not_cut_or_repeat_words(tmp_path, fresh_cache, monkeypatch):
     assert "ajouté" in words and "développement" in words
 
 
+@pytest.mark.slow
 def test_two_hour_file_streams_in_bounded_memory(tmp_path, fresh_cache):
     """Two hours of audio are 460 MB as 16 kHz float32; decoding must never hold them all. The file is
     quiet pink noise (above the silence guard, so every window goes through the VAD) with the same
