@@ -153,7 +153,7 @@ def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> 
         if key not in allowed:
             where = " (it belongs in each episode's episode.toml)" if spec is not None else ""
             _fail(path, key, f"unknown key{where}; allowed keys: {', '.join(sorted(allowed))}")
-        out[key] = _value(path, key, spec, value, episode_dir)
+        out[key] = _value(path, key, spec, value, episode_dir, campaign)
         if campaign and key == "redaction" and masking_off(value):
             # face masking is turned off for one episode by a person, never for a whole campaign
             _fail(path, key, f"{value!r} turns face masking off, which cannot be set for a whole campaign; put "
@@ -166,7 +166,7 @@ def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> 
     return out
 
 
-def _value(path: Path, key: str, spec, value, episode_dir: Path | None):
+def _value(path: Path, key: str, spec, value, episode_dir: Path | None, campaign: bool):
     """One value checked by its kind in :data:`SCHEMA`."""
     kind = spec.kind
     if kind == "text":
@@ -188,7 +188,7 @@ def _value(path: Path, key: str, spec, value, episode_dir: Path | None):
     if kind == "names":
         if not isinstance(value, list) or not value:
             _fail(path, key, f"must be a non-empty list; choose from: {', '.join(spec.allowed())}")
-        if path.name == "campaign.toml":
+        if campaign:
             return tuple(value)            # sorted out by _parse: unknown names are kept aside
         return tuple(_choice(path, key, v, spec.allowed()) for v in value)
     if kind == "terms":
