@@ -17,6 +17,7 @@ from pipeline.faces.detectors import get_detector
 from pipeline.faces.lanes import scan_frames
 from pipeline.faces.masking import Whole
 from pipeline.faces.scan import MAX_DETECT_PIXELS, ScanPlan, detect_frame, prefetched, scan_plan
+from pipeline.faces.params import PARAMS
 from pipeline.faces.tracking import FaceTracks, link
 from pipeline.faces.turns import Turns
 from pipeline.resources import load_preset, load_toml, preset_names
@@ -356,7 +357,7 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
                           settings.detector, "", True, {"method": "none"})
     detector = get_detector(settings.detector, settings.threshold)
     plan = scan_plan(span.info.width, span.info.height, settings)
-    key = cache.make_key("faces", ANALYSIS_VERSION, *span.content_key(),
+    key = cache.make_key("faces", ANALYSIS_VERSION, PARAMS.key(), *span.content_key(),
                          settings.analysis_key(), detector.model_sha256)
     cached = cache.load("faces", key)
     if cached is not None:
@@ -372,7 +373,7 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
     if frame_count and last < frame_count - settings.detect_every - 2:
         raise RedactionError(span.path, f"face analysis read only {last + 1} of {frame_count} frames; "
                                         "the clip cannot be decoded to its end - export it again")
-    max_gap = max(3 * settings.tile_every, 10)
+    max_gap = max(PARAMS.gap_fine_passes * settings.tile_every, PARAMS.min_gap)
     tracks = FaceTracks(span.path.name, span.start, frame_count, link(detections, max_gap), settings.pad,
                         settings.extend_frames, detector.name, detector.model_sha256, False,
                         {"plan": plan.to_dict(), "analysed_frames": len(detections), **settings.analysis_key(),

@@ -26,14 +26,15 @@ import cv2
 import numpy as np
 
 from pipeline.faces.detectors.base import Detection, overlaps
+from pipeline.faces.params import PARAMS
 from pipeline.faces.scan import DETECT_MIN_PX, ScanPlan, _normalised
 
-REVISIT_EVERY = 2       # frames between two looks around the known small faces
-REACH = 1.5             # a window spans the face's box grown by this many face heights on each side
-MIN_REACH_PX = 16       # ... and by at least this many read pixels (0.75 and 12 px leaked small faces)
-HYSTERESIS = 0.5        # around a known face, a detection counts from this fraction of the threshold
-SMALL = 2.0             # a face under this many DETECT_MIN_PX tall in the whole-frame pass is small
-GRID = 8                # read pixels per cell of the grid that joins neighbouring windows
+REVISIT_EVERY = PARAMS.revisit_every
+REACH = PARAMS.reach
+MIN_REACH_PX = PARAMS.min_reach_px
+HYSTERESIS = PARAMS.hysteresis
+SMALL = PARAMS.small
+GRID = PARAMS.grid
 LOOK_PX = SMALL * DETECT_MIN_PX    # a look enlarges its smallest face to this many detector pixels tall
 
 

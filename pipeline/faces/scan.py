@@ -22,16 +22,16 @@ import cv2
 import numpy as np
 
 from pipeline.faces.detectors.base import merge, nms
+from pipeline.faces.params import OUTPUT_SIZE, PARAMS
 from pipeline.faces.detectors.tiling import OVERLAP, detect_tile, tiles
 from pipeline.faces.turns import brightened, turn_frame, turned_size, unturn
 
 # smallest face (px tall) CenterFace finds reliably at threshold 0.3: real faces (the labelled
 # photos shrunk, bench_masking.py's small-face clip) 12 px tall were missed 5 times in 28
-DETECT_MIN_PX = 17
-MARGIN_PX = 2              # localisation error of a detected box, in detector pixels, per side
-OUTPUT_SIZE = (1080, 1920)  # the master frame the 20 px promise refers to
-MAX_DETECT_PIXELS = int(2.4 * OUTPUT_SIZE[0] * OUTPUT_SIZE[1])   # most detector pixels a fine pass may cost: a 1080p clip
-FINE_TILE_PIXELS = 720_000  # detector pixels of one fine tile (the network's memory grows with it)
+DETECT_MIN_PX = PARAMS.detect_min_px
+MARGIN_PX = PARAMS.margin_px
+MAX_DETECT_PIXELS = PARAMS.max_detect_pixels
+FINE_TILE_PIXELS = PARAMS.fine_tile_pixels
 PREFETCH = 3                # frames decoded ahead of the detector
 
 

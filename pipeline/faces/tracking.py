@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipeline.faces.detectors.base import Detection
+from pipeline.faces.params import PARAMS
 from pipeline.source.normalize import FPS
 
 GROWTH = 0.02          # box growth per frame away from a detection (uncertainty of the motion)
@@ -26,8 +27,8 @@ JUMP = 0.2             # box sizes a frame between keyframes beyond which the fr
 WEAK_SCORE = 0.5       # a detection scoring under this is placed less precisely ...
 WEAK_GROWTH = 0.5      # ... and its box grows by up to this share (score 0): 1.2x at the 0.3 threshold
 MAX_SPEED = 0.15       # cap on extrapolated speed, in box sizes per frame
-MATCH_DISTANCE = 0.8   # centre distance, in box sizes, to link a detection to a track
-SIZE_RATIO = 2.0       # largest size change between linked detections
+MATCH_DISTANCE = PARAMS.match_distance   # centre distance, in box sizes, to link a detection to a track
+SIZE_RATIO = PARAMS.size_ratio       # largest size change between linked detections
 EDGE = 0.015           # a box this close to the frame border (a few detector pixels) belongs to a cut face
 CUT_GROWTH = 1.25      # a cut face's box is given this much more than the track's whole-face size
 MIN_ASPECT = 1.2       # a face box is at least 1.2 times as tall as wide (small detections come out squat)

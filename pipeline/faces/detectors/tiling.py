@@ -15,10 +15,11 @@ import cv2
 import numpy as np
 
 from pipeline.faces.detectors.base import Detection, FaceDetector, nms
+from pipeline.faces.params import PARAMS
 
-TILE = (640, 384)      # largest tile fed to the detector (w, h), in detector pixels
-OVERLAP = 96           # detector pixels shared by neighbouring tiles
-EDGE = 2               # a box this close to an inner tile edge is a cut face: the neighbour has it whole
+TILE = PARAMS.tile           # largest tile fed to the detector (w, h), in detector pixels
+OVERLAP = PARAMS.overlap     # detector pixels shared by neighbouring tiles
+EDGE = PARAMS.tile_edge      # a box this close to an inner tile edge is a cut face: the neighbour has it whole
 
 
 def tile_origins(length: int, tile: int, overlap: int) -> tuple[list[int], int]:

@@ -1,0 +1,59 @@
+"""Every tunable of the face analysis, declared once (as whisper's ``DecodingOptions``).
+
+What a cached face analysis depends on besides the clip, the preset's analysis keys and the model
+is exactly this dataclass: :meth:`FaceParams.key` is part of the cache key (``redaction.py``), so
+changing any value here re-analyses (``tests/test_face_params.py`` proves it for each field). The
+modules that use a value read it from :data:`PARAMS`; the render-time shaping of the masks
+(growth, padding, aspect: ``tracking.py``) is not cached and is not here.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from pipeline.cache import make_key
+
+OUTPUT_SIZE = (1080, 1920)   # the master frame the min_face_px promise refers to
+
+
+@dataclass(frozen=True)
+class FaceParams:
+    # scan.py: sizes
+    detect_min_px: int = 17            # smallest face (px tall) CenterFace finds reliably at threshold 0.3
+    margin_px: int = 2                 # localisation error of a detected box, in detector pixels, per side
+    max_detect_pixels: int = int(2.4 * OUTPUT_SIZE[0] * OUTPUT_SIZE[1])   # most detector pixels a fine pass may cost
+    fine_tile_pixels: int = 720_000    # detector pixels of one fine tile (the network's memory grows with it)
+    # detectors/tiling.py
+    tile: tuple[int, int] = (640, 384)  # largest tile fed to the detector (w, h), in detector pixels
+    overlap: int = 96                  # detector pixels shared by neighbouring tiles
+    tile_edge: int = 2                 # a box this close to an inner tile edge is a cut face
+    # detectors/centerface.py
+    tilt_slack: float = 1.10           # share of a tilted face's larger box that the mask's pad already covers
+    # revisit.py: looks around the small faces between two fine passes
+    revisit_every: int = 2             # frames between two looks around the known small faces
+    reach: float = 1.5                 # a window spans the face's box grown by this many face heights on each side
+    min_reach_px: int = 16             # ... and by at least this many read pixels
+    hysteresis: float = 0.5            # around a known face, a detection counts from this fraction of the threshold
+    small: float = 2.0                 # a face under this many detect_min_px tall in the whole-frame pass is small
+    grid: int = 8                      # read pixels per cell of the grid that joins neighbouring windows
+    # turns.py: turned and dark frames
+    shot_start: int = 4                # frames of a shot on which every turn is looked at
+    round_every: int = 2               # frames between two whole-frame passes of a non-primary turn
+    hot_frames: int = 30               # a turn that found a face the primary missed runs more often this long ...
+    hot_every: int = 2                 # ... on every hot_every-th frame
+    cut_diff: float = 40.0             # mean absolute difference (0..255) of 32x18 thumbnails that marks a cut
+    switch_min: int = 3                # faces a turn's whole-frame passes found before it may become primary ...
+    switch_ratio: float = 1.5          # ... scoring this many times what the primary's whole-frame passes scored
+    dark_luma: int = 60                # mean luma (0..255) under which a frame is equalised before detection
+    clahe_clip: float = 2.0
+    clahe_grid: tuple[int, int] = (8, 8)
+    # tracking.py: linking detections (cached as tracks)
+    match_distance: float = 0.8        # centre distance, in box sizes, to link a detection to a track
+    size_ratio: float = 2.0            # largest size change between linked detections
+    gap_fine_passes: int = 3           # a track dies after this many fine passes without a detection ...
+    min_gap: int = 10                  # ... and never sooner than this many frames
+
+    def key(self) -> str:
+        return make_key(asdict(self))
+
+
+PARAMS = FaceParams()
