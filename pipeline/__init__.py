@@ -31,6 +31,8 @@ from pipeline.crash import internal_error
 from pipeline.demo import make_demo_episode
 from pipeline.doctor import healthy, run_checks
 from pipeline.errors import BatchFailed, CadreError
+from pipeline.interrupt import Interrupted, handle_signals, restore_signals, stop_children
+from pipeline.interrupt import received as stop_received
 from pipeline.networks import network_names
 from pipeline.orchestrator import RenderOptions, approve_episode, output_root, render_episode
 from pipeline.provenance import Verification, report_lines as verification_lines, verify as verify_file
@@ -50,6 +52,7 @@ __all__ = [
     "preset_names", "preset_path", "preview_frame", "read_text", "render_episode", "review", "review_export", "run_batch",
     "run_checks", "status", "transcribe", "write_review_files",
     "Verification", "verification_lines", "verify_file",
+    "Interrupted", "handle_signals", "restore_signals", "stop_children", "stop_received",
 ]
 
 

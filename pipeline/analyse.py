@@ -40,7 +40,9 @@ class ClipAnalysis:
 def transcribe_span(span: ClipSpan, language: str, asr: dict, progress=None) -> Transcript:
     """Machine words with a person's SRT corrections (a silent clip can still have a written SRT)."""
 
-    return clip_transcript(Path(span.path), TranscribeOptions(language=language, **asr), progress)
+    # the audio stream episode.toml chose for this clip (a camera's second microphone)
+    options = TranscribeOptions(language=language, **asr, audio_stream=getattr(span, "audio_pick", 0))
+    return clip_transcript(Path(span.path), options, progress)
 
 
 def step_progress(events, name: str, clip: str, unit: str):

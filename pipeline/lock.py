@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sys
 import time
@@ -102,6 +103,8 @@ class CampaignLock:
 # A render (``cadre render`` or a batch job) holds a lock inside its staging folder while it runs,
 # so a batch cleaning up after a killed run never deletes the staging folder of a live render.
 STAGING_LOCK = ".cadre-live.lock"
+STAGING_PREFIX = ".cadre-staging-"
+UNLOCKED_GRACE = 60.0   # s: a staging folder this young without its lock file may be a run starting now
 
 
 def hold_staging(staging: Path) -> int | None:
@@ -125,3 +128,23 @@ def staging_in_use(staging: Path) -> bool:
         return not try_lock(fd)
     finally:
         os.close(fd)
+
+
+def remove_stale_staging(folder: Path) -> int:
+    """Remove the staging folders a killed run left in ``folder`` (an episode's output folder);
+    one a live run holds, or one just made (its lock not taken yet), is kept. How many went."""
+    removed = 0
+    try:
+        items = [p for p in Path(folder).iterdir() if p.name.startswith(STAGING_PREFIX) and p.is_dir()]
+    except OSError:
+        return 0
+    for item in items:
+        try:
+            young = not (item / STAGING_LOCK).exists() and time.time() - item.stat().st_mtime < UNLOCKED_GRACE
+        except OSError:
+            continue
+        if young or staging_in_use(item):
+            continue
+        shutil.rmtree(item, ignore_errors=True)
+        removed += 1
+    return removed

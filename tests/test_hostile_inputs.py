@@ -394,12 +394,37 @@ def test_face_analysis_cost_is_bounded_by_the_output(size):
 
 
 def test_thin_clip_is_analysed_and_rendered(tmp_path):
-    """8:1, the thinnest shape accepted, is masked (face analysis runs); its cost bound is checked
-    by test_face_analysis_cost_is_bounded_by_the_output (speed itself belongs in benchmarks/)."""
+    """8:1, the thinnest shape accepted, is masked: the face in it is found and the published
+    pixels inside its box are mosaic cells, not the face (its cost bound is checked by
+    test_face_analysis_cost_is_bounded_by_the_output; speed itself belongs in benchmarks/)."""
+    import av
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    from pipeline.ffmpeg import run
+    from tests.test_hostile_episodes import face_detail, unmasked
+
     episode = tmp_path / "thin"
-    make_clip(episode / "1.mp4", size="1024x128", duration=2.0)
+    episode.mkdir()
+    frame = np.full((128, 1024, 3), 128, np.uint8)
+    frame[:, 448:576] = np.asarray(Image.fromarray(data.astronaut()).resize((128, 128), Image.LANCZOS))
+    Image.fromarray(frame).save(tmp_path / "thin.png")
+    run(["-loop", "1", "-framerate", "30", "-i", str(tmp_path / "thin.png"), "-t", "2", "-c:v", "libx264",
+         "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(episode / "1.mp4")], source=episode, what="fixture")
     result = cli("render", episode, "-n", "youtube-shorts", "--captions", "none", "--reanalyse")
     assert result.exit_code == 0, result.output
+    out = tmp_path / "exports" / "thin" / "youtube-shorts"
+    report = json.loads((out / "report.json").read_text())
+    faces = [m for m in report["redaction"]["masked"] if m["kind"] == "face"]
+    assert report["redaction"]["method"] == "mosaic" and faces, report["redaction"]["masked"]
+    box = faces[0]["frame_box"]
+    assert box[0] < 0.5 < box[2]                                   # the face in the middle was found
+    with av.open(str(out / "thin.mp4")) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    plain = face_detail(unmasked(frame), box, 1024 / 128)   # the face as it would be published unmasked
+    for n in (0, len(frames) // 2, len(frames) - 1):
+        assert face_detail(frames[n], box, 1024 / 128) < plain / 3, n   # masked: flat mosaic cells
 
 
 # -- 3b. the review API: non-finite numbers, wrong types, sizes -----------------------------------

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
 
 # Lowest first. A name is a module or a package (with everything under it) below ``pipeline``.
 LAYERS = [
-    ("base", ["version", "errors", "cache", "resources", "ffmpeg", "threads", "lock", "networks", "crash", "textfile"]),
+    ("base", ["version", "errors", "cache", "resources", "ffmpeg", "threads", "lock", "networks", "crash", "textfile", "interrupt"]),
     ("inputs", ["source", "speech"]),   # what was filmed and what was said
     ("areas", ["faces", "reframe", "captions", "sound", "post", "provenance"]),
     ("stages", ["analyse", "branding", "plan", "mask_timeline", "render", "validate", "report", "export", "master"]),

@@ -11,7 +11,6 @@ Events for the display, ``events(kind, **data)``: ``batch_start``, ``job_start``
 """
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,7 +31,7 @@ from pipeline.campaign.jobs import (
 from pipeline.campaign.report import Row, fill_from_outputs, merge_rows, write_report
 from pipeline.crash import internal_error
 from pipeline.errors import CadreError
-from pipeline.lock import CampaignLock, staging_in_use
+from pipeline.lock import STAGING_PREFIX, CampaignLock, remove_stale_staging
 from pipeline.master import no_events
 from pipeline.networks import network_names
 from pipeline.orchestrator import RenderOptions, check_output_folder
@@ -112,13 +111,9 @@ def remove_leftovers(root: Path) -> int:
     for ep in root.iterdir():
         if not ep.is_dir():
             continue
+        removed += remove_stale_staging(ep)   # never one a `cadre render` of this episode holds now
         for item in ep.iterdir():
-            if item.is_dir() and item.name.startswith(".cadre-staging-"):
-                if staging_in_use(item):   # a `cadre render` of this episode is running now
-                    continue
-                shutil.rmtree(item, ignore_errors=True)
-                removed += 1
-            elif item.is_dir():
+            if item.is_dir() and not item.name.startswith(STAGING_PREFIX):
                 for part in item.glob(".*.part"):
                     part.unlink(missing_ok=True)
                     removed += 1

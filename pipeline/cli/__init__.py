@@ -5,13 +5,16 @@ library and printed as one line, ``cadre: error: <file>: <problem and fix>``.
 """
 from __future__ import annotations
 
+import atexit
 import errno
 import importlib
+import os
 import sys
 
 import click
 
-from pipeline import CadreError, __version__, internal_error
+from pipeline import (CadreError, Interrupted, __version__, handle_signals, internal_error, restore_signals,
+                      stop_children, stop_received)
 
 COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve", "doctor", "status", "verify"]
 
@@ -19,24 +22,61 @@ COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models"
 class CadreGroup(click.Group):
     """Errors a user can fix print as one line (exit 1, 3 for a failed batch); click's own usage
     errors, exits and aborts pass through; anything else is a bug: one line naming the log file that
-    holds the traceback (``pipeline/crash.py``), exit 1; Ctrl-C: one line, exit 130."""
+    holds the traceback (``pipeline/crash.py``), exit 1; Ctrl-C, SIGTERM, SIGHUP: children stopped,
+    staging removed, one line, exit 130, 143, 129 (``pipeline/interrupt.py``)."""
 
     def invoke(self, ctx):
+        previous = handle_signals()
         try:
-            return super().invoke(ctx)
+            try:
+                result = super().invoke(ctx)
+                if stop_received() is not None:   # swallowed on its way up: the run was still stopped
+                    raise stop_received()
+                return result
+            except Exception as exc:
+                if stop_received() is not None and not isinstance(exc, click.exceptions.Exit):
+                    raise stop_received() from exc   # what the stop signal turned into on its way up
+                raise
         except CadreError as exc:
             click.echo(f"cadre: error: {exc}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except KeyboardInterrupt:
-            click.echo("cadre: interrupted", err=True)
+        except KeyboardInterrupt as exc:
+            stop_children()   # anything started while the run was unwinding
+            signalled = isinstance(exc, Interrupted)
+            name = exc.name if signalled else "SIGINT"
+            click.echo("cadre: interrupted" + ("" if name == "SIGINT" else f" by {name}"), err=True)
+            if signalled:   # never wait for a worker thread still busy with the abandoned run
+                atexit._run_exitfuncs()
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(exc.exit_code)
             sys.exit(130)
         except Exception as exc:  # a bug: never a traceback on the terminal (CADRE_DEBUG=1 shows it)
             if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
                 raise   # output piped into `head`: click handles it quietly
             click.echo(f"cadre: {internal_error(exc, f'cadre {ctx.invoked_subcommand or ctx.info_name}')}", err=True)
             sys.exit(1)
+        finally:
+            restore_signals(previous, say=lambda line: click.echo(line, err=True))
+
+
+def entry() -> None:
+    """The ``cadre`` program: :func:`main`, then the process ends at once. A stop signal while the
+    interpreter shuts down would kill it silently (Python restores the default handlers there), so
+    the shutdown's own work (atexit, flushing) runs with Cadre's handlers still in place."""
+    try:
+        main(prog_name="cadre")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, (int, type(None))):
+            click.echo(exc.code, err=True)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @click.group(cls=CadreGroup)

@@ -1,6 +1,7 @@
 """``cadre watch CAMPAIGN_DIR``: re-render an episode when clips are added or edited there."""
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -56,5 +57,7 @@ def command(campaign_dir: Path, out_dir, networks, redact, caption_style, refram
     watcher.runner = runner
     try:
         watcher.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if getattr(exc, "signum", signal.SIGINT) != signal.SIGINT:
+            raise   # SIGTERM, SIGHUP: one line and exit 143, 129, as for every command
         click.echo("stopped", err=True)

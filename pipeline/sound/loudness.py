@@ -92,6 +92,32 @@ def _measure(stream, source, target: dict, events: Events | None = None, step: s
                     _num(data["input_thresh"]), _num(data.get("target_offset", "0")))
 
 
+QUIET_DB = -55.0   # mean level under which an audio stream holds no usable sound (a muted microphone)
+SOUND_DB = -45.0   # mean level over which a stream holds sound worth publishing
+
+
+def stream_levels(path: Path, count: int) -> list[float]:
+    """Mean level (dBFS, ffmpeg's volumedetect) of each of the ``count`` audio streams of ``path``."""
+    levels = []
+    for i in range(count):
+        node = ffmpeg.input(str(path))[f"a:{i}"].filter("volumedetect").output("-", format="null")
+        code, stderr = _run(compile_graph(node), "info", None, "", 0.0)
+        found = re.findall(r"mean_volume: (-?[0-9.]+|-inf) dB", stderr)
+        if code != 0 or not found:
+            raise CadreError(path, f"audio stream {i + 1} cannot be read: {last_error_line(stderr)}")
+        levels.append(_num(found[-1]))
+    return levels
+
+
+def quiet_first_stream(path: Path, count: int) -> tuple[list[float], int | None]:
+    """Levels of the streams, and the stream (from 1) that has sound when the first is near-silent."""
+    levels = stream_levels(path, count)
+    loud = max(range(1, count), key=lambda i: levels[i], default=None)
+    if levels[0] < QUIET_DB and loud is not None and levels[loud] > SOUND_DB:
+        return levels, loud + 1
+    return levels, None
+
+
 DC_CUTOFF_HZ = 10   # the high-pass that removes a DC offset: far below speech, settles in tens of ms
 
 

@@ -44,6 +44,7 @@ class ClipRef:
     start: float = 0.0
     end: float | None = None
     rotate: int = 0          # degrees clockwise that make the picture upright (a camera mounted upside down)
+    audio_stream: int | str | None = None   # which audio stream, from 1, or "mix"; None: the first
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,9 @@ def _clip(path: Path, episode_dir: Path, item) -> ClipRef:
         item = {"file": item}
     if not isinstance(item, dict) or "file" not in item:
         _fail(path, "clips", f"{item!r} must be a file name or a table like {{file = \"1.mp4\", start = 2.0, end = 9.5}}")
-    unknown = set(item) - {"file", "start", "end", "rotate"}
+    unknown = set(item) - {"file", "start", "end", "rotate", "audio_stream"}
     if unknown:
-        _fail(path, "clips", f"unknown key(s) {sorted(unknown)}; allowed: file, start, end, rotate")
+        _fail(path, "clips", f"unknown key(s) {sorted(unknown)}; allowed: file, start, end, rotate, audio_stream")
     name = item["file"]
     if not isinstance(name, str) or not name:
         _fail(path, "clips.file", f"{name!r} must be a file name")
@@ -141,7 +142,11 @@ def _clip(path: Path, episode_dir: Path, item) -> ClipRef:
     if isinstance(rotate, bool) or rotate not in ROTATIONS:
         _fail(path, "clips.rotate", f"{rotate!r} is not allowed; use 90, 180 or 270 (degrees clockwise that make "
                                     "the picture upright), or leave it out")
-    return ClipRef(name, start, end, int(rotate))
+    stream = item.get("audio_stream")
+    if stream is not None and stream != "mix" and (isinstance(stream, bool) or not isinstance(stream, int) or stream < 1):
+        _fail(path, "clips.audio_stream", f"{stream!r} is not allowed; give the audio stream to use, from 1 (the "
+                                          "first), or \"mix\" to mix them all")
+    return ClipRef(name, start, end, int(rotate), stream)
 
 
 def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> dict:

@@ -49,6 +49,10 @@ def holds_clips(folder: Path) -> bool:
         return False
 
 
+def _streams(n: int) -> str:
+    return "no audio stream" if n == 0 else "1 audio stream" if n == 1 else f"{n} audio streams"
+
+
 def load_episode(folder: str | Path, overrides: dict | None = None) -> Episode:
     folder = Path(folder)
     if not folder.exists():
@@ -71,9 +75,13 @@ def load_episode(folder: str | Path, overrides: dict | None = None) -> Episode:
         if ref.end is not None and ref.end > info.duration + 0.5 / 30:
             notes.append(f"clip '{ref.file}': trim end {ref.end:g} s is past the clip's end ({info.duration:.2f} s); "
                          f"the clip is used to its end - lower end in episode.toml to {info.duration:.2f} or less")
+        if ref.audio_stream not in (None, "mix") and ref.audio_stream > info.audio_streams:
+            raise CadreError(folder / "episode.toml", f"clip '{ref.file}': audio_stream = {ref.audio_stream}, but the "
+                                                      f"clip has {_streams(info.audio_streams)}; give a number from 1 "
+                                                      f"to {max(1, info.audio_streams)}, or \"mix\"")
         # the same clip and trim listed again is its own input in every ffmpeg graph
         take = sum(1 for s in spans if s.path == path and (s.start, s.end) == (ref.start, ref.end))
-        span = ClipSpan(path, info, ref.start, ref.end, take)
+        span = ClipSpan(path, info, ref.start, ref.end, take, ref.audio_stream)
         if span.frame_count < 1:
             raise CadreError(path, "trimmed clip is shorter than one frame; widen the trim")
         spans.append(span)

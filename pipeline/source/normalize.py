@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import ffmpeg
 import numpy as np
 
 from pipeline.cache import file_hash
 from pipeline.errors import CadreError
 from pipeline.ffmpeg import command, compile_graph, last_error_line, media_input
 from pipeline.source.probe import MediaInfo
+from pipeline.speech.audio import pick_audio
 from pipeline.threads import ffmpeg_input_options
 
 FPS = 30
@@ -35,6 +35,12 @@ class ClipSpan:
     start: float = 0.0
     end: float | None = None
     take: int = 0          # the n-th use of the same clip and trim in the episode (a clip may repeat)
+    audio_stream: int | str | None = None   # episode.toml's choice: a stream from 1, or "mix"; None: the first
+
+    @property
+    def audio_pick(self) -> int | str:
+        """The audio stream heard, 0-based, or ``"mix"``."""
+        return "mix" if self.audio_stream == "mix" else (self.audio_stream or 1) - 1
 
     @property
     def duration(self) -> float:
@@ -106,7 +112,8 @@ def audio_input(span: ClipSpan):
         # no -ss at 0: seeking lands on the first video key frame, and audio that starts before
         # the video (a start-time offset) would lose its head
         seek = {"ss": f"{span.start:.3f}"} if span.start > 0 or not _video_late(span.info) else {}
-        a = media_input(str(span.path), span.take, **seek, t=f"{span.duration:.3f}").audio
+        a = pick_audio(media_input(str(span.path), span.take, **seek, t=f"{span.duration:.3f}"), span.audio_pick,
+                       getattr(span.info, "audio_streams", 1))
     else:
         a = media_input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", span.take, f="lavfi", t=f"{span.duration:.3f}").audio
     # first_pts=0: audio whose stream starts later than the video (a start-time offset) is delayed

@@ -39,6 +39,7 @@ class MediaInfo:
     audio_offset: float = 0.0     # seconds the audio starts after the video (a stream start-time offset)
     sar: tuple[int, int] = (1, 1)  # sample (pixel) aspect ratio of the coded picture: 64:45 is 16:9 PAL
     turn: int = 0                  # degrees clockwise asked for by episode.toml's rotate (normalize.py turns)
+    audio_streams: int = 0         # a professional camera writes one mono stream per microphone
 
     @property
     def vertical(self) -> bool:
@@ -125,6 +126,7 @@ def probe(path: str | Path) -> MediaInfo:
             color_range="pc" if full_range else "tv",
             audio_offset=_start(audio) - _start(vs) if audio else 0.0,
             sar=(sar.numerator, sar.denominator),
+            audio_streams=len(container.streams.audio),
         )
 
 

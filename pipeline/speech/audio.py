@@ -45,8 +45,17 @@ def audio_info(path: Path) -> AudioInfo:
         raise CadreError(path, f"not a readable media file ({exc.__class__.__name__}); export it again") from None
 
 
-def audio_hash(path: Path) -> str:
-    """sha256 of the first audio stream's coded packets (plus codec and rate).
+def audio_stream_count(path: Path) -> int:
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            return len(container.streams.audio)
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
+        return 0
+
+
+def audio_hash(path: Path, stream: int | str = 0) -> str:
+    """sha256 of the audio stream's coded packets (plus codec and rate): the first by default,
+    ``stream`` (0-based) or every stream for ``"mix"`` (a clip's choice in episode.toml).
 
     Transcripts are keyed by this, not by the whole file: a clip re-exported with the same
     audio (stabilised, colour-graded, metadata scrubbed) keeps its transcript and corrections.
@@ -55,7 +64,7 @@ def audio_hash(path: Path) -> str:
     """
 
     path = Path(path)
-    memo = memo_path("audio-hashes", path)
+    memo = memo_path("audio-hashes" if stream == 0 else f"audio-hashes-{stream}", path)
     if memo.is_file():
         return memo.read_text().strip()
     digest = hashlib.sha256()
@@ -63,12 +72,13 @@ def audio_hash(path: Path) -> str:
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.audio:
                 return file_hash(path)
-            stream = container.streams.audio[0]
-            cc = stream.codec_context
-            digest.update(f"{cc.name}|{cc.sample_rate}|{cc.channels}|".encode())
-            if cc.extradata:
-                digest.update(bytes(cc.extradata))
-            for packet in container.demux(stream):
+            chosen = list(container.streams.audio) if stream == "mix" else [container.streams.audio[stream]]
+            for each in chosen:
+                cc = each.codec_context
+                digest.update(f"{cc.name}|{cc.sample_rate}|{cc.channels}|".encode())
+                if cc.extradata:
+                    digest.update(bytes(cc.extradata))
+            for packet in container.demux(chosen):
                 if packet.size:
                     digest.update(bytes(packet))
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
@@ -78,10 +88,26 @@ def audio_hash(path: Path) -> str:
     return value
 
 
-def stream_audio(path: Path, block_seconds: float = 30.0) -> Iterator[np.ndarray]:
-    """Yield the first audio stream of ``path`` as 16 kHz mono float32 blocks of ``block_seconds``."""
-    out = (ffmpeg.input(str(path)).audio
-           .output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=SAMPLE_RATE))
+def audio_stream(path: Path, stream: int | str = 0, count: int = 1):
+    """ffmpeg-python stream of one audio stream of ``path`` (0-based), or of all ``count`` of them
+    mixed (``"mix"``); a clip with two mono microphones has two."""
+    return pick_audio(ffmpeg.input(str(path)), stream, count)
+
+
+def pick_audio(inp, stream: int | str = 0, count: int = 1):
+    """The audio stream ``stream`` (0-based) of the ffmpeg-python input ``inp``, or its ``count``
+    streams mixed for ``"mix"`` (each as stereo, summed: the loudness pass sets the level)."""
+    if stream == "mix" and count > 1:
+        parts = [inp[f"a:{i}"].filter("aformat", channel_layouts="stereo") for i in range(count)]
+        return ffmpeg.filter(parts, "amix", inputs=count, duration="longest", normalize=0)
+    return inp[f"a:{0 if stream == 'mix' else stream}"]
+
+
+def stream_audio(path: Path, block_seconds: float = 30.0, stream: int | str = 0) -> Iterator[np.ndarray]:
+    """Yield an audio stream of ``path`` (the first by default; see :func:`audio_stream`) as 16 kHz
+    mono float32 blocks of ``block_seconds``."""
+    count = audio_stream_count(path) if stream == "mix" else 1
+    out = audio_stream(path, stream, count).output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=SAMPLE_RATE)
     proc = subprocess.Popen(command(*compile_graph(out)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     nbytes = int(block_seconds * SAMPLE_RATE) * 4

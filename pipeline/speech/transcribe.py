@@ -53,7 +53,8 @@ def sidecar_paths(clip: Path, language: str) -> tuple[Path, Path]:
 def cache_key(clip: Path, options: TranscribeOptions) -> str:
     model = resolve(options.model)
     # the concrete compute type ("auto" picks per CPU, and different types give different words)
-    return cache.make_key(CACHE_KIND, STAGE_VERSION, audio_hash(clip), model.sha256, options.resolved().to_dict())
+    return cache.make_key(CACHE_KIND, STAGE_VERSION, audio_hash(clip, options.audio_stream), model.sha256,
+                          options.resolved().to_dict())
 
 
 def machine_transcript(clip: Path, options: TranscribeOptions, progress: Progress | None = None) -> tuple[Transcript, bool]:
@@ -91,7 +92,7 @@ def run(clip: Path, options: TranscribeOptions, progress: Progress | None = None
     state = _Run(clip, options, language, progress=progress, total=float(info.duration or 0.0))
     buffer = np.zeros(0, np.float32)
     offset = 0.0
-    for block in stream_audio(clip, BLOCK):
+    for block in stream_audio(clip, BLOCK, options.audio_stream):
         buffer = np.concatenate([buffer, block])
         if len(buffer) >= WINDOW * SAMPLE_RATE:
             used = state.window(buffer, offset, final=False)

@@ -4,20 +4,35 @@ Processes, not threads: a crash in a native library (ffmpeg bindings, ONNX) or a
 for memory costs one job, not the batch. Workers are started with ``spawn`` (no fork of a process
 that runs threads) and, on Linux, die with the batch: a batch killed with ``kill -9`` leaves no
 worker rendering behind it.
+
+Stop signals (SIGTERM, SIGHUP, SIGINT; ``pipeline/interrupt.py``): when the batch stops, it tells
+its workers (a shared flag) and passes the signal on; each stops its ffmpeg children, lets its job
+remove its staging folder, and ends. A worker signalled by anyone else while the batch goes on
+stops its job the same way but stays in the pool, so the other episodes' jobs running beside it
+are not lost (a dead worker would break the whole pool); the batch runs the stopped job again.
 """
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import multiprocessing
+import os
 import queue
 import sys
 from concurrent.futures.process import BrokenProcessPool
 
 from pipeline.campaign.executors.base import EventSink, Executor, WorkerLost
 from pipeline.campaign.jobs import run_task
+from pipeline.interrupt import Interrupted, forget_received, handle_signals, received, when_stopping
 from pipeline.threads import cores, follow
 
 _QUEUE = None   # in a worker: where its jobs' events go
+_BUSY = False   # in a worker: a job is running (a stop signal unwinds it first)
+_STOPPING = None   # in a worker: the batch's flag, set when the batch itself is stopping
+
+
+class JobStopped(Exception):
+    """A worker's job was stopped by a signal sent to that worker alone; the batch goes on."""
 
 
 class QueueSink(EventSink):
@@ -37,15 +52,50 @@ def _die_with_parent() -> None:
             pass
 
 
-def _init(events_queue, running) -> None:
-    global _QUEUE
-    _QUEUE = events_queue
+def _init(events_queue, running, stopping) -> None:
+    global _QUEUE, _STOPPING
+    _QUEUE, _STOPPING = events_queue, stopping
     _die_with_parent()
     follow(running)
+    handle_signals(_on_signal)
+
+
+def _batch_stopping() -> bool:
+    return bool(_STOPPING is not None and _STOPPING.value)
+
+
+def _on_signal(signum: int) -> None:
+    """A stop signal in a worker, its children already stopped: unwind the running job (its
+    staging folder goes); an idle worker ends at once if the batch is stopping, else goes on."""
+    if _BUSY:
+        raise Interrupted(signum)
+    if _batch_stopping():
+        _end(128 + signum)
+
+
+def _end(code: int) -> None:
+    if _QUEUE is not None:
+        _QUEUE.cancel_join_thread()   # the batch may not be reading any more
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 def _call(job_id: str, task):
-    return run_task(job_id, task, QueueSink(job_id))
+    global _BUSY
+    _BUSY = True
+    forget_received()
+    try:
+        outcome = run_task(job_id, task, QueueSink(job_id))
+        stopped = received()   # a stop signal the job turned into a failure (inside an import...)
+    except KeyboardInterrupt as exc:   # a stop signal: the job's finally blocks removed its staging folder
+        stopped = exc if isinstance(exc, Interrupted) else Interrupted(2)
+    finally:
+        _BUSY = False
+    if stopped is None:
+        return outcome
+    if _batch_stopping():
+        _end(stopped.exit_code)
+    raise JobStopped(f"the worker running this job was stopped ({stopped.name})")
 
 
 def default_jobs() -> int:
@@ -65,6 +115,8 @@ class LocalExecutor(Executor):
         self._ctx = multiprocessing.get_context("spawn")
         self._queue = self._ctx.Queue()
         self._running = self._ctx.Value("i", 0, lock=False)   # jobs running now, read by the workers
+        self._stopping = self._ctx.Value("b", 0, lock=False)   # set when the batch stops: workers end
+        self._forget = when_stopping(lambda: setattr(self._stopping, "value", 1))
         self._counted: set = set()
         self._pool: cf.ProcessPoolExecutor | None = None
 
@@ -75,7 +127,7 @@ class LocalExecutor(Executor):
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(self.jobs, mp_context=self._ctx, initializer=_init,
-                                                initargs=(self._queue, self._running))
+                                                initargs=(self._queue, self._running, self._stopping))
         return self._pool
 
     def submit(self, job_id: str, task):
@@ -104,6 +156,8 @@ class LocalExecutor(Executor):
             if getattr(handle, "cadre_pool", None) is self._pool:
                 self._reset()
             raise WorkerLost("the worker process running this job died (crashed or was killed)") from None
+        except JobStopped as exc:
+            raise WorkerLost(str(exc)) from None
 
     def _reset(self) -> None:
         """A dead worker breaks the whole pool: start a fresh one for the jobs still to run."""
@@ -120,6 +174,7 @@ class LocalExecutor(Executor):
                 return out
 
     def close(self, cancel: bool = False) -> None:
+        self._forget()
         if self._pool is not None:
             if cancel:
                 for proc in list(getattr(self._pool, "_processes", {}).values()):

@@ -47,6 +47,7 @@ class TranscribeOptions:
     glossary: tuple[str, ...] = ()    # names of units, places, ranks: biases the spelling
     compute_type: str = "auto"        # faster-whisper only: auto (best this CPU offers, asr/precision.py), int16, int8, float32...
     threads: int = field(default=0, compare=False)  # 0 = all cores; does not change the words
+    audio_stream: int | str = 0       # the clip's audio stream heard (0 = first) or "mix" (episode.toml's clips)
 
     def __post_init__(self):
         if self.engine not in ENGINES:
@@ -79,6 +80,8 @@ class TranscribeOptions:
     def to_dict(self) -> dict:
         data = asdict(self)
         data.pop("threads")
+        if self.audio_stream == 0:    # the first stream, as always: keys made before the choice existed hold
+            data.pop("audio_stream")
         data["glossary"] = list(self.glossary)
         if self.engine != "faster-whisper":
             data.pop("compute_type")
