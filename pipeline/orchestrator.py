@@ -32,7 +32,6 @@ from pipeline.render import encode_master
 from pipeline.report import measure_output
 from pipeline.sound.bleep import report as bleep_report
 from pipeline.sound.loudness import quiet_first_stream
-from pipeline.sound.loudness import quiet_first_stream
 from pipeline.sound.voice import report as voice_report
 from pipeline.source.episode import Episode, load_episode
 from pipeline.source.schema import x264_preset
@@ -143,7 +142,6 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
 
     try:
         live = hold_staging(staging)   # a batch cleaning up leftovers skips a live render's folder
-        remove_stale_staging(root / episode.name)   # what a killed run left (SIGKILL, power cut)
         remove_stale_staging(root / episode.name)   # what a killed run left (SIGKILL, power cut)
         with cache.reanalysing(options.reanalyse):
             result = _render(prepared, staging, holding)
@@ -261,7 +259,6 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     for note in episode.notes:   # found while loading: a trim past a clip's end
         events("warning", message=note)
     streams = audio_streams(episode, events)
-    streams = audio_streams(episode, events)
     with cache.recording() as served:
         setup = plan_master(prepared, staging, events)
     plan = setup.plan
@@ -305,8 +302,6 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
         extra["spelling"] = spelling
     if streams:
         extra["audio_streams"] = streams
-    if streams:
-        extra["audio_streams"] = streams
     # always drawn: its strip of published frames shows a face no mask covers (issue 26)
     events("stage", name="contact sheet")
     contact_sheet(tracks, {a.span.path.name: a.span for a in setup.analyses}, prepared.redaction,
@@ -341,30 +336,6 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     _refuse(prepared, failed, refused, events)
     return {"episode": episode.name, "plan": plan.to_dict(), "reports": reports, "refused": refused,
             "analysis": analysis_inputs(setup.analyses), "analysis_from_cache": extra["analysis"]["from_cache"]}
-
-
-def audio_streams(episode: Episode, events: Events) -> list[dict]:
-    """Which audio stream each clip with several is heard from (for report.json): episode.toml's
-    ``audio_stream``, else the first; a near-silent first stream with sound on another is named
-    in a warning (a camera's first microphone left muted)."""
-    rows, seen = [], set()
-    for span in episode.spans:
-        count = span.info.audio_streams
-        if count < 2 or span.path in seen:
-            continue
-        seen.add(span.path)
-        row = {"clip": span.path.name, "streams": count, "used": span.audio_stream or 1,
-               "chosen_by": "episode.toml" if span.audio_stream else "default (the first)"}
-        if span.audio_stream is None:
-            row["levels_db"], loud = quiet_first_stream(span.path, count)
-            if loud is not None:
-                events("warning", message=f"clip '{span.path.name}': its first audio stream is near-silent "
-                                          f"({row['levels_db'][0]:.0f} dB) while stream {loud} has sound "
-                                          f"({row['levels_db'][loud - 1]:.0f} dB); the first is used - to use the "
-                                          f"other, give the clip audio_stream = {loud} (or \"mix\") in "
-                                          "episode.toml's clips")
-        rows.append(row)
-    return rows
 
 
 def audio_streams(episode: Episode, events: Events) -> list[dict]:
