@@ -166,7 +166,7 @@ def check_face_model() -> Check:
     detector = centerface.CenterFace(path=path)   # raises RedactionError if its runtime cannot load it
     how = "pinned sha256" if pinned else "sha256 given by CADRE_FACE_MODEL_SHA256"
     return Check("face model (CenterFace)", True, True,
-                 f"{path}: {how} {digest[:16]}… verified; the detector runs on {RUNTIME_LABELS[detector.runtime]}")
+                 f"runs on {RUNTIME_LABELS[detector.runtime]}; {how} {digest[:16]}… verified: {path}")
 
 
 # -- CPU and engines -----------------------------------------------------------------------------
@@ -223,10 +223,13 @@ def check_onnxruntime() -> Check:
     try:
         import onnxruntime
     except ImportError:
-        return Check("onnxruntime", False, False, "not installed (optional: faster face detection)",
-                     "optional: pip install onnxruntime")
-    return Check("onnxruntime", True, False, f"onnxruntime {onnxruntime.__version__} installed "
-                                             f"(the face model's line says which runtime the detector chose)")
+        return Check("onnxruntime", False, False, "not installed: the face detector runs on OpenCV's cv2.dnn "
+                                                  "(slower, same boxes)", "optional: pip install onnxruntime")
+    try:   # the detector says which runtime it chose (CADRE_FACE_RUNTIME may pick OpenCV's)
+        runs = f"the face detector runs on {RUNTIME_LABELS[centerface.CenterFace().runtime]}"
+    except CadreError:
+        runs = "the face model does not load (see its line)"
+    return Check("onnxruntime", True, False, f"onnxruntime {onnxruntime.__version__}; {runs}")
 
 
 # -- folders -------------------------------------------------------------------------------------

@@ -117,6 +117,8 @@ def test_doctor_reports_the_runtime_the_detector_chose(monkeypatch):
     monkeypatch.delenv("CADRE_FACE_RUNTIME", raising=False)
     assert CenterFace().runtime == "onnxruntime"
     line = _face_line(monkeypatch, None)
-    assert "the detector runs on onnxruntime" in line and "cv2.dnn" not in line, line
+    assert line.startswith("runs on onnxruntime;") and "the face detector runs on onnxruntime" in line, line
+    assert "cv2.dnn" not in line, line
     line = _face_line(monkeypatch, "opencv")
-    assert "the detector runs on OpenCV's cv2.dnn" in line and "runs on onnxruntime" not in line, line
+    assert line.startswith("runs on OpenCV's cv2.dnn;") and "the face detector runs on OpenCV's cv2.dnn" in line, line
+    assert "runs on onnxruntime" not in line, line

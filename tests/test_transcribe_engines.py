@@ -21,6 +21,7 @@ def fresh_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("CADRE_CACHE_DIR", str(tmp_path / "cache"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,language", [("fr/fr_fleurs_000.wav", "fr"), ("en/en_whisper_jfk.wav", "en")])
 def test_both_engines_hear_the_same_words(name, language):
     clip = need_media() / name
@@ -44,6 +45,7 @@ def test_converted_checkpoint_is_cached_in_the_model_store():
     assert checkpoint_for(model) == path and path.stat().st_mtime_ns == stamp  # not converted again
 
 
+@pytest.mark.slow
 def test_openai_engine_puts_no_words_in_the_silence():
     t = stage.run(need_media() / LINTO, OW)
     assert [w for w in t.words if w.end > 4.0 and w.start < 32.5] == []
