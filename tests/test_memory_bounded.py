@@ -117,3 +117,25 @@ def test_a_crowd_contact_sheet_is_bounded_and_holds_no_frame_per_track(crowd, mo
     # the sheet, its cells and a few frames in flight; the old code held a frame per shown face
     assert peak < 3 * image.width * image.height + cells + 8 * frame_bytes, peak / 2**20
     assert len({items[k].show for k in range(len(items))}) * frame_bytes > peak, "the test needs many shown frames"
+
+
+@pytest.mark.media
+def test_the_detector_networks_are_dropped_before_the_encode_and_load_again(shared_media):
+    """The encode does not keep the face networks (an onnxruntime session keeps the arena of its
+    largest runs); a detector made afterwards loads its network again and finds the same faces."""
+    from pipeline.faces.detectors import get_detector
+    from pipeline.faces.detectors.centerface import _session
+    from pipeline.render import release_memory
+    from pipeline.source.normalize import read_frames
+
+    path = shared_media / "videos" / "facenet_pytorch_video.mp4"
+    _, frame = next(read_frames(ClipSpan(path, probe(path)), width=960))
+    before = get_detector().detect(frame)
+    if get_detector().runtime != "onnxruntime":
+        pytest.skip("onnxruntime is not installed: cv2.dnn keeps no session")
+    assert _session.cache_info().currsize >= 1 and before
+    release_memory()
+    assert _session.cache_info().currsize == 0
+    again = get_detector().detect(frame)
+    assert [(round(d.x0, 3), round(d.y0, 3), round(d.score, 4)) for d in again] == \
+           [(round(d.x0, 3), round(d.y0, 3), round(d.score, 4)) for d in before]

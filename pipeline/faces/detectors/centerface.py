@@ -191,6 +191,9 @@ def _session(path: str, sha256: str):
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # inputs come in many sizes (tiles, looks around small faces): a memory pattern kept per
+        # size grew the analysis by ~80 MB per 200 sizes; without them it stays flat, same CPU
+        options.enable_mem_pattern = False
         # spinning threads burn the cores other jobs of a batch need (threads.py)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
