@@ -23,11 +23,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -98,31 +95,7 @@ def peak_memory(cmd: list[str], env: dict) -> tuple[float, int]:
     when the benchmark has a cgroup to itself (CADRE_BENCH_CGROUP=1), else the highest sum, over
     10 Hz samples, of the high-water mark (VmHWM) of every process of the tree alive at that
     sample: a process's peak between two samples is never missed (sampled RSS missed them)."""
-    import psutil
-
-    start = time.perf_counter()
-    proc = psutil.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    done = threading.Event()
-
-    def sample():
-        nonlocal peak
-        while not done.is_set():
-            try:
-                pids = [proc.pid, *(c.pid for c in proc.children(recursive=True))]
-            except psutil.Error:
-                pids = [proc.pid]
-            peak = max(peak, sum(_hwm(p) for p in pids))
-            time.sleep(0.1)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    _, err = proc.communicate()
-    done.set()
-    thread.join()
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"benchmark command failed ({proc.returncode}): {' '.join(cmd)}\n{err.decode()[-2000:]}")
+    wall, peak = timed(cmd, env, memory=lambda pids: sum(_hwm(p) for p in pids))
     cgroup = _cgroup_peak()
     return wall, int(cgroup.read_text()) if cgroup else peak
 

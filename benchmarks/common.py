@@ -204,8 +204,10 @@ def medians(samples: list[dict]) -> tuple[float, float]:
     return statistics.median(s["wall"] for s in samples), statistics.median(s["cpu"] for s in samples)
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
-    """Run ``cmd``; return (wall seconds, peak summed RSS in bytes of it and its children)."""
+def timed(cmd: list[str], env: dict | None = None,
+          memory: Callable[[list[int]], int] | None = None) -> tuple[float, int]:
+    """Run ``cmd``; return (wall seconds, peak summed RSS in bytes of it and its children).
+    ``memory(pids)``, when given, is what is summed instead (bytes, of the processes alive)."""
     import psutil
 
     start = time.perf_counter()
@@ -218,7 +220,10 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
         while not done.is_set():
             try:
                 procs = [proc, *proc.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
+                if memory is not None:
+                    peak = max(peak, memory([p.pid for p in procs]))
+                else:
+                    peak = max(peak, sum(p.memory_info().rss for p in procs if p.is_running()))
             except psutil.Error:
                 pass
             time.sleep(0.1)
