@@ -118,14 +118,16 @@ def build_plan(episode: Episode, analyses: list[ClipAnalysis], networks, safe, p
     # "auto": the language Whisper detected, so captions and sidecars get its typography
     detected = next((a.transcript.language for a in analyses if a.transcript.words), None)
     language = caption_language(st.language, detected) or st.language
-    drawable = caption_cmap(st.caption_style)
-    clip_words = []
-    for c, a in zip(clips, analyses):
-        words, notes = misreads(a.transcript.words, language, c.file, drawable=drawable)
-        clip_words.append((c, words))
+    # bleeped first (a misread name is still muted), then recognition errors left out, clip by clip
+    censored = censor(episode_words([(c, a.transcript.words) for c, a in zip(clips, analyses)]), st.bleep)
+    drawable, words = caption_cmap(st.caption_style), []
+    for c in clips:
+        end = c.offset + c.frames / FPS
+        kept, notes = misreads([w for w in censored if c.offset <= w.start < end or (c is clips[-1] and w.start >= end)],
+                               language, c.file, c.start - c.offset, drawable)
+        words += kept
         for note in notes:
             warn(note)
-    words = censor(episode_words(clip_words), st.bleep)
     plan = EditPlan(episode.name, st.title or episode.name, language, clips, [n.name for n in networks],
                     vars(safe), st.caption_style, st.redaction, st.branding, words)
     if parts:

@@ -150,10 +150,10 @@ def test_ten_thousand_cues_neither_drift_nor_vanish(tmp_path):
     assert line.startswith(f"{srt}: 10000 cue(s) too short") and "line 2 (" in line
 
 
-def machine_episode(root: Path, words: list[tuple[float, float, str]]) -> Path:
+def machine_episode(root: Path, words: list[tuple[float, float, str]], toml: str = "") -> Path:
     """An episode whose machine transcript (what Whisper wrote, as ``cadre transcribe`` keeps it in
     the clip's JSON) holds ``words``; no SRT, so every word is the machine's."""
-    folder = episode(root, 4.0, None, hz=587)
+    folder = episode(root, 4.0, None, hz=587, toml=toml)
     path = folder / "1.mp4"
     ws = [Word(a, b, " " + t, 0.9) for a, b, t in words]
     transcript = Transcript("fr", [Segment(ws[0].start, ws[-1].end, " ".join(t for *_, t in words), ws)])
@@ -162,12 +162,18 @@ def machine_episode(root: Path, words: list[tuple[float, float, str]]) -> Path:
     return folder
 
 
-def test_a_hangul_syllable_whisper_wrote_in_french_is_a_recognition_error(tmp_path):
+def test_a_hangul_syllable_whisper_wrote_in_french_is_a_recognition_error(tmp_path, monkeypatch):
+    """... and a bleeped name Whisper wrote in another script is still bleeped, never just left out."""
+    monkeypatch.setenv("CADRE_CACHE_DIR", str(tmp_path / "cache"))   # the machine words are these ones
     folder = machine_episode(tmp_path, [(0.2, 0.5, "Il"), (0.5, 0.8, "a"), (0.8, 1.1, "dit"), (1.2, 1.4, "것"),
-                                        (1.5, 1.9, "bonjour"), (2.0, 2.5, "mai것son")])
+                                        (1.5, 1.9, "bonjour"), (2.0, 2.5, "mai것son"), (2.8, 3.3, "Иван")],
+                             toml='bleep = ["Иван"]\nbleep_sound = "mute"\n')
     out, warnings = render(folder, tmp_path / "out")
     srt = (out / "ep.srt").read_text("utf-8")
     assert "것" not in srt and "bonjour" in srt and "maison" in srt
+    assert "Иван" not in srt and "***" in srt
+    (bleep,) = json.loads((out / "report.json").read_text("utf-8"))["redaction"]["bleeps"]["spans"]
+    assert bleep["start"] <= 2.8 and bleep["end"] >= 3.3
     hangul = [w for w in warnings if "U+AC83" in w]
     assert len(hangul) == 2 and hangul[0].startswith("1.mp4 at 0:01.2:") and "'fr'" in hangul[0]
     report = json.loads((out / "report.json").read_text("utf-8"))
