@@ -19,6 +19,7 @@ def cluster():
     cluster.close()
 
 
+@pytest.mark.slow
 def test_campaign_on_a_dask_cluster(tmp_path, cluster, monkeypatch):
     monkeypatch.setenv("CADRE_CACHE_DIR", str(tmp_path / "cache"))    # the workers use the client's cache
     campaign = tmp_path / "c"

@@ -107,6 +107,7 @@ def unmasked(source: np.ndarray) -> np.ndarray:
     return out
 
 
+@pytest.mark.slow
 def test_a_clip_listed_twice_renders_twice(tmp_path):
     from tests.test_review_fixtures import face_clip
 
@@ -134,6 +135,7 @@ def test_a_clip_listed_twice_renders_twice(tmp_path):
     assert tree_hashes(ep) == before
 
 
+@pytest.mark.slow
 def test_a_clip_listed_twice_with_its_sound(tmp_path, clip_bytes):
     ep = tmp_path / "ep"
     ep.mkdir()
