@@ -8,7 +8,8 @@ Rows (Whisper base, the same CTranslate2 weights, int8, beam 5, language fr):
 - **Cadre** (``pipeline.speech.transcribe.run``, no cache), as it is on disk;
 - **candidate stages**, each one added alone to faster-whisper with ``vad_filter=True`` and the word
   timestamps captions need (``benchmarks/speech_stages.py``): Cadre's blocked VAD, no conditioning
-  on previous text, the silence-hallucination skip, the hallucination guards.
+  on previous text, the silence-hallucination skip; and the hallucination guards, which only delete
+  credit and loop text (not a decoding stage: measured, kept whatever their verdict).
 
 The French speech of ``../shared/media/audio`` (``references.tsv``) is split once, by a fixed rule
 written before any figure was read: the files sorted by path, the 1st, 3rd, 5th... are the
@@ -154,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         bench.add(info(f"stage '{name}': WER gain over vad_filter=True (+ word timestamps), checking half",
                        round(diff, 4),
                        note=f"95 % paired bootstrap interval [{lo:.3f}, {hi:.3f}] over {len(check_files)} clips; "
-                            f"tuning half gain {tune_diff:.3f}; {'KEPT' if lo > 0 else 'dropped'} by the rule"))
+                            f"tuning half gain {tune_diff:.3f}; "
+                            + ("not a decoding stage: kept in Cadre whatever the verdict" if name in st.NOT_DECODING
+                               else f"{'KEPT' if lo > 0 else 'dropped'} by the rule")))
     cadre_check, base_check = pooled(per_clip["Cadre"], check_files), pooled(per_clip[base], check_files)
     bench.checks.insert(0, check("French WER, checking half, Cadre", round(cadre_check, 4), "<=", round(base_check, 4),
                                  baseline=round(base_check, 4),

@@ -42,7 +42,7 @@ words = [{"start": round(i * seconds / n, 3), "end": round(i * seconds / n + 0.3
 half = int(seconds * 15)
 clips = [SimpleNamespace(file="1.mp4", offset=0.0, start=0.0, frames=half, kind="clip"),
          SimpleNamespace(file="2.mp4", offset=half / 30, start=0.0, frames=int(seconds * 30) - half, kind="clip")]
-plan = SimpleNamespace(words=words, clips=clips, language="fr", timeline_words=lambda: [Word(**w) for w in words])
+plan = SimpleNamespace(words=[Word(**w) for w in words], clips=clips, language="fr", timeline_words=lambda: [Word(**w) for w in words])
 settings = SimpleNamespace(spellcheck="warn", asr={"glossary": ["Kerbrat"]})
 warnings = []
 t2, c2 = time.perf_counter(), time.process_time()

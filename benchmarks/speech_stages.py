@@ -88,6 +88,10 @@ def _blocked_vad(model, path: Path):
     return text, [(s + speech.locate(s)[0], e + speech.locate(s)[0], w) for s, e, w in words]
 
 
+# Not a decoding stage: the guards only delete text that matches subtitle credits or a repetition
+# loop. Measured beside the stages, kept whatever their verdict (docs/ARCHITECTURE.md, Transcription).
+NOT_DECODING = {"hallucination guards (credits, loops)"}
+
 STAGES = {
     "Cadre's blocked VAD (10 s blocks)": _blocked_vad,
     "no conditioning on previous text": lambda m, p: reference(m, p, condition_on_previous_text=False),
