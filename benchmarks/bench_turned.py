@@ -69,6 +69,7 @@ VARIANTS = [dict(name="faces90", turn_faces=90), dict(name="faces180", turn_face
 
 def _tree(commit: str, into: Path) -> Path:
     """The package, presets and assets of ``commit`` (and today's tests/ fixtures) in ``into``."""
+    into.mkdir(parents=True)
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "pipeline", "presets", "assets"],
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)

@@ -37,10 +37,12 @@ class FaceParams:
     grid: int = 8                      # read pixels per cell of the grid that joins neighbouring windows
     # turns.py: turned and dark frames
     shot_start: int = 4                # frames of a shot on which every turn is looked at
-    round_every: int = 2               # frames between two whole-frame passes of a non-primary turn
+    round_every: int = 3               # frames between two whole-frame passes of a non-primary turn
     hot_frames: int = 30               # a turn that found a face the primary missed runs more often this long ...
-    hot_every: int = 2                 # ... on every hot_every-th frame
-    cut_diff: float = 40.0             # mean absolute difference (0..255) of 32x18 thumbnails that marks a cut
+    hot_every: int = 3                 # ... on every hot_every-th frame
+    hot_after: int = 2                 # faces a turn must find alone (within hot_frames) before it is hot
+    cut_diff: float = 12.0             # mean absolute difference (0..255) of 32x18 grey thumbnails that marks a cut
+                                       # (a pan moves them by about 1; a false cut costs only a few passes)
     switch_min: int = 3                # faces a turn's whole-frame passes found before it may become primary ...
     switch_ratio: float = 1.5          # ... scoring this many times what the primary's whole-frame passes scored
     dark_luma: int = 60                # mean luma (0..255) under which a frame is equalised before detection

@@ -33,6 +33,7 @@ SHOT_START = PARAMS.shot_start
 ROUND_EVERY = PARAMS.round_every
 HOT_FRAMES = PARAMS.hot_frames
 HOT_EVERY = PARAMS.hot_every
+HOT_AFTER = PARAMS.hot_after
 CUT_DIFF = PARAMS.cut_diff
 SWITCH_MIN = PARAMS.switch_min
 SWITCH_RATIO = PARAMS.switch_ratio
@@ -88,7 +89,8 @@ class Turns:
     primary: int = 0
     _thumb: np.ndarray | None = None
     _shot_start: int = 0
-    _hot: dict[int, int] = field(default_factory=dict)          # turn -> last frame it found a face alone
+    _hot: dict[int, int] = field(default_factory=dict)          # turn -> last frame it was confirmed hot
+    _seen: dict[int, list[int]] = field(default_factory=dict)   # turn -> recent frames it found a face alone
     _votes: dict[int, int] = field(default_factory=lambda: dict.fromkeys(TURNS, 0))
     _score: dict[int, float] = field(default_factory=lambda: dict.fromkeys(TURNS, 0))
     _base: dict[int, float] = field(default_factory=lambda: dict.fromkeys(TURNS, 0))
@@ -134,8 +136,11 @@ class Turns:
         base = sum(d.score for d in whole)
         for turn, dets in extra.items():
             alone = [d for d in dets if not any(overlaps(d, f, iou=0.3, contain=0.5) for f in found)]
-            if alone:
-                self._hot[turn] = index
+            if alone:     # a face the primary missed, seen twice: the turn is hot (one sighting may be noise)
+                seen = [i for i in self._seen.get(turn, []) if index - i <= HOT_FRAMES] + [index]
+                self._seen[turn] = seen[-HOT_AFTER:]
+                if len(seen) >= HOT_AFTER:
+                    self._hot[turn] = index
             self.faces[turn] += len(alone)
             self._votes[turn] += len(dets)
             self._score[turn] += sum(d.score for d in dets)
