@@ -3,7 +3,8 @@
 CenterFace is trained on upright faces. Measured on the labelled photos turned by every 15 degrees
 (``benchmarks/bench_turned.py``), it finds lit faces of 80 px and more at any angle, but smaller
 ones only within about 45 degrees of upright, and dark ones (brightness -0.30, gamma 0.55) only
-within 45 degrees: half of them are lost at 90 and 180. So the face analysis looks at each frame
+within 45 degrees: half of them are lost at 90 and 180. The values are declared in
+``params.py``. So the face analysis looks at each frame
 in up to four *turns* (0, 90, 180 and 270 degrees clockwise): a face at any angle is within 45
 degrees of one of them.
 
@@ -11,10 +12,10 @@ degrees of one of them.
   upright, until the faces found only when turned outnumber the upright ones (a camera mounted
   upside down or sideways), then that turn.
 - The **other turns** get a whole-frame pass: on every frame of a shot's first
-  :data:`SHOT_START` frames (a face there is masked from the shot's first frame), on every frame
-  while they keep finding faces the primary turn misses (a person lying on the ground), and
-  otherwise one turn every :data:`ROUND_EVERY` frames in rotation (each every 6th frame), which the
-  tracks' interpolation and extension carry across.
+  :data:`SHOT_START` frames (a face there is masked from the shot's first frame), every
+  :data:`HOT_EVERY` frames while they keep finding faces the primary turn misses (a person lying
+  on the ground), and otherwise one turn every :data:`ROUND_EVERY` frames in rotation (each every
+  9th frame), which the tracks' interpolation and extension carry across.
 - A **dark** frame (mean luma under :data:`DARK_LUMA`) is looked at with its luminance equalised
   (CLAHE), which finds faces a plain frame hides at the edge of the detector's reach.
 """
