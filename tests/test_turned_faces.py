@@ -16,9 +16,19 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.faces.redaction import analyse_faces, load_settings
-from pipeline.faces.turns import brightened, is_dark, orientation_notes, picture_turn, turn_frame, unturn
+from pipeline.errors import RedactionError
+from pipeline.faces import redaction
+from pipeline.faces.detectors import get_detector
 from pipeline.faces.detectors.base import Detection
+from pipeline.faces.redaction import analyse_faces, load_settings
+from pipeline.faces.turns import (
+    brightened,
+    is_dark,
+    orientation_notes,
+    picture_turn,
+    turn_frame,
+    unturn,
+)
 from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
@@ -148,3 +158,30 @@ def _frame(path, t: float) -> np.ndarray:
                           "-pix_fmt", "rgb24", "pipe:"], capture_output=True, check=True).stdout
     info = probe(path)
     return np.frombuffer(raw, np.uint8).reshape(info.height, info.width, 3)
+
+
+class _FailsWhenTurned:
+    """The real detector, made to fail on a frame turned a quarter (a landscape clip's frame seen
+    portrait): the turned passes must fail closed like the others."""
+
+    def __init__(self, detector):
+        self.detector, self.lanes, self.calls = detector, 2, 0
+        self.threshold, self.name, self.model_sha256 = detector.threshold, detector.name, detector.model_sha256
+
+    def detect(self, frame, threshold=None):
+        self.calls += 1
+        if frame.shape[0] > frame.shape[1]:
+            raise RedactionError("centerface.onnx", "face detector failed on a frame; rendering stopped")
+        return self.detector.detect(frame, threshold)
+
+
+def test_a_turned_pass_that_cannot_run_stops_the_analysis(shared_media, tmp_path, monkeypatch):
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setenv("CADRE_CACHE_DIR", str(cache_dir))
+    path, _ = build(shared_media, tmp_path, Variant("fails", frames=8))
+    settings = load_settings("mosaic")
+    failing = _FailsWhenTurned(get_detector(settings.detector, settings.threshold))
+    monkeypatch.setattr(redaction, "get_detector", lambda name, threshold: failing)
+    with pytest.raises(RedactionError, match="rendering stopped"):
+        analyse_faces(ClipSpan(path, probe(path)), settings)
+    assert not [p for p in (cache_dir / "faces").rglob("*") if p.is_file()]
