@@ -21,8 +21,8 @@ Rules, in order:
    during silence.
 
 Words a person timed in their SRT carry their cue (``Word.cue``): a caption never spans two of a
-person's cues, and it keeps the cue's start and end (a cue too long for the style's lines is cut
-into pieces that follow each other inside the cue's time). Rules 2 and 4 apply to machine words only.
+person's cues, and it keeps the cue's start and end (a cue the style cuts, by rule 2, is cut into
+pieces that follow each other inside the cue's time). Rule 4 applies to machine words only.
 """
 from __future__ import annotations
 
@@ -236,7 +236,7 @@ def group(words: Sequence[Word], rules: LayoutRules, language: str | None = None
             prev = cur[-1][-1]
             gap = chunk[0].start - prev.end
             sentence_done = bool(_SENTENCE_END.search(prev.word)) and _chars(cur) >= rules.max_chars_per_line // 2
-            if prev.cue != chunk[0].cue or (prev.cue is None and (gap >= rules.pause or sentence_done)):
+            if prev.cue != chunk[0].cue or gap >= rules.pause or sentence_done:
                 groups.append(cur)
                 cur = []
         cur.append(chunk)
