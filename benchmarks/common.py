@@ -96,12 +96,17 @@ def machine(load_at_start: tuple[float, float, float] | None = None) -> dict:
             "load_average_end": list(os.getloadavg())}
 
 
-def _commit() -> str | None:
-    try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
+def _commit() -> dict:
+    """The commit the run started from, and the files of ``pipeline/`` changed on disk beyond it (what
+    ran is what was on disk)."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    changed = [line[3:] for line in git("status", "--porcelain", "--", "pipeline").splitlines() if line]
+    return {"commit": git("rev-parse", "HEAD") or None, "uncommitted_pipeline_files": changed}
 
 
 class Benchmark:
@@ -113,6 +118,7 @@ class Benchmark:
         self.name, self.description, self.baselines = name, description, baselines
         self.checks: list[dict] = []
         self.load_at_start = os.getloadavg()
+        self.source = _commit()
         self.started = time.time()
 
     def add(self, item: dict) -> dict:
@@ -127,7 +133,8 @@ class Benchmark:
                 "checks": self.checks, "baselines": self.baselines,
                 "command": "python -m benchmarks " + " ".join([self.name, *sys.argv[1:]]),
                 "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "seconds": round(time.time() - self.started, 1), "commit": _commit(),
+                "seconds": round(time.time() - self.started, 1), "commit": self.source["commit"],
+                "uncommitted_pipeline_files": self.source["uncommitted_pipeline_files"],
                 "machine": machine(self.load_at_start), "details": details or {}}
 
     def finish(self, details: dict | None = None) -> int:
