@@ -27,7 +27,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=180.0)
     ap.add_argument("--pairs", type=int, default=3)
     args = ap.parse_args()
-    from benchmarks.common import Benchmark, check, info, table
+    from benchmarks.common import Benchmark, check, table
+    from benchmarks.common import info as figure
     from pipeline.ffmpeg import run
     from pipeline.networks import master_profile
     from pipeline.sound.loudness import render_audio
@@ -72,7 +73,7 @@ def main() -> int:
                       baselines=["no events"])
     bench.add(check("longest gap between two progress events during a pass", round(max(gaps), 3), "<=", 1.0,
                     unit="s"))
-    bench.add(info("wall time with progress / without, median", round(ratio, 3), baseline=1.0, unit="x"))
+    bench.add(figure("wall time with progress / without, median", round(ratio, 3), baseline=1.0, unit="x"))
     return bench.finish({"seconds": d, "plain_s": plain, "progress_s": reported, "ratio": ratio,
                          "events_per_pass": counts, "longest_gap_s": gaps})
 
