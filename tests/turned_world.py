@@ -33,6 +33,7 @@ PLACES = [(420, 290), (1380, 300), (560, 790), (1450, 790)]    # photo centres i
 class Variant:
     name: str
     turn_faces: int = 0
+    turned_photo: int | None = None  # turn only this photo (0-3) by turn_faces; the others stay upright
     turn_picture: int = 0
     dark: bool = False
     motion_blur: bool = False
@@ -64,13 +65,15 @@ def world(media: Path, v: Variant) -> tuple[np.ndarray, list[np.ndarray]]:
     canvas = cv2.GaussianBlur(cv2.resize(rng.integers(50, 210, (120, 220, 3), dtype=np.uint8), (W + 200, H)),
                               (0, 0), 4)
     smallest = min(h for entry in truth.values() for *_, h in entry["faces"])
-    polys = []
+    polys, polys_of = [], []
     for (name, entry), (cx, cy) in zip(truth.items(), PLACES):
         rgb = cv2.cvtColor(cv2.imread(str(media / "images" / name)), cv2.COLOR_BGR2RGB)
         s = v.smallest / smallest
         photo = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-        turned, m = _turn(photo, v.turn_faces)
-        inside, _ = _turn(np.full(photo.shape[:2], 255, np.uint8), v.turn_faces)
+        angle = v.turn_faces if v.turned_photo in (None, len(polys_of)) else 0
+        polys_of.append(name)
+        turned, m = _turn(photo, angle)
+        inside, _ = _turn(np.full(photo.shape[:2], 255, np.uint8), angle)
         th, tw = turned.shape[:2]
         x0, y0 = int(cx - tw / 2) + 100, int(cy - th / 2)
         assert x0 >= 0 and y0 >= 0 and x0 + tw <= canvas.shape[1] and y0 + th <= H, f"{name} does not fit"

@@ -37,7 +37,7 @@ class FaceParams:
     grid: int = 8                      # read pixels per cell of the grid that joins neighbouring windows
     # turns.py: turned and dark frames
     shot_start: int = 4                # frames of a shot on which every turn is looked at
-    round_every: int = 3               # frames between two whole-frame passes of a non-primary turn
+    round_every: int = 4               # frames between two whole-frame passes of a non-primary turn
     hot_frames: int = 30               # a turn that found a face the primary missed runs more often this long ...
     hot_every: int = 3                 # ... on every hot_every-th frame
     hot_after: int = 2                 # faces a turn must find alone (within hot_frames) before it is hot
