@@ -20,23 +20,35 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import pipeline.faces.revisit as revisit  # noqa: E402
 import pipeline.faces.scan as scan  # noqa: E402
+from benchmarks.common import Benchmark, Clock, check, table  # noqa: E402
+from benchmarks.labelled import (  # noqa: E402
+    MEDIA,
+    H,
+    W,
+    covered,
+    load_truth,
+    make_panzoom,
+    make_small,
+    px,
+    score_video,
+)
 from pipeline.faces.detectors import get_detector  # noqa: E402
 from pipeline.faces.masking import coverage, mask_frame  # noqa: E402
-from pipeline.faces.redaction import analyse_faces, detect_frame, load_settings, scan_plan  # noqa: E402
+from pipeline.faces.redaction import (  # noqa: E402
+    analyse_faces,
+    detect_frame,
+    load_settings,
+    scan_plan,
+)
 from pipeline.faces.tracking import FaceTracks, link  # noqa: E402
 from pipeline.source.normalize import ClipSpan, read_frames  # noqa: E402
 from pipeline.source.probe import probe  # noqa: E402
-
-from benchmarks.common import Benchmark, Clock, check, table  # noqa: E402
-from benchmarks.labelled import (H, MEDIA, W, covered, load_truth, make_panzoom, make_small, px,  # noqa: E402
-                                 score_video)
 
 BENCH = Benchmark("face_levers", "Cadre's face analysis: recall on labelled photos, leaks of each lever on "
                   "labelled clips, flicker on real pedestrians", baselines=["the analysis before issue 18"])
