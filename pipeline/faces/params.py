@@ -42,7 +42,8 @@ class FaceParams:
     hot_every: int = 3                 # ... on every hot_every-th frame
     hot_after: int = 2                 # faces a turn must find alone (within hot_frames) before it is hot
     cut_diff: float = 12.0             # mean absolute difference (0..255) of 32x18 grey thumbnails that marks a cut
-                                       # (a pan moves them by about 1; a false cut costs only a few passes)
+                                       # (a pan moves them by about 1; a false cut costs only a few passes) ...
+    cut_jump: float = 3.0              # ... and this many times the difference before it (a zoom is no cut)
     switch_min: int = 3                # faces a turn's whole-frame passes found before it may become primary ...
     switch_ratio: float = 1.5          # ... scoring this many times what the primary's whole-frame passes scored
     dark_luma: int = 60                # mean luma (0..255) under which a frame is equalised before detection

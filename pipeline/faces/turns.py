@@ -36,6 +36,7 @@ HOT_FRAMES = PARAMS.hot_frames
 HOT_EVERY = PARAMS.hot_every
 HOT_AFTER = PARAMS.hot_after
 CUT_DIFF = PARAMS.cut_diff
+CUT_JUMP = PARAMS.cut_jump
 SWITCH_MIN = PARAMS.switch_min
 SWITCH_RATIO = PARAMS.switch_ratio
 DARK_LUMA = PARAMS.dark_luma
@@ -89,6 +90,7 @@ class Turns:
 
     primary: int = 0
     _thumb: np.ndarray | None = None
+    _diff: float = 0.0                                          # thumbnail difference of the last frame
     _shot_start: int = 0
     _hot: dict[int, int] = field(default_factory=dict)          # turn -> last frame it was confirmed hot
     _seen: dict[int, list[int]] = field(default_factory=dict)   # turn -> recent frames it found a face alone
@@ -105,8 +107,9 @@ class Turns:
         """For a frame just decoded: its primary turn, the other turns to look in, and whether a
         shot starts here (the fine pass then runs on it)."""
         thumb = _thumb(frame)
-        cut = self._thumb is None or float(np.abs(thumb - self._thumb).mean()) > CUT_DIFF
-        self._thumb = thumb
+        diff = float(np.abs(thumb - self._thumb).mean()) if self._thumb is not None else 0.0
+        cut = self._thumb is None or (diff > CUT_DIFF and diff > CUT_JUMP * max(self._diff, 1.0))
+        self._thumb, self._diff = thumb, diff
         if cut:
             self._shot_start = index
             self.cuts += self._thumb is not None and index > 0
