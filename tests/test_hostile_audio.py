@@ -40,7 +40,8 @@ def two_mics(tmp_path_factory) -> bytes:
     out = tmp_path_factory.mktemp("mics") / "two.mov"
     run(["-f", "lavfi", "-i", f"testsrc2=s=320x180:r=30:d={SECONDS}",
          "-f", "lavfi", "-i", f"anoisesrc=a=0.0004:c=pink:d={SECONDS}:sample_rate=48000", *speech_source(),
-         "-map", "0:v", "-map", "1:a", "-map", "2:a", "-t", str(SECONDS), "-c:v", "libx264", "-preset", "ultrafast",
+         "-filter_complex", "[2:a]loudnorm=I=-23:TP=-2[voice]",      # a microphone's level, whatever the file's
+         "-map", "0:v", "-map", "1:a", "-map", "[voice]", "-t", str(SECONDS), "-c:v", "libx264", "-preset", "ultrafast",
          "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", "-ar", "48000", "-ac", "1", str(out)], source=out, what="fixture")
     return out.read_bytes()
 
