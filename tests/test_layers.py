@@ -17,7 +17,7 @@ LAYERS = [
     ("base", ["version", "errors", "cache", "resources", "ffmpeg", "threads", "lock", "networks", "crash", "textfile", "interrupt"]),
     ("inputs", ["source", "speech"]),   # what was filmed and what was said
     ("areas", ["faces", "reframe", "captions", "sound", "post", "provenance"]),
-    ("stages", ["analyse", "branding", "plan", "mask_timeline", "render", "validate", "report", "export", "master"]),
+    ("stages", ["analyse", "branding", "plan", "mask_timeline", "render", "validate", "report", "export", "master", "published"]),
     ("orchestrator", ["fingerprint", "approval", "audit_log", "orchestrator", "doctor"]),
     ("apps", ["campaign", "review", "demo"]),
     ("interface", ["cli", "__init__"]),
