@@ -5,6 +5,7 @@ Needs ../shared/media (real recordings); skipped with a reason when it is absent
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 import re
 import subprocess
 import tracemalloc
@@ -101,7 +102,7 @@ def test_french_speech_has_the_words_with_clip_timestamps(episode):
     words = words_of(t)
     assert t.language == "fr"
     for expected in ("l'accident", "lieu", "terrain", "montagneux", "malveillant"):
-        assert expected in words, words
+        assert any(w == expected or w == expected + "s" for w in words), words   # "malveillant(s)": one letter
     starts = [w.start for w in t.words]
     assert starts == sorted(starts)
     assert all(0.0 <= w.start <= w.end <= 10.3 for w in t.words)
@@ -119,7 +120,13 @@ def test_no_words_in_the_long_silence(fresh_cache):
     t = corrections.clip_transcript(need_media() / LINTO, FR)
     inside = [w for w in t.words if w.end > 4.0 and w.start < 32.5]
     assert inside == [], inside
-    assert words_of(t).count("bonjour") == 2  # the phrase before and after the gap both survive
+    assert words_of(t).count("bonjour") >= 1  # the phrase before the gap
+    # faster-whisper's own VAD, the default since Cadre's blocked VAD did not beat it on the
+    # held-back French half (issue 29, benchmarks/results/speech.json), does not hear the quieter
+    # repeat after the gap; asr.vad = false does, with still nothing in the silence
+    heard = corrections.clip_transcript(need_media() / LINTO, replace(FR, vad=False))
+    assert [w for w in heard.words if w.end > 4.0 and w.start < 32.5] == []
+    assert words_of(heard).count("bonjour") == 2
 
 
 def test_glossary_goes_into_the_prompt_and_the_cache_key():
@@ -213,7 +220,8 @@ def test_windows_do_not_cut_or_repeat_words(tmp_path, fresh_cache, monkeypatch):
     monkeypatch.setattr(stage, "TAIL", 4.0)
     monkeypatch.setattr(stage, "BLOCK", 3.0)
     words = words_of(stage.run(joined, FR))
-    assert words.count("malveillant") == 1 and words.count("accident") + words.count("l'accident") == 1
+    assert words.count("malveillant") + words.count("malveillants") == 1
+    assert words.count("accident") + words.count("l'accident") == 1
     assert "ajouté" in words and "développement" in words
 
 
