@@ -94,6 +94,13 @@ def check_stopped(stage: str, delay: float, sig: int, code: int, err: list[str],
 
     where = f"{stage} +{delay:.2f} s, {signal.Signals(sig).name}"
     assert alive == [], f"{where}: still running 5 s later: {alive}"
+    if code == 0 and stage == "export":
+        # the signal came as the last network was renamed into place (a fast machine ends the
+        # export within the delay): the run is complete, so every folder must be whole, none staged
+        assert [ln for ln in err if ln.startswith("cadre:") and "warning" not in ln] == [], (where, err)
+        assert staging_left(out) == [], where
+        assert all(outputs_whole(v.parent) for v in out.rglob("*.mp4")), where
+        return where
     assert code == 128 + sig, f"{where}: exit {code}\n" + "\n".join(err)
     lines = [ln for ln in err if ln.startswith("cadre:")]
     assert lines == [f"cadre: interrupted by {signal.Signals(sig).name}"], (where, err)
