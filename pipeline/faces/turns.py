@@ -12,11 +12,11 @@ degrees of one of them.
   upright, until the faces found only when turned outnumber the upright ones (a camera mounted
   upside down or sideways), then that turn.
 - The **other turns** get a whole-frame pass: on every frame of a shot's first
-  :data:`SHOT_START` frames (a face there is masked from the shot's first frame), every
-  :data:`HOT_EVERY` frames while they keep finding faces the primary turn misses (a person lying
-  on the ground), and otherwise one turn every :data:`ROUND_EVERY` frames in rotation (each every
+  ``PARAMS.shot_start`` frames (a face there is masked from the shot's first frame), every
+  ``PARAMS.hot_every`` frames while they keep finding faces the primary turn misses (a person lying
+  on the ground), and otherwise one turn every ``PARAMS.round_every`` frames in rotation (each every
   9th frame), which the tracks' interpolation and extension carry across.
-- A **dark** frame (mean luma under :data:`DARK_LUMA`) is looked at with its luminance equalised
+- A **dark** frame (mean luma under ``PARAMS.dark_luma``) is looked at with its luminance equalised
   (CLAHE), which finds faces a plain frame hides at the edge of the detector's reach.
 """
 from __future__ import annotations
@@ -30,18 +30,6 @@ from pipeline.faces.detectors.base import Detection, overlaps
 from pipeline.faces.params import PARAMS
 
 TURNS = (0, 90, 180, 270)      # degrees clockwise the frame is turned before the detector sees it
-SHOT_START = PARAMS.shot_start
-ROUND_EVERY = PARAMS.round_every
-HOT_FRAMES = PARAMS.hot_frames
-HOT_EVERY = PARAMS.hot_every
-HOT_AFTER = PARAMS.hot_after
-CUT_DIFF = PARAMS.cut_diff
-CUT_JUMP = PARAMS.cut_jump
-SWITCH_MIN = PARAMS.switch_min
-SWITCH_RATIO = PARAMS.switch_ratio
-DARK_LUMA = PARAMS.dark_luma
-CLAHE_CLIP = PARAMS.clahe_clip
-CLAHE_GRID = PARAMS.clahe_grid
 
 
 def turn_frame(frame: np.ndarray, degrees: int) -> np.ndarray:
@@ -67,15 +55,15 @@ def turned_size(size: tuple[int, int], degrees: int) -> tuple[int, int]:
 
 
 def is_dark(frame: np.ndarray) -> bool:
-    """Mean luma of a sparse sample of the frame under :data:`DARK_LUMA`."""
+    """Mean luma of a sparse sample of the frame under ``PARAMS.dark_luma``."""
     sample = frame[::8, ::8].astype(np.float32)
-    return float((sample @ np.array([0.299, 0.587, 0.114], np.float32)).mean()) < DARK_LUMA
+    return float((sample @ np.array([0.299, 0.587, 0.114], np.float32)).mean()) < PARAMS.dark_luma
 
 
 def brightened(frame: np.ndarray) -> np.ndarray:
     """``frame`` with its luminance equalised by CLAHE (colour kept): a dark face gets contrast."""
     ycc = cv2.cvtColor(frame, cv2.COLOR_RGB2YCrCb)
-    ycc[:, :, 0] = cv2.createCLAHE(clipLimit=CLAHE_CLIP, tileGridSize=CLAHE_GRID).apply(ycc[:, :, 0])
+    ycc[:, :, 0] = cv2.createCLAHE(clipLimit=PARAMS.clahe_clip, tileGridSize=PARAMS.clahe_grid).apply(ycc[:, :, 0])
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
@@ -108,24 +96,25 @@ class Turns:
         shot starts here (the fine pass then runs on it)."""
         thumb = _thumb(frame)
         diff = float(np.abs(thumb - self._thumb).mean()) if self._thumb is not None else 0.0
-        cut = self._thumb is None or (diff > CUT_DIFF and diff > CUT_JUMP * max(self._diff, 1.0))
+        cut = self._thumb is None or (diff > PARAMS.cut_diff and diff > PARAMS.cut_jump * max(self._diff, 1.0))
         self._thumb, self._diff = thumb, diff
         if cut:
             self._shot_start = index
             self.cuts += self._thumb is not None and index > 0
         others = [t for t in TURNS if t != self.primary]
-        if index - self._shot_start < SHOT_START:
+        if index - self._shot_start < PARAMS.shot_start:
             extra = tuple(others)
         else:
-            hot = [t for t in others if index - self._hot.get(t, -10**9) <= HOT_FRAMES and index % HOT_EVERY == 0]
-            due = [others[(index // ROUND_EVERY) % len(others)]] if index % ROUND_EVERY == 0 else []
+            hot = [t for t in others if index - self._hot.get(t, -10**9) <= PARAMS.hot_frames
+                   and index % PARAMS.hot_every == 0]
+            due = [others[(index // PARAMS.round_every) % len(others)]] if index % PARAMS.round_every == 0 else []
             extra = tuple(sorted(set(hot + due)))
         self.turned_passes += len(extra)
         return self.primary, extra, cut
 
     def settling(self, index: int) -> bool:
-        """Whether frame ``index`` is among its shot's first :data:`SHOT_START` frames."""
-        return index - self._shot_start < SHOT_START
+        """Whether frame ``index`` is among its shot's first ``PARAMS.shot_start`` frames."""
+        return index - self._shot_start < PARAMS.shot_start
 
     def update(self, index: int, primary: int, found: list[Detection], whole: list[Detection],
                extra: dict[int, list[Detection]]) -> bool:
@@ -133,7 +122,7 @@ class Turns:
         the primary turn's faces; ``whole``, those of its whole-frame pass alone; ``extra``, each
         other turn's whole-frame pass. Returns True when the primary turn changes (later frames
         are scanned in the new one): when another turn's whole-frame pass, on the frames it ran,
-        scored its faces :data:`SWITCH_RATIO` times as high as the primary's whole-frame pass did
+        scored its faces ``PARAMS.switch_ratio`` times as high as the primary's whole-frame pass did
         (the same pass at the same size: a fair vote; the detector scores a turned face low)."""
         self.faces[primary] += len(found)
         changed = False
@@ -141,16 +130,16 @@ class Turns:
         for turn, dets in extra.items():
             alone = [d for d in dets if not any(overlaps(d, f, iou=0.3, contain=0.5) for f in found)]
             if alone:     # a face the primary missed, seen twice: the turn is hot (one sighting may be noise)
-                seen = [i for i in self._seen.get(turn, []) if index - i <= HOT_FRAMES] + [index]
-                self._seen[turn] = seen[-HOT_AFTER:]
-                if len(seen) >= HOT_AFTER:
+                seen = [i for i in self._seen.get(turn, []) if index - i <= PARAMS.hot_frames] + [index]
+                self._seen[turn] = seen[-PARAMS.hot_after:]
+                if len(seen) >= PARAMS.hot_after:
                     self._hot[turn] = index
             self.faces[turn] += len(alone)
             self._votes[turn] += len(dets)
             self._score[turn] += sum(d.score for d in dets)
             self._base[turn] += base
-            if (not changed and primary == self.primary and self._votes[turn] >= SWITCH_MIN
-                    and self._score[turn] > SWITCH_RATIO * self._base[turn]):
+            if (not changed and primary == self.primary and self._votes[turn] >= PARAMS.switch_min
+                    and self._score[turn] > PARAMS.switch_ratio * self._base[turn]):
                 self.primary, changed = turn, True
                 self.switched.append((index, turn))
         if changed:
@@ -169,11 +158,11 @@ class Turns:
 
 def picture_turn(summary: dict) -> int:
     """The turn the whole picture seems to need, 0 when it looks upright: the scan ended in that
-    turn and it found more than :data:`SWITCH_RATIO` times the faces the upright frame showed."""
+    turn and it found more than ``PARAMS.switch_ratio`` times the faces the upright frame showed."""
     turn = int(summary.get("primary", 0))
     by_turn = {int(t): n for t, n in summary.get("faces_by_turn", {}).items()}
     n = by_turn.get(turn, 0)
-    return turn if turn and n >= SWITCH_MIN and n > SWITCH_RATIO * by_turn.get(0, 0) else 0
+    return turn if turn and n >= PARAMS.switch_min and n > PARAMS.switch_ratio * by_turn.get(0, 0) else 0
 
 
 def orientation_notes(tracks) -> list[str]:
