@@ -124,7 +124,8 @@ def _framing_tracks(span: ClipSpan, faces) -> list:
     if faces is not None and not faces.disabled:
         return faces.tracks
 
-    return analyse_faces(span, load_settings("mosaic", **asdict(FRAMING.detection))).tracks
+    # framing needs upright people: the turned passes (privacy's, turns.py) would only add work
+    return analyse_faces(span, load_settings("mosaic", **asdict(FRAMING.detection)), turned=False).tracks
 
 
 def _resolve_overrides(span: ClipSpan, overrides, shots, tracks=()) -> list[tuple]:

@@ -343,9 +343,10 @@ def _region(path: Path, where: str, value) -> tuple[float, float, float, float]:
 
 
 # -- analysis ------------------------------------------------------------------------------------
-def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) -> FaceTracks:
+def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, turned: bool = True) -> FaceTracks:
     """Detect and track the faces of one clip; cached by clip content, span, settings and model.
-    ``progress(frames_done, frame_count)``, when given, follows the frame loop.
+    ``progress(frames_done, frame_count)``, when given, follows the frame loop. ``turned=False``
+    looks upright only (``turns.py``): detection for framing alone, never for masking.
 
     Raises RedactionError when the detector cannot run or the clip could not be read to its end:
     a frame that was never analysed must not be rendered unmasked.
@@ -357,7 +358,7 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
                           settings.detector, "", True, {"method": "none"})
     detector = get_detector(settings.detector, settings.threshold)
     plan = scan_plan(span.info.width, span.info.height, settings)
-    key = cache.make_key("faces", ANALYSIS_VERSION, PARAMS.key(), *span.content_key(),
+    key = cache.make_key("faces", ANALYSIS_VERSION, PARAMS.key(), *span.content_key(), *([] if turned else ["upright only"]),
                          settings.analysis_key(), detector.model_sha256)
     cached = cache.load("faces", key)
     if cached is not None:
@@ -366,7 +367,7 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None) ->
         return tracks
 
     frames = prefetched(read_frames(span, width=plan.read_size[0], every=settings.detect_every))
-    turns = Turns()
+    turns = Turns(enabled=turned)
     detections = scan_frames(detector, frames, plan, settings.tile_every, frame_count, settings.detect_every, progress,
                              turns)
     last = max(detections, default=-1)

@@ -76,6 +76,7 @@ def _thumb(frame: np.ndarray) -> np.ndarray:
 class Turns:
     """Which turns each frame is looked at in, decided as frames are decoded, and what they found."""
 
+    enabled: bool = True          # False: upright only (framing detection; masking always looks in every turn)
     primary: int = 0
     _thumb: np.ndarray | None = None
     _diff: float = 0.0                                          # thumbnail difference of the last frame
@@ -101,13 +102,14 @@ class Turns:
         if cut:
             self._shot_start = index
             self.cuts += self._thumb is not None and index > 0
-        others = [t for t in TURNS if t != self.primary]
+        others = [t for t in TURNS if t != self.primary] if self.enabled else []
         if index - self._shot_start < PARAMS.shot_start:
             extra = tuple(others)
         else:
             hot = [t for t in others if index - self._hot.get(t, -10**9) <= PARAMS.hot_frames
                    and index % PARAMS.hot_every == 0]
-            due = [others[(index // PARAMS.round_every) % len(others)]] if index % PARAMS.round_every == 0 else []
+            due = ([others[(index // PARAMS.round_every) % len(others)]]
+                   if others and index % PARAMS.round_every == 0 else [])
             extra = tuple(sorted(set(hot + due)))
         self.turned_passes += len(extra)
         return self.primary, extra, cut
