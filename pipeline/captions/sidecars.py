@@ -116,17 +116,21 @@ def layout_cues(transcript: Transcript) -> list[Cue]:
 
 # ---------------------------------------------------------------- files
 
-def _subs(cue_list: Sequence[Cue], vtt: bool) -> pysubs2.SSAFile:
+def _subs(cue_list: Sequence[Cue], vtt: bool, protect: bool = True) -> pysubs2.SSAFile:
     subs = pysubs2.SSAFile()
     for cue in cue_list:
-        lines = [vtt_literal(line) if vtt else srt_literal(line) for line in cue.text.split("\n")]
+        lines = cue.text.split("\n")
+        if protect:
+            lines = [vtt_literal(line) if vtt else srt_literal(line) for line in lines]
         subs.events.append(pysubs2.SSAEvent(start=int(round(cue.start * 1000)), end=int(round(cue.end * 1000)),
                                             text="\\N".join(lines)))
     return subs
 
 
-def srt_of(cue_list: Sequence[Cue]) -> str:
-    return _subs(cue_list, vtt=False).to_string("srt", keep_ssa_tags=True)
+def srt_of(cue_list: Sequence[Cue], protect: bool = True) -> str:
+    """SRT text of ``cue_list``. ``protect``: a player must show ``<``, ``{`` and ``\\`` as typed
+    (published sidecars); ``False`` keeps a person's own review file byte for byte as typed."""
+    return _subs(cue_list, vtt=False, protect=protect).to_string("srt", keep_ssa_tags=True)
 
 
 def vtt_of(cue_list: Sequence[Cue]) -> str:

@@ -64,8 +64,8 @@ def parse_cues(items, source: str) -> list[CueEdit]:
 
 
 def srt_document(cues: list[CueEdit]) -> str:
-    """SRT text of ``cues``, by the one SRT writer (``captions/sidecars.srt_of``): the text is kept literal."""
-    return srt_of(cues)
+    """SRT text of ``cues``, by the one SRT writer (``captions/sidecars.srt_of``), as the person typed it."""
+    return srt_of(cues, protect=False)
 
 
 def write_srt(path: Path, cues: list[CueEdit]) -> bool:
