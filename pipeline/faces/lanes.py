@@ -60,11 +60,9 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
                 looks = [pool.submit(run) for run in revisit.looks(detector, scan.frame, scan.plan, windows)]
                 found = merge(found + [d for look in looks for d in look.result()])
         small.update(found, index, scan.plan)
-        upright = scan.upright(found)
-        extra = scan.extra_faces(results)
-        refine |= turns.update(index, scan.turn, upright, scan.upright(results[0]), extra)
-        others = [d for ds in extra.values() for d in ds]
-        detections[index] = merge(upright + others) if others else upright
+        refine |= turns.update(index, scan.turn, scan.upright(found), scan.upright(results[0]),
+                               scan.extra_faces(results))
+        detections[index] = scan.joined(found, results)
         if progress:
             progress(min(index + 1, frame_count), frame_count)
 

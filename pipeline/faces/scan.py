@@ -105,7 +105,7 @@ class FrameScan:
             self.tiles = tiles(w, h, plan.upscale, fine_tiles(round(w * plan.upscale), round(h * plan.upscale)))
         self.runs = ([partial(_whole, detector, self.frame, self.plan)]
                      + [partial(detect_tile, detector, self.frame, t) for t in self.tiles]
-                     + [partial(_whole_turned, detector, frame, plan, t) for t in self.extra])
+                     + [partial(_whole, detector, frame, plan, t) for t in self.extra])
 
     def faces(self, results: list[list]) -> list:
         """The primary turn's faces from the runs' results (in the order of ``runs``), normalised
@@ -125,18 +125,17 @@ class FrameScan:
         """Boxes of :meth:`faces` (or of looks in ``self.frame``) in the upright frame."""
         return [unturn(d, self.turn) for d in found]
 
+    def joined(self, found: list, results: list[list]) -> list:
+        """The frame's faces in the upright frame: ``found`` (the primary turn's, looks included)
+        and the extra turns' faces, boxes of one face merged as their union."""
+        upright = self.upright(found)
+        others = [d for ds in self.extra_faces(results).values() for d in ds]
+        return merge(upright + others) if others else upright
 
-def _whole(detector, frame: np.ndarray, plan: ScanPlan) -> list:
-    """The whole-frame pass: ``frame`` at ``plan.coarse_size``, normalised boxes."""
-    h, w = frame.shape[:2]
-    cw, ch = plan.coarse_size
-    coarse = frame if (w, h) == (cw, ch) else cv2.resize(frame, (cw, ch), interpolation=cv2.INTER_AREA)
-    return [_normalised(d, cw, ch, 1.0) for d in detector.detect(coarse)]
 
-
-def _whole_turned(detector, frame: np.ndarray, plan: ScanPlan, degrees: int) -> list:
-    """The whole-frame pass on ``frame`` turned ``degrees`` clockwise, boxes in the upright frame
-    (resized before it is turned: the turn then moves a quarter of the pixels)."""
+def _whole(detector, frame: np.ndarray, plan: ScanPlan, degrees: int = 0) -> list:
+    """The whole-frame pass: ``frame`` at ``plan.coarse_size``, turned ``degrees`` clockwise (after
+    the resize: the turn then moves a quarter of the pixels), boxes normalised to ``frame``."""
     h, w = frame.shape[:2]
     cw, ch = plan.coarse_size
     coarse = frame if (w, h) == (cw, ch) else cv2.resize(frame, (cw, ch), interpolation=cv2.INTER_AREA)
@@ -150,9 +149,7 @@ def detect_frame(detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True
     another (no looks: ``lanes.scan_frames`` adds them)."""
     scan = FrameScan(detector, frame, plan, tiled, turn, extra, dark)
     results = [run() for run in scan.runs]
-    found = scan.upright(scan.faces(results))
-    extra = [d for ds in scan.extra_faces(results).values() for d in ds]
-    return merge(found + extra) if extra else found
+    return scan.joined(scan.faces(results), results)
 
 
 def _tile_length(length: int, n: int) -> int:
