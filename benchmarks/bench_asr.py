@@ -56,7 +56,7 @@ def transcribe(path: Path, options, repeat: int):
 
 
 def cached_rerun_seconds(media: Path, env: dict) -> float:
-    from pipeline.ffmpeg import ffmpeg_exe
+    from pipeline.core.ffmpeg import ffmpeg_exe
 
     folder = Path(tempfile.mkdtemp(prefix="cadre-bench-asr-"))
     try:

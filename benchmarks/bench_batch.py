@@ -39,7 +39,7 @@ AUDIO = ["audio/fr/fr_fleurs_001.wav", "audio/fr/fr_fleurs_000.wav", "audio/en/e
 
 
 def make_campaign(folder: Path, episodes: int, seconds: float) -> None:
-    from pipeline.ffmpeg import run
+    from pipeline.core.ffmpeg import run
 
     video = SHARED_MEDIA / "videos" / "facenet_pytorch_video.mp4"
     for i in range(episodes):

@@ -25,8 +25,8 @@ import ffmpeg  # noqa: E402
 from pipeline.captions.ass import burn, text_box, write_ass  # noqa: E402
 from pipeline.captions.layout import layout  # noqa: E402
 from pipeline.captions.styles import load_style  # noqa: E402
-from pipeline.ffmpeg import compile_graph, run  # noqa: E402
-from pipeline.resources import font_dir  # noqa: E402
+from pipeline.core.ffmpeg import compile_graph, run  # noqa: E402
+from pipeline.core.resources import font_dir  # noqa: E402
 from pipeline.speech.transcript import Word  # noqa: E402
 
 SAFE = (65, 288, 192, 672)          # union of the networks' margins

@@ -29,8 +29,8 @@ def main() -> int:
     args = ap.parse_args()
     from benchmarks.common import Benchmark, check, table
     from benchmarks.common import info as figure
-    from pipeline.ffmpeg import run
-    from pipeline.networks import master_profile
+    from pipeline.core.ffmpeg import run
+    from pipeline.core.networks import master_profile
     from pipeline.sound.loudness import render_audio
     from pipeline.source.normalize import ClipSpan
     from pipeline.source.probe import probe

@@ -73,7 +73,7 @@ def joined_clips(names: list[str], truth, tmp: Path, seconds: float) -> tuple[Pa
     """The labelled clips one after the other in one file (one process per row and repeat, so
     start-up and model loading weigh as they do on a real file): its path, each clip's frames, the
     true boxes of every frame."""
-    from pipeline.ffmpeg import run
+    from pipeline.core.ffmpeg import run
 
     parts, spans, per_frame = [], {}, []
     for name in names:

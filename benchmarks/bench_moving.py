@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import Benchmark, check, table  # noqa: E402
+from pipeline.core.ffmpeg import ffmpeg_exe  # noqa: E402
 from pipeline.faces.moving import WHOLE, _masks, track_region  # noqa: E402
-from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
 from pipeline.source.normalize import ClipSpan, read_frames  # noqa: E402
 from pipeline.source.probe import probe  # noqa: E402
 

@@ -36,8 +36,8 @@ from benchmarks.common import (  # noqa: E402
     medians,
     table,
 )
-from pipeline.ffmpeg import ffmpeg_exe, run  # noqa: E402
-from pipeline.resources import font_dir  # noqa: E402
+from pipeline.core.ffmpeg import ffmpeg_exe, run  # noqa: E402
+from pipeline.core.resources import font_dir  # noqa: E402
 from pipeline.speech.models import resolve  # noqa: E402
 
 W, H, FPS = 1920, 1080, 30

@@ -43,10 +43,10 @@ def main() -> None:
     os.environ.setdefault("CADRE_X264_PRESET", "superfast")
     from pipeline import RenderOptions, render_episode
     from pipeline.captions.spelling import dictionary
-    from pipeline.ffmpeg import run
-    from pipeline.networks import load_networks
+    from pipeline.core.ffmpeg import run
+    from pipeline.core.networks import load_networks
     from pipeline.post.pack import episode_posts, write_post
-    from pipeline.provenance import preflight, sign_outputs
+    from pipeline.post.provenance import preflight, sign_outputs
     from pipeline.source.episode import load_episode
     from tests.test_post_pack import HANDLES
     from tests.test_provenance import make_keys

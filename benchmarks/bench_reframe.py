@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
-from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
+from pipeline.core.ffmpeg import ffmpeg_exe  # noqa: E402
 from pipeline.source.config import Settings  # noqa: E402
 from pipeline.source.normalize import ClipSpan  # noqa: E402
 from pipeline.source.probe import probe  # noqa: E402
@@ -500,7 +500,7 @@ def bench_plan_cost(tmp: Path, seconds: float, shot_seconds: float, repeats: int
     while words are spoken) is analysis too, timed apart with words all along the clip, its worst case."""
     from pipeline.analyse import _framing_tracks
     from pipeline.reframe import follow, speaker
-    from pipeline.reframe.shots import detect_shots
+    from pipeline.source.shots import detect_shots
     from pipeline.speech.transcript import Word
 
     folder = cost_clip(tmp, seconds, shot_seconds)
@@ -532,7 +532,7 @@ def bench_cost(tmp: Path, seconds: float, shot_seconds: float, repeats: int) -> 
     folder = cost_clip(tmp, seconds, shot_seconds)
     out = tmp / "cost" / "exports"
     from pipeline.analyse import _framing_tracks
-    from pipeline.reframe.shots import detect_shots
+    from pipeline.source.shots import detect_shots
 
     span = ClipSpan(folder / "1.mp4", probe(folder / "1.mp4"))
     t0 = _cpu()

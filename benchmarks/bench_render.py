@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import SHARED_MEDIA, Benchmark, check, table, timed  # noqa: E402
-from pipeline.ffmpeg import ffmpeg_exe, run  # noqa: E402
+from pipeline.core.ffmpeg import ffmpeg_exe, run  # noqa: E402
 
 CADRE = [sys.executable, "-m", "pipeline.cli"]
 

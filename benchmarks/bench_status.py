@@ -31,7 +31,7 @@ def main() -> int:
     args = ap.parse_args()
     os.environ.setdefault("CADRE_X264_PRESET", "superfast")
     from pipeline import status
-    from pipeline.ffmpeg import run
+    from pipeline.core.ffmpeg import run
 
     with tempfile.TemporaryDirectory(prefix="cadre-bench-status-") as tmp:
         campaign = Path(tmp) / "campaign"

@@ -25,7 +25,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import SHARED_MEDIA, Benchmark, check, info, interleaved, medians, table  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    SHARED_MEDIA,
+    Benchmark,
+    check,
+    info,
+    interleaved,
+    medians,
+    table,
+)
 
 BEFORE = "b627240"          # the face analysis before turns.py
 CLIP = SHARED_MEDIA / "videos" / "facenet_pytorch_video.mp4"

@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import SHARED_MEDIA, Benchmark, check, table  # noqa: E402
-from pipeline.ffmpeg import ffmpeg_exe  # noqa: E402
-from pipeline.networks import master_profile  # noqa: E402
+from pipeline.core.ffmpeg import ffmpeg_exe  # noqa: E402
+from pipeline.core.networks import master_profile  # noqa: E402
 from pipeline.sound import loudness, voice  # noqa: E402
 from pipeline.sound.voice import VoiceSpan, place  # noqa: E402
 from pipeline.source.normalize import ClipSpan  # noqa: E402

@@ -68,7 +68,7 @@ def _cpu_facts() -> dict:
 
 def _ffmpeg_version() -> str:
     try:
-        from pipeline.ffmpeg import ffmpeg_exe
+        from pipeline.core.ffmpeg import ffmpeg_exe
 
         out = subprocess.run([ffmpeg_exe(), "-version"], capture_output=True, text=True, timeout=20).stdout
         return out.splitlines()[0] if out else "?"

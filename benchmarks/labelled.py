@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from benchmarks.common import SHARED_MEDIA as MEDIA
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
 
 W, H, FPS = 1920, 1080, 30
 

@@ -21,35 +21,47 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.approval import approval_path
 from pipeline.campaign.batch import BatchOptions, BatchResult, run_batch
 from pipeline.campaign.executors import EXECUTORS
 from pipeline.campaign.status import CampaignStatus, StatusRow, status
 from pipeline.campaign.watch import CampaignWatcher, WatchOptions
 from pipeline.captions.corrections import clip_transcript, write_review_files
-from pipeline.crash import internal_error
+from pipeline.core.crash import internal_error
+from pipeline.core.errors import BatchFailed, CadreError
+from pipeline.core.interrupt import (
+    Interrupted,
+    handle_signals,
+    restore_signals,
+    stop_children,
+)
+from pipeline.core.interrupt import received as stop_received
+from pipeline.core.networks import network_names
+from pipeline.core.resources import preset_names, preset_path
+from pipeline.core.textfile import read_text
+from pipeline.core.version import __version__
 from pipeline.demo import make_demo_episode
 from pipeline.doctor import healthy, run_checks
-from pipeline.errors import BatchFailed, CadreError
-from pipeline.interrupt import Interrupted, handle_signals, restore_signals, stop_children
-from pipeline.interrupt import received as stop_received
-from pipeline.networks import network_names
-from pipeline.orchestrator import RenderOptions, approve_episode, output_root, render_episode
-from pipeline.provenance import Verification, report_lines as verification_lines, verify as verify_file
-from pipeline.resources import preset_names, preset_path
+from pipeline.orchestrator import (
+    RenderOptions,
+    approve_episode,
+    output_root,
+    render_episode,
+)
+from pipeline.post.provenance import Verification
+from pipeline.post.provenance import report_lines as verification_lines
+from pipeline.post.provenance import verify as verify_file
 from pipeline.review.preview import crop_window_frame, preview_frame
+from pipeline.signoff.approval import approval_path
 from pipeline.speech import models
 from pipeline.speech.engines.base import ENGINES, TranscribeOptions
 from pipeline.speech.transcript import Transcript
-from pipeline.textfile import read_text
-from pipeline.version import __version__
 
 __all__ = [
     "BatchFailed", "BatchOptions", "BatchResult", "CadreError", "CampaignStatus", "CampaignWatcher", "ENGINES",
     "EXECUTORS", "RenderOptions", "StatusRow", "Transcript", "TranscribeOptions", "WatchOptions", "__version__",
     "approval_path", "approve",
     "crop_window_frame", "healthy", "internal_error", "make_demo_episode", "models", "network_names", "output_root",
-    "preset_names", "preset_path", "preview_frame", "read_text", "render_episode", "review", "review_export", "run_batch",
+    "preset_names", "preset_path", "preview_frame", "read_text", "render_episode", "review_page", "review_export", "run_batch",
     "run_checks", "status", "transcribe", "write_review_files",
     "Verification", "verification_lines", "verify_file",
     "Interrupted", "handle_signals", "restore_signals", "stop_children", "stop_received",
@@ -63,11 +75,11 @@ def transcribe(clip: str | Path, options: TranscribeOptions | None = None) -> Tr
 
 
 def approve(folder: str | Path, by: str, options: RenderOptions | None = None):
-    """Sign the episode in ``folder`` off as it is now; returns the :class:`~pipeline.approval.Approval`."""
+    """Sign the episode in ``folder`` off as it is now; returns the :class:`~pipeline.signoff.approval.Approval`."""
     return approve_episode(folder, by, options)
 
 
-def review(folder: str | Path, port: int = 0, proxy: bool = True):
+def review_page(folder: str | Path, port: int = 0, proxy: bool = True):
     """The local review page of an episode (127.0.0.1, a session key in its address): call
     ``serve_forever()`` on the result. Needs the ``review`` extra (starlette, uvicorn, tomlkit)."""
     from pipeline.review.server import ReviewServer  # lazy: optional starlette/uvicorn (the review extra)

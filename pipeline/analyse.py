@@ -9,16 +9,24 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from pipeline import cache
-from pipeline.cache import file_hash
 from pipeline.captions.corrections import clip_transcript
-from pipeline.errors import CadreError
+from pipeline.core import cache
+from pipeline.core.cache import file_hash
+from pipeline.core.errors import CadreError
 from pipeline.faces.redaction import analyse_faces, load_settings
 from pipeline.faces.tracking import FaceTracks
-from pipeline.reframe import PLANNED, Reframer, auto, follow, is_vertical, make_reframer, speaker
+from pipeline.reframe import (
+    PLANNED,
+    Reframer,
+    auto,
+    follow,
+    is_vertical,
+    make_reframer,
+    speaker,
+)
 from pipeline.reframe.options import FRAMING, FramingOptions
-from pipeline.reframe.shots import SHOTS_VERSION, detect_shots
 from pipeline.source.normalize import FPS, ClipSpan, working_size
+from pipeline.source.shots import SHOTS_VERSION, detect_shots
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.transcript import Transcript
 

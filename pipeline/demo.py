@@ -9,8 +9,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from pipeline.errors import CadreError
-from pipeline.ffmpeg import run
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import run
 
 CAPTIONS_FR = """1
 00:00:00,400 --> 00:00:02,600

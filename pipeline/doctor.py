@@ -18,16 +18,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from pipeline import ffmpeg
-from pipeline.cache import cache_dir, sha256_file
 from pipeline.captions.ass import burn
-from pipeline.errors import CadreError
+from pipeline.core import ffmpeg
+from pipeline.core.cache import cache_dir, sha256_file
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import data_dir, font_dir
+from pipeline.core.version import __version__
 from pipeline.faces.detectors import centerface
 from pipeline.orchestrator import output_root
-from pipeline.resources import data_dir, font_dir
 from pipeline.speech.models import DEFAULT_MODEL, install_hint, list_models, store_dir
 from pipeline.speech.precision import describe
-from pipeline.version import __version__
 
 MIN_FREE_BYTES = 2 << 30   # an episode's staging (audio, master, copies per network) plus analysis cache
 

@@ -12,16 +12,16 @@ from pathlib import Path
 import ffmpeg
 
 from pipeline.captions.sidecars import write_sidecars
-from pipeline.errors import CadreError, write_failed
-from pipeline.ffmpeg import compile_graph, run
-from pipeline.networks import Network
+from pipeline.core.errors import CadreError, write_failed
+from pipeline.core.ffmpeg import compile_graph, run
+from pipeline.core.networks import Network
+from pipeline.core.version import __version__
 from pipeline.plan import EditPlan
 from pipeline.post.pack import write_post
-from pipeline.provenance import sign_outputs
+from pipeline.post.provenance import sign_outputs
 from pipeline.report import measure_output
 from pipeline.speech.transcript import Word
 from pipeline.validate import check_output
-from pipeline.version import __version__
 
 
 def extract_cover(master: Path, at: float, out: Path) -> None:

@@ -11,32 +11,51 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline import audit_log, cache
-from pipeline.approval import Approval, check_approved, publish_fingerprint, record_approval
-from pipeline.cache import atomic_write_text, make_key
 from pipeline.captions.spelling import check_plan
-from pipeline.errors import CadreError
+from pipeline.core import cache
+from pipeline.core.cache import atomic_write_text, make_key
+from pipeline.core.errors import CadreError
+from pipeline.core.lock import hold_staging, remove_stale_staging
+from pipeline.core.networks import load_networks, master_profile, network_names
+from pipeline.core.threads import budget
 from pipeline.export import export_network, extract_cover
-from pipeline.faces.audit import audit_items, contact_sheet, index_path, preset_origin, redaction_report
+from pipeline.faces.audit import (
+    audit_items,
+    contact_sheet,
+    index_path,
+    preset_origin,
+    redaction_report,
+)
 from pipeline.faces.redaction import load_settings
 from pipeline.faces.turns import orientation_notes
-from pipeline.fingerprint import analysis_inputs, fingerprint_inputs, record_refusals, write_record
-from pipeline.lock import hold_staging, remove_stale_staging
 from pipeline.master import Events, Prepared, duration_refusals, no_events, plan_master
-from pipeline.networks import load_networks, master_profile, network_names
-from pipeline.post.pack import episode_posts, refusals as post_refusals, warnings as post_warnings
-from pipeline.provenance import preflight
+from pipeline.post.pack import episode_posts
+from pipeline.post.pack import refusals as post_refusals
+from pipeline.post.pack import warnings as post_warnings
+from pipeline.post.provenance import preflight
 from pipeline.published import published_frames, strip_frames
 from pipeline.reframe import STRATEGIES
 from pipeline.render import encode_master
 from pipeline.report import measure_output
+from pipeline.signoff import audit_log
+from pipeline.signoff.approval import (
+    Approval,
+    check_approved,
+    publish_fingerprint,
+    record_approval,
+)
+from pipeline.signoff.fingerprint import (
+    analysis_inputs,
+    fingerprint_inputs,
+    record_refusals,
+    write_record,
+)
 from pipeline.sound.bleep import report as bleep_report
 from pipeline.sound.loudness import quiet_first_stream
 from pipeline.sound.voice import report as voice_report
 from pipeline.source.episode import Episode, load_episode
 from pipeline.source.schema import x264_preset
 from pipeline.speech.precision import report_fields
-from pipeline.threads import budget
 
 
 @dataclass

@@ -7,12 +7,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 
-from pipeline.cache import make_key
-from pipeline.errors import CadreError
-from pipeline.networks import Network
+from pipeline.core.cache import make_key
+from pipeline.core.errors import CadreError
+from pipeline.core.networks import Network
+from pipeline.core.version import __version__
 from pipeline.source.normalize import FPS
 from pipeline.speech.transcript import Word
-from pipeline.version import __version__
 
 
 @dataclass

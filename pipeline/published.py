@@ -1,5 +1,5 @@
 """Frames exactly as the master publishes them, only those decoded: the clip frame through its
-reframe, masked by the master's :class:`~pipeline.mask_timeline.MaskTimeline`, then the master's
+reframe, masked by the master's :class:`~pipeline.master.MaskTimeline`, then the master's
 overlays (branding, captions) burned at that frame's time. With each frame, where its masks are
 (output pixels), so a reader can outline them.
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 import ffmpeg
 import numpy as np
 
-from pipeline.errors import CadreError
-from pipeline.ffmpeg import command, compile_graph, last_error_line
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import command, compile_graph, last_error_line
 from pipeline.reframe import OUT_H, OUT_W, FollowReframer
 from pipeline.source.normalize import FPS, ClipSpan, video_input
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import ffmpeg
 import numpy as np
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import command, compile_graph, last_error_line
+from pipeline.core.threads import ffmpeg_input_options
 from pipeline.faces.detectors import release as release_detectors
-from pipeline.ffmpeg import command, compile_graph, last_error_line
 from pipeline.reframe import OUT_H, OUT_W, Reframer
 from pipeline.source.normalize import FPS, ClipSpan, video_input
-from pipeline.threads import ffmpeg_input_options
 
 MaskFn = Callable[[int, np.ndarray], bool]     # (episode frame index, RGB frame) -> changed?
 Progress = Callable[[int, int], None]          # (frames done, frames total)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from pipeline.networks import Network
+from pipeline.core.networks import Network
 from pipeline.report import PRIVATE_TAGS
 
 LOUDNESS_TOLERANCE_LU = 1.0

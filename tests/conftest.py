@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("CADRE_X264_PRESET", "superfast")   # speed, not quality (ultrafast cannot make High profile)
 os.environ.setdefault("CADRE_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "test-cache"))
 
-from pipeline.ffmpeg import run  # noqa: E402
+from pipeline.core.ffmpeg import run  # noqa: E402
 
 SHARED_MEDIA = Path(__file__).resolve().parent.parent.parent / "shared" / "media"
 
@@ -54,7 +54,7 @@ def tree_hashes(folder: Path) -> dict[str, str]:
 def french_transcripts(shared_media) -> dict:
     """The real model's transcripts of the real French clips, ``{"<file>:<fr|auto>": Transcript}``
     (the language asked for is the key's suffix); cached after the first run."""
-    from pipeline.cache import cache_dir
+    from pipeline.core.cache import cache_dir
     from pipeline.speech import transcribe as stage
     from pipeline.speech.engines.base import TranscribeOptions
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
 from pipeline.cli import main
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.source.probe import probe
 
 pytestmark = pytest.mark.slow

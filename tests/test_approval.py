@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline import approve
-from pipeline.approval import read_approval
 from pipeline.cli import main
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.orchestrator import RenderOptions, prepare
+from pipeline.signoff.approval import read_approval
 from tests.test_review_fixtures import make_episode
 
 

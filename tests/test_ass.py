@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.captions.ass import burn, escape, text_box, write_ass
 from pipeline.captions.styles import load_style
-from pipeline.ffmpeg import compile_graph, run
+from pipeline.core.ffmpeg import compile_graph, run
 from pipeline.speech.transcript import Word
 
 ALL_NETWORKS = (65, 288, 192, 672)     # union of the TikTok, Reels, Shorts, Snapchat margins (px of 1080x1920)
@@ -210,7 +210,7 @@ def test_emoji_no_font_has_is_left_out_not_drawn_as_a_box(tmp_path):
 def test_a_letter_the_font_lacks_stops_with_the_character_and_the_fix(tmp_path):
     """A person's word (timed by their SRT) the font cannot draw stops, naming the SRT and line;
     the same letter in a machine word is a recognition error, left out (``glyphs.misreads`` warns)."""
-    from pipeline.errors import CadreError
+    from pipeline.core.errors import CadreError
     from pipeline.speech.transcript import CueMark
 
     cue = CueMark(0.0, 1.5, "ep/1.fr.srt", 6)

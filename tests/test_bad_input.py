@@ -63,7 +63,7 @@ def test_truncated_mp4(episode, tmp_path, faststart):
 
 
 def test_audio_only_file(episode):
-    from pipeline.ffmpeg import run
+    from pipeline.core.ffmpeg import run
 
     run(["-f", "lavfi", "-i", "sine=d=3", "-c:a", "aac", str(episode / "1.mp4")], source="x", what="fixture")
     before = tree_hashes(episode)

@@ -189,7 +189,7 @@ def test_plain_output_and_json_lines(tmp_path):
 LOCK_HOLDER = """
 import sys, time
 from pathlib import Path
-from pipeline.lock import CampaignLock
+from pipeline.core.lock import CampaignLock
 CampaignLock(Path(sys.argv[1])).acquire()
 print("locked", flush=True)
 time.sleep(60)

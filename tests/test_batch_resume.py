@@ -98,7 +98,7 @@ def test_cleanup_spares_the_staging_folder_of_a_live_render(tmp_path):
     import os
 
     from pipeline.campaign.batch import remove_leftovers
-    from pipeline.lock import hold_staging
+    from pipeline.core.lock import hold_staging
 
     live, dead = tmp_path / "ep1" / ".cadre-staging-live", tmp_path / "ep1" / ".cadre-staging-dead"
     for folder in (live, dead):

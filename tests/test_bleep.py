@@ -8,8 +8,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from pipeline.errors import CadreError
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.sound.bleep import PLACEHOLDER, censor, find, spans
 from pipeline.source.config import load_settings
 from pipeline.speech.transcript import Word
@@ -80,7 +80,7 @@ def peak_hz(a: np.ndarray, rate=48000) -> float:
 
 @pytest.mark.parametrize("sound", ["mute", "tone"])
 def test_render_audio_mutes_or_tones_the_spans(tmp_path, sound):
-    from pipeline.networks import master_profile
+    from pipeline.core.networks import master_profile
     from pipeline.sound.loudness import render_audio
     from pipeline.source.normalize import ClipSpan
     from pipeline.source.probe import probe

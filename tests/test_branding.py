@@ -6,10 +6,16 @@ import ffmpeg
 import numpy as np
 import pytest
 
-from pipeline.branding.overlay import Branding, TitleCard, load_branding, make_branding, overlay
-from pipeline.errors import CadreError
-from pipeline.ffmpeg import compile_graph, run
-from pipeline.resources import preset_names
+from pipeline.branding.overlay import (
+    Branding,
+    TitleCard,
+    load_branding,
+    make_branding,
+    overlay,
+)
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import compile_graph, run
+from pipeline.core.resources import preset_names
 
 SAFE = (65, 288, 192, 672)
 SIZE = (1080, 1920)

@@ -27,7 +27,7 @@ from PIL import Image
 import pipeline
 from pipeline.campaign.page import clock
 from pipeline.cli import main
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.speech.transcript import LOW_CONFIDENCE
 from tests.conftest import SHARED_MEDIA
 from tests.test_review_browser import ARGS, chromium, sync_api

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe, run
 from pipeline.faces.audit import audit_items, contact_sheet, redaction_report
 from pipeline.faces.moving import follow_overrides
 from pipeline.faces.redaction import analyse_faces, load_overrides, load_settings
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe, run
 from pipeline.sound.voice import place
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe

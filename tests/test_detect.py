@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from pipeline.errors import RedactionError
+from pipeline.core.errors import RedactionError
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.detectors.centerface import CenterFace, model_path
 from pipeline.faces.detectors.tiling import detect_tiled, tile_origins

@@ -11,13 +11,25 @@ import numpy as np
 import pytest
 from skimage import data
 
-from pipeline.errors import RedactionError
+from pipeline.core.errors import RedactionError
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.detectors.centerface import OUTPUTS, CenterFace, model_path
-from pipeline.faces.detectors.onnx_shapes import GRAPH, INITIALIZER, _fields, free_input_size
+from pipeline.faces.detectors.onnx_shapes import (
+    GRAPH,
+    INITIALIZER,
+    _fields,
+    free_input_size,
+)
 from pipeline.faces.detectors.tiling import OVERLAP, tile_origins
 from pipeline.faces.redaction import load_settings
-from pipeline.faces.scan import FINE_TILE_PIXELS, FrameScan, detect_frame, fine_tiles, prefetched, scan_plan
+from pipeline.faces.scan import (
+    FINE_TILE_PIXELS,
+    FrameScan,
+    detect_frame,
+    fine_tiles,
+    prefetched,
+    scan_plan,
+)
 
 pytest.importorskip("onnxruntime", reason="onnxruntime is a declared dependency; install it with pip install -e .")
 

@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.errors import RedactionError
+from pipeline.core.errors import RedactionError
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.faces import redaction, revisit
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.detectors.base import Detection
@@ -18,7 +19,6 @@ from pipeline.faces.masking import coverage
 from pipeline.faces.redaction import analyse_faces, load_settings
 from pipeline.faces.revisit import SmallFaces, Window, look_again
 from pipeline.faces.scan import ScanPlan, detect_frame, scan_plan
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
 

@@ -159,7 +159,7 @@ def test_cache_dir_read_only(episode, tmp_path, mount_tmpfs):
 
 
 def test_missing_cache_dir_is_created(tmp_path, monkeypatch):
-    from pipeline.cache import cache_dir
+    from pipeline.core.cache import cache_dir
 
     target = tmp_path / "new" / "cache"
     monkeypatch.setenv("CADRE_CACHE_DIR", str(target))
@@ -176,7 +176,7 @@ def test_ffmpeg_missing(episode, tmp_path):
 
 
 def test_ffmpeg_without_libass(episode, tmp_path):
-    from pipeline.ffmpeg import ffmpeg_exe
+    from pipeline.core.ffmpeg import ffmpeg_exe
 
     wrapper = tmp_path / "bin" / "ffmpeg"
     wrapper.parent.mkdir()

@@ -50,7 +50,7 @@ def test_each_face_tunable_changes_the_cache_key(clip_factory, monkeypatch):
 
 def test_the_modules_read_their_tunables_from_the_declaration():
     """No second copy of a value: the module constants are the declared ones."""
-    from pipeline.faces import revisit, scan, turns, tracking
+    from pipeline.faces import revisit, scan, tracking, turns
     from pipeline.faces.detectors import centerface, tiling
 
     assert (scan.DETECT_MIN_PX, scan.FINE_TILE_PIXELS, scan.MAX_DETECT_PIXELS) == \

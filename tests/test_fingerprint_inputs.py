@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from pipeline import approve
-from pipeline.cache import cache_dir, sha256_file
 from pipeline.campaign.jobs import plan_episode
-from pipeline.errors import CadreError
-from pipeline.fingerprint import write_record
+from pipeline.core.cache import cache_dir, sha256_file
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import data_dir
 from pipeline.orchestrator import RenderOptions, prepare
-from pipeline.resources import data_dir
+from pipeline.signoff.fingerprint import write_record
 from pipeline.speech.models import store_dir
 from tests.test_review_fixtures import face_clip, make_episode
 
@@ -89,7 +89,7 @@ def _other_whisper_weights(tmp_path: Path, monkeypatch) -> None:
 
 def _other_font(tmp_path: Path, monkeypatch) -> None:
     """Cadre's assets with another caption font file under the same name (a re-installed font)."""
-    import pipeline.fingerprint as fp
+    import pipeline.signoff.fingerprint as fp
 
     assets = tmp_path / "assets"
     shutil.copytree(data_dir("assets"), assets)
@@ -109,7 +109,7 @@ def _other_face_model(tmp_path: Path, monkeypatch) -> None:
 
 
 def _other_version(tmp_path: Path, monkeypatch) -> None:
-    import pipeline.fingerprint as fp
+    import pipeline.signoff.fingerprint as fp
 
     monkeypatch.setattr(fp, "__version__", fp.__version__ + ".post1")
 

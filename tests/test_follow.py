@@ -12,9 +12,9 @@ from PIL import Image
 
 from pipeline.analyse import reframe_clip
 from pipeline.cli import main
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import ffmpeg_exe
 from pipeline.faces.detectors import get_detector
-from pipeline.ffmpeg import ffmpeg_exe
 from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.reframe import follow
 from pipeline.reframe import path as rpath

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from pipeline.analyse import _resolve_overrides, reframe_clip
-from pipeline.errors import CadreError
-from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import ffmpeg_exe
 from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.reframe import follow
 from pipeline.reframe.follow import FollowPlan, FollowReframer

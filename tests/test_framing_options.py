@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from pipeline import analyse
-from pipeline.reframe import auto, follow, path, shots, speaker, stack, subjects
+from pipeline.reframe import auto, follow, path, speaker, stack, subjects
 from pipeline.reframe.options import FRAMING, FramingOptions
+from pipeline.source import shots
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
 from tests.conftest import make_clip
@@ -78,7 +79,7 @@ def test_each_tunable_changes_the_plan_key(span, where, value):
 
 def test_shot_options_are_in_the_shots_key(span, monkeypatch):
     """Shots are cached by every shot option (the motion floor was once missing from their key)."""
-    from pipeline import cache
+    from pipeline.core import cache
 
     keys = []
     monkeypatch.setattr(cache, "load", lambda kind, key: keys.append(key) or None)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.ffmpeg import command, run
+from pipeline.core.ffmpeg import command, run
 from tests.conftest import SHARED_MEDIA, tree_hashes
 
 FAST = ["-n", "youtube-shorts", "--redact", "none"]

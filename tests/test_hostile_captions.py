@@ -20,8 +20,8 @@ from pipeline.captions.corrections import apply_corrections
 from pipeline.captions.pacing import person_cue_warnings
 from pipeline.captions.sidecars import write_sidecars
 from pipeline.captions.styles import load_style
-from pipeline.errors import CadreError
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.transcribe import cache_key
 from pipeline.speech.transcript import Segment, Transcript, Word, json_text, parse_srt

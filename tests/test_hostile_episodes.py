@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from pipeline.campaign.batch import BatchOptions
 from pipeline.campaign.watch import CampaignWatcher, WatchOptions
 from pipeline.cli import main
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.orchestrator import RenderOptions
 from tests.conftest import make_clip, tree_hashes
 

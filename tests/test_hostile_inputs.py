@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from tests.conftest import make_clip, tree_hashes
 
 CADRE = [sys.executable, "-m", "pipeline.cli"]
@@ -276,7 +276,7 @@ def test_full_range_video_renders_and_looks_right(tmp_path):
 def _audio_onset(path: Path, start: float = 0.0) -> float:
     import numpy as np
 
-    from pipeline.ffmpeg import command, compile_graph
+    from pipeline.core.ffmpeg import command, compile_graph
     from pipeline.source.normalize import AUDIO_RATE, ClipSpan, audio_input
     from pipeline.source.probe import probe
 
@@ -287,7 +287,7 @@ def _audio_onset(path: Path, start: float = 0.0) -> float:
 
 
 def test_audio_start_offset_is_kept_in_sync(tmp_path):
-    from pipeline.ffmpeg import run
+    from pipeline.core.ffmpeg import run
     from pipeline.source.probe import probe
 
     clip = tmp_path / "late.mp4"
@@ -316,7 +316,7 @@ def test_folder_with_percent_d_and_output_starting_with_dash(tmp_path, clip_byte
 
 
 def test_literal_paths_unit():
-    from pipeline.ffmpeg import literal_paths
+    from pipeline.core.ffmpeg import literal_paths
 
     args = literal_paths(["-f", "lavfi", "-i", "anullsrc=r=48000", "-i", __file__, "-c:v", "libx264", "/tmp/x%d.jpg"])
     assert args[3] == "anullsrc=r=48000" and args[5] == "file:" + __file__
@@ -402,7 +402,7 @@ def test_thin_clip_is_analysed_and_rendered(tmp_path):
     from PIL import Image
     from skimage import data
 
-    from pipeline.ffmpeg import run
+    from pipeline.core.ffmpeg import run
     from tests.test_hostile_episodes import face_detail, unmasked
 
     episode = tmp_path / "thin"
@@ -563,7 +563,7 @@ def test_video_start_offset_is_held_in_sync(tmp_path):
     """Video that starts 0.5 s after the audio: its first picture is held, as a player shows it."""
     import numpy as np
 
-    from pipeline.ffmpeg import run
+    from pipeline.core.ffmpeg import run
     from pipeline.source.normalize import ClipSpan, read_frames
     from pipeline.source.probe import probe
 
@@ -587,7 +587,7 @@ def test_usual_stream_offsets_change_nothing(tmp_path, args):
     """B-frame and container offsets (tens of ms) keep every frame where it was."""
     import numpy as np
 
-    from pipeline.ffmpeg import run
+    from pipeline.core.ffmpeg import run
     from pipeline.source.normalize import ClipSpan, read_frames
     from pipeline.source.probe import probe
 
@@ -653,8 +653,8 @@ def test_image_input_and_output_in_a_pattern_folder(tmp_path, folder):
 
     from PIL import Image
 
-    from pipeline.ffmpeg import run
-    from pipeline.resources import asset_path
+    from pipeline.core.ffmpeg import run
+    from pipeline.core.resources import asset_path
 
     where = tmp_path / folder
     where.mkdir()

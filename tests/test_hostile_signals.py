@@ -249,7 +249,7 @@ def _ppid(pid: int) -> int:
 def test_a_later_render_removes_stale_staging_but_never_a_live_one(tmp_path):
     """A killed run's staging folder (its lock free) goes at the next render; one a live process
     holds stays."""
-    from pipeline.lock import STAGING_LOCK
+    from pipeline.core.lock import STAGING_LOCK
 
     ep = tmp_path / "ep"
     make_clip(ep / "1.mp4", size="320x180", duration=3.0)
@@ -260,7 +260,7 @@ def test_a_later_render_removes_stale_staging_but_never_a_live_one(tmp_path):
     (stale / ".master.part.mp4").write_bytes(b"\0" * 1000)
     live = out / ".cadre-staging-live"
     live.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pipeline.lock import hold_staging\n"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pipeline.core.lock import hold_staging\n"
                                f"hold_staging({str(live)!r})\nprint('held', flush=True)\ntime.sleep(120)"],
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:

@@ -22,9 +22,9 @@ import pipeline.analyse
 import pipeline.export
 import pipeline.render
 import pipeline.source.probe
-from pipeline import cache
 from pipeline.cli import main
-from pipeline.crash import write_log
+from pipeline.core import cache
+from pipeline.core.crash import write_log
 from tests.conftest import make_clip
 
 DETAILS = re.compile(r"\(details: (.+)\)$")
@@ -128,8 +128,8 @@ def test_log_falls_back_to_the_temp_folder(tmp_path, monkeypatch):
 def damaged_shots_entry(tmp_path):
     """A campaign whose clip has a shots cache entry that parses as JSON but holds nonsense: the
     analysis job really reads it (``--reframe follow``) and fails in ``Shots.from_dict``."""
-    from pipeline.reframe.shots import detect_shots
     from pipeline.source.episode import load_episode
+    from pipeline.source.shots import detect_shots
 
     campaign = tmp_path / "campaign"
     make_clip(campaign / "ep" / "1.mp4", size="336x240", duration=1)   # a size no other test uses
@@ -209,7 +209,7 @@ def test_a_bug_in_a_review_handler_is_a_500_json_line(tmp_path, monkeypatch, cap
 
 def test_a_missing_optional_engine_is_a_user_error_naming_the_install_commands(monkeypatch):
     """Not a bug: ``import whisper`` failing is one ``cadre: error:`` line saying how to install it."""
-    from pipeline.errors import CadreError
+    from pipeline.core.errors import CadreError
     from pipeline.speech.engines.base import TranscribeOptions
     from pipeline.speech.engines.openai_whisper import OpenAIWhisperEngine
 

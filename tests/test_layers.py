@@ -1,7 +1,9 @@
-"""The package's layers, written once here and drawn in docs/ARCHITECTURE.md.
+"""The package's layers, written once here and quoted in docs/ARCHITECTURE.md (a test checks the quote).
 
 Every module's imports are read with :mod:`ast`. A module may import from its own layer or a lower
-one, never from a higher one, and the imports between modules form no circle. The package's own
+one, never from a higher one; the imports form no circle, neither between modules nor between
+packages; no module imports another module's private (``_name``) names; the CLI imports only the
+public API (``pipeline``) and its own modules. The package's own
 modules are imported at the top of a module; an import inside a function needs a ``# lazy:``
 reason on its line (a heavy or optional dependency behind it).
 """
@@ -14,11 +16,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
 
 # Lowest first. A name is a module or a package (with everything under it) below ``pipeline``.
 LAYERS = [
-    ("base", ["version", "errors", "cache", "resources", "ffmpeg", "threads", "lock", "networks", "crash", "textfile", "interrupt"]),
+    ("base", ["core"]),
     ("inputs", ["source", "speech"]),   # what was filmed and what was said
-    ("areas", ["faces", "reframe", "captions", "sound", "post", "provenance"]),
-    ("stages", ["analyse", "branding", "plan", "mask_timeline", "render", "validate", "report", "export", "master", "published"]),
-    ("orchestrator", ["fingerprint", "approval", "audit_log", "orchestrator", "doctor"]),
+    ("areas", ["faces", "reframe", "captions", "sound", "post"]),
+    ("stages", ["analyse", "branding", "plan", "render", "validate", "report", "export", "master", "published"]),
+    ("orchestrator", ["signoff", "orchestrator", "doctor"]),
     ("apps", ["campaign", "review", "demo"]),
     ("interface", ["cli", "__init__"]),
 ]
@@ -111,6 +113,54 @@ def circles(root: Path = PACKAGE) -> list[str]:
     return found
 
 
+def package_of(module: str) -> str:
+    """The package (or top-level module) directly below ``pipeline`` that holds ``module``."""
+    return module.split(".")[0]
+
+
+def package_circles(root: Path = PACKAGE) -> list[str]:
+    """Pairs of packages directly below ``pipeline`` that import each other (directly or round a circle)."""
+    edges: dict[str, set[str]] = {}
+    for path in sorted(root.rglob("*.py")):
+        here = package_of(module_name(path, root))
+        edges.setdefault(here, set()).update(package_of(t) for t, *_ in own_imports(path, root))
+    for name, targets in edges.items():
+        targets.discard(name)
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            node = todo.pop()
+            if node == goal:
+                return True
+            if node not in seen:
+                seen.add(node)
+                todo += sorted(edges.get(node, ()))
+        return False
+
+    return [f"{a} <-> {b}" for a in sorted(edges) for b in sorted(edges[a]) if a < b and reaches(b, a)]
+
+
+def private_imports(root: Path = PACKAGE) -> list[str]:
+    """``from pipeline.x import _name`` across modules: a private name used outside its module."""
+    wrong = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("pipeline")):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        wrong.append(f"pipeline/{path.relative_to(root)}:{node.lineno}: imports {alias.name}")
+    return wrong
+
+
+def cli_inner_imports(root: Path = PACKAGE) -> list[str]:
+    """Imports by the CLI of anything but ``pipeline`` (the public API) and the CLI's own modules."""
+    return [f"pipeline/{path.relative_to(root)}:{line}: {source.strip()}"
+            for path in sorted((root / "cli").rglob("*.py"))
+            for target, line, _, source in own_imports(path, root)
+            if target not in ("__init__", "cli") and not target.startswith("cli.")]
+
+
 def test_every_module_imports_only_its_own_layer_or_lower():
     wrong = layer_violations()
     assert not wrong, "imports from a higher layer:\n" + "\n".join(wrong)
@@ -119,6 +169,34 @@ def test_every_module_imports_only_its_own_layer_or_lower():
 def test_no_import_circle():
     found = circles()
     assert not found, "import circles:\n" + "\n".join(found)
+
+
+def test_no_two_packages_import_each_other():
+    found = package_circles()
+    assert not found, "packages that import each other:\n" + "\n".join(found)
+
+
+def test_no_module_imports_another_modules_private_names():
+    wrong = private_imports()
+    assert not wrong, "private names imported from another module:\n" + "\n".join(wrong)
+
+
+def test_the_cli_imports_only_the_public_api():
+    wrong = cli_inner_imports()
+    assert not wrong, "the CLI imports inner modules (export the name from pipeline/__init__.py):\n" + "\n".join(wrong)
+
+
+def test_the_architecture_doc_quotes_the_layers():
+    doc = (PACKAGE.parent / "docs" / "ARCHITECTURE.md").read_text()
+    quoted = doc.split("<!-- layers: generated from tests/test_layers.py LAYERS; lowest first -->\n")[1]
+    quoted = quoted.split("<!-- /layers -->")[0]
+    assert quoted == layers_markdown(), ("docs/ARCHITECTURE.md's layer list differs from LAYERS; paste:\n"
+                                         + layers_markdown())
+
+
+def layers_markdown() -> str:
+    return "".join(f"{i + 1}. *{name}*: " + ", ".join(f"`{n}`" for n in names) + "\n"
+                   for i, (name, names) in enumerate(LAYERS))
 
 
 def test_own_modules_are_imported_at_the_top_unless_a_reason_is_given():
@@ -132,13 +210,34 @@ def test_the_checks_catch_an_upward_import_and_a_circle(tmp_path):
     """A tiny package with a base module importing the orchestrator, and a circle: both are found."""
     root = tmp_path / "pipeline"
     (root / "speech").mkdir(parents=True)
+    (root / "core").mkdir()
     (root / "__init__.py").write_text("")
+    (root / "core" / "__init__.py").write_text("")
     (root / "speech" / "__init__.py").write_text("")
-    (root / "cache.py").write_text("from .orchestrator import render_episode\n")
-    (root / "orchestrator.py").write_text("from pipeline.cache import x\n")
+    (root / "core" / "cache.py").write_text("from ..orchestrator import render_episode\n")
+    (root / "orchestrator.py").write_text("from pipeline.core.cache import x\n")
     (root / "speech" / "a.py").write_text("def f():\n    from pipeline.speech import b\n")
     (root / "speech" / "b.py").write_text("from . import a\n")
-    assert layer_violations(root) == ["pipeline/cache.py:1: cache (base) imports orchestrator (orchestrator)"]
-    assert sorted(circles(root)) == ["cache -> orchestrator -> cache", "speech.a -> speech.b -> speech.a"]
+    assert layer_violations(root) == ["pipeline/core/cache.py:1: core.cache (base) imports orchestrator (orchestrator)"]
+    assert sorted(circles(root)) == ["core.cache -> orchestrator -> core.cache", "speech.a -> speech.b -> speech.a"]
     (inside,) = [i for _, _, i, _ in own_imports(root / "speech" / "a.py", root)]
     assert inside
+
+
+def test_the_checks_catch_a_package_circle_a_private_import_and_a_cli_inner_import(tmp_path):
+    """Planted: ``faces`` and ``reframe`` importing each other, a private name crossing modules, and a
+    CLI command importing an inner module: each check names exactly the planted line."""
+    root = tmp_path / "pipeline"
+    for package in ("faces", "reframe", "cli"):
+        (root / package).mkdir(parents=True)
+        (root / package / "__init__.py").write_text("")
+    (root / "__init__.py").write_text("")
+    (root / "faces" / "moving.py").write_text("from pipeline.reframe.shots import detect_shots\n")
+    (root / "reframe" / "shots.py").write_text("def detect_shots():\n    pass\n")
+    (root / "reframe" / "base.py").write_text("from pipeline.faces.masking import _same_kind\n")
+    (root / "faces" / "masking.py").write_text("def _same_kind():\n    pass\n")
+    (root / "cli" / "render.py").write_text("from pipeline import render_episode\nfrom pipeline.cli import entry\n"
+                                            "from pipeline.faces.masking import mask_frame\n")
+    assert package_circles(root) == ["faces <-> reframe"]
+    assert private_imports(root) == ["pipeline/reframe/base.py:1: imports _same_kind"]
+    assert cli_inner_imports(root) == ["pipeline/cli/render.py:3: from pipeline.faces.masking import mask_frame"]

@@ -3,7 +3,7 @@ tone and the first syllables, -42 LUFS with peaks 22 dB above it) still reaches 
 target: the limiter needs several attempts to be driven there, and none may run away."""
 from __future__ import annotations
 
-from pipeline.ffmpeg import run
+from pipeline.core.ffmpeg import run
 from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.sound.loudness import measure_file, next_gain
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from pipeline.errors import RedactionError
+from pipeline.core.errors import RedactionError
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.masking import coverage, mask_frame
 from pipeline.faces.redaction import load_settings
@@ -85,7 +85,7 @@ def test_blur_holds_no_fine_detail():
 
 
 def test_ellipse_needs_a_wider_box():
-    from pipeline.errors import CadreError
+    from pipeline.core.errors import CadreError
 
     with pytest.raises(CadreError, match="too small for shape"):
         load_settings("mosaic", shape="ellipse")
@@ -93,7 +93,7 @@ def test_ellipse_needs_a_wider_box():
 
 
 def test_blur_strength_has_a_floor():
-    from pipeline.errors import CadreError
+    from pipeline.core.errors import CadreError
 
     with pytest.raises(CadreError, match="blur_strength"):
         load_settings("blur", blur_strength=0.05)

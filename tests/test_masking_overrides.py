@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import preset_names
 from pipeline.faces.detectors.base import Detection
 from pipeline.faces.redaction import load_overrides, load_settings, settings_from_dict
 from pipeline.faces.tracking import FaceTracks, link
-from pipeline.resources import preset_names
 
 
 def test_all_presets_load():

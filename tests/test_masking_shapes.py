@@ -6,7 +6,8 @@ from __future__ import annotations
 import av
 import numpy as np
 
-from pipeline.faces.masking import Whole, coverage, mask_frame, to_pixels
+from pipeline.core.geometry import Whole
+from pipeline.faces.masking import coverage, mask_frame, to_pixels
 from pipeline.faces.redaction import load_settings
 from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.reframe.base import Placement

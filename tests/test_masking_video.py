@@ -8,12 +8,12 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from pipeline.errors import RedactionError
+from pipeline.core.errors import RedactionError
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.faces.audit import contact_sheet, redaction_report
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.masking import coverage, mask_frame
 from pipeline.faces.redaction import analyse_faces, load_overrides, load_settings
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
 
@@ -79,7 +79,7 @@ def test_analysis_is_cached(moving_face, tracks, monkeypatch):
     detector class never runs, whichever module would call it; the cache records a hit."""
     import subprocess
 
-    from pipeline import cache
+    from pipeline.core import cache
     from pipeline.faces.detectors.centerface import CenterFace
 
     analyse_faces(moving_face, load_settings("mosaic"))        # stored, whatever ran before

@@ -14,7 +14,7 @@ from PIL import Image
 pytest.importorskip("tomlkit", reason="the review proxy needs tomlkit (pip install 'cadre[review]')")
 
 from pipeline import RenderOptions, preview_frame, render_episode  # noqa: E402
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe  # noqa: E402
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe  # noqa: E402
 from pipeline.review.proxy import PROXY_SIZE, render_proxy  # noqa: E402
 from tests.conftest import make_clip  # noqa: E402
 from tests.test_review_fixtures import make_episode  # noqa: E402

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.cache import cache_dir
-from pipeline.errors import CadreError
+from pipeline.core.cache import cache_dir
+from pipeline.core.errors import CadreError
 from pipeline.speech import models
 from pipeline.speech.engines.base import TranscribeOptions
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import ffmpeg_exe
 from pipeline.faces.moving import LOST_WHOLE_FRAME, _masks, track_region
 from pipeline.faces.redaction import load_overrides
-from pipeline.ffmpeg import ffmpeg_exe
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
 

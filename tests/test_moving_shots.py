@@ -11,12 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
+from pipeline.core.ffmpeg import ffmpeg_exe
 from pipeline.faces.moving import WHOLE, report, track_region
 from pipeline.faces.redaction import load_overrides
-from pipeline.ffmpeg import ffmpeg_exe
-from pipeline.reframe.shots import detect_shots
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
+from pipeline.source.shots import detect_shots
 
 W, H, FPS = 640, 360, 30
 PW, PH = 80, 28

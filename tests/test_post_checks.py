@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.networks import load_network
+from pipeline.core.networks import load_network
 from pipeline.post.checks import Finding, blocking, check_post, hashtag_words
 from pipeline.post.handles import Handles, Vetted, lookalike, read_handles, skeleton
 from pipeline.post.model import Post, load_limits

@@ -10,12 +10,12 @@ import json
 import pytest
 
 from pipeline import approve, status
-from pipeline.audit_log import latest, read
 from pipeline.campaign.report import Row, fill_from_outputs, write_report
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
+from pipeline.core.networks import load_networks
 from pipeline.orchestrator import RenderOptions, prepare, render_episode
 from pipeline.post.pack import episode_posts
-from pipeline.networks import load_networks
+from pipeline.signoff.audit_log import latest, read
 from pipeline.source.episode import load_episode
 from pipeline.speech.transcript import Word
 from tests.test_review_fixtures import face_clip, make_episode

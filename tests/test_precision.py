@@ -11,14 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cache import cache_dir
+from pipeline.core.cache import cache_dir
 
 os.environ.setdefault("CADRE_MODELS_DIR", str(cache_dir() / "models"))  # one model store for the run
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.speech import precision
 from pipeline.speech.engines.base import TranscribeOptions
-from pipeline.speech.precision import AUTO_ORDER, describe, resolve_compute_type, supported_types
+from pipeline.speech.precision import (
+    AUTO_ORDER,
+    describe,
+    resolve_compute_type,
+    supported_types,
+)
 
 AUDIO = Path(__file__).resolve().parent.parent.parent / "shared" / "media" / "audio"
 AMD = ["int8", "int8_float32", "float32"]                       # EPYC with AVX, no AVX2
@@ -84,7 +89,7 @@ def test_cache_key_uses_the_resolved_type(tmp_path, monkeypatch):
     from pipeline.speech.audio import audio_hash
 
     wav = tmp_path / "a.wav"
-    from pipeline.ffmpeg import run
+    from pipeline.core.ffmpeg import run
     run(["-f", "lavfi", "-i", "sine=f=440:d=1", str(wav)], source=wav, what="fixture")
     monkeypatch.setattr(precision, "supported_types", lambda: tuple(AMD))
     auto = TranscribeOptions(compute_type="auto")

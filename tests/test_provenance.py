@@ -18,9 +18,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pipeline import approve, status
 from pipeline.cli import main
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.orchestrator import RenderOptions, prepare, render_episode
-from pipeline.provenance import preflight, verify
+from pipeline.post.provenance import preflight, verify
 from pipeline.source.config import load_settings
 from tests.test_review_fixtures import make_episode
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.ffmpeg import run
+from pipeline.core.ffmpeg import run
 
 PHOTO = "dlib_2009_004587.jpg"                 # 400x500, two labelled faces
 CROP = (119, 0, 281, 500)                      # x, y, w, h: a 9:16 window holding both
@@ -247,7 +247,7 @@ def _published_file_frames(path: Path, frames: list[int], size=(540, 960)) -> di
     """Frames ``frames`` of the published file, decoded in order from its start, at ``size``."""
     import subprocess
 
-    from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
+    from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
 
     pick = "+".join(f"eq(n\\,{n})" for n in frames)
     raw = subprocess.run([ffmpeg_exe(), *BASE_ARGS, "-i", str(path), "-vf", f"select={pick},scale={size[0]}:{size[1]}",

@@ -11,12 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.ffmpeg import run
+from pipeline.core.ffmpeg import run
 from pipeline.reframe import follow
 from pipeline.reframe.follow import FollowReframer
-from pipeline.reframe.shots import detect_shots
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
+from pipeline.source.shots import detect_shots
 
 VIDEO = Path(__file__).resolve().parents[2] / "shared" / "media" / "videos" / "facenet_pytorch_video.mp4"
 pytestmark = pytest.mark.skipif(not VIDEO.is_file(), reason=f"{VIDEO} (real footage from the shared media) is absent")

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from pipeline.analyse import analyse_clip, reframe_clip
+from pipeline.core.ffmpeg import ffmpeg_exe
 from pipeline.faces.tracking import Track
-from pipeline.ffmpeg import ffmpeg_exe
 from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.reframe import follow, speaker
 from pipeline.reframe.follow import FollowPlan, FollowReframer

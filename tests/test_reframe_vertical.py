@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from pipeline.analyse import reframe_clip
-from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.core.ffmpeg import ffmpeg_exe
 from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.reframe import path as rpath
 from pipeline.source.config import Settings

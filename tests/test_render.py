@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.ffmpeg import run
-from pipeline.networks import master_profile, network_names
+from pipeline.core.ffmpeg import run
+from pipeline.core.networks import master_profile, network_names
 from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.sound.loudness import measure_file
 from pipeline.source.probe import probe
@@ -242,16 +242,16 @@ def test_long_filter_graph_goes_through_a_file(tmp_path, monkeypatch):
     """A graph passed as ``-/filter_complex FILE`` is the graph ffmpeg runs: a window panning right
     then back left (a follow path) is read back from the decoded frames of the master."""
     import pipeline.analyse
-    import pipeline.ffmpeg
+    import pipeline.core.ffmpeg
     import pipeline.render
     from pipeline.reframe.follow import FollowPlan, FollowReframer, PathSegment, window
     from pipeline.reframe.path import Piece
 
-    monkeypatch.setattr(pipeline.ffmpeg, "LONG_GRAPH", 10)   # every graph counts as long
+    monkeypatch.setattr(pipeline.core.ffmpeg, "LONG_GRAPH", 10)   # every graph counts as long
     used = []
 
     def spy(stream, workdir=None):
-        args = pipeline.ffmpeg.compile_graph(stream, workdir)
+        args = pipeline.core.ffmpeg.compile_graph(stream, workdir)
         used.append(args)
         return args
     monkeypatch.setattr(pipeline.render, "compile_graph", spy)
@@ -304,7 +304,7 @@ def test_short_dynamic_speech_reaches_the_loudness_target(tmp_path, shared_media
 @pytest.mark.slow
 @pytest.mark.parametrize("budget", [None, "1"])
 def test_a_thread_budget_reaches_the_encoder(tmp_path, monkeypatch, budget):
-    """A batch job's share of the cores (pipeline/threads.py) is what x264 runs with; alone, x264
+    """A batch job's share of the cores (pipeline/core/threads.py) is what x264 runs with; alone, x264
     picks its own count. x264 writes its settings into the stream, so read them back."""
     if budget:
         monkeypatch.setenv("CADRE_THREADS", budget)

@@ -43,7 +43,7 @@ def chromium() -> Path:
 
 def machine_words_with_html(clip: Path) -> None:
     """A cached machine transcript for ``clip`` whose words hold HTML, one of them low-confidence."""
-    from pipeline import cache
+    from pipeline.core import cache
     from pipeline.speech.engines.base import TranscribeOptions
     from pipeline.speech.transcribe import CACHE_KIND, cache_key
     from pipeline.speech.transcript import Segment, Transcript, Word
@@ -279,8 +279,8 @@ def test_space_and_k_play_and_pause_the_proxy(browser_page):
 
 
 def test_approve_records_reviewer_and_hash(browser_page):
-    from pipeline.approval import approval_status, read_approval
     from pipeline.orchestrator import RenderOptions, prepare
+    from pipeline.signoff.approval import approval_status, read_approval
 
     page, folder = browser_page
     page.fill("#approver", "Cne Martin")
@@ -295,9 +295,9 @@ def test_approve_records_reviewer_and_hash(browser_page):
 def test_last_approval_and_last_publication_from_the_audit_log(browser_page):
     """Issue 13: the page shows who approved, when, the fingerprint and whether it still holds, and the
     last publication (when, networks, files with their sha256) as audit.jsonl records them."""
-    from pipeline.approval import read_approval
-    from pipeline.cache import sha256_file
+    from pipeline.core.cache import sha256_file
     from pipeline.orchestrator import RenderOptions, render_episode
+    from pipeline.signoff.approval import read_approval
 
     page, folder = browser_page
     record = read_approval(folder)

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 pytest.importorskip("tomlkit", reason="cadre review needs tomlkit (pip install 'cadre[review]')")
 
-from pipeline.errors import CadreError  # noqa: E402
+from pipeline.core.errors import CadreError  # noqa: E402
 from pipeline.review import edits  # noqa: E402
 from pipeline.speech.transcript import parse_srt  # noqa: E402
 from tests.test_review_fixtures import make_episode  # noqa: E402

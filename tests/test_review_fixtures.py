@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
 
 ARTIFACTS = Path(os.environ.get("CADRE_TEST_ARTIFACTS",
                                 Path(__file__).resolve().parent.parent / ".cache" / "test-artifacts"))

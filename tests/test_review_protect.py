@@ -22,7 +22,13 @@ pytest.importorskip("playwright.sync_api", reason="browser tests need the playwr
 
 from pipeline.faces.redaction import load_overrides  # noqa: E402
 from pipeline.sound.voice import PRESETS  # noqa: E402
-from tests.test_review_browser import chromium, clear_status, masks, review_page, wait_saved  # noqa: E402
+from tests.test_review_browser import (  # noqa: E402
+    chromium,
+    clear_status,
+    masks,
+    review_page,
+    wait_saved,
+)
 from tests.test_review_fixtures import make_episode, moving_plate_clip, plate_box  # noqa: E402
 
 TONE = 440.0

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("tomlkit", reason="cadre review needs tomlkit (pip install 'cadre[review]')")
 
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe  # noqa: E402
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe  # noqa: E402
 from pipeline.source.probe import probe  # noqa: E402
 from tests.test_review_fixtures import make_episode  # noqa: E402
 

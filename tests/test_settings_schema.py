@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.errors import CadreError
-from pipeline.fingerprint import RENDER_ONLY, analysis_settings
+from pipeline.core.errors import CadreError
+from pipeline.signoff.fingerprint import RENDER_ONLY, analysis_settings
 from pipeline.source.config import ASR_KEYS, NOT_ASR, Settings, load_settings
 from pipeline.source.schema import NOT_APPROVED, SCHEMA
 from pipeline.speech.engines.base import TranscribeOptions

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import cache
-from pipeline.ffmpeg import run
-from pipeline.reframe.shots import Shots, detect_shots
+from pipeline.core import cache
+from pipeline.core.ffmpeg import run
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
+from pipeline.source.shots import Shots, detect_shots
 
 
 def _two_shots(path: Path, size="640x360") -> Path:
@@ -53,7 +53,7 @@ def test_shots_are_cached_by_content(tmp_path, monkeypatch):
     def no_decode(*a, **k):
         raise AssertionError("decoded again despite the cache")
 
-    monkeypatch.setattr("pipeline.reframe.shots.read_frames", no_decode)
+    monkeypatch.setattr("pipeline.source.shots.read_frames", no_decode)
     again = detect_shots(span)
     assert again.cuts == first.cuts and Shots.from_dict(first.to_dict()).ranges() == again.ranges()
     assert cache.cache_dir() == tmp_path / "cache"

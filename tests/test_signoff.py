@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.orchestrator import RenderOptions, prepare
 from tests.test_review_fixtures import make_episode
 
@@ -57,7 +57,7 @@ def check(folder, **kw):
 
 def test_another_face_model_voids_the_approval(episode, tmp_path, monkeypatch):
     from pipeline import approve
-    from pipeline.cache import sha256_file
+    from pipeline.core.cache import sha256_file
     from pipeline.faces.detectors.centerface import model_path
 
     approve(episode, "Cne Martin")
@@ -72,7 +72,7 @@ def test_another_face_model_voids_the_approval(episode, tmp_path, monkeypatch):
 def test_other_analysis_results_void_the_approval(episode):
     """A re-analysis that finds other faces, frames otherwise or hears other words is not what was approved."""
     from pipeline import approve
-    from pipeline.approval import approval_status
+    from pipeline.signoff.approval import approval_status
 
     record = approve(episode, "Cne Martin")
     analysis = record.inputs["analysis"]
@@ -132,7 +132,7 @@ def test_never_approved_with_require_approval(episode):
     out = CliRunner().invoke(main, ["render", str(episode), "--require-approval", "-o", str(episode.parent / "out")])
     assert "never approved" in one_line_error(out)
     assert not list((episode.parent / "out").rglob("*.mp4"))
-    from pipeline.audit_log import read
+    from pipeline.signoff.audit_log import read
     events = read(episode.parent / "out" / "ep")
     assert [e["event"] for e in events] == ["refusal"] and "never approved" in events[0]["reason"]
 
@@ -146,7 +146,7 @@ def test_caption_edited_during_the_render_is_not_published(episode, tmp_path):
     from dataclasses import replace
 
     from pipeline import approve, render_episode
-    from pipeline.audit_log import read
+    from pipeline.signoff.audit_log import read
 
     approve(episode, "Cne Martin")
     out = tmp_path / "out"
@@ -170,8 +170,8 @@ def test_caption_edited_during_the_render_is_not_published(episode, tmp_path):
 @pytest.mark.slow
 def test_approved_render_is_published_and_audited(episode, tmp_path):
     """--reanalyse runs Whisper and the detector again; the same results keep the approval."""
-    from pipeline.audit_log import read
-    from pipeline.cache import sha256_file
+    from pipeline.core.cache import sha256_file
+    from pipeline.signoff.audit_log import read
 
     out = CliRunner().invoke(main, ["approve", str(episode), "--by", "Lt Durand"])
     assert out.exit_code == 0, out.output
@@ -229,7 +229,7 @@ def test_batch_refuses_a_campaign_without_masking(tmp_path):
 
 WRITER = """
 import sys
-from pipeline import audit_log
+from pipeline.signoff import audit_log
 i = 0
 while True:
     audit_log.append(sys.argv[1], "render", n=i, pad="x" * 3000)
@@ -243,7 +243,7 @@ def test_audit_log_has_no_half_line_after_kill_9(tmp_path):
     import sys
     import time
 
-    from pipeline.audit_log import append, audit_path, read
+    from pipeline.signoff.audit_log import append, audit_path, read
 
     append(tmp_path, "approval", approver="Cne Martin")
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)])
@@ -267,8 +267,8 @@ def test_batch_up_to_date_test_uses_the_same_fingerprint(episode, tmp_path, monk
     modification time or an unrelated file in the folder changes nothing."""
     import os
 
-    from pipeline.cache import cache_dir, sha256_file
     from pipeline.campaign.jobs import plan_episode, write_record
+    from pipeline.core.cache import cache_dir, sha256_file
     from pipeline.faces.detectors.centerface import model_path
 
     options = RenderOptions(networks=("youtube-shorts",), out_dir=tmp_path / "out")

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from pipeline.captions import spelling
 from pipeline.cli import main
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.source.config import load_settings
 from pipeline.speech.transcript import Word
 from tests.test_review_fixtures import make_episode

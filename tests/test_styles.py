@@ -1,8 +1,8 @@
 import pytest
 
 from pipeline.captions.styles import CaptionStyle, load_style
-from pipeline.errors import CadreError
-from pipeline.resources import preset_names
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import preset_names
 
 
 def test_required_presets_load():

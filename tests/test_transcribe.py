@@ -5,21 +5,21 @@ Needs ../shared/media (real recordings); skipped with a reason when it is absent
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 import re
 import subprocess
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from pipeline.cache import cache_dir
-from pipeline.ffmpeg import ffmpeg_exe
+from pipeline.core.cache import cache_dir
+from pipeline.core.ffmpeg import ffmpeg_exe
 
 os.environ.setdefault("CADRE_MODELS_DIR", str(cache_dir() / "models"))  # one model store for the run
 
 from pipeline.captions import corrections  # noqa: E402
-from pipeline.errors import CadreError  # noqa: E402
+from pipeline.core.errors import CadreError  # noqa: E402
 from pipeline.speech import transcribe as stage  # noqa: E402
 from pipeline.speech.engines.base import TranscribeOptions  # noqa: E402
 from pipeline.speech.transcript import LOW_CONFIDENCE, parse_srt, read_json  # noqa: E402

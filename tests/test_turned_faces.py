@@ -16,7 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.errors import RedactionError
+from pipeline.core.errors import RedactionError
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.faces import redaction
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.detectors.base import Detection
@@ -29,7 +30,6 @@ from pipeline.faces.turns import (
     turn_frame,
     unturn,
 )
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
 from tests.turned_world import Variant, build, leaks

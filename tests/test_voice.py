@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import ffmpeg_exe
+from pipeline.core.networks import master_profile
 from pipeline.faces.redaction import load_overrides
-from pipeline.ffmpeg import ffmpeg_exe
-from pipeline.networks import master_profile
 from pipeline.sound.loudness import render_audio
 from pipeline.sound.voice import PRESETS, WANDER, place, wander
 from pipeline.source.normalize import ClipSpan

@@ -22,8 +22,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
 from pipeline.faces.masking import coverage
-from pipeline.ffmpeg import BASE_ARGS, ffmpeg_exe
 
 W, H = 1920, 1080
 PLACES = [(420, 290), (1380, 300), (560, 790), (1450, 790)]    # photo centres in the world

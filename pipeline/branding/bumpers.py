@@ -16,9 +16,9 @@ from pathlib import Path
 
 from pipeline.analyse import ClipAnalysis
 from pipeline.branding.overlay import check_image, load_branding
-from pipeline.cache import cache_dir, file_hash, make_key
-from pipeline.errors import CadreError
-from pipeline.ffmpeg import run
+from pipeline.core.cache import cache_dir, file_hash, make_key
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import run
 from pipeline.reframe import make_reframer
 from pipeline.source.normalize import FPS, ClipSpan, working_size
 from pipeline.source.probe import probe

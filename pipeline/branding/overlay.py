@@ -36,9 +36,9 @@ from pathlib import Path
 import ffmpeg
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
-from pipeline.cache import atomic_write_bytes, cache_dir
-from pipeline.errors import CadreError
-from pipeline.resources import asset_path, font_dir, load_preset, preset_path
+from pipeline.core.cache import atomic_write_bytes, cache_dir
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import asset_path, font_dir, load_preset, preset_path
 
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 PLACES = ("top", "middle", "bottom")

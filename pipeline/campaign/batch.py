@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.cache import cache_dir
 from pipeline.campaign.decision import approval
 from pipeline.campaign.executors import Executor, WorkerLost, make_executor
 from pipeline.campaign.executors.dask import SchedulerUnreachable
@@ -29,15 +28,16 @@ from pipeline.campaign.jobs import (
     resolved_options,
 )
 from pipeline.campaign.report import Row, fill_from_outputs, merge_rows, write_report
-from pipeline.crash import internal_error
-from pipeline.errors import CadreError
-from pipeline.lock import STAGING_PREFIX, CampaignLock, remove_stale_staging
+from pipeline.core.cache import cache_dir
+from pipeline.core.crash import internal_error
+from pipeline.core.errors import CadreError
+from pipeline.core.lock import STAGING_PREFIX, CampaignLock, remove_stale_staging
+from pipeline.core.networks import network_names
+from pipeline.core.threads import budget, share
 from pipeline.master import no_events
-from pipeline.networks import network_names
 from pipeline.orchestrator import RenderOptions, check_output_folder
 from pipeline.source.config import load_settings
 from pipeline.source.episode import holds_clips
-from pipeline.threads import budget, share
 
 WORKER_RETRIES = 1   # a job whose worker died is tried once more
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import audit_log
-from pipeline.approval import read_approval
-from pipeline.cache import read_json_dict
-from pipeline.errors import CadreError
+from pipeline.core.cache import read_json_dict
+from pipeline.core.errors import CadreError
+from pipeline.signoff import audit_log
+from pipeline.signoff.approval import read_approval
 from pipeline.speech.transcript import LOW_CONFIDENCE
 
 MAX_DOUBTFUL = 40   # words listed per output; the count says how many there are in all

@@ -32,12 +32,17 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline import cache
 from pipeline.analyse import analyse_clip
-from pipeline.cache import make_key
-from pipeline.crash import internal_error
-from pipeline.errors import CadreError
-from pipeline.fingerprint import (
+from pipeline.core import cache
+from pipeline.core.cache import make_key
+from pipeline.core.crash import internal_error
+from pipeline.core.errors import CadreError
+from pipeline.core.threads import set_budget
+from pipeline.core.version import __version__
+from pipeline.master import duration_refusals
+from pipeline.orchestrator import RenderOptions, output_root, prepare, render_episode
+from pipeline.post.provenance import preflight
+from pipeline.signoff.fingerprint import (
     analysis_settings,
     changed_parts,
     fingerprint_inputs,
@@ -45,12 +50,7 @@ from pipeline.fingerprint import (
     recorded_refusal,
     write_record,
 )
-from pipeline.master import duration_refusals
-from pipeline.orchestrator import RenderOptions, output_root, prepare, render_episode
-from pipeline.provenance import preflight
 from pipeline.source.schema import x264_preset
-from pipeline.threads import set_budget
-from pipeline.version import __version__
 
 ANALYSED = "batch-analysed"   # cache entries marking an analysis job as finished
 # ---------------------------------------------------------------- records of finished outputs

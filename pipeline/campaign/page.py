@@ -16,9 +16,9 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
-from pipeline.cache import read_json_dict
 from pipeline.campaign.decision import bleeps_in_context, last_events
 from pipeline.campaign.thumbs import cover, sheet_tiles
+from pipeline.core.cache import read_json_dict
 
 e = html.escape
 

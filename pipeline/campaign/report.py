@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.cache import atomic_write_text, readable
 from pipeline.campaign.decision import summarise
 from pipeline.campaign.page import render_html
 from pipeline.captions.spelling import summary_lines
-from pipeline.version import __version__
+from pipeline.core.cache import atomic_write_text, readable
+from pipeline.core.version import __version__
 
 JSON_NAME = "campaign.json"
 HTML_NAME = "campaign.html"

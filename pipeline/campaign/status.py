@@ -4,12 +4,12 @@ One row per episode and network, read from what is on disk:
 
 * **state**: ``up to date`` (the batch's record matches the episode's fingerprint and the files
   are whole, :func:`pipeline.campaign.jobs.up_to_date`), ``stale`` (and why: which input changed
-  since the last render, in words, :func:`pipeline.approval.differences`), ``never rendered`` (with
+  since the last render, in words, :func:`pipeline.signoff.approval.differences`), ``never rendered`` (with
   the network's refusal when its duration limit cannot take the episode, or when a render refused it
   for these very inputs: ``fingerprint.recorded_refusal``), ``not configured`` (a
   folder for a network the episode no longer asks for) or ``error`` (the episode cannot be planned);
 * **approval**: approved or not, by whom and when, and what changed since
-  (:func:`pipeline.approval.approval_status`);
+  (:func:`pipeline.signoff.approval.approval_status`);
 * **published**: the last ``publication`` of the network in ``exports/<episode>/audit.jsonl``, when,
   by which OS user, and the sha256 of each published file as recorded then;
 * **warnings pending** from the network's ``report.json`` and the episode's ``plan.json``:
@@ -27,18 +27,18 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from pipeline import audit_log
-from pipeline.approval import approval_status, differences
-from pipeline.cache import make_key, read_json_dict
 from pipeline.campaign.batch import find_episodes, out_root
 from pipeline.campaign.decision import doubtful_words, masking
 from pipeline.campaign.jobs import describe_os_error, read_record, up_to_date
-from pipeline.crash import internal_error
-from pipeline.errors import CadreError
-from pipeline.fingerprint import fingerprint_inputs, recorded_refusal
+from pipeline.core.cache import make_key, read_json_dict
+from pipeline.core.crash import internal_error
+from pipeline.core.errors import CadreError
 from pipeline.master import duration_refusals
 from pipeline.orchestrator import RenderOptions, output_root, prepare
 from pipeline.post.pack import episode_posts
+from pipeline.signoff import audit_log
+from pipeline.signoff.approval import approval_status, differences
+from pipeline.signoff.fingerprint import fingerprint_inputs, recorded_refusal
 from pipeline.source.episode import VIDEO_EXTS
 
 SPELLING_KINDS = ("unknown", "doubled", "numbers", "low_confidence", "names")

@@ -14,8 +14,14 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.campaign.batch import BatchOptions, check_campaign_output, find_episodes, out_root, run_batch
-from pipeline.errors import CadreError
+from pipeline.campaign.batch import (
+    BatchOptions,
+    check_campaign_output,
+    find_episodes,
+    out_root,
+    run_batch,
+)
+from pipeline.core.errors import CadreError
 from pipeline.master import no_events
 
 

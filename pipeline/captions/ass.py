@@ -20,15 +20,15 @@ from typing import Sequence
 import pysubs2
 from PIL import ImageFont
 
-from pipeline.cache import atomic_write_text
 from pipeline.captions import typography
 from pipeline.captions.glyphs import EMOJI_FONT, Coverage
 from pipeline.captions.layout import Caption, chunk_text, layout, person_timed, wrap
 from pipeline.captions.pacing import clip_to, pace
 from pipeline.captions.styles import CaptionStyle
 from pipeline.captions.words import caption_language
-from pipeline.errors import CadreError
-from pipeline.resources import font_dir
+from pipeline.core.cache import atomic_write_text
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import font_dir
 from pipeline.speech.transcript import Word
 
 WORD_JOINER = "\u2060"      # zero-width, invisible: keeps "\" from pairing with the next character

@@ -26,11 +26,11 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from pipeline import cache
 from pipeline.captions.glyphs import caption_cmap, person_text_check
 from pipeline.captions.sidecars import layout_cues, srt_text
 from pipeline.captions.words import spoken_groups
-from pipeline.errors import CadreError
+from pipeline.core import cache
+from pipeline.core.errors import CadreError
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.transcribe import (
     STAGE_VERSION,

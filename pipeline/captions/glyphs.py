@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipeline.captions.styles import load_style
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 
 EMOJI_FONT = "NotoEmoji.ttf"      # in assets/fonts, OFL (LICENSE-NotoEmoji.txt)
 

@@ -23,7 +23,6 @@ from typing import Sequence
 
 import pysubs2
 
-from pipeline.cache import atomic_write_text
 from pipeline.captions.layout import (
     ACCESSIBLE,
     Caption,
@@ -33,6 +32,7 @@ from pipeline.captions.layout import (
 )
 from pipeline.captions.pacing import clip_to, pace
 from pipeline.captions.words import caption_language
+from pipeline.core.cache import atomic_write_text
 from pipeline.speech.transcript import Cue, Transcript, Word
 
 WORD_JOINER = "\u2060"

@@ -34,12 +34,12 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from pipeline.cache import atomic_write_text, cache_dir
 from pipeline.captions.words import display_words, split_elision
-from pipeline.errors import CadreError
+from pipeline.core.cache import atomic_write_text, cache_dir
+from pipeline.core.errors import CadreError
+from pipeline.core.textfile import read_text
 from pipeline.source.normalize import FPS
 from pipeline.speech.transcript import LOW_CONFIDENCE, Word
-from pipeline.textfile import read_text
 
 MODES = ("off", "warn", "block")
 BLOCKING = ("unknown", "doubled", "numbers")        # what "block" stops on; names and low confidence only warn

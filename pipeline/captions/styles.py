@@ -14,8 +14,8 @@ from pathlib import Path
 from PIL import ImageFont
 
 from pipeline.captions.layout import LayoutRules
-from pipeline.errors import CadreError
-from pipeline.resources import font_dir, load_preset, preset_path
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import font_dir, load_preset, preset_path
 
 POSITIONS = ("bottom", "middle", "top")
 CASES = ("none", "upper", "lower")

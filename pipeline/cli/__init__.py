@@ -13,8 +13,16 @@ import sys
 
 import click
 
-from pipeline import (CadreError, Interrupted, __version__, handle_signals, internal_error, restore_signals,
-                      stop_children, stop_received)
+from pipeline import (
+    CadreError,
+    Interrupted,
+    __version__,
+    handle_signals,
+    internal_error,
+    restore_signals,
+    stop_children,
+    stop_received,
+)
 
 COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve", "doctor", "status", "verify"]
 
@@ -22,8 +30,8 @@ COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models"
 class CadreGroup(click.Group):
     """Errors a user can fix print as one line (exit 1, 3 for a failed batch); click's own usage
     errors, exits and aborts pass through; anything else is a bug: one line naming the log file that
-    holds the traceback (``pipeline/crash.py``), exit 1; Ctrl-C, SIGTERM, SIGHUP: children stopped,
-    staging removed, one line, exit 130, 143, 129 (``pipeline/interrupt.py``)."""
+    holds the traceback (``pipeline/core/crash.py``), exit 1; Ctrl-C, SIGTERM, SIGHUP: children stopped,
+    staging removed, one line, exit 130, 143, 129 (``pipeline/core/interrupt.py``)."""
 
     def invoke(self, ctx):
         previous = handle_signals()

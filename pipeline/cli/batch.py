@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from pipeline import EXECUTORS, BatchFailed, BatchOptions, BatchResult, RenderOptions, run_batch
+from pipeline import (
+    EXECUTORS,
+    BatchFailed,
+    BatchOptions,
+    BatchResult,
+    RenderOptions,
+    run_batch,
+)
 from pipeline.cli.progress import BatchProgress
 from pipeline.cli.render import render_options
 

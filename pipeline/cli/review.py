@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from pipeline import CadreError, review, review_export
+from pipeline import CadreError, review_export, review_page
 
 
 def _missing(exc: ModuleNotFoundError) -> CadreError:
@@ -28,7 +28,7 @@ def command(episode_dir: Path, port: int, export: bool, out_path: Path | None, n
             click.echo(review_export(episode_dir, out_path))
             return
         click.echo(f"analysing {episode_dir} (cached after the first time)…", err=True)
-        server = review(episode_dir, port, proxy=not no_proxy)
+        server = review_page(episode_dir, port, proxy=not no_proxy)
     except ModuleNotFoundError as exc:
         if exc.name in ("starlette", "uvicorn", "tomlkit"):
             raise _missing(exc) from None

@@ -5,7 +5,13 @@ from pathlib import Path
 
 import click
 
-from pipeline import ENGINES, CadreError, TranscribeOptions, read_text, write_review_files
+from pipeline import (
+    ENGINES,
+    CadreError,
+    TranscribeOptions,
+    read_text,
+    write_review_files,
+)
 
 MEDIA_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".mts", ".m2ts", ".webm", ".mxf", ".3gp",
                   ".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus"}

@@ -16,14 +16,14 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline.errors import write_failed
+from pipeline.core.errors import write_failed
+from pipeline.core.resources import load_toml
+from pipeline.core.textfile import read_text
 from pipeline.faces.detectors.centerface import model_record
 from pipeline.faces.moving import report as moving_report
 from pipeline.faces.sheet import draw_sheet
 from pipeline.faces.tracking import FaceTracks, Track
-from pipeline.resources import load_toml
 from pipeline.source.normalize import FPS, ClipSpan
-from pipeline.textfile import read_text
 
 REVIEW_NOTE = "cadre review"     # the note the review page writes on the entries it adds
 

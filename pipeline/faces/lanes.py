@@ -20,12 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 
+from pipeline.core.threads import apply_opencv
 from pipeline.faces import revisit
 from pipeline.faces.detectors.base import merge
 from pipeline.faces.revisit import SmallFaces
 from pipeline.faces.scan import FrameScan, ScanPlan
 from pipeline.faces.turns import Turns, is_dark
-from pipeline.threads import apply_opencv
 
 REBUDGET_FRAMES = 30        # how often a long analysis re-sizes OpenCV's thread pool (threads.py)
 

@@ -22,18 +22,10 @@ import math
 import cv2
 import numpy as np
 
-from pipeline.errors import RedactionError
+from pipeline.core.errors import RedactionError
+from pipeline.core.geometry import Whole, same_kind
 
 MIN_CELL = 4   # px: a cell is never finer than this, whatever the box size
-
-
-class Whole(tuple):
-    """A box masked to its corners whatever the preset's shape (regions, tracked objects, whole frame)."""
-
-
-def same_kind(box, values) -> tuple:
-    """``values`` as a box of the same kind as ``box`` (a :class:`Whole` stays whole)."""
-    return Whole(values) if isinstance(box, Whole) else tuple(values)
 
 
 def to_pixels(boxes, width: int, height: int) -> list[tuple]:

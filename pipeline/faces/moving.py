@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline import cache
-from pipeline.errors import CadreError
+from pipeline.core import cache
+from pipeline.core.errors import CadreError
 from pipeline.faces import region_track
-from pipeline.reframe.shots import detect_shots
 from pipeline.source.normalize import FPS, ClipSpan
+from pipeline.source.shots import detect_shots
 
 VERSION = 3   # 3: re-found after occlusions, ended at shot cuts
 MIN_PX = 8                  # smallest region side, in source pixels

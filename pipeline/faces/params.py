@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from pipeline.cache import make_key
+from pipeline.core.cache import make_key
 
 OUTPUT_SIZE = (1080, 1920)   # the master frame the min_face_px promise refers to
 

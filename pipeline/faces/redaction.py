@@ -11,16 +11,22 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from pipeline import cache
-from pipeline.errors import CadreError, RedactionError
+from pipeline.core import cache
+from pipeline.core.errors import CadreError, RedactionError
+from pipeline.core.geometry import Whole
+from pipeline.core.resources import load_preset, load_toml, preset_names
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.lanes import scan_frames
-from pipeline.faces.masking import Whole
-from pipeline.faces.scan import MAX_DETECT_PIXELS, ScanPlan, detect_frame, prefetched, scan_plan
 from pipeline.faces.params import PARAMS
+from pipeline.faces.scan import (
+    MAX_DETECT_PIXELS,
+    ScanPlan,
+    detect_frame,
+    prefetched,
+    scan_plan,
+)
 from pipeline.faces.tracking import FaceTracks, link
 from pipeline.faces.turns import Turns
-from pipeline.resources import load_preset, load_toml, preset_names
 from pipeline.sound.voice import DEFAULT_PRESET, PRESETS, VoiceSpan, check_overlaps
 from pipeline.source.normalize import FPS, ClipSpan, read_frames
 

@@ -17,7 +17,7 @@ the cost per frame (``benchmarks/bench_moving.py`` compares them).
   predicted at the last speed, in a window that widens by :data:`WIDEN` of its radius for each
   lost frame, and resumes on a match of at least :data:`REFIND_SIMILARITY` (stricter, so an
   occluder's edge or a look-alike is not taken for the object).
-* **Shot cuts** come from :func:`pipeline.reframe.shots.detect_shots`. At a cut the object is
+* **Shot cuts** come from :func:`pipeline.source.shots.detect_shots`. At a cut the object is
   searched in the whole new frame: found at :data:`CUT_SIMILARITY` or better, the cut does not
   separate it from its shot (a flash, a false cut) and tracking goes on; otherwise the path ends
   before the cut and the mask never moves onto the unrelated content of the next shot.
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from pipeline.core.threads import apply_opencv
 from pipeline.source.normalize import ClipSpan, analysis_size, read_frames
-from pipeline.threads import apply_opencv
 
 ANALYSIS_WIDTH = 640
 MIN_SIMILARITY = 0.5        # best normalised correlation below this: the object is lost

@@ -27,7 +27,7 @@ import numpy as np
 
 from pipeline.faces.detectors.base import Detection, overlaps
 from pipeline.faces.params import PARAMS
-from pipeline.faces.scan import DETECT_MIN_PX, ScanPlan, _normalised
+from pipeline.faces.scan import DETECT_MIN_PX, ScanPlan, normalised
 
 REVISIT_EVERY = PARAMS.revisit_every
 REACH = PARAMS.reach
@@ -116,7 +116,7 @@ def _look(detector, frame: np.ndarray, plan: ScanPlan, window: Window) -> list[D
     interpolation = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
     big = cv2.resize(crop, size, interpolation=interpolation) if size != (x1 - x0, y1 - y0) else crop
     fx, fy = (x1 - x0) / size[0], (y1 - y0) / size[1]
-    return [_normalised(d.scaled(fx, fy, x0, y0), w, h, scale)
+    return [normalised(d.scaled(fx, fy, x0, y0), w, h, scale)
             for d in detector.detect(np.ascontiguousarray(big), detector.threshold * HYSTERESIS)]
 
 

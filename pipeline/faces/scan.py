@@ -22,8 +22,8 @@ import cv2
 import numpy as np
 
 from pipeline.faces.detectors.base import merge, nms
-from pipeline.faces.params import OUTPUT_SIZE, PARAMS
 from pipeline.faces.detectors.tiling import OVERLAP, detect_tile, tiles
+from pipeline.faces.params import OUTPUT_SIZE, PARAMS
 from pipeline.faces.turns import brightened, turn_frame, turned_size, unturn
 
 # smallest face (px tall) CenterFace finds reliably at threshold 0.3: real faces (the labelled
@@ -114,7 +114,7 @@ class FrameScan:
         if self.tiles:
             h, w = self.frame.shape[:2]
             fine = nms([d for part in results[1:1 + len(self.tiles)] for d in part])
-            found = merge(found + [_normalised(d, w, h, self.plan.upscale) for d in fine])
+            found = merge(found + [normalised(d, w, h, self.plan.upscale) for d in fine])
         return found
 
     def extra_faces(self, results: list[list]) -> dict[int, list]:
@@ -140,7 +140,7 @@ def _whole(detector, frame: np.ndarray, plan: ScanPlan, degrees: int = 0) -> lis
     cw, ch = plan.coarse_size
     coarse = frame if (w, h) == (cw, ch) else cv2.resize(frame, (cw, ch), interpolation=cv2.INTER_AREA)
     tw, th = turned_size((cw, ch), degrees)
-    return [unturn(_normalised(d, tw, th, 1.0), degrees) for d in detector.detect(turn_frame(coarse, degrees))]
+    return [unturn(normalised(d, tw, th, 1.0), degrees) for d in detector.detect(turn_frame(coarse, degrees))]
 
 
 def detect_frame(detector, frame: np.ndarray, plan: ScanPlan, tiled: bool = True, turn: int = 0,
@@ -172,7 +172,7 @@ def fine_tiles(width: int, height: int, limit: int = FINE_TILE_PIXELS) -> tuple[
     return best[1] if best else (min(width, 640), min(height, 384))
 
 
-def _normalised(d, w: int, h: int, detector_scale: float):
+def normalised(d, w: int, h: int, detector_scale: float):
     """Box in 0..1 of the frame, widened by MARGIN_PX detector pixels: small boxes are imprecise."""
     m = MARGIN_PX / detector_scale
     return type(d)((d.x0 - m) / w, (d.y0 - m) / h, (d.x1 + m) / w, (d.y1 + m) / h, d.score)

@@ -30,8 +30,8 @@ from pathlib import Path
 from confusable_homoglyphs import confusables
 from rapidfuzz.distance import OSA
 
-from pipeline.errors import CadreError
-from pipeline.resources import load_toml
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import load_toml
 
 HANDLES = "handles.toml"
 ALWAYS_PHONES = ("17", "112")          # police and the European emergency number

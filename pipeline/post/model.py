@@ -27,8 +27,8 @@ import string
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline.errors import CadreError
-from pipeline.resources import load_preset, preset_path
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import load_preset, preset_path
 
 TEXT_KEYS = ("text", "title", "cta", "phone", "link")
 LIST_KEYS = ("hashtags", "mentions")

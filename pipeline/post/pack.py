@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from pipeline.networks import network_names
+from pipeline.core.networks import network_names
 from pipeline.post.checks import Finding, blocking, caption_findings, check_post
 from pipeline.post.handles import read_handles
 from pipeline.post.model import Post, load_limits, posts_for

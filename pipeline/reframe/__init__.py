@@ -1,7 +1,7 @@
 """Reframe strategies, one module each, behind :class:`~pipeline.reframe.base.Reframer`."""
 from __future__ import annotations
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.reframe.base import OUT_H, OUT_W, Placement, Reframer
 from pipeline.reframe.crop import CropReframer
 from pipeline.reframe.fit import FitReframer

@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from pipeline.faces.masking import same_kind
+from pipeline.core.geometry import same_kind
 
 OUT_W, OUT_H = 1080, 1920
 

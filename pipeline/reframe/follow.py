@@ -42,7 +42,13 @@ from pipeline.reframe.path import (
     pieces,
     still_position,
 )
-from pipeline.reframe.subjects import Subjects, _extent, main_face, subjects, who_matters
+from pipeline.reframe.subjects import (
+    Subjects,
+    main_face,
+    subject_extent,
+    subjects,
+    who_matters,
+)
 
 OPT = FRAMING.follow     # panning band, budget, when faces are apart (options.FollowOptions)
 
@@ -248,7 +254,7 @@ def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float 
         return [_still(sec, fixed * w, source)]
     subj = subjects(tracks, sec.start, sec.end)
     if not subj.empty:
-        lo, hi, too_wide = _extent(subj, c, sec.track, sec.speaker)
+        lo, hi, too_wide = subject_extent(subj, c, sec.track, sec.speaker)
         seen = ~np.isnan(lo)
         if seen.mean() >= OPT.min_face_share or seen.sum() >= OPT.min_face_frames:
             apart = _runs_of(too_wide, OPT.apart_min)

@@ -2,12 +2,15 @@
 
 The modules of ``reframe/`` read their numbers from :data:`FRAMING` and keep none of their own; the
 framing cache key (:func:`pipeline.analyse.reframe_clip`) and the shots cache key
-(:func:`pipeline.reframe.shots.detect_shots`) are hashes of these dataclasses, so changing any
+(:func:`pipeline.source.shots.detect_shots`, whose options live beside it) are hashes of these dataclasses, so changing any
 number here plans the clips again (``tests/test_framing_options.py`` proves it field by field).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+
+from pipeline.source.shots import OPT as SHOT_OPTIONS
+from pipeline.source.shots import ShotOptions
 
 
 @dataclass(frozen=True)
@@ -17,17 +20,6 @@ class AutoOptions:
     wide_aspect: float = 1.3        # width / height at which footage is wide (4:3 and wider)
     people_share: float = 0.1       # share of the clip's frames with a face on screen
     min_track_frames: int = 10      # a track shorter than this (first to last detection) is not a person
-
-
-@dataclass(frozen=True)
-class ShotOptions:
-    """Cut detection (PySceneDetect's ``AdaptiveDetector``) and the motion cue of faceless shots."""
-
-    width: int = 320                # decode width: cut detection needs colour and layout, not detail
-    min_shot_frames: int = 15       # PySceneDetect's default minimum scene length (0.5 s)
-    adaptive_threshold: float = 3.0
-    min_content: float = 15.0
-    motion_floor: int = 8           # luma change (0-255) below which a pixel counts as still (noise, grain)
 
 
 @dataclass(frozen=True)
@@ -123,7 +115,7 @@ class FramingOptions:
     """All the numbers of the framing plan, one section per module."""
 
     auto: AutoOptions = field(default_factory=AutoOptions)
-    shots: ShotOptions = field(default_factory=ShotOptions)
+    shots: ShotOptions = SHOT_OPTIONS   # declared beside the shot detector (source/shots.py), the one instance it reads
     subjects: SubjectOptions = field(default_factory=SubjectOptions)
     path: PathOptions = field(default_factory=PathOptions)
     stack: StackOptions = field(default_factory=StackOptions)

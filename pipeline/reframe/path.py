@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.reframe.options import FRAMING
-from pipeline.reframe.subjects import Subjects, _smooth
+from pipeline.reframe.subjects import Subjects, smooth
 
 OPT = FRAMING.path   # speed limits, smoothing, containment padding and repairs (options.PathOptions)
 
@@ -96,10 +96,10 @@ def _pull(lo: np.ndarray, hi: np.ndarray, x0: float) -> np.ndarray:
 def pan_path(lo: np.ndarray, hi: np.ndarray, c: float) -> np.ndarray:
     """Taut string, corners rounded, speed capped, kept in the frame (fractions of the width)."""
     x = taut(lo, hi)
-    x = _smooth(_smooth(x, OPT.smooth), OPT.smooth)
+    x = smooth(smooth(x, OPT.smooth), OPT.smooth)
     for i in range(1, len(x)):
         x[i] = min(max(x[i], x[i - 1] - OPT.max_speed), x[i - 1] + OPT.max_speed)
-    x = _smooth(x, OPT.smooth // 2)
+    x = smooth(x, OPT.smooth // 2)
     return np.clip(x, 0.0, 1.0 - c)
 
 
@@ -160,7 +160,7 @@ def _solve(lo: np.ndarray, hi: np.ndarray, depth: int = 0) -> tuple[np.ndarray, 
 def _round(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Corners of a repaired stretch rounded by short box filters, kept in its corridor (unless
     keeping it there would make a step faster than the taut string's own)."""
-    y = np.clip(_smooth(_smooth(x, OPT.smooth_fast), OPT.smooth_fast), lo, hi)
+    y = np.clip(smooth(smooth(x, OPT.smooth_fast), OPT.smooth_fast), lo, hi)
     fastest = max(OPT.hard_speed, float(np.abs(np.diff(x)).max()))
     return y if np.abs(np.diff(y)).max() <= fastest + 1e-9 else x
 

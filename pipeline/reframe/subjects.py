@@ -124,7 +124,7 @@ def subjects(tracks, start: int, end: int) -> Subjects:
         at = np.clip(frames, kf[0], kf[-1])
         cols = [np.interp(at, kf, kb[:, j]) for j in range(4)]
         raw.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], _slack(frames, kf, kb))])
-        cols = [_smooth(c, OPT.box_smooth) for c in cols]
+        cols = [smooth(c, OPT.box_smooth) for c in cols]
         rows.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], cols[3] - cols[1], cols[1])])
         ids.append(t.ids)
     if not rows:
@@ -134,7 +134,7 @@ def subjects(tracks, start: int, end: int) -> Subjects:
     return Subjects(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], tuple(ids), r[:, 0], r[:, 1], r[:, 2])
 
 
-def _smooth(x: np.ndarray, k: int) -> np.ndarray:
+def smooth(x: np.ndarray, k: int) -> np.ndarray:
     """Box filter of ``k`` frames, edges held."""
     if k <= 1 or len(x) < 2:
         return x.copy()
@@ -179,12 +179,12 @@ def required(subj: Subjects, c: float, pin: str | None = None, speaker: str | No
     """Per frame: the extent ``[u0, u1]`` that must be inside a window ``c`` wide (NaN where no
     face matters), and whether the shot must be shown whole (the faces that matter overflow the
     window too often). The main face is :func:`who_matters`'s."""
-    lo, hi, too_wide = _extent(subj, c, pin, speaker)
+    lo, hi, too_wide = subject_extent(subj, c, pin, speaker)
     seen = ~np.isnan(lo)
     return lo, hi, bool(seen.any() and too_wide.sum() > OPT.fit_share * seen.sum())
 
 
-def _extent(subj: Subjects, c: float, pin: str | None = None, speaker: str | None = None
+def subject_extent(subj: Subjects, c: float, pin: str | None = None, speaker: str | None = None
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`required`'s extent, and per frame whether the faces that matter overflow the window."""
     present, main, matters = who_matters(subj, pin, speaker)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from pipeline.approval import approval_status
 from pipeline.orchestrator import output_root
+from pipeline.signoff.approval import approval_status
 from pipeline.sound.loudness import measure_spans
 
 

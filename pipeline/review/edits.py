@@ -16,11 +16,11 @@ from pathlib import Path
 
 import tomlkit
 
-from pipeline.cache import atomic_write_text
 from pipeline.captions.sidecars import srt_of
-from pipeline.errors import CadreError
+from pipeline.core.cache import atomic_write_text
+from pipeline.core.errors import CadreError
+from pipeline.core.textfile import read_text
 from pipeline.sound.bleep import fold
-from pipeline.textfile import read_text
 
 MAX_TEXT = 500          # characters in one cue
 
@@ -94,11 +94,11 @@ def replace_in(cues: list[CueEdit], find: str, replace: str, whole_word: bool, c
 
 
 # -- masks.toml ---------------------------------------------------------------------------------
-def _load_doc(path: Path):
+def load_doc(path: Path):
     return tomlkit.parse(read_text(path)) if path.is_file() else tomlkit.document()
 
 
-def _save_checked(path: Path, doc, check) -> None:
+def save_checked(path: Path, doc, check) -> None:
     """Write ``doc`` to ``path``, run ``check()``, and put the old file back if it fails."""
     old = read_text(path) if path.is_file() else None
     atomic_write_text(path, tomlkit.dumps(doc))
@@ -120,7 +120,7 @@ def _aot(doc, key: str):
 
 def set_track_kept(masks: Path, clip: str, track: str, keep: bool, check) -> None:
     """One click on a face track: keep it visible (a [[keep]] entry) or mask it (no keep entry)."""
-    doc = _load_doc(masks)
+    doc = load_doc(masks)
     keeps = _aot(doc, "keep")
     mine = [i for i, e in enumerate(keeps) if e.get("clip") == clip and e.get("track") == track]
     if keep and not mine:
@@ -134,7 +134,7 @@ def set_track_kept(masks: Path, clip: str, track: str, keep: bool, check) -> Non
             del keeps[i]
     if not len(keeps):
         del doc["keep"]
-    _save_checked(masks, doc, check)
+    save_checked(masks, doc, check)
 
 
 def region(value) -> list[float]:
@@ -156,7 +156,7 @@ def add_mask(masks: Path, clip: str, box: list[float] | None, start: float, end:
         end = _number(end, "end")
         if end <= start:
             raise CadreError("end", f"{end} s must be after start {start} s")
-    doc = _load_doc(masks)
+    doc = load_doc(masks)
     entry = tomlkit.table()
     entry.add("clip", clip)
     if whole_frame:
@@ -172,7 +172,7 @@ def add_mask(masks: Path, clip: str, box: list[float] | None, start: float, end:
         entry.add("moving", True)
     entry.add("note", "drawn in cadre review")       # who asked: the audit credits the review page
     _aot(doc, "mask").append(entry)
-    _save_checked(masks, doc, check)
+    save_checked(masks, doc, check)
 
 
 def fix_moving(masks: Path, index: int, at: float, box: list[float], check, frame: float) -> str:
@@ -182,7 +182,7 @@ def fix_moving(masks: Path, index: int, at: float, box: list[float], check, fram
     starts again from it). Both cover the frame at ``at``, so no frame is left between them.
     ``frame``: one frame's duration. Returns "replaced" or "split"."""
     at, box = _number(at, "at"), region(box)
-    doc = _load_doc(masks)
+    doc = load_doc(masks)
     items = doc.get("mask")
     if items is None or isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
         raise CadreError(masks, f"there is no [[mask]] number {index}")
@@ -211,7 +211,7 @@ def fix_moving(masks: Path, index: int, at: float, box: list[float], check, fram
         entry["end"] = round(at, 3)
         items.insert(index + 1, fixed)
         how = "split"
-    _save_checked(masks, doc, check)
+    save_checked(masks, doc, check)
     return how
 
 
@@ -221,7 +221,7 @@ def add_voice(masks: Path, clip: str, start: float, end: float | None, preset: s
     start = _number(start, "start")
     if end is not None:
         end = _number(end, "end")
-    doc = _load_doc(masks)
+    doc = load_doc(masks)
     entry = tomlkit.table()
     entry.add("clip", clip)
     entry.add("start", round(start, 3))
@@ -232,29 +232,29 @@ def add_voice(masks: Path, clip: str, start: float, end: float | None, preset: s
         entry.add("label", str(label)[:80])
     entry.add("note", "marked in cadre review")      # who asked: the audit credits the review page
     _aot(doc, "voice").append(entry)
-    _save_checked(masks, doc, check)
+    save_checked(masks, doc, check)
 
 
 def remove_voice(masks: Path, index: int, check) -> None:
-    doc = _load_doc(masks)
+    doc = load_doc(masks)
     items = doc.get("voice")
     if items is None or isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
         raise CadreError(masks, f"there is no [[voice]] number {index}")
     del items[index]
     if not len(items):
         del doc["voice"]
-    _save_checked(masks, doc, check)
+    save_checked(masks, doc, check)
 
 
 def remove_mask(masks: Path, index: int, check) -> None:
-    doc = _load_doc(masks)
+    doc = load_doc(masks)
     items = doc.get("mask")
     if items is None or isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
         raise CadreError(masks, f"there is no [[mask]] number {index}")
     del items[index]
     if not len(items):
         del doc["mask"]
-    _save_checked(masks, doc, check)
+    save_checked(masks, doc, check)
 
 
 # -- episode.toml -------------------------------------------------------------------------------
@@ -264,18 +264,18 @@ def add_bleep(episode_toml: Path, term: str, check) -> bool:
     term = " ".join(str(term or "").split())
     if not term or len(term) > 200:
         raise CadreError("bleep", "give the word or phrase to bleep")
-    doc = _load_doc(episode_toml)
+    doc = load_doc(episode_toml)
     if "bleep" not in doc:
         doc["bleep"] = tomlkit.array()
     if any(fold(str(t)) == fold(term) for t in doc["bleep"]):
         return False
     doc["bleep"].append(term)
-    _save_checked(episode_toml, doc, check)
+    save_checked(episode_toml, doc, check)
     return True
 
 
 def remove_bleep(episode_toml: Path, term: str, check) -> bool:
-    doc = _load_doc(episode_toml)
+    doc = load_doc(episode_toml)
     terms = doc.get("bleep")
     if terms is None:
         return False
@@ -288,5 +288,5 @@ def remove_bleep(episode_toml: Path, term: str, check) -> bool:
         doc["bleep"] = array
     else:
         del doc["bleep"]
-    _save_checked(episode_toml, doc, check)
+    save_checked(episode_toml, doc, check)
     return True

@@ -12,7 +12,7 @@ import html
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.cache import atomic_write_text
+from pipeline.core.cache import atomic_write_text
 from pipeline.faces.sheet import draw_strip
 from pipeline.review.frames import jpeg, track_thumbnail
 from pipeline.review.pictures import episode_frames

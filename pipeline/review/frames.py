@@ -8,9 +8,9 @@ import subprocess
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import command, compile_graph, last_error_line
 from pipeline.faces.masking import mask_frame, to_pixels
-from pipeline.ffmpeg import command, compile_graph, last_error_line
 from pipeline.published import frame_window
 from pipeline.source.normalize import FPS, ClipSpan, analysis_size, video_input
 

@@ -1,6 +1,6 @@
 """The episode's last approval and last publication, as the review page shows them.
 
-Both come from ``exports/<episode>/audit.jsonl`` (:mod:`pipeline.audit_log`), the append-only
+Both come from ``exports/<episode>/audit.jsonl`` (:mod:`pipeline.signoff.audit_log`), the append-only
 record render and approve write, and the approval from ``approval.json`` too:
 
 - last approval: who, when, the fingerprint they approved (short) and whether it still holds,
@@ -10,8 +10,8 @@ record render and approve write, and the approval from ``approval.json`` too:
 """
 from __future__ import annotations
 
-from pipeline import audit_log
 from pipeline.orchestrator import output_root
+from pipeline.signoff import audit_log
 
 SHORT = 12      # hex digits of a fingerprint or sha256 shown
 
@@ -21,7 +21,7 @@ def _short(value) -> str:
 
 
 def history(session, status) -> dict:
-    """``status``: the :class:`~pipeline.approval.ApprovalStatus` of the episode as it is now."""
+    """``status``: the :class:`~pipeline.signoff.approval.ApprovalStatus` of the episode as it is now."""
     ep = session.episode
     log = audit_log.read(output_root(ep.folder, session.options.out_dir) / ep.name)
     logged = audit_log.latest(log, "approval")

@@ -8,7 +8,7 @@ drawing the region again at one frame (:func:`pipeline.review.edits.fix_moving`)
 """
 from __future__ import annotations
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.faces.moving import track_region
 from pipeline.source.normalize import FPS
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import tomlkit
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.post.model import LIST_KEYS, TEXT_KEYS
 from pipeline.post.pack import episode_posts
-from pipeline.review.edits import _load_doc, _save_checked
+from pipeline.review.edits import load_doc, save_checked
 from pipeline.source.config import load_settings
 from pipeline.source.episode import load_episode
 
@@ -38,7 +38,7 @@ def save_post(folder: Path, network: str, key: str, value, networks) -> None:
     if not isinstance(value, str) or len(value) > MAX_TEXT:
         raise CadreError("post", f"{key} must be text of at most {MAX_TEXT} characters")
     path = Path(folder) / "episode.toml"
-    doc = _load_doc(path)
+    doc = load_doc(path)
     table = doc.setdefault("post", tomlkit.table())
     if network:
         table = table.setdefault("networks", tomlkit.table()).setdefault(network, tomlkit.table())
@@ -56,4 +56,4 @@ def save_post(folder: Path, network: str, key: str, value, networks) -> None:
         episode = load_episode(folder)
         episode_posts(episode, [n for n in networks if n.name in episode.settings.networks] or networks)
 
-    _save_checked(path, doc, check)
+    save_checked(path, doc, check)

@@ -11,13 +11,13 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from pipeline.analyse import ClipAnalysis
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
+from pipeline.core.networks import Network
+from pipeline.core.resources import font_dir
 from pipeline.master import MasterSetup, Prepared, plan_master
-from pipeline.networks import Network
 from pipeline.orchestrator import RenderOptions, prepare
 from pipeline.published import decode_frame, published_frames
 from pipeline.reframe import OUT_H, OUT_W, FollowReframer
-from pipeline.resources import font_dir
 from pipeline.source.normalize import FPS, working_size
 
 MARGIN_COLOURS = [(255, 0, 0), (255, 160, 0), (0, 160, 255), (0, 200, 80), (200, 0, 255)]

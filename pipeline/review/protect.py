@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.review import edits
 from pipeline.review.paths import moving_entry, track, tracked_path
 from pipeline.review.voices import preview_wav

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.master import plan_master
 from pipeline.orchestrator import RenderOptions, prepare
 from pipeline.render import encode_master

@@ -31,11 +31,17 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
-from pipeline.crash import internal_error
-from pipeline.errors import CadreError, NotFound, write_failed
+from pipeline.core.crash import internal_error
+from pipeline.core.errors import CadreError, NotFound, write_failed
 from pipeline.orchestrator import approve_episode
 from pipeline.review import edits, protect
 from pipeline.review.edits import MAX_SECONDS

@@ -14,21 +14,27 @@ from pathlib import Path
 from pipeline.analyse import transcribe_span
 from pipeline.captions.corrections import human_cues, machine_tokens
 from pipeline.captions.sidecars import layout_cues
-from pipeline.errors import NotFound
+from pipeline.core.errors import NotFound
+from pipeline.core.networks import combined_safe_zone
 from pipeline.faces.redaction import load_overrides
-from pipeline.fingerprint import analysis_settings
 from pipeline.master import analyse_episode, build_plan
-from pipeline.networks import combined_safe_zone
 from pipeline.orchestrator import RenderOptions, prepare
 from pipeline.review import edits
 from pipeline.review.checks import network_checks
 from pipeline.review.state import episode_state
 from pipeline.review.voices import check_voices
+from pipeline.signoff.fingerprint import analysis_settings
 from pipeline.sound.bleep import fold, split_word
 from pipeline.source.config import load_settings
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.transcribe import machine_transcript, sidecar_paths
-from pipeline.speech.transcript import LOW_CONFIDENCE, Cue, Transcript, parse_srt, read_text_file
+from pipeline.speech.transcript import (
+    LOW_CONFIDENCE,
+    Cue,
+    Transcript,
+    parse_srt,
+    read_text_file,
+)
 
 
 @dataclass

@@ -3,7 +3,6 @@ face tracks with their keep/mask decision, manual and moving regions, voice span
 approval, and the last approval and publication from the audit log."""
 from __future__ import annotations
 
-from pipeline.approval import approval_status
 from pipeline.branding.bumpers import bumper_analyses
 from pipeline.captions.glyphs import caption_cmap, misreads
 from pipeline.captions.spelling import allowed_words, is_unknown
@@ -11,6 +10,7 @@ from pipeline.captions.words import caption_language
 from pipeline.review.history import history
 from pipeline.review.post_edit import post_rows
 from pipeline.review.voices import voice_rows
+from pipeline.signoff.approval import approval_status
 from pipeline.sound.bleep import fold, matches, spans, split_word
 from pipeline.source.normalize import FPS
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import ffmpeg
 
-from pipeline.errors import CadreError
-from pipeline.ffmpeg import compile_graph, ffmpeg_exe, last_error_line
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import compile_graph, ffmpeg_exe, last_error_line
 from pipeline.sound.bleep import TONE_HZ, TONE_LEVEL
 from pipeline.sound.voice import disguised
 from pipeline.source.normalize import AUDIO_RATE, FPS, ClipSpan, audio_input

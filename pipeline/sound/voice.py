@@ -42,8 +42,8 @@ from pathlib import Path
 
 import ffmpeg
 
-from pipeline.errors import CadreError
-from pipeline.ffmpeg import compile_graph, run
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import compile_graph, run
 from pipeline.source.normalize import AUDIO_RATE, FPS, ClipSpan
 
 PRESETS = {                 # name: (pitch factor, formant factor)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from pipeline.errors import CadreError
-from pipeline.resources import load_toml
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import load_toml
 from pipeline.source.schema import (
     CAMPAIGN_KEYS,
     LANGUAGE,
@@ -84,8 +84,8 @@ class Settings:
     require_approval: bool = False       # render/batch refuse an unapproved or changed episode (approval.py)
     spellcheck: str = "warn"             # off | warn | block: the caption spelling check (captions/spelling.py)
     post: dict = field(default_factory=dict)      # [post]: the post around the video (checked by pipeline/post/model.py)
-    provenance: str = "off"              # off | sign | required: C2PA content credentials (pipeline/provenance.py)
-    signing: dict = field(default_factory=dict)   # [signing]: unit, key, certs (checked by pipeline/provenance.py)
+    provenance: str = "off"              # off | sign | required: C2PA content credentials (pipeline/post/provenance.py)
+    signing: dict = field(default_factory=dict)   # [signing]: unit, key, certs (checked by pipeline/post/provenance.py)
     unknown_networks: tuple[str, ...] = ()   # names in campaign.toml that are not networks (never set by hand)
 
     def to_dict(self) -> dict:

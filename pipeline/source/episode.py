@@ -6,7 +6,7 @@ from pathlib import Path
 
 from natsort import natsorted, ns
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.source.config import ClipRef, Settings, load_settings
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.cache import file_hash
-from pipeline.errors import CadreError
-from pipeline.ffmpeg import command, compile_graph, last_error_line, media_input
+from pipeline.core.cache import file_hash
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import command, compile_graph, last_error_line, media_input
+from pipeline.core.threads import ffmpeg_input_options
 from pipeline.source.probe import MediaInfo
 from pipeline.speech.audio import pick_audio
-from pipeline.threads import ffmpeg_input_options
 
 FPS = 30
 AUDIO_RATE = 48000

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import av
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 
 IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "gif", "tiff_pipe", "mjpeg"}
 HDR_TRANSFERS = {"smpte2084", "arib-std-b67"}  # PQ and HLG

@@ -3,8 +3,8 @@
 Each :class:`Key` says what its value is (kind, choices or range), where it may be set, how an
 episode's value meets the campaign's, and what it changes. From this table come the checks of
 :mod:`pipeline.source.config` and their wording, :data:`RENDER_ONLY` (settings that never change a
-clip's analysis, :mod:`pipeline.fingerprint`) and :data:`NOT_APPROVED` (settings a sign-off does
-not cover, :mod:`pipeline.approval`). Every error reads ``key 'K': <value> <what is wrong>; <what
+clip's analysis, :mod:`pipeline.signoff.fingerprint`) and :data:`NOT_APPROVED` (settings a sign-off does
+not cover, :mod:`pipeline.signoff.approval`). Every error reads ``key 'K': <value> <what is wrong>; <what
 is allowed>``, after the file's name.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipeline.errors import CadreError
-from pipeline.networks import network_names
-from pipeline.resources import load_toml, preset_names, preset_path
+from pipeline.core.errors import CadreError
+from pipeline.core.networks import network_names
+from pipeline.core.resources import load_toml, preset_names, preset_path
 
 LANGUAGE = re.compile(r"^(auto|[a-z]{2,3})$")
 X264_PRESETS = ("superfast", "veryfast", "faster", "fast", "medium", "slow", "slower")   # ultrafast: no High profile

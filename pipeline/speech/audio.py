@@ -15,9 +15,9 @@ import av
 import ffmpeg
 import numpy as np
 
-from pipeline.cache import atomic_write_text, file_hash, memo_path
-from pipeline.errors import CadreError
-from pipeline.ffmpeg import command, compile_graph, last_error_line
+from pipeline.core.cache import atomic_write_text, file_hash, memo_path
+from pipeline.core.errors import CadreError
+from pipeline.core.ffmpeg import command, compile_graph, last_error_line
 from pipeline.speech.engines.base import SAMPLE_RATE
 
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.cache import atomic_write_bytes
-from pipeline.errors import CadreError
+from pipeline.core.cache import atomic_write_bytes
+from pipeline.core.errors import CadreError
 
 _DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}  # 5 = bfloat16
 

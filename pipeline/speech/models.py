@@ -19,8 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.cache import atomic_write_text, cache_dir, file_hash, sha256_file
-from pipeline.errors import CadreError
+from pipeline.core.cache import atomic_write_text, cache_dir, file_hash, sha256_file
+from pipeline.core.errors import CadreError
 from pipeline.speech.convert import ct2_spec_name
 
 DEFAULT_MODEL = "base"

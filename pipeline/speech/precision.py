@@ -6,7 +6,7 @@ the CPU lacks ends in a traceback, so Cadre asks first:
 
 - ``compute_type = "auto"`` (the default) takes the first type of :data:`AUTO_ORDER` the CPU offers;
 - an explicit type the CPU lacks, or a name that is no compute type, is a one-line
-  :class:`~pipeline.errors.CadreError` naming the types this machine has.
+  :class:`~pipeline.core.errors.CadreError` naming the types this machine has.
 
 The resolved (concrete) type is what goes into the transcript cache key and ``report.json``.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 
 AUTO = "auto"
 # Every compute type name CTranslate2 knows (its own "auto"/"default" are replaced by ours).

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline import cache
-from pipeline.errors import CadreError
+from pipeline.core import cache
+from pipeline.core.errors import CadreError
 from pipeline.speech import guards
 from pipeline.speech.audio import audio_hash, audio_info, stream_audio
 from pipeline.speech.engines import load_engine

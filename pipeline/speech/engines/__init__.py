@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import os
 
-from pipeline.speech.engines.base import ENGINES, Engine, EngineResult, TranscribeOptions
+from pipeline.core.threads import budget
+from pipeline.speech.engines.base import (
+    ENGINES,
+    Engine,
+    EngineResult,
+    TranscribeOptions,
+)
 from pipeline.speech.engines.faster_whisper import FasterWhisperEngine
 from pipeline.speech.engines.openai_whisper import OpenAIWhisperEngine
 from pipeline.speech.models import resolve
-from pipeline.threads import budget
 
 for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ[_var] = "1"

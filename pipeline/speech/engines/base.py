@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 from pipeline.speech.precision import check_name, resolve_compute_type
 from pipeline.speech.transcript import Segment
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from pipeline.core.threads import budget, cores
 from pipeline.speech.engines.base import (
     COMPRESSION_RATIO_THRESHOLD,
     CONDITION_ON_PREVIOUS_TEXT,
@@ -16,7 +17,6 @@ from pipeline.speech.engines.base import (
 )
 from pipeline.speech.models import Model
 from pipeline.speech.transcript import Segment, Word
-from pipeline.threads import budget, cores
 
 
 class FasterWhisperEngine(Engine):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.cache import sha256_file
-from pipeline.errors import CadreError
+from pipeline.core.cache import sha256_file
+from pipeline.core.errors import CadreError
+from pipeline.core.threads import budget
 from pipeline.speech.convert import convert
 from pipeline.speech.engines.base import (
     COMPRESSION_RATIO_THRESHOLD,
@@ -28,7 +29,6 @@ from pipeline.speech.engines.base import (
 )
 from pipeline.speech.models import Model, converted_path
 from pipeline.speech.transcript import Segment, Word
-from pipeline.threads import budget
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 
 
 def cache_dir() -> Path:

@@ -16,8 +16,8 @@ import time
 import traceback
 from pathlib import Path
 
-from pipeline.cache import cache_dir
-from pipeline.version import __version__
+from pipeline.core.cache import cache_dir
+from pipeline.core.version import __version__
 
 DEBUG_ENV = "CADRE_DEBUG"
 

@@ -14,7 +14,7 @@ refuse an episode that was never approved, that changed since, or that is render
 the approval did not cover, and the one-line error names what changed.
 
 The record also holds the analysis results that decide pixels and words
-(:func:`pipeline.fingerprint.analysis_inputs`: face tracks, crop paths, words), the episode it was
+(:func:`pipeline.signoff.fingerprint.analysis_inputs`: face tracks, crop paths, words), the episode it was
 made for, and a seal (a hash of the whole record): a record edited by hand, or copied from another
 episode, is refused. The render checks the analysis once it has run, and everything again after
 the encode, before anything is published (:func:`check_approved` with ``analysis``).
@@ -26,17 +26,17 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.cache import atomic_write_text, make_key
 from pipeline.captions.corrections import human_cues
-from pipeline.errors import CadreError
+from pipeline.core.cache import atomic_write_text, make_key
+from pipeline.core.errors import CadreError
+from pipeline.core.networks import load_networks
+from pipeline.core.version import __version__
 from pipeline.faces.redaction import load_overrides
-from pipeline.fingerprint import analysis_inputs, fingerprint_inputs
 from pipeline.master import Prepared, analyse_episode
-from pipeline.networks import load_networks
+from pipeline.signoff.fingerprint import analysis_inputs, fingerprint_inputs
 from pipeline.source.config import load_settings
 from pipeline.source.schema import NOT_APPROVED
 from pipeline.speech.transcribe import sidecar_paths
-from pipeline.version import __version__
 
 APPROVAL = "approval.json"
 _LABELS = {"edits": "edited file", "settings": "setting", "presets": "preset", "profile": "encoding profile",

@@ -18,7 +18,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.cache import sha256_file
+from pipeline.core.cache import sha256_file
 
 AUDIT = "audit.jsonl"
 KINDS = ("render", "approval", "refusal", "publication")

@@ -12,12 +12,24 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from pipeline import cache
-from pipeline.reframe.options import FRAMING
+from pipeline.core import cache
 from pipeline.source.normalize import FPS, ClipSpan, read_frames
 
 SHOTS_VERSION = 1
-OPT = FRAMING.shots   # decode width, detector thresholds, motion floor: all in the cache key
+
+
+@dataclass(frozen=True)
+class ShotOptions:
+    """Cut detection (PySceneDetect's ``AdaptiveDetector``) and the motion cue of faceless shots."""
+
+    width: int = 320                # decode width: cut detection needs colour and layout, not detail
+    min_shot_frames: int = 15       # PySceneDetect's default minimum scene length (0.5 s)
+    adaptive_threshold: float = 3.0
+    min_content: float = 15.0
+    motion_floor: int = 8           # luma change (0-255) below which a pixel counts as still (noise, grain)
+
+
+OPT = ShotOptions()   # decode width, detector thresholds, motion floor: all in the cache key
 
 
 @dataclass

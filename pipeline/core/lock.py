@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 
 LOCK_NAME = ".cadre-batch.lock"
 

@@ -1,7 +1,7 @@
 """An episode's fingerprint: everything its published outputs depend on, as small JSON-able parts.
 
 Batch records it after publishing (a network whose record matches is skipped), and sign-off
-hashes it (:mod:`pipeline.approval`): the clips' content, the caption and mask files a person
+hashes it (:mod:`pipeline.signoff.approval`): the clips' content, the caption and mask files a person
 edits, the resolved settings, the presets and assets used, the Whisper and face-model weights and
 the Cadre version. :func:`analysis_inputs` adds, once the clips are analysed, the results that decide
 pixels and words (face tracks, crop paths, words), so a re-analysis that finds other faces, or
@@ -15,15 +15,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pipeline.branding.overlay import load_branding
-from pipeline.cache import file_hash, make_key, read_json_dict, write_shared_json
-from pipeline.errors import CadreError
+from pipeline.core.cache import file_hash, make_key, read_json_dict, write_shared_json
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import data_dir, preset_path
+from pipeline.core.version import __version__
 from pipeline.faces.detectors.centerface import model_path as face_model_path
 from pipeline.post.pack import post_hashes
-from pipeline.resources import data_dir, preset_path
 from pipeline.source.schema import RENDER_ONLY
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.models import resolve
-from pipeline.version import __version__
 
 # settings that only change the render, never a clip's analysis (two episodes sharing a clip and
 # differing only in these share one analysis; a review session re-analyses only when others change):

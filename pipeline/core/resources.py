@@ -12,10 +12,10 @@ from pathlib import Path
 
 import tomllib
 
-from pipeline.errors import CadreError
-from pipeline.textfile import read_text
+from pipeline.core.errors import CadreError
+from pipeline.core.textfile import read_text
 
-_PKG = Path(__file__).resolve().parent
+_PKG = Path(__file__).resolve().parent.parent   # the pipeline package (this file is pipeline/core/resources.py)
 
 
 @lru_cache(maxsize=None)

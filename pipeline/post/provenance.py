@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pipeline.errors import CadreError
-from pipeline.version import __version__
+from pipeline.core.errors import CadreError
+from pipeline.core.version import __version__
 
 MODES = ("off", "sign", "required")
 ENV = {"key": "CADRE_SIGNING_KEY", "certs": "CADRE_SIGNING_CERTS", "unit": "CADRE_SIGNING_UNIT"}
@@ -80,7 +80,11 @@ def signing_settings(settings, episode_dir: Path) -> Signing:
 
 
 def _algorithm(key) -> str | None:
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa   # lazy: only when signing
+    from cryptography.hazmat.primitives.asymmetric import (  # lazy: only when signing
+        ec,
+        ed25519,
+        rsa,
+    )
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}.get(key.curve.name)
     if isinstance(key, ed25519.Ed25519PrivateKey):
@@ -92,8 +96,8 @@ def _algorithm(key) -> str | None:
 
 def load(signing: Signing, now: datetime | None = None) -> Signing:
     """``signing`` with its key (as PKCS#8) and chain read and checked; raises one line otherwise."""
-    from cryptography import x509                                    # lazy: only when signing
-    from cryptography.hazmat.primitives import serialization       # lazy: only when signing
+    from cryptography import x509  # lazy: only when signing
+    from cryptography.hazmat.primitives import serialization  # lazy: only when signing
     src = signing.source
     if not signing.unit:
         raise CadreError(src, "provenance: no unit name; add unit = \"...\" to [signing] (or set CADRE_SIGNING_UNIT)")
@@ -201,7 +205,7 @@ def manifest(signing: Signing, title: str, done: list[dict]) -> dict:
 
 def sign_file(path: Path, signing: Signing, title: str, done: list[dict]) -> None:
     """Embed a signed manifest in ``path`` (MP4 or JPEG), in place, through a temporary file."""
-    import c2pa                                                      # lazy: only when signing
+    import c2pa  # lazy: only when signing
     fmt = FORMATS[path.suffix.lower()]
     settings = c2pa.Settings()
     settings.set("builder.thumbnail.enabled", "false")               # no picture of anything in the manifest
@@ -256,7 +260,7 @@ def _state(failures: list[dict], trust_given: bool) -> tuple[str, bool | None]:
 
 def verify(path: Path, trust: Path | None = None) -> Verification:
     """Read ``path``'s content credentials and check them (against ``trust``, a PEM CA, if given)."""
-    import c2pa                                                      # lazy: only for cadre verify
+    import c2pa  # lazy: only for cadre verify
     path = Path(path)
     if not path.is_file():
         raise CadreError(path, "no such file; give a published MP4 or cover")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from ffmpeg.nodes import InputNode
 
-from pipeline.errors import CadreError
-from pipeline.threads import ffmpeg_global_args
+from pipeline.core.errors import CadreError
+from pipeline.core.threads import ffmpeg_global_args
 
 BASE_ARGS = ["-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
 

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from pipeline.errors import CadreError
-from pipeline.resources import data_dir, load_preset, load_toml, preset_names, preset_path
+from pipeline.core.errors import CadreError
+from pipeline.core.resources import (
+    data_dir,
+    load_preset,
+    load_toml,
+    preset_names,
+    preset_path,
+)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from pipeline.errors import CadreError
+from pipeline.core.errors import CadreError
 
 ENV = "CADRE_THREADS"
 
