@@ -38,6 +38,7 @@ from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from pipeline.core.cache import atomic_write_bytes, cache_dir
 from pipeline.core.errors import CadreError
+from pipeline.core.geometry import OUTPUT
 from pipeline.core.resources import asset_path, font_dir, load_preset, preset_path
 
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
@@ -182,7 +183,7 @@ def _safe_rect(safe, size) -> tuple[int, int, int, int]:
     return left, top, size[0] - right, size[1] - bottom
 
 
-def logo_image(logo: Logo, safe, size=(1080, 1920)) -> tuple[Image.Image, tuple[int, int]]:
+def logo_image(logo: Logo, safe, size=OUTPUT.size) -> tuple[Image.Image, tuple[int, int]]:
     """The logo scaled and faded, and its top-left position inside the safe zone."""
     x0, y0, x1, y1 = _safe_rect(safe, size)
     check_image(logo.path)
@@ -211,7 +212,7 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, limit: float) -> list[str]:
     return lines
 
 
-def title_image(card: TitleCard, text: str, safe, size=(1080, 1920)) -> tuple[Image.Image, tuple[int, int]]:
+def title_image(card: TitleCard, text: str, safe, size=OUTPUT.size) -> tuple[Image.Image, tuple[int, int]]:
     """The title card (text on a rounded box) and its top-left position inside the safe zone."""
     x0, y0, x1, y1 = _safe_rect(safe, size)
     pad = round(card.size * 0.45)
@@ -240,7 +241,7 @@ def title_image(card: TitleCard, text: str, safe, size=(1080, 1920)) -> tuple[Im
 # ---------------------------------------------------------------- ffmpeg
 
 def overlay(stream, branding: Branding, safe: tuple[int, int, int, int], window: tuple[float, float],
-            title: str | None = None, size: tuple[int, int] = (1080, 1920)):
+            title: str | None = None, size: tuple[int, int] = OUTPUT.size):
     """Lay the logo (the episode's clips) and the title card (their first seconds) over an
     ffmpeg-python stream. ``window`` is where the episode's own clips lie on the timeline, between
     the intro and the outro (which carry their own branding).

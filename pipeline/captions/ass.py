@@ -28,6 +28,7 @@ from pipeline.captions.styles import CaptionStyle
 from pipeline.captions.words import caption_language
 from pipeline.core.cache import atomic_write_text
 from pipeline.core.errors import CadreError
+from pipeline.core.geometry import OUTPUT
 from pipeline.core.resources import font_dir
 from pipeline.speech.transcript import Word
 
@@ -313,7 +314,7 @@ def _events(placed: Placed, style: CaptionStyle, box: Box, fonts: Fonts | None =
 
 
 def write_ass(words: Sequence[Word], style: CaptionStyle, safe: tuple[int, int, int, int], path: Path,
-              size: tuple[int, int] = (1080, 1920), language: str | None = "fr",
+              size: tuple[int, int] = OUTPUT.size, language: str | None = "fr",
               duration: float | None = None) -> dict:
     """Lay out ``words`` (seconds on the episode timeline, which lasts ``duration``) and write the
     ASS file to ``path``. Captions a person timed keep their cue's times (``layout.py``).

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pipeline.core.errors import CadreError
 from pipeline.core.resources import data_dir, load_toml
-from pipeline.core.values import number, wrong
+from pipeline.core.values import number, span, wrong
 
 Box = tuple[float, float, float, float]
 
@@ -45,7 +45,7 @@ def load_output(path: Path) -> Output:
     values = {}
     for key, (lo, hi) in LIMITS.items():
         if key not in data:
-            raise CadreError(path, wrong(key, f"is missing; the master's {key} must be {lo} to {hi}"))
+            raise CadreError(path, wrong(key, f"is missing; set it to {span(lo, hi, whole=True)}"))
         values[key] = number(path, key, data[key], lo, hi, whole=True)
     for key in ("width", "height"):
         if values[key] % 2:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from pipeline.core.cache import make_key
-
-OUTPUT_SIZE = (1080, 1920)   # the master frame the min_face_px promise refers to
+from pipeline.core.geometry import OUT_H, OUT_W
 
 
 @dataclass(frozen=True)
@@ -20,7 +19,7 @@ class FaceParams:
     # scan.py: sizes
     detect_min_px: int = 17            # smallest face (px tall) CenterFace finds reliably at threshold 0.3
     margin_px: int = 2                 # localisation error of a detected box, in detector pixels, per side
-    max_detect_pixels: int = int(2.4 * OUTPUT_SIZE[0] * OUTPUT_SIZE[1])   # most detector pixels a fine pass may cost
+    max_detect_pixels: int = int(2.4 * OUT_W * OUT_H)   # most detector pixels a fine pass may cost
     fine_tile_pixels: int = 720_000    # detector pixels of one fine tile (the network's memory grows with it)
     # detectors/tiling.py
     tile: tuple[int, int] = (640, 384)  # largest tile fed to the detector (w, h), in detector pixels

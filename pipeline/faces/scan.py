@@ -21,9 +21,10 @@ from functools import lru_cache, partial
 import cv2
 import numpy as np
 
+from pipeline.core.geometry import OUT_H, OUT_W
 from pipeline.faces.detectors.base import merge, nms
 from pipeline.faces.detectors.tiling import OVERLAP, detect_tile, tiles
-from pipeline.faces.params import OUTPUT_SIZE, PARAMS
+from pipeline.faces.params import PARAMS
 from pipeline.faces.turns import brightened, turn_frame, turned_size, unturn
 
 # smallest face (px tall) CenterFace finds reliably at threshold 0.3: real faces (the labelled
@@ -73,7 +74,7 @@ def scan_plan(width: int, height: int, settings) -> ScanPlan:
     aw = settings.analysis_width
     coarse = min(1.0, math.sqrt(aw * aw * 9 / 16 / (width * height)))
     coarse_size = (_even(width * coarse), _even(height * coarse))
-    out_per_src = max(OUTPUT_SIZE[0] / width, OUTPUT_SIZE[1] / height)
+    out_per_src = max(OUT_W / width, OUT_H / height)
     need = DETECT_MIN_PX / (settings.min_face_px / out_per_src)       # detector px per source px
     if coarse >= need:
         return ScanPlan(coarse_size, coarse_size, False, 1.0)

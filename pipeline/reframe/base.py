@@ -12,9 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from pipeline.core.geometry import same_kind
-
-OUT_W, OUT_H = 1080, 1920
+from pipeline.core.geometry import OUT_H, OUT_W, same_kind
 
 Box = tuple[float, float, float, float]
 

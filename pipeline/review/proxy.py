@@ -15,11 +15,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.core.errors import CadreError
+from pipeline.core.geometry import OUT_H, OUT_W
 from pipeline.master import plan_master
 from pipeline.orchestrator import RenderOptions, prepare
 from pipeline.render import encode_master
 
-PROXY_SIZE = (540, 960)
+PROXY_SIZE = (OUT_W // 2, OUT_H // 2)
 PROXY_PROFILE = {"x264_preset": "veryfast", "crf": 28}
 PROXY_MAXRATE_KBPS = 1500
 

@@ -8,7 +8,7 @@ from natsort import natsorted, ns
 
 from pipeline.core.errors import CadreError
 from pipeline.source.config import ClipRef, Settings, load_settings
-from pipeline.source.normalize import ClipSpan
+from pipeline.source.normalize import FPS, ClipSpan
 from pipeline.source.probe import probe
 
 VIDEO_EXTS = {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".mts", ".m2ts", ".webm", ".3gp", ".mxf"}
@@ -72,7 +72,7 @@ def load_episode(folder: str | Path, overrides: dict | None = None) -> Episode:
         if ref.start >= info.duration:
             raise CadreError(folder / "episode.toml", f"clip '{ref.file}': start {ref.start} s is past its end "
                                                       f"({info.duration:.2f} s); lower the trim")
-        if ref.end is not None and ref.end > info.duration + 0.5 / 30:
+        if ref.end is not None and ref.end > info.duration + 0.5 / FPS:
             notes.append(f"clip '{ref.file}': trim end {ref.end:g} s is past the clip's end ({info.duration:.2f} s); "
                          f"the clip is used to its end - lower end in episode.toml to {info.duration:.2f} or less")
         if ref.audio_stream not in (None, "mix") and ref.audio_stream > info.audio_streams:

@@ -17,11 +17,11 @@ import numpy as np
 from pipeline.core.cache import file_hash
 from pipeline.core.errors import CadreError
 from pipeline.core.ffmpeg import command, compile_graph, last_error_line, media_input
+from pipeline.core.geometry import FPS, OUT_H, OUT_W
 from pipeline.core.threads import ffmpeg_input_options
 from pipeline.source.probe import MediaInfo
 from pipeline.speech.audio import pick_audio
 
-FPS = 30
 AUDIO_RATE = 48000
 OFFSET = 0.1     # s: a stream start-time offset this large is compensated (smaller: B-frame and container offsets)
 
@@ -65,7 +65,7 @@ def _video_late(info: MediaInfo) -> bool:
 def working_size(info: MediaInfo) -> tuple[int, int]:
     """Largest useful size: never upscale, never keep more than a 9:16 1080x1920 crop needs."""
     w, h = info.width, info.height
-    scale = min(1.0, max(1080 / w, 1920 / h))
+    scale = min(1.0, max(OUT_W / w, OUT_H / h))
     return _even(w * scale), _even(h * scale)
 
 

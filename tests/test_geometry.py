@@ -1,0 +1,126 @@
+"""Issue 27: the output geometry has one home, ``pipeline/core/geometry.py``, read from
+``presets/master.toml``; a missing or absurd value there is one line naming the file and the key,
+and the master's size and rate drive the reframing, the normalisation, the captions, the branding
+and the review's proxy."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tokenize
+from pathlib import Path
+
+import pytest
+
+from pipeline.core import geometry
+from pipeline.core.errors import CadreError
+from pipeline.core.geometry import OUTPUT, Output, load_output
+from pipeline.core.resources import data_dir, load_toml
+from tests.conftest import make_clip
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_output_is_read_from_master_toml():
+    master = load_toml(data_dir("presets") / "master.toml")
+    assert OUTPUT == Output(master["width"], master["height"], master["fps"]) == Output(1080, 1920, 30)
+    assert (geometry.OUT_W, geometry.OUT_H, geometry.FPS) == (1080, 1920, 30)
+
+
+def _master(tmp_path: Path, **values) -> Path:
+    text = (data_dir("presets") / "master.toml").read_text("utf-8")
+    for key, value in values.items():
+        pattern = re.compile(rf"^{key} = .*$", re.M)
+        text = pattern.sub("" if value is None else f"{key} = {value}", text)
+    path = tmp_path / "master.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"width": None}, "key 'width': is missing; set it to a whole number, between 16 and 8192"),
+    ({"fps": None}, "key 'fps': is missing; set it to a whole number, between 1 and 120"),
+    ({"fps": 0}, "key 'fps': 0 is out of range: it must be a whole number, between 1 and 120"),
+    ({"fps": 29.97}, "key 'fps': 29.97 is not a whole number: it must be a whole number, between 1 and 120"),
+    ({"height": 100000}, "key 'height': 100000 is out of range: it must be a whole number, between 16 and 8192"),
+    ({"width": '"1080"'}, "key 'width': '1080' is not a whole number"),
+    ({"width": 1081}, "key 'width': 1081 must be even"),
+])
+def test_a_missing_or_absurd_master_value_names_the_file_and_the_key(tmp_path, values, message):
+    path = _master(tmp_path, **values)
+    with pytest.raises(CadreError) as err:
+        load_output(path)
+    assert str(err.value).startswith(f"{path}: {message}"), str(err.value)
+
+
+PROBE = """
+import json, subprocess, sys
+from pathlib import Path
+import numpy as np
+from pipeline.captions.ass import write_ass
+from pipeline.captions.styles import load_style
+from pipeline.core.ffmpeg import command, compile_graph
+from pipeline.core.geometry import OUTPUT
+from pipeline.reframe import make_reframer, OUT_W, OUT_H
+from pipeline.review.proxy import PROXY_SIZE
+from pipeline.source.normalize import FPS, ClipSpan, video_input, working_size
+from pipeline.source.probe import probe
+
+clip = Path(sys.argv[1])
+span = ClipSpan(clip, probe(clip))
+size = working_size(span.info)
+graph = make_reframer("crop", size).graph(video_input(span, size))
+raw = subprocess.run(command(*compile_graph(graph.output("pipe:", format="rawvideo", pix_fmt="rgb24"))),
+                     capture_output=True, check=True).stdout
+ass = Path(sys.argv[2])
+write_ass([], load_style("social"), (0, 0, 0, 0), ass)
+print(json.dumps({"output": list(OUTPUT.size) + [OUTPUT.fps], "reframe": [OUT_W, OUT_H], "fps": FPS,
+                  "frames": len(raw) / (OUT_W * OUT_H * 3), "frame_count": span.frame_count,
+                  "proxy": list(PROXY_SIZE), "ass": ass.read_text("utf-8")}))
+"""
+
+
+def test_master_toml_drives_every_stage(tmp_path):
+    """A copy of Cadre whose presets/master.toml says 720x1280 at 25 fps normalises, reframes,
+    lays out captions and sizes the review proxy at that size and rate: the decoded frames count
+    and measure what the file says."""
+    copy = tmp_path / "cadre"
+    shutil.copytree(ROOT / "pipeline", copy / "pipeline", ignore=shutil.ignore_patterns("__pycache__", "_data"))
+    shutil.copytree(ROOT / "presets", copy / "presets")
+    (copy / "assets").symlink_to(ROOT / "assets")
+    text = (copy / "presets" / "master.toml").read_text("utf-8")
+    text = re.sub(r"^width = .*$", "width = 720", text, flags=re.M)
+    text = re.sub(r"^height = .*$", "height = 1280", text, flags=re.M)
+    text = re.sub(r"^fps = .*$", "fps = 25", text, flags=re.M)
+    (copy / "presets" / "master.toml").write_text(text, "utf-8")
+    clip = make_clip(tmp_path / "1.mp4", size="640x360", rate=30, duration=2.0, audio=False)
+    env = {**os.environ, "PYTHONPATH": str(copy), "CADRE_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("CADRE_PRESETS", None)
+    done = subprocess.run([sys.executable, "-c", PROBE, str(clip), str(tmp_path / "c.ass")], cwd=copy, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    assert got["output"] == [720, 1280, 25] and got["reframe"] == [720, 1280] and got["fps"] == 25
+    assert got["frame_count"] == 50 and got["frames"] == 50       # 2 s at 25 fps, each 720x1280
+    assert got["proxy"] == [360, 640]
+    assert "PlayResX: 720" in got["ass"] and "PlayResY: 1280" in got["ass"]
+
+
+def test_the_geometry_has_one_definition():
+    """No module of the package writes the master's size again, nor defines its own size or rate
+    (strings and comments may speak of 1080x1920; the analysis width's upper bound is a width of
+    the source, not of the output)."""
+    names = re.compile(r"^\s*(FPS|OUT_W|OUT_H|OUTPUT_SIZE|PROXY_SIZE)\b[^=]*=\s*\(?\s*\d")
+    found = []
+    for path in sorted((ROOT / "pipeline").rglob("*.py")):
+        lines = path.read_text("utf-8").splitlines()
+        with path.open("rb") as f:
+            numbers = {t.start[0] for t in tokenize.tokenize(f.readline)
+                       if t.type == tokenize.NUMBER and t.string in ("1080", "1920")}
+        for n, line in enumerate(lines, 1):
+            if (n in numbers and "analysis_width" not in line) or names.match(line):
+                found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not found, "\n".join(found)
