@@ -80,12 +80,12 @@ def test_logo_that_is_not_an_image(tmp_path):
 
 
 @pytest.mark.parametrize("data,expected", [
-    ({"logo": {"file": "nope.png"}}, "logo.file file 'nope.png' not found"),
+    ({"logo": {"file": "nope.png"}}, "key 'logo.file': 'nope.png' is not a file"),
     ({"logo": {"file": "logo.png", "position": "centre"}}, "choose one of: top-left"),
-    ({"logo": {"file": "logo.png", "opacity": 3}}, "opacity = 3 is out of range"),
-    ({"title": {"size": 500}}, "size = 500 is out of range"),
+    ({"logo": {"file": "logo.png", "opacity": 3}}, "key 'logo.opacity': 3 is out of range: it must be between 0.05 and 1"),
+    ({"title": {"size": 500}}, "key 'title.size': 500 is out of range: it must be a whole number, between 24 and 160"),
     ({"title": {"colour": "red"}}, "is not a colour"),
-    ({"watermark": {}}, "unknown key 'watermark'"),
+    ({"watermark": {}}, "key 'watermark': unknown key"),
 ])
 def test_bad_values(data, expected):
     with pytest.raises(CadreError) as err:

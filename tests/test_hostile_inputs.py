@@ -223,7 +223,7 @@ def test_review_api_refuses_non_finite_numbers(tmp_path):
     from pipeline.review import edits
 
     for bad in (math.nan, math.inf, -math.inf, 1e300, -1.0, True, "3"):
-        with pytest.raises(CadreError, match="must be a number of seconds"):
+        with pytest.raises(CadreError, match=r"^1\.fr\.srt: key 'cues #1\.end': .* it must be between 0 and 86400$"):
             edits.parse_cues([{"start": 0.0, "end": bad, "text": "x"}], "1.fr.srt")
     with pytest.raises(CadreError, match="fractions of the frame"):
         edits.region([0.1, math.nan, 0.5, 0.5])

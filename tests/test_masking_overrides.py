@@ -19,10 +19,10 @@ def test_all_presets_load():
 
 
 @pytest.mark.parametrize("data,match", [
-    ({"methd": "mosaic"}, "unknown redaction key 'methd'; allowed keys: .*pad"),
-    ({"method": "pixelate"}, "method = 'pixelate' is not allowed; choose one of: mosaic, solid, blur, none"),
-    ({"pad": 1.1}, r"pad = 1.1 is out of range; use a number from 1.3 to 3.0"),
-    ({"detect_every": 2.5}, "detect_every = 2.5 is out of range; use a whole number from 1 to 6"),
+    ({"methd": "mosaic"}, "key 'methd': unknown redaction key; allowed keys: .*pad"),
+    ({"method": "pixelate"}, "key 'method': 'pixelate' is not allowed; choose one of: mosaic, solid, blur, none"),
+    ({"pad": 1.1}, r"key 'pad': 1.1 is out of range: it must be between 1.3 and 3"),
+    ({"detect_every": 2.5}, "key 'detect_every': 2.5 is not a whole number: it must be a whole number, between 1 and 6"),
     ({"shape": "circle"}, "choose one of: rect, ellipse"),
     ({"color": [0, 0]}, "three whole numbers"),
     ({"detect_every": 4, "tile_every": 6}, "multiple of detect_every"),
@@ -115,7 +115,7 @@ def test_unknown_kept_track_fails_closed(tmp_path):
     ('[[mask]]\nclip = "01.mp4"\nregion = [0.5, 0, 0.2, 1]\n', "is empty"),
     ('[[mask]]\nclip = "01.mp4"\n', "give exactly one of region"),
     ('[[keep]]\nclip = "01.mp4"\ntrack = "t1"\nregion = [0, 0, 1, 1]\n', "exactly one of track"),
-    ('[[mask]]\nclip = "01.mp4"\nwhole_frame = true\nstart = 5\nend = 2\n', "before start"),
+    ('[[mask]]\nclip = "01.mp4"\nwhole_frame = true\nstart = 5\nend = 2\n', "end = 2.0 must be after start = 5.0"),
     ('[[mask]]\nclip = "01.mp4"\nwhole_frame = true\nfrom = 5\n', "unknown key 'from'"),
     ('[[mask]]\nclip = "01.mp4"\nwhole_frame = "yes"\n', "true or false"),
     ('mask = 3\n', "list of tables"),

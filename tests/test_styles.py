@@ -38,17 +38,17 @@ def test_unknown_style_lists_allowed_names():
 
 
 @pytest.mark.parametrize("key,value,expected", [
-    ("size", 500, "size = 500 is out of range; use a value from 20 to 200"),
-    ("outline", -1, "outline = -1 is out of range; use a value from 0 to 20"),
-    ("max_lines", 9, "max_lines = 9 is out of range; use a value from 1 to 4"),
-    ("max_cps", "fast", "max_cps must be a number from 5 to 40"),
-    ("size", 70.5, "size must be a whole number"),
-    ("position", "left", "choose one of: bottom, middle, top"),
+    ("size", 500, "key 'size': 500 is out of range: it must be a whole number, between 20 and 200"),
+    ("outline", -1, "key 'outline': -1 is out of range: it must be between 0 and 20"),
+    ("max_lines", 9, "key 'max_lines': 9 is out of range: it must be a whole number, between 1 and 4"),
+    ("max_cps", "fast", "key 'max_cps': 'fast' is not a number: it must be between 5 and 40"),
+    ("size", 70.5, "key 'size': 70.5 is not a whole number"),
+    ("position", "left", "key 'position': 'left' is not allowed; choose one of: bottom, middle, top"),
     ("case", "title", "choose one of: none, upper, lower"),
-    ("colour", "white", "is not a colour"),
-    ("karaoke", "yes", "karaoke must be true or false"),
-    ("min_size", 150, "min_size (150) must not exceed size (80)"),
-    ("sizes", 80, "unknown caption style key 'sizes'"),
+    ("colour", "white", "key 'colour': 'white' is not a colour"),
+    ("karaoke", "yes", "key 'karaoke': 'yes' must be true or false"),
+    ("min_size", 150, "key 'min_size': 150 must not exceed size (80)"),
+    ("sizes", 80, "key 'sizes': unknown caption style key"),
 ])
 def test_bad_values(key, value, expected):
     with pytest.raises(CadreError) as err:
@@ -60,4 +60,4 @@ def test_bad_values(key, value, expected):
 def test_missing_font():
     with pytest.raises(CadreError) as err:
         load_style("social", {"font": "Missing-Bold.ttf"})
-    assert "font 'Missing-Bold.ttf' not found" in str(err.value) and "Roboto-Bold.ttf" in str(err.value)
+    assert "key 'font': 'Missing-Bold.ttf' is not in" in str(err.value) and "Roboto-Bold.ttf" in str(err.value)

@@ -102,7 +102,7 @@ def render(tmp_path: Path, clip: Path, masks: str | None, name: str) -> tuple[Pa
 @pytest.mark.parametrize("body, message", [
     ('[[voice]]\nclip = "1.mp4"\npreset = "chipmunk"\n', r"\[\[voice\]\] #1: preset = 'chipmunk' is not allowed; choose one of: low, high, robot"),
     ('[[voice]]\nclip = "1.mp4"\nstart = 4.0\nend = 2.0\n', r"\[\[voice\]\] #1: end = 2.0 must be after start = 4.0"),
-    ('[[voice]]\nclip = "1.mp4"\nstart = -1\n', r"\[\[voice\]\] #1: start = -1 must be seconds"),
+    ('[[voice]]\nclip = "1.mp4"\nstart = -1\n', r"key '\[\[voice\]\] #1\.start': -1 is out of range: it must be 0 or more"),
     ('[[voice]]\nstart = 1\n', r"\[\[voice\]\] #1: clip is missing"),
     ('[[voice]]\nclip = "1.mp4"\npitch = 0.5\n', r"\[\[voice\]\] #1: unknown key 'pitch'"),
     ('[[voice]]\nclip = "9.mp4"\n', r"clip '9.mp4' is not in the episode"),

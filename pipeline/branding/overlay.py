@@ -29,7 +29,6 @@ Preset layout::
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +39,11 @@ from pipeline.core.cache import atomic_write_bytes, cache_dir
 from pipeline.core.errors import CadreError
 from pipeline.core.geometry import OUTPUT
 from pipeline.core.resources import asset_path, font_dir, load_preset, preset_path
+from pipeline.core.values import choice, colour, number, wrong
 
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 PLACES = ("top", "middle", "bottom")
 TITLE_FONT = "Roboto-Bold.ttf"
-_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
 
 
 @dataclass(frozen=True)
@@ -78,41 +77,22 @@ class Branding:
 
 # ---------------------------------------------------------------- loading
 
-def _number(table: dict, key: str, lo: float, hi: float, default, source, integer=False):
-    value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi \
-            or (integer and value != int(value)):
-        raise CadreError(source, f"{key} = {value!r} is out of range; use a {'whole ' if integer else ''}"
-                                 f"number from {lo:g} to {hi:g}")
-    return int(value) if integer else float(value)
-
-
-def _choice(table: dict, key: str, allowed, default, source) -> str:
-    value = table.get(key, default)
-    if value not in allowed:
-        raise CadreError(source, f"{key} = {value!r}; choose one of: {', '.join(allowed)}")
-    return value
-
-
-def _colour(table: dict, key: str, default, source) -> str:
-    value = table.get(key, default)
-    if not isinstance(value, str) or not _COLOUR.match(value):
-        raise CadreError(source, f"{key} = {value!r} is not a colour; write \"#RRGGBB\" or \"#RRGGBBAA\"")
-    return value
+def _number(table: dict, where: str, key: str, lo: float, hi: float, default, source, whole=False):
+    return number(source, where + key, table.get(key, default), lo, hi, whole)
 
 
 def _unknown(table: dict, allowed: set, where: str, source) -> None:
     extra = sorted(set(table) - allowed)
     if extra:
-        raise CadreError(source, f"unknown key '{where}{extra[0]}'; allowed: {', '.join(sorted(allowed))}")
+        raise CadreError(source, wrong(where + extra[0], f"unknown key; allowed keys: {', '.join(sorted(allowed))}"))
 
 
 def _asset(value, key: str, source) -> Path:
     if not isinstance(value, str) or not value:
-        raise CadreError(source, f"{key} must be a file name in assets/ or an absolute path")
+        raise CadreError(source, wrong(key, f"{value!r} must be a file name in assets/ or an absolute path"))
     path = Path(value) if Path(value).is_absolute() else asset_path(value)
     if not path.is_file():
-        raise CadreError(source, f"{key} file '{value}' not found (looked for {path}); add it or fix the name")
+        raise CadreError(source, wrong(key, f"{value!r} is not a file (looked for {path}); add it or fix the name"))
     return path
 
 
@@ -138,21 +118,24 @@ def make_branding(name: str, data: dict, source=None) -> Branding:
         _unknown(t, {"file", "width", "position", "margin", "opacity"}, "logo.", source)
         path = _asset(t.get("file"), "logo.file", source)
         check_image(path)
-        logo = Logo(path, _number(t, "width", 16, 1000, 200, source, True),
-                    _choice(t, "position", CORNERS, "top-right", source),
-                    _number(t, "margin", 0, 300, 16, source, True), _number(t, "opacity", 0.05, 1.0, 0.85, source))
+        logo = Logo(path, _number(t, "logo.", "width", 16, 1000, 200, source, True),
+                    choice(source, "logo.position", t.get("position", "top-right"), CORNERS),
+                    _number(t, "logo.", "margin", 0, 300, 16, source, True),
+                    _number(t, "logo.", "opacity", 0.05, 1.0, 0.85, source))
     if "title" in data:
         t = data["title"]
         _unknown(t, {"seconds", "size", "colour", "box_colour", "position", "text"}, "title.", source)
         text = t.get("text", "")
         if not isinstance(text, str):
-            raise CadreError(source, "title.text must be text")
-        title = TitleCard(_number(t, "seconds", 0.5, 10, 2.5, source), _number(t, "size", 24, 160, 72, source, True),
-                          _colour(t, "colour", "#FFFFFF", source), _colour(t, "box_colour", "#000000B3", source),
-                          _choice(t, "position", PLACES, "middle", source), text)
+            raise CadreError(source, wrong("title.text", f"{text!r} must be text"))
+        title = TitleCard(_number(t, "title.", "seconds", 0.5, 10, 2.5, source),
+                          _number(t, "title.", "size", 24, 160, 72, source, True),
+                          colour(source, "title.colour", t.get("colour", "#FFFFFF")),
+                          colour(source, "title.box_colour", t.get("box_colour", "#000000B3")),
+                          choice(source, "title.position", t.get("position", "middle"), PLACES), text)
     intro = _asset(data["intro"], "intro", source) if data.get("intro") else None
     outro = _asset(data["outro"], "outro", source) if data.get("outro") else None
-    return Branding(name, logo, title, intro, outro, _number(data, "still_seconds", 0.5, 10, 2.0, source))
+    return Branding(name, logo, title, intro, outro, _number(data, "", "still_seconds", 0.5, 10, 2.0, source))
 
 
 def load_branding(name: str) -> Branding:

@@ -7,7 +7,6 @@ Sizes are pixels of the 1080x1920 master (ASS font size: the height of one text 
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -16,12 +15,13 @@ from PIL import ImageFont
 from pipeline.captions.layout import LayoutRules
 from pipeline.core.errors import CadreError
 from pipeline.core.resources import font_dir, load_preset, preset_path
+from pipeline.core.values import choice, colour, flag, number, wrong
 
 POSITIONS = ("bottom", "middle", "top")
 CASES = ("none", "upper", "lower")
-_COLOUR = re.compile(r"^#[0-9A-Fa-f]{6}([0-9A-Fa-f]{2})?$")
+_CHOICES = {"position": POSITIONS, "case": CASES}
 
-# Numeric fields and their allowed ranges (inclusive).
+# Numeric fields and their allowed ranges (inclusive); a field declared int takes whole numbers.
 RANGES: dict[str, tuple[float, float]] = {
     "size": (20, 200),
     "min_size": (12, 200),
@@ -38,7 +38,6 @@ RANGES: dict[str, tuple[float, float]] = {
     "pause": (0.1, 3.0),
     "linger": (0.0, 3.0),
 }
-_INTEGERS = {"size", "min_size", "offset", "max_chars_per_line", "max_lines", "max_words"}
 
 
 @dataclass(frozen=True)
@@ -90,37 +89,26 @@ _FIELDS = {f.name: f for f in fields(CaptionStyle) if f.name != "name"}
 
 
 def _check(key: str, value, source) -> object:
-    default = CaptionStyle.__dataclass_fields__[key].default
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise CadreError(source, f"{key} must be true or false, not {value!r}")
-        return value
+    """One field's value, worded as every setting is (:mod:`pipeline.core.values`)."""
     if key in RANGES:
-        lo, hi = RANGES[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise CadreError(source, f"{key} must be a number from {lo:g} to {hi:g}, not {value!r}")
-        if key in _INTEGERS and value != int(value):
-            raise CadreError(source, f"{key} must be a whole number from {lo:g} to {hi:g}, not {value!r}")
-        if not lo <= value <= hi:
-            raise CadreError(source, f"{key} = {value!r} is out of range; use a value from {lo:g} to {hi:g}")
-        return int(value) if key in _INTEGERS else float(value)
+        return number(source, key, value, *RANGES[key], whole=_FIELDS[key].type == "int")
+    if _FIELDS[key].type == "bool":
+        return flag(source, key, value)
+    if key in _CHOICES:
+        return choice(source, key, value, _CHOICES[key])
+    if key == "highlight" or key.endswith("colour"):
+        return colour(source, key, value)
     if not isinstance(value, str):
-        raise CadreError(source, f"{key} must be text, not {value!r}")
-    if key.endswith("colour") or key in ("colour", "highlight"):
-        if not _COLOUR.match(value):
-            raise CadreError(source, f"{key} = {value!r} is not a colour; write \"#RRGGBB\" or \"#RRGGBBAA\"")
-    elif key == "position" and value not in POSITIONS:
-        raise CadreError(source, f"position = {value!r}; choose one of: {', '.join(POSITIONS)}")
-    elif key == "case" and value not in CASES:
-        raise CadreError(source, f"case = {value!r}; choose one of: {', '.join(CASES)}")
+        raise CadreError(source, wrong(key, f"{value!r} must be text"))
     return value
 
 
 def _check_font(font: str, source) -> None:
     path = font_dir() / font
     if "/" in font or "\\" in font or not path.is_file():
-        raise CadreError(source, f"font '{font}' not found in {font_dir()}; put the font file there "
-                                 "or set font to one of: " + ", ".join(sorted(p.name for p in font_dir().glob("*.[ot]tf"))))
+        shipped = ", ".join(sorted(p.name for p in font_dir().glob("*.[ot]tf")))
+        raise CadreError(source, wrong("font", f"{font!r} is not in {font_dir()}; put the font file there or use one "
+                                               f"of: {shipped}"))
     try:
         ImageFont.truetype(str(path), 20)
     except OSError:
@@ -133,13 +121,14 @@ def make_style(name: str, values: dict, source=None) -> CaptionStyle:
     checked = {}
     for key, value in values.items():
         if key not in _FIELDS:
-            raise CadreError(source, f"unknown caption style key '{key}'; allowed keys: {', '.join(_FIELDS)}")
+            raise CadreError(source, wrong(key, f"unknown caption style key; allowed keys: {', '.join(_FIELDS)}"))
         checked[key] = _check(key, value, source)
     style = CaptionStyle(name=name, **checked)
     if style.min_size > style.size:
-        raise CadreError(source, f"min_size ({style.min_size}) must not exceed size ({style.size})")
+        raise CadreError(source, wrong("min_size", f"{style.min_size} must not exceed size ({style.size})"))
     if style.min_duration > style.max_duration:
-        raise CadreError(source, f"min_duration ({style.min_duration:g}) must not exceed max_duration ({style.max_duration:g})")
+        raise CadreError(source, wrong("min_duration", f"{style.min_duration:g} must not exceed max_duration "
+                                                       f"({style.max_duration:g})"))
     _check_font(style.font, source)
     return style
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from pipeline.core import cache
 from pipeline.core.errors import CadreError, RedactionError
 from pipeline.core.geometry import Whole
-from pipeline.core.resources import load_preset, load_toml, preset_names
+from pipeline.core.resources import load_preset, load_toml, preset_names, preset_path
+from pipeline.core.values import choice, flag, number, wrong
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.lanes import scan_frames
 from pipeline.faces.params import PARAMS
@@ -83,41 +84,37 @@ _CHOICES = {"method": METHODS, "shape": SHAPES, "detector": ("centerface",)}
 
 
 def settings_from_dict(data: dict, source: str | Path, name: str | None = None) -> RedactionSettings:
-    """Validate a preset (or overrides of one) and build the settings; errors name the key."""
-    allowed = {f.name for f in fields(RedactionSettings)} - {"name"}
+    """Validate a preset (or overrides of one) and build the settings; errors name the file and the key
+    in the words of every setting (:mod:`pipeline.core.values`)."""
+    types = {f.name: f.type for f in fields(RedactionSettings) if f.name != "name"}
     values: dict = {}
     for key, value in data.items():
-        if key not in allowed:
-            raise CadreError(source, f"unknown redaction key '{key}'; allowed keys: {', '.join(sorted(allowed))}")
+        if key not in types:
+            raise CadreError(source, wrong(key, f"unknown redaction key; allowed keys: {', '.join(sorted(types))}"))
         if key in _CHOICES:
-            if value not in _CHOICES[key]:
-                raise CadreError(source, f"{key} = {value!r} is not allowed; choose one of: {', '.join(_CHOICES[key])}")
+            value = choice(source, key, value, _CHOICES[key])
         elif key in _RANGES:
-            lo, hi = _RANGES[key]
-            integer = isinstance(lo, int) and isinstance(hi, int)
-            ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-            if isinstance(value, bool) or not ok_type or not (lo <= value <= hi):
-                kind = "a whole number" if integer else "a number"
-                raise CadreError(source, f"{key} = {value!r} is out of range; use {kind} from {lo} to {hi}")
+            value = number(source, key, value, *_RANGES[key], whole=types[key] == "int")
         elif key == "plates":
-            if not isinstance(value, bool):
-                raise CadreError(source, f"plates = {value!r} is not allowed; use true or false")
+            value = flag(source, key, value)
         elif key == "color":
             if (not isinstance(value, (list, tuple)) or len(value) != 3
                     or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in value)):
-                raise CadreError(source, f"color = {value!r} is not allowed; use three whole numbers 0-255, e.g. [0, 0, 0]")
+                raise CadreError(source, wrong(key, f"{value!r} is not allowed; use three whole numbers 0-255, "
+                                                    "e.g. [0, 0, 0]"))
             value = tuple(value)
         values[key] = value
     settings = RedactionSettings(name=name or str(values.get("method", "mosaic")), **values)
     if settings.shape == "ellipse" and settings.pad < ELLIPSE_MIN_PAD:
-        raise CadreError(source, f"pad = {settings.pad} is too small for shape = \"ellipse\": the ellipse inside a box "
-                                 f"padded {settings.pad}x covers only the face box padded {settings.pad / math.sqrt(2):.2f}x; "
-                                 f"use pad >= {ELLIPSE_MIN_PAD} or shape = \"rect\"")
+        raise CadreError(source, wrong("pad", f"{settings.pad} is too small for shape = \"ellipse\": the ellipse inside "
+                                              f"a box padded {settings.pad}x covers only the face box padded "
+                                              f"{settings.pad / math.sqrt(2):.2f}x; use pad >= {ELLIPSE_MIN_PAD} or "
+                                              "shape = \"rect\""))
     if settings.plates:
-        raise CadreError(source, f"plates = true: {NO_PLATE_DETECTOR}")
+        raise CadreError(source, wrong("plates", f"true: {NO_PLATE_DETECTOR}"))
     if settings.tile_every % settings.detect_every:
-        raise CadreError(source, f"tile_every = {settings.tile_every} must be a multiple of "
-                                 f"detect_every = {settings.detect_every}")
+        raise CadreError(source, wrong("tile_every", f"{settings.tile_every} must be a multiple of "
+                                                     f"detect_every ({settings.detect_every})"))
     return settings
 
 
@@ -127,7 +124,7 @@ def load_settings(name: str = "mosaic", **overrides) -> RedactionSettings:
         raise CadreError(name, f"unknown redaction preset '{name}'; choose one of: {', '.join(preset_names('redaction'))}")
     data = load_preset("redaction", name)
     data.update(overrides)
-    return settings_from_dict(data, f"presets/redaction/{name}.toml", name=name)
+    return settings_from_dict(data, preset_path("redaction", name), name=name)
 
 
 # -- the overrides file a person edits -----------------------------------------------------------
@@ -285,22 +282,22 @@ def _clip_span(path: Path, where: str, item: dict, allowed: set) -> tuple[str, f
     clip = item.get("clip")
     if not isinstance(clip, str) or not clip:
         raise CadreError(path, f"{where}: clip is missing; give the clip's file name, e.g. clip = \"01.mp4\"")
-    start, end = item.get("start", 0.0), item.get("end")
-    for key, value in (("start", start), ("end", end)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-            raise CadreError(path, f"{where}: {key} = {value!r} must be seconds of the clip file (a number >= 0)")
+    start = number(path, f"{where}.start", item.get("start", 0.0), 0, None)
+    end = item.get("end")
+    if end is not None:
+        end = number(path, f"{where}.end", end, 0, None)
+        if end <= start:      # an empty span masks or disguises nothing: a typo, never a choice
+            raise CadreError(path, f"{where}: end = {end} must be after start = {start}")
     return clip, start, end
 
 
 def _entry(path: Path, section: str, n: int, item: dict, allowed: set) -> Override:
     where = f"[[{section}]] #{n}"
     clip, start, end = _clip_span(path, where, item, allowed)
-    if end is not None and end < start:
-        raise CadreError(path, f"{where}: end = {end} is before start = {start}")
     region = item.get("region")
     if region is not None:
         region = _region(path, where, region)
-    common = dict(clip=clip, start=float(start), end=None if end is None else float(end))
+    common = dict(clip=clip, start=start, end=end)
     if section == "keep":
         track = item.get("track")
         if (track is None) == (region is None):
@@ -329,12 +326,10 @@ def _entry(path: Path, section: str, n: int, item: dict, allowed: set) -> Overri
 def _voice(path: Path, n: int, item: dict, allowed: set) -> VoiceSpan:
     where = f"[[voice]] #{n}"
     clip, start, end = _clip_span(path, where, item, allowed)
-    if end is not None and end <= start:
-        raise CadreError(path, f"{where}: end = {end} must be after start = {start}")
     preset = item.get("preset", DEFAULT_PRESET)
     if preset not in PRESETS:
         raise CadreError(path, f"{where}: preset = {preset!r} is not allowed; choose one of: {', '.join(PRESETS)}")
-    return VoiceSpan(clip, float(start), None if end is None else float(end), preset, str(item.get("label", "")),
+    return VoiceSpan(clip, start, end, preset, str(item.get("label", "")),
                      where)
 
 

@@ -20,6 +20,7 @@ from pipeline.captions.sidecars import srt_of
 from pipeline.core.cache import atomic_write_text
 from pipeline.core.errors import CadreError
 from pipeline.core.textfile import read_text
+from pipeline.core.values import number, wrong
 from pipeline.sound.bleep import fold
 
 MAX_TEXT = 500          # characters in one cue
@@ -35,11 +36,9 @@ class CueEdit:
 MAX_SECONDS = 24 * 3600   # no clip is longer: a time beyond it is a typo or an attack
 
 
-def _number(value, what: str) -> float:
-    if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-            or not 0 <= value <= MAX_SECONDS):
-        raise CadreError(what, f"{value!r} must be a number of seconds between 0 and {MAX_SECONDS}")
-    return float(value)
+def _seconds(path, key: str, value) -> float:
+    """A time the page sent, in seconds of the clip (worded as every setting: core/values.py)."""
+    return number(path, key, value, 0, MAX_SECONDS)
 
 
 def parse_cues(items, source: str) -> list[CueEdit]:
@@ -50,7 +49,7 @@ def parse_cues(items, source: str) -> list[CueEdit]:
     for n, item in enumerate(items, 1):
         if not isinstance(item, dict):
             raise CadreError(source, f"cue {n} must be an object with start, end and text")
-        start, end = _number(item.get("start"), f"cue {n} start"), _number(item.get("end"), f"cue {n} end")
+        start, end = _seconds(source, f"cues #{n}.start", item.get("start")), _seconds(source, f"cues #{n}.end", item.get("end"))
         text = item.get("text")
         if not isinstance(text, str) or len(text) > MAX_TEXT:
             raise CadreError(source, f"cue {n}: text must be a string of at most {MAX_TEXT} characters")
@@ -58,7 +57,7 @@ def parse_cues(items, source: str) -> list[CueEdit]:
         if not text:
             continue            # an emptied cue is deleted
         if end <= start:
-            raise CadreError(source, f"cue {n}: end {end:.3f} s must be after start {start:.3f} s")
+            raise CadreError(source, wrong(f"cues #{n}.end", f"{end:g} must be after start {start:g}"))
         cues.append(CueEdit(round(start, 3), round(end, 3), text))
     return sorted(cues, key=lambda c: (c.start, c.end))
 
@@ -151,11 +150,11 @@ def add_mask(masks: Path, clip: str, box: list[float] | None, start: float, end:
              whole_frame: bool = False, moving: bool = False) -> None:
     """A manual [[mask]] over a time span (seconds of the clip file): a region, or the whole frame;
     ``moving``: the region follows what it covers (drawn where the object is at ``start``)."""
-    start = _number(start, "start")
+    start = _seconds(masks, "start", start)
     if end is not None:
-        end = _number(end, "end")
+        end = _seconds(masks, "end", end)
         if end <= start:
-            raise CadreError("end", f"{end} s must be after start {start} s")
+            raise CadreError(masks, wrong("end", f"{end:g} must be after start {start:g}"))
     doc = load_doc(masks)
     entry = tomlkit.table()
     entry.add("clip", clip)
@@ -181,7 +180,7 @@ def fix_moving(masks: Path, index: int, at: float, box: list[float], check, fram
     it ends at ``at`` and a new moving entry starts there from the corrected region (the tracker
     starts again from it). Both cover the frame at ``at``, so no frame is left between them.
     ``frame``: one frame's duration. Returns "replaced" or "split"."""
-    at, box = _number(at, "at"), region(box)
+    at, box = _seconds(masks, "at", at), region(box)
     doc = load_doc(masks)
     items = doc.get("mask")
     if items is None or isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
@@ -218,9 +217,9 @@ def fix_moving(masks: Path, index: int, at: float, box: list[float], check, fram
 def add_voice(masks: Path, clip: str, start: float, end: float | None, preset: str, label: str, check) -> None:
     """A [[voice]] span (seconds of the clip file) disguised with ``preset``; the loader checks the rest
     (preset name, overlaps, inside the clip, audio present)."""
-    start = _number(start, "start")
+    start = _seconds(masks, "start", start)
     if end is not None:
-        end = _number(end, "end")
+        end = _seconds(masks, "end", end)
     doc = load_doc(masks)
     entry = tomlkit.table()
     entry.add("clip", clip)

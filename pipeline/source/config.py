@@ -11,15 +11,8 @@ from pathlib import Path
 
 from pipeline.core.errors import CadreError
 from pipeline.core.resources import load_toml
-from pipeline.source.schema import (
-    CAMPAIGN_KEYS,
-    LANGUAGE,
-    SCHEMA,
-    masking_off,
-    not_allowed,
-    number,
-    wrong,
-)
+from pipeline.core.values import choice, number, wrong
+from pipeline.source.schema import CAMPAIGN_KEYS, LANGUAGE, SCHEMA, masking_off
 from pipeline.speech.engines.base import TranscribeOptions
 from pipeline.speech.precision import AUTO, KNOWN_TYPES
 
@@ -102,12 +95,6 @@ def _fail(path: Path, key: str, problem: str) -> None:
     raise CadreError(path, wrong(key, problem))
 
 
-def _choice(path, key, value, allowed) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        raise CadreError(path, not_allowed(key, value, allowed))
-    return value
-
-
 def _number(path, key, value, lo=None, hi=None) -> float:
     return number(path, key, value, lo, hi)
 
@@ -183,7 +170,7 @@ def _value(path: Path, key: str, spec, value, episode_dir: Path | None, campaign
             _fail(path, key, f"{value!r} must be 'auto' or a language code such as 'fr' or 'en'")
         return value
     if kind == "choice":
-        return _choice(path, key, value, spec.allowed())
+        return choice(path, key, value, spec.allowed())
     if kind == "flag":
         if not isinstance(value, bool):
             _fail(path, key, f"{value!r} must be true or false")
@@ -195,7 +182,7 @@ def _value(path: Path, key: str, spec, value, episode_dir: Path | None, campaign
             _fail(path, key, f"must be a non-empty list; choose from: {', '.join(spec.allowed())}")
         if campaign:
             return tuple(value)            # sorted out by _parse: unknown names are kept aside
-        return tuple(_choice(path, key, v, spec.allowed()) for v in value)
+        return tuple(choice(path, key, v, spec.allowed()) for v in value)
     if kind == "terms":
         return _bleep(path, value)
     if kind == "table":   # its keys are checked where they are used
@@ -250,7 +237,7 @@ def _reframe_span(path: Path, episode_dir: Path, n: int, item) -> ReframeSpan:
             _fail(path, f"{key}.end", f"{end} must be after start {start}")
     strategy = item.get("strategy")
     if strategy is not None:
-        strategy = _choice(path, f"{key}.strategy", strategy, SPAN_STRATEGIES)
+        strategy = choice(path, f"{key}.strategy", strategy, SPAN_STRATEGIES)
     focus = item.get("focus")
     if focus is not None:
         focus = _pair(path, f"{key}.focus", focus, 0.0, 1.0)

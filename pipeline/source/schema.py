@@ -5,7 +5,8 @@ episode's value meets the campaign's, and what it changes. From this table come 
 :mod:`pipeline.source.config` and their wording, :data:`RENDER_ONLY` (settings that never change a
 clip's analysis, :mod:`pipeline.signoff.fingerprint`) and :data:`NOT_APPROVED` (settings a sign-off does
 not cover, :mod:`pipeline.signoff.approval`). Every error reads ``key 'K': <value> <what is wrong>; <what
-is allowed>``, after the file's name.
+is allowed>``, after the file's name, in the words of :mod:`pipeline.core.values`, which the presets'
+checks share.
 """
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ class Key:
     approved: bool = True               # part of what a sign-off covers
     merge: str = "replace"              # an episode's value over the campaign's: replace | union | by_key
     locked: object = None               # a campaign value an episode cannot undo (it may only repeat it)
-    not_campaign: tuple = ()            # values campaign.toml may not set (they belong to one episode)
 
     def allowed(self) -> list[str]:
         return list(self.choices() if callable(self.choices) else self.choices)
@@ -51,7 +51,7 @@ SCHEMA: dict[str, Key] = {
     "reframe": Key("choice", ("fit", "crop", "follow", "auto")),
     "focus": Key("pair", lo=0.0, hi=1.0),
     "caption_style": Key("choice", _presets("captions", True), render_only=True),
-    "redaction": Key("choice", _presets("redaction", False), not_campaign=("none",)),
+    "redaction": Key("choice", _presets("redaction", False)),   # masking off: refused in campaign.toml (config.py)
     "branding": Key("choice", _presets("branding", True), render_only=True),
     "split": Key("flag", render_only=True),
     "asr": Key("custom", merge="by_key"),
@@ -68,38 +68,6 @@ SCHEMA: dict[str, Key] = {
 RENDER_ONLY = frozenset(k for k, spec in SCHEMA.items() if spec.render_only)
 NOT_APPROVED = frozenset(k for k, spec in SCHEMA.items() if not spec.approved)
 CAMPAIGN_KEYS = frozenset(k for k, spec in SCHEMA.items() if not spec.episode_only)
-
-
-# -- the wording, one form each ------------------------------------------------------------------
-def span(lo: float | None, hi: float | None, whole: bool = False) -> str:
-    """The allowed range in words: ``0 or more``, ``1 or less``, ``between 0 and 1``."""
-    text = (f"{lo:g} or more" if hi is None else f"{hi:g} or less" if lo is None else f"between {lo:g} and {hi:g}")
-    return f"a whole number, {text}" if whole else text
-
-
-def out_of_range(key: str, value, lo: float | None, hi: float | None, whole: bool = False) -> str:
-    return f"key '{key}': {value!r} is out of range: it must be {span(lo, hi, whole)}"
-
-
-def not_a_number(key: str, value, lo: float | None, hi: float | None, whole: bool = False) -> str:
-    return f"key '{key}': {value!r} is not a {'whole ' if whole else ''}number: it must be {span(lo, hi, whole)}"
-
-
-def not_allowed(key: str, value, choices) -> str:
-    return f"key '{key}': {value!r} is not allowed; choose one of: {', '.join(map(str, choices))}"
-
-
-def wrong(key: str, problem: str) -> str:
-    return f"key '{key}': {problem}"
-
-
-def number(path, key: str, value, lo: float | None = None, hi: float | None = None, whole: bool = False) -> float:
-    """``value`` as a number in ``[lo, hi]``; else a CadreError on ``path`` worded as above."""
-    if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
-        raise CadreError(path, not_a_number(key, value, lo, hi, whole))
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise CadreError(path, out_of_range(key, value, lo, hi, whole))
-    return value if whole else float(value)
 
 
 def masking_off(name: str) -> bool:
