@@ -21,7 +21,7 @@ LAYERS = [
     ("areas", ["faces", "reframe", "captions", "sound", "post"]),
     ("stages", ["analyse", "branding", "plan", "render", "validate", "report", "export", "master", "published"]),
     ("orchestrator", ["signoff", "orchestrator", "doctor"]),
-    ("apps", ["campaign", "review", "demo"]),
+    ("apps", ["campaign", "review", "demo", "propose"]),
     ("interface", ["cli", "__init__"]),
 ]
 

@@ -96,8 +96,9 @@ def look(path, duration: float, opt: LookOptions) -> Picture:
     prev, prev_dead, code = None, True, None
     for t, bgr in _frames(path, opt):
         s = min(int(t), seconds - 1)
-        grey = cv2.GaussianBlur(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (3, 3), 0)
-        is_dead = frame_state(grey, opt) != "picture"
+        raw = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+        is_dead = frame_state(raw, opt) != "picture"
+        grey = cv2.GaussianBlur(raw, (3, 3), 0)
         seen[s] += 1
         dead[s] += is_dead
         if prev is not None and not is_dead and not prev_dead:

@@ -38,6 +38,7 @@ class ClipRef:
     end: float | None = None
     rotate: int = 0          # degrees clockwise that make the picture upright (a camera mounted upside down)
     audio_stream: int | str | None = None   # which audio stream, from 1, or "mix"; None: the first
+    rush: bool = False       # ``file`` is a path inside the campaign's rushes folder (``rush = "..."``), not the episode's
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,14 @@ class Settings:
     provenance: str = "off"              # off | sign | required: C2PA content credentials (pipeline/post/provenance.py)
     signing: dict = field(default_factory=dict)   # [signing]: unit, key, certs (checked by pipeline/post/provenance.py)
     unknown_networks: tuple[str, ...] = ()   # names in campaign.toml that are not networks (never set by hand)
+    rushes: str = ""                     # campaign.toml's rushes folder, resolved ("": none declared)
 
     def to_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["clips"] = [vars(c) for c in self.clips]
+        # the keys added for rushes appear only when used, so the fingerprints of other episodes stay as they were
+        out["clips"] = [{k: v for k, v in vars(c).items() if k != "rush" or v} for c in self.clips]
+        if not self.rushes:
+            del out["rushes"]
         out["reframe_spans"] = [vars(r) for r in self.reframe_spans]
         return out
 
@@ -108,16 +113,21 @@ def _pair(path, key, value, lo: float, hi: float) -> tuple[float, float]:
 def _clip(path: Path, episode_dir: Path, item) -> ClipRef:
     if isinstance(item, str):
         item = {"file": item}
-    if not isinstance(item, dict) or "file" not in item:
-        _fail(path, "clips", f"{item!r} must be a file name or a table like {{file = \"1.mp4\", start = 2.0, end = 9.5}}")
-    unknown = set(item) - {"file", "start", "end", "rotate", "audio_stream"}
+    if not isinstance(item, dict) or ("file" in item) == ("rush" in item):
+        _fail(path, "clips", f"{item!r} must be a file name or a table like {{file = \"1.mp4\", start = 2.0, end = 9.5}} "
+                             "(or {rush = \"A001.mp4\", ...} for a file of the campaign's rushes folder)")
+    unknown = set(item) - {"file", "rush", "start", "end", "rotate", "audio_stream"}
     if unknown:
-        _fail(path, "clips", f"unknown key(s) {sorted(unknown)}; allowed: file, start, end, rotate, audio_stream")
-    name = item["file"]
+        _fail(path, "clips", f"unknown key(s) {sorted(unknown)}; allowed: file (or rush), start, end, rotate, audio_stream")
+    rush = "rush" in item
+    name = item["rush" if rush else "file"]
     if not isinstance(name, str) or not name:
-        _fail(path, "clips.file", f"{name!r} must be a file name")
-    target = (episode_dir / name).resolve()
-    if not target.is_relative_to(episode_dir.resolve()):
+        _fail(path, f"clips.{'rush' if rush else 'file'}", f"{name!r} must be a file name")
+    if rush:    # inside the rushes root: checked once the campaign's root is known (_check_rushes)
+        if Path(name).is_absolute():
+            _fail(path, "clips.rush", f"'{name}' must be a path inside the rushes folder (relative to it), "
+                                      "not an absolute path")
+    elif not (episode_dir / name).resolve().is_relative_to(episode_dir.resolve()):
         _fail(path, "clips.file", f"'{name}' points outside the episode folder; use a file inside {episode_dir}")
     start = _number(path, "clips.start", item.get("start", 0.0), 0, None)
     end = item.get("end")
@@ -133,7 +143,7 @@ def _clip(path: Path, episode_dir: Path, item) -> ClipRef:
     if stream is not None and stream != "mix" and (isinstance(stream, bool) or not isinstance(stream, int) or stream < 1):
         _fail(path, "clips.audio_stream", f"{stream!r} is not allowed; give the audio stream to use, from 1 (the "
                                           "first), or \"mix\" to mix them all")
-    return ClipRef(name, start, end, int(rotate), stream)
+    return ClipRef(name, start, end, int(rotate), stream, rush)
 
 
 def _parse(path: Path, data: dict, episode_dir: Path | None, campaign: bool) -> dict:
@@ -195,6 +205,12 @@ def _value(path: Path, key: str, spec, value, episode_dir: Path | None, campaign
         return tuple(_clip(path, episode_dir, item) for item in value)
     if key == "asr":
         return _asr(path, value)
+    if key == "rushes":
+        if not campaign:
+            _fail(path, key, "is declared once, in the campaign's campaign.toml, not in an episode; move it there")
+        if not isinstance(value, str) or not value.strip():
+            _fail(path, key, f"{value!r} must be the path of the rushes folder, e.g. rushes = \"/media/rushes\"")
+        return str((path.parent / Path(value).expanduser()).resolve())
     if key == "reframe_spans":
         if not isinstance(value, list):
             _fail(path, key, "must be a list of tables: write [[reframe_spans]]")
@@ -308,9 +324,35 @@ def load_settings(episode_dir: Path, overrides: dict | None = None) -> Settings:
                 ep[key] = tuple(dict.fromkeys(merged[key] + value))
         merged.update(ep)
     settings = replace(Settings(), **merged)
+    _check_rushes(settings, episode, campaign)
     if overrides:
         settings = replace(settings, **{k: v for k, v in overrides.items() if v not in (None, ())})
     return settings
+
+
+def rush_path(settings: Settings, ref: ClipRef) -> Path:
+    """Where a ``rush = "..."`` clip is: inside the campaign's rushes folder."""
+    return Path(settings.rushes) / ref.file
+
+
+def _check_rushes(settings: Settings, episode: Path, campaign: Path) -> None:
+    """Clips taken from the rushes folder: declared, there, inside it (no ``..`` or link out of it)."""
+    for ref in settings.clips:
+        if not ref.rush:
+            continue
+        if not settings.rushes:
+            _fail(episode, "clips.rush", f"'{ref.file}' is a rush, but {campaign} declares no rushes folder; "
+                                         "add rushes = \"/path/to/rushes\" to it")
+        root = Path(settings.rushes)
+        if not root.is_dir():
+            _fail(campaign, "rushes", f"'{root}' is not a folder (moved, renamed or unmounted?); set rushes in "
+                                      f"{campaign.name} to where the rushes are now")
+        target = rush_path(settings, ref).resolve()
+        if not target.is_relative_to(root.resolve()):
+            _fail(episode, "clips.rush", f"'{ref.file}' points outside the rushes folder {root}; use a file inside it")
+        if not target.is_file():
+            _fail(episode, "clips.rush", f"'{ref.file}' is not in the rushes folder {root} (moved or renamed?); "
+                                         "put it back or correct the name")
 
 
 def _toml(value) -> str:

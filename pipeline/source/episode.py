@@ -7,7 +7,7 @@ from pathlib import Path
 from natsort import natsorted, ns
 
 from pipeline.core.errors import CadreError
-from pipeline.source.config import ClipRef, Settings, load_settings
+from pipeline.source.config import ClipRef, Settings, load_settings, rush_path
 from pipeline.source.normalize import FPS, ClipSpan
 from pipeline.source.probe import probe
 
@@ -65,7 +65,7 @@ def load_episode(folder: str | Path, overrides: dict | None = None) -> Episode:
         raise CadreError(folder, "no video clips found; drop .mp4 or .mov clips into the episode folder")
     spans, notes = [], []
     for ref in refs:
-        path = folder / ref.file
+        path = rush_path(settings, ref) if ref.rush else folder / ref.file
         info = probe(path)
         if ref.rotate:
             info = info.turned(ref.rotate)

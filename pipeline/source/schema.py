@@ -63,6 +63,7 @@ SCHEMA: dict[str, Key] = {
     "post": Key("table", render_only=True, merge="by_key"),
     "provenance": Key("choice", ("off", "sign", "required"), render_only=True, locked="required"),
     "signing": Key("table", render_only=True, merge="by_key"),
+    "rushes": Key("custom", render_only=True),   # campaign.toml only: the folder rush clips are read from
 }
 
 RENDER_ONLY = frozenset(k for k, spec in SCHEMA.items() if spec.render_only)
