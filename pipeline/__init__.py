@@ -50,6 +50,10 @@ from pipeline.orchestrator import (
 from pipeline.post.provenance import Verification
 from pipeline.post.provenance import report_lines as verification_lines
 from pipeline.post.provenance import verify as verify_file
+from pipeline.propose.accept import accept as accept_proposals
+from pipeline.propose.options import ProposeOptions
+from pipeline.propose.run import Proposals
+from pipeline.propose.run import propose as propose_episodes
 from pipeline.review.preview import crop_window_frame, preview_frame
 from pipeline.signoff.approval import approval_path
 from pipeline.speech import models
@@ -65,6 +69,7 @@ __all__ = [
     "run_checks", "status", "transcribe", "write_review_files",
     "Verification", "verification_lines", "verify_file",
     "Interrupted", "handle_signals", "restore_signals", "stop_children", "stop_received",
+    "ProposeOptions", "Proposals", "accept_proposals", "propose_episodes",
 ]
 
 

@@ -24,7 +24,7 @@ from pipeline import (
     stop_received,
 )
 
-COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve", "doctor", "status", "verify"]
+COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve", "doctor", "status", "verify", "propose"]
 
 
 class CadreGroup(click.Group):

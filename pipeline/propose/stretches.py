@@ -217,3 +217,8 @@ def motion_stretches(sound: Sound, picture: Picture, opt: CutOptions, moving: fl
             if s1 - s0 >= lowest:
                 out.append(Stretch(float(s0), float(min(s1, n)), "motion", [], (float(a), float(b))))
     return out
+
+
+def passages_of(sound: Sound, join_gap: float) -> list[tuple[float, float]]:
+    """The voiced passages Whisper is run on: voice regions closer than ``join_gap`` joined."""
+    return [(a, b) for a, b, _ in _passages([], sound, join_gap)]
