@@ -24,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media"
 
+from pipeline.faces.analysis import analyse_faces  # noqa: E402
 from pipeline.faces.audit import audit_items, contact_sheet  # noqa: E402
-from pipeline.faces.redaction import analyse_faces, load_settings  # noqa: E402
+from pipeline.faces.settings import load_settings  # noqa: E402
 from pipeline.master import plan_master  # noqa: E402
 from pipeline.orchestrator import RenderOptions, prepare  # noqa: E402
 from pipeline.published import published_frames, strip_frames  # noqa: E402

@@ -38,14 +38,11 @@ from benchmarks.labelled import (  # noqa: E402
     px,
     score_video,
 )
+from pipeline.faces.analysis import analyse_faces  # noqa: E402
 from pipeline.faces.detectors import get_detector  # noqa: E402
 from pipeline.faces.masking import coverage, mask_frame  # noqa: E402
-from pipeline.faces.redaction import (  # noqa: E402
-    analyse_faces,
-    detect_frame,
-    load_settings,
-    scan_plan,
-)
+from pipeline.faces.scan import detect_frame, scan_plan  # noqa: E402
+from pipeline.faces.settings import load_settings  # noqa: E402
 from pipeline.faces.tracking import FaceTracks, link  # noqa: E402
 from pipeline.source.normalize import ClipSpan, read_frames  # noqa: E402
 from pipeline.source.probe import probe  # noqa: E402

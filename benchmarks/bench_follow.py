@@ -119,7 +119,7 @@ def plan(dets: dict[int, list], n: int, tile_every: int):
     from pipeline.reframe import follow
     from pipeline.reframe.follow import FollowReframer
 
-    tracks = link(dets, max(3 * tile_every, 10))          # as pipeline.faces.redaction links them
+    tracks = link(dets, max(3 * tile_every, 10))          # as pipeline.faces.analysis links them
     sections = follow.sections([(0, n)], n, "follow", (0.5, 0.5), [])
     return FollowReframer((W, H), plan=follow.plan_clip(sections, tracks, None, (W, H)))
 
@@ -143,7 +143,7 @@ def score(reframer, main: np.ndarray) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.faces.redaction import load_settings
+    from pipeline.faces.settings import load_settings
     from pipeline.reframe.options import FRAMING
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

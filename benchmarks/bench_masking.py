@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import Benchmark, check, info, interleaved, medians, table  # noqa: E402
 from benchmarks.labelled import CLIPS, MEDIA, H, W, face_area, load_truth, score_video  # noqa: E402
 from pipeline.faces.masking import coverage  # noqa: E402
-from pipeline.faces.redaction import load_settings  # noqa: E402
+from pipeline.faces.settings import load_settings  # noqa: E402
 
 DEFACE_ROWS = {"deface defaults": [], "deface --scale 1280x720": ["--scale", "1280x720"],
                "deface --scale 640x360": ["--scale", "640x360"]}

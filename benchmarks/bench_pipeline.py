@@ -110,7 +110,7 @@ def run_all(commands: list[list[str]], env: dict | None = None):
 
 def leaks(per_frame, facts: Path) -> int:
     from benchmarks.bench_masking import score
-    from pipeline.faces.redaction import load_settings
+    from pipeline.faces.settings import load_settings
 
     return score(per_frame, json.loads(facts.read_text()), load_settings("blur", shape="ellipse"))["leaked_frames"]
 

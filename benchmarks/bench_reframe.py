@@ -290,7 +290,8 @@ def bench_two_shot(tmp: Path, seconds: float = 4.0) -> dict:
 
 
 def bench_pedestrians() -> dict:
-    from pipeline.faces.redaction import analyse_faces, load_settings
+    from pipeline.faces.analysis import analyse_faces
+    from pipeline.faces.settings import load_settings
 
     path = MEDIA / "videos" / "facenet_pytorch_video.mp4"
     span = ClipSpan(path, probe(path))

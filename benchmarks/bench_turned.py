@@ -41,7 +41,8 @@ CLIP = SHARED_MEDIA / "videos" / "facenet_pytorch_video.mp4"
 ANALYSE = """
 import json, os, sys, time
 from pathlib import Path
-from pipeline.faces.redaction import analyse_faces, load_settings
+from pipeline.faces.analysis import analyse_faces
+from pipeline.faces.settings import load_settings
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
 path = Path(sys.argv[1])
@@ -53,7 +54,8 @@ print(json.dumps({"cpu": time.process_time() - t, "tracks": len(tracks.tracks)})
 LEAKS = """
 import json, sys
 from pathlib import Path
-from pipeline.faces.redaction import analyse_faces, load_settings
+from pipeline.faces.analysis import analyse_faces
+from pipeline.faces.settings import load_settings
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
 from tests.turned_world import Variant, build, leaks

@@ -52,8 +52,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import imageio_ffmpeg
 
+    from pipeline.faces.analysis import analyse_faces
     from pipeline.faces.masking import mask_frame
-    from pipeline.faces.redaction import analyse_faces, load_settings
+    from pipeline.faces.settings import load_settings
     from pipeline.source.normalize import ClipSpan, read_frames
     from pipeline.source.probe import probe
 

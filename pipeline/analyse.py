@@ -13,7 +13,8 @@ from pipeline.captions.corrections import clip_transcript
 from pipeline.core import cache
 from pipeline.core.cache import file_hash
 from pipeline.core.errors import CadreError
-from pipeline.faces.redaction import analyse_faces, load_settings
+from pipeline.faces.analysis import analyse_faces
+from pipeline.faces.settings import load_settings
 from pipeline.faces.tracking import FaceTracks
 from pipeline.reframe import (
     PLANNED,

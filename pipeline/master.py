@@ -27,7 +27,8 @@ from pipeline.core.errors import CadreError
 from pipeline.core.networks import Network, SafeZone, combined_safe_zone
 from pipeline.faces.masking import mask_frame
 from pipeline.faces.moving import follow_overrides
-from pipeline.faces.redaction import MaskOverrides, RedactionSettings, load_overrides
+from pipeline.faces.overrides import MaskOverrides, load_overrides
+from pipeline.faces.settings import RedactionSettings
 from pipeline.plan import ClipPlan, EditPlan, episode_words, plan_parts
 from pipeline.reframe import Placement
 from pipeline.render import MasterJob

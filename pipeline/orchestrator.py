@@ -26,7 +26,7 @@ from pipeline.faces.audit import (
     preset_origin,
     redaction_report,
 )
-from pipeline.faces.redaction import load_settings
+from pipeline.faces.settings import load_settings
 from pipeline.faces.turns import orientation_notes
 from pipeline.master import Events, Prepared, duration_refusals, no_events, plan_master
 from pipeline.post.pack import episode_posts

@@ -18,9 +18,11 @@ import pytest
 from PIL import Image
 
 from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe, run
+from pipeline.faces.analysis import analyse_faces
 from pipeline.faces.audit import audit_items, contact_sheet, redaction_report
 from pipeline.faces.moving import follow_overrides
-from pipeline.faces.redaction import analyse_faces, load_overrides, load_settings
+from pipeline.faces.overrides import load_overrides
+from pipeline.faces.settings import load_settings
 from pipeline.sound.voice import place
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe

@@ -13,8 +13,8 @@ from pipeline.core.errors import RedactionError
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.detectors.centerface import CenterFace, model_path
 from pipeline.faces.detectors.tiling import detect_tiled, tile_origins
-from pipeline.faces.redaction import load_settings, scan_plan
-from pipeline.faces.scan import DETECT_MIN_PX
+from pipeline.faces.scan import DETECT_MIN_PX, scan_plan
+from pipeline.faces.settings import load_settings
 
 ASTRONAUT_FACE = (180, 55, 272, 180)   # x0, y0, x1, y1 of the face in skimage's astronaut
 

@@ -21,7 +21,6 @@ from pipeline.faces.detectors.onnx_shapes import (
     free_input_size,
 )
 from pipeline.faces.detectors.tiling import OVERLAP, tile_origins
-from pipeline.faces.redaction import load_settings
 from pipeline.faces.scan import (
     FINE_TILE_PIXELS,
     FrameScan,
@@ -30,6 +29,7 @@ from pipeline.faces.scan import (
     prefetched,
     scan_plan,
 )
+from pipeline.faces.settings import load_settings
 
 pytest.importorskip("onnxruntime", reason="onnxruntime is a declared dependency; install it with pip install -e .")
 

@@ -11,14 +11,15 @@ import pytest
 
 from pipeline.core.errors import RedactionError
 from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
-from pipeline.faces import redaction, revisit
+from pipeline.faces import analysis, revisit
+from pipeline.faces.analysis import analyse_faces
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.detectors.base import Detection
 from pipeline.faces.lanes import scan_frames
 from pipeline.faces.masking import coverage
-from pipeline.faces.redaction import analyse_faces, load_settings
 from pipeline.faces.revisit import SmallFaces, Window, look_again
 from pipeline.faces.scan import ScanPlan, detect_frame, scan_plan
+from pipeline.faces.settings import load_settings
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
 
@@ -184,7 +185,7 @@ def test_a_detector_failing_mid_clip_stops_the_analysis(small_faces, tmp_path, m
     path, _ = small_faces
     settings = load_settings("mosaic")
     failing = _Counted(get_detector(settings.detector, settings.threshold), lanes=2, fail_at=40)
-    monkeypatch.setattr(redaction, "get_detector", lambda name, threshold: failing)
+    monkeypatch.setattr(analysis, "get_detector", lambda name, threshold: failing)
     with pytest.raises(RedactionError, match="rendering stopped"):
         analyse_faces(ClipSpan(path, probe(path)), settings)
     assert failing.calls >= 40

@@ -130,7 +130,7 @@ def test_own_face_model_with_its_sha_is_used_and_reported(episode, altered_model
 def test_pinned_face_model_is_reported(tmp_path):
     from pipeline.faces.audit import redaction_report
     from pipeline.faces.detectors.centerface import CenterFace
-    from pipeline.faces.redaction import load_settings
+    from pipeline.faces.settings import load_settings
     from pipeline.faces.tracking import FaceTracks
 
     detector = CenterFace()

@@ -7,8 +7,9 @@ import dataclasses
 
 import pytest
 
-from pipeline.faces import redaction
+from pipeline.faces import analysis
 from pipeline.faces.params import PARAMS, FaceParams
+from pipeline.faces.settings import load_settings
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
 
@@ -29,10 +30,10 @@ def _cache_key(monkeypatch, span, params: FaceParams) -> str:
     """The key analyse_faces looks its cached tracks up by, with ``params`` in force."""
     def spy(kind, key):
         raise _Key(key)
-    monkeypatch.setattr(redaction, "PARAMS", params)
-    monkeypatch.setattr(redaction.cache, "load", spy)
+    monkeypatch.setattr(analysis, "PARAMS", params)
+    monkeypatch.setattr(analysis.cache, "load", spy)
     with pytest.raises(_Key) as caught:
-        redaction.analyse_faces(span, redaction.load_settings("mosaic"))
+        analysis.analyse_faces(span, load_settings("mosaic"))
     return str(caught.value)
 
 

@@ -385,7 +385,8 @@ def test_disk_fills_while_writing_the_contact_sheet(tmp_path, mount_tmpfs):
 
 @pytest.mark.parametrize("size", [(2048, 16), (2048, 256), (16, 2048), (320, 40)])
 def test_face_analysis_cost_is_bounded_by_the_output(size):
-    from pipeline.faces.redaction import MAX_DETECT_PIXELS, load_settings, scan_plan
+    from pipeline.faces.scan import MAX_DETECT_PIXELS, scan_plan
+    from pipeline.faces.settings import load_settings
 
     plan = scan_plan(*size, load_settings("mosaic"))
     w, h = plan.read_size

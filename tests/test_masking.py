@@ -8,7 +8,7 @@ from skimage import data
 from pipeline.core.errors import RedactionError
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.masking import coverage, mask_frame
-from pipeline.faces.redaction import load_settings
+from pipeline.faces.settings import load_settings
 
 FACE = (165, 30, 290, 200)     # the astronaut's face with margin, pixels
 

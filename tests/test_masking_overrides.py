@@ -6,7 +6,8 @@ import pytest
 from pipeline.core.errors import CadreError
 from pipeline.core.resources import preset_names
 from pipeline.faces.detectors.base import Detection
-from pipeline.faces.redaction import load_overrides, load_settings, settings_from_dict
+from pipeline.faces.overrides import load_overrides
+from pipeline.faces.settings import load_settings, settings_from_dict
 from pipeline.faces.tracking import FaceTracks, link
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from pipeline.core.geometry import Whole
 from pipeline.faces.masking import coverage, mask_frame, to_pixels
-from pipeline.faces.redaction import load_settings
+from pipeline.faces.settings import load_settings
 from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.reframe.base import Placement
 from tests.conftest import make_clip

@@ -10,10 +10,12 @@ from skimage import data
 
 from pipeline.core.errors import RedactionError
 from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
+from pipeline.faces.analysis import analyse_faces
 from pipeline.faces.audit import contact_sheet, redaction_report
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.masking import coverage, mask_frame
-from pipeline.faces.redaction import analyse_faces, load_overrides, load_settings
+from pipeline.faces.overrides import load_overrides
+from pipeline.faces.settings import load_settings
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
 

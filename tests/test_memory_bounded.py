@@ -16,8 +16,9 @@ import pytest
 from PIL import Image
 
 from pipeline.faces import sheet as sheet_module
+from pipeline.faces.analysis import analyse_faces
 from pipeline.faces.audit import audit_items, contact_sheet
-from pipeline.faces.redaction import analyse_faces, load_settings
+from pipeline.faces.settings import load_settings
 from pipeline.faces.tracking import CHUNK, CHUNKS, FaceTracks, Track, track_boxes
 from pipeline.source.normalize import FPS, ClipSpan
 from pipeline.source.probe import probe

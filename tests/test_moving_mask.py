@@ -11,7 +11,7 @@ import pytest
 from pipeline.core.errors import CadreError
 from pipeline.core.ffmpeg import ffmpeg_exe
 from pipeline.faces.moving import LOST_WHOLE_FRAME, _masks, track_region
-from pipeline.faces.redaction import load_overrides
+from pipeline.faces.overrides import load_overrides
 from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
 

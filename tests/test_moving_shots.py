@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.core.ffmpeg import ffmpeg_exe
 from pipeline.faces.moving import WHOLE, report, track_region
-from pipeline.faces.redaction import load_overrides
+from pipeline.faces.overrides import load_overrides
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
 from pipeline.source.shots import detect_shots

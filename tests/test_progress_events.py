@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from pipeline.faces.redaction import analyse_faces, load_settings
+from pipeline.faces.analysis import analyse_faces
+from pipeline.faces.settings import load_settings
 from pipeline.orchestrator import RenderOptions, render_episode
 from pipeline.sound import loudness
 from pipeline.source.normalize import ClipSpan

@@ -196,7 +196,7 @@ def test_draw_a_manual_mask(browser_page):
     assert entry["clip"] == "1.mp4" and entry["label"] == "plaque"
     assert (entry["start"], entry["end"]) == (0.2, 1.2)
     assert entry["region"] == pytest.approx([0.25, 0.25, 0.75, 0.6], abs=0.01)
-    from pipeline.faces.redaction import load_overrides
+    from pipeline.faces.overrides import load_overrides
 
     assert len(load_overrides(folder / "masks.toml", ["1.mp4", "2.mp4"]).entries) == 2   # valid for render
 

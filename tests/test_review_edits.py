@@ -83,7 +83,7 @@ def test_cli_review_export(tmp_path):
 def test_whole_frame_mask_from_the_page_lands_in_masks_toml(tmp_path):
     """The page's "Mask whole frame" button: a [[mask]] with whole_frame = true over the chosen
     span, read back by the render's own loader as a whole-frame mask."""
-    from pipeline.faces.redaction import load_overrides
+    from pipeline.faces.overrides import load_overrides
     from pipeline.review.server import ReviewServer
     from tests.test_review_security import request
 

@@ -20,7 +20,7 @@ import tomllib
 pytest.importorskip("starlette", reason="cadre review needs starlette, uvicorn and tomlkit (pip install 'cadre[review]')")
 pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package (pip install playwright)")
 
-from pipeline.faces.redaction import load_overrides  # noqa: E402
+from pipeline.faces.overrides import load_overrides  # noqa: E402
 from pipeline.sound.voice import PRESETS  # noqa: E402
 from tests.test_review_browser import (  # noqa: E402
     chromium,

@@ -14,8 +14,8 @@ from pipeline.cli import main
 from pipeline.core.errors import CadreError
 from pipeline.core.geometry import load_output
 from pipeline.core.resources import data_dir
-from pipeline.faces.redaction import load_overrides
-from pipeline.faces.redaction import load_settings as load_redaction
+from pipeline.faces.overrides import load_overrides
+from pipeline.faces.settings import load_settings as load_redaction
 from pipeline.review import edits
 from pipeline.source.config import load_settings
 from pipeline.source.schema import x264_preset

@@ -18,10 +18,11 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from pipeline.core.errors import RedactionError
 from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
-from pipeline.faces import redaction
+from pipeline.faces import analysis
+from pipeline.faces.analysis import analyse_faces
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.detectors.base import Detection
-from pipeline.faces.redaction import analyse_faces, load_settings
+from pipeline.faces.settings import load_settings
 from pipeline.faces.turns import (
     brightened,
     is_dark,
@@ -181,7 +182,7 @@ def test_a_turned_pass_that_cannot_run_stops_the_analysis(shared_media, tmp_path
     path, _ = build(shared_media, tmp_path, Variant("fails", frames=8))
     settings = load_settings("mosaic")
     failing = _FailsWhenTurned(get_detector(settings.detector, settings.threshold))
-    monkeypatch.setattr(redaction, "get_detector", lambda name, threshold: failing)
+    monkeypatch.setattr(analysis, "get_detector", lambda name, threshold: failing)
     with pytest.raises(RedactionError, match="rendering stopped"):
         analyse_faces(ClipSpan(path, probe(path)), settings)
     assert not [p for p in (cache_dir / "faces").rglob("*") if p.is_file()]

@@ -12,7 +12,7 @@ import pytest
 from pipeline.core.errors import CadreError
 from pipeline.core.ffmpeg import ffmpeg_exe
 from pipeline.core.networks import master_profile
-from pipeline.faces.redaction import load_overrides
+from pipeline.faces.overrides import load_overrides
 from pipeline.sound.loudness import render_audio
 from pipeline.sound.voice import PRESETS, WANDER, place, wander
 from pipeline.source.normalize import ClipSpan

@@ -1,1 +1,1 @@
-"""Faces: detectors, tracking, redaction analysis, masking pixels and the reviewer's contact sheet."""
+"""Faces: redaction presets, the reviewer's masks.toml, detectors, the analysis and tracking, masking pixels and the contact sheet."""

@@ -16,7 +16,7 @@ from pipeline.captions.corrections import human_cues, machine_tokens
 from pipeline.captions.sidecars import layout_cues
 from pipeline.core.errors import NotFound
 from pipeline.core.networks import combined_safe_zone
-from pipeline.faces.redaction import load_overrides
+from pipeline.faces.overrides import load_overrides
 from pipeline.master import analyse_episode, build_plan
 from pipeline.orchestrator import RenderOptions, prepare
 from pipeline.review import edits

@@ -31,7 +31,7 @@ from pipeline.core.cache import atomic_write_text, make_key
 from pipeline.core.errors import CadreError
 from pipeline.core.networks import load_networks
 from pipeline.core.version import __version__
-from pipeline.faces.redaction import load_overrides
+from pipeline.faces.overrides import load_overrides
 from pipeline.master import Prepared, analyse_episode
 from pipeline.signoff.fingerprint import analysis_inputs, fingerprint_inputs
 from pipeline.source.config import load_settings

@@ -1,0 +1,63 @@
+"""The face analysis of one clip: detect (whole-frame and fine passes, looks, turns), link into
+tracks, cache by content hash, settings, parameters and model.
+
+Masking fails closed: if the detector cannot run, :func:`analyse_faces` raises RedactionError
+and the render stops. The only way to skip detection is the explicit ``none`` preset, which the
+report records; manual masks from ``masks.toml`` (``overrides.py``) still apply then.
+"""
+from __future__ import annotations
+
+from pipeline.core import cache
+from pipeline.core.errors import RedactionError
+from pipeline.faces.detectors import get_detector
+from pipeline.faces.lanes import scan_frames
+from pipeline.faces.params import PARAMS
+from pipeline.faces.scan import prefetched, scan_plan
+from pipeline.faces.settings import RedactionSettings
+from pipeline.faces.tracking import FaceTracks, link
+from pipeline.faces.turns import Turns
+from pipeline.source.normalize import ClipSpan, read_frames
+
+ANALYSIS_VERSION = 10       # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py;
+                            # 9: one-thread inferences side by side (lanes.py); 10: turned and dark frames (turns.py)
+
+
+def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, turned: bool = True) -> FaceTracks:
+    """Detect and track the faces of one clip; cached by clip content, span, settings and model.
+    ``progress(frames_done, frame_count)``, when given, follows the frame loop. ``turned=False``
+    looks upright only (``turns.py``): detection for framing alone, never for masking.
+
+    Raises RedactionError when the detector cannot run or the clip could not be read to its end:
+    a frame that was never analysed must not be rendered unmasked.
+    """
+
+    frame_count = span.frame_count
+    if settings.method == "none":
+        return FaceTracks(span.path.name, span.start, frame_count, [], settings.pad, settings.extend_frames,
+                          settings.detector, "", True, {"method": "none"})
+    detector = get_detector(settings.detector, settings.threshold)
+    plan = scan_plan(span.info.width, span.info.height, settings)
+    key = cache.make_key("faces", ANALYSIS_VERSION, PARAMS.key(), *span.content_key(), *([] if turned else ["upright only"]),
+                         settings.analysis_key(), detector.model_sha256)
+    cached = cache.load("faces", key)
+    if cached is not None:
+        tracks = FaceTracks.from_dict(cached)
+        tracks.clip, tracks.pad, tracks.extend = span.path.name, settings.pad, settings.extend_frames
+        return tracks
+
+    frames = prefetched(read_frames(span, width=plan.read_size[0], every=settings.detect_every))
+    turns = Turns(enabled=turned)
+    detections = scan_frames(detector, frames, plan, settings.tile_every, frame_count, settings.detect_every, progress,
+                             turns)
+    last = max(detections, default=-1)
+    if frame_count and last < frame_count - settings.detect_every - 2:
+        raise RedactionError(span.path, f"face analysis read only {last + 1} of {frame_count} frames; "
+                                        "the clip cannot be decoded to its end - export it again")
+    max_gap = max(PARAMS.gap_fine_passes * settings.tile_every, PARAMS.min_gap)
+    tracks = FaceTracks(span.path.name, span.start, frame_count, link(detections, max_gap), settings.pad,
+                        settings.extend_frames, detector.name, detector.model_sha256, False,
+                        {"plan": plan.to_dict(), "analysed_frames": len(detections), **settings.analysis_key(),
+                         "turns": turns.summary()})
+    cache.store("faces", key, tracks.to_dict())
+    return tracks
+
