@@ -182,9 +182,7 @@ def fix_moving(masks: Path, index: int, at: float, box: list[float], check, fram
     ``frame``: one frame's duration. Returns "replaced" or "split"."""
     at, box = _seconds(masks, "at", at), region(box)
     doc = load_doc(masks)
-    items = doc.get("mask")
-    if items is None or isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
-        raise CadreError(masks, f"there is no [[mask]] number {index}")
+    items = _entries(doc, masks, "mask", index)
     entry = items[index]
     if not entry.get("moving"):
         raise CadreError(masks, f"[[mask]] #{index + 1} does not follow what it covers (moving = true); "
@@ -234,26 +232,29 @@ def add_voice(masks: Path, clip: str, start: float, end: float | None, preset: s
     save_checked(masks, doc, check)
 
 
-def remove_voice(masks: Path, index: int, check) -> None:
-    doc = load_doc(masks)
-    items = doc.get("voice")
+def _entries(doc, masks: Path, section: str, index) -> list:
+    """The ``[[section]]`` entries of ``doc``, which must hold number ``index`` (from 0)."""
+    items = doc.get(section)
     if items is None or isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
-        raise CadreError(masks, f"there is no [[voice]] number {index}")
+        raise CadreError(masks, f"there is no [[{section}]] number {index}")
+    return items
+
+
+def _remove(masks: Path, section: str, index: int, check) -> None:
+    doc = load_doc(masks)
+    items = _entries(doc, masks, section, index)
     del items[index]
     if not len(items):
-        del doc["voice"]
+        del doc[section]
     save_checked(masks, doc, check)
+
+
+def remove_voice(masks: Path, index: int, check) -> None:
+    _remove(masks, "voice", index, check)
 
 
 def remove_mask(masks: Path, index: int, check) -> None:
-    doc = load_doc(masks)
-    items = doc.get("mask")
-    if items is None or isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(items):
-        raise CadreError(masks, f"there is no [[mask]] number {index}")
-    del items[index]
-    if not len(items):
-        del doc["mask"]
-    save_checked(masks, doc, check)
+    _remove(masks, "mask", index, check)
 
 
 # -- episode.toml -------------------------------------------------------------------------------
