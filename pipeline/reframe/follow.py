@@ -261,7 +261,7 @@ def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float 
             covered = sum(e - s for s, e in apart)
             share = FRAMING.subjects.fit_share
             if covered and covered >= (1 - share) * seen.sum() or too_wide.sum() > share * seen.sum() and not apart:
-                return [_named(_apart(sec, subj, size, source="faces"), subj, sec)]
+                return [_named(_apart(sec, subj, size, source="faces", tol=tol), subj, sec)]
             if apart and split:
                 return _split(sec, apart, tracks, shots, size, tol)
             return [_named(_follow(sec, subj, lo, hi, size, tol), subj, sec)]
@@ -292,9 +292,21 @@ def _named(seg: PathSegment, subj: Subjects, sec: Section) -> PathSegment:
     return replace(seg, main=subj.ids[row][0] if subj.ids else None, main_by=how)
 
 
-def _apart(sec: Section, subj: Subjects, size, source: str, repair: bool = False) -> PathSegment:
-    """Stack (two groups that each fit a panel) or fit, for a section or a stretch of one."""
+def _apart(sec: Section, subj: Subjects, size, source: str, repair: bool = False,
+           tol: float = FRAMING.path.tolerance) -> PathSegment:
+    """For a section (or a stretch of one) whose faces that matter cannot share one window: stack
+    them (two groups that each fit a panel); else follow the main face alone (the others leave the
+    window, as a camera operator would let them); else, when the main face is seldom on screen,
+    show the frame whole."""
     panels = stack.plan_panels(subj, who_matters(subj, sec.track, sec.speaker)[2], size)
+    if panels is None:
+        row, _ = main_face(subj, sec.track, sec.speaker)
+        seen = ~np.isnan(subj.x0[row])
+        if subj.ids and (seen.mean() >= OPT.min_face_share or seen.sum() >= OPT.min_face_frames):
+            alone = replace(sec, track=subj.ids[row][0])          # the main face, as if pinned
+            lo, hi, _ = subject_extent(subj, window(size)[0] / size[0], alone.track)
+            seg = _follow(alone, subj, lo, hi, size, tol)
+            return replace(seg, source=source, repairs=((sec.start, sec.end, "main"),) + seg.repairs)
     mode = "stack" if panels is not None else "fit"
     repairs = ((sec.start, sec.end, mode),) if repair else ()
     return PathSegment(sec.start, sec.end, mode, sec.shot, source, (), panels or (), repairs)
@@ -309,7 +321,7 @@ def _split(sec: Section, apart, tracks, shots, size, tol) -> list[PathSegment]:
         part = replace(sec, start=sec.start + s, end=sec.start + e)
         if (s, e) in apart:
             subj = subjects(tracks, part.start, part.end)
-            out.append(_named(_apart(part, subj, size, "faces", repair=True), subj, part))
+            out.append(_named(_apart(part, subj, size, "faces", repair=True, tol=tol), subj, part))
         else:
             out += plan_section(part, tracks, shots, size, tol, split=False)
     return out
@@ -320,8 +332,8 @@ def _follow(sec: Section, subj: Subjects, lo, hi, size, tol) -> PathSegment:
     w, h = size
     cw, ch, _ = window(size)
     c = cw / w
-    main = who_matters(subj, sec.track, sec.speaker)[1]
-    a, b, need = hard_corridor(subj, main, c)
+    _, main, matters = who_matters(subj, sec.track, sec.speaker)
+    a, b, need = hard_corridor(subj, main, c, matters)
     soft = corridor(lo, hi, c, OPT.band_pan)
     still = still_position(lo, hi, c)
     path = np.full(sec.end - sec.start, still) if still is not None else pan_path(*soft, c)

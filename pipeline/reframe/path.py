@@ -104,14 +104,26 @@ def pan_path(lo: np.ndarray, hi: np.ndarray, c: float) -> np.ndarray:
 
 
 # -- containment: the check and its repairs --------------------------------------------------------
-def hard_corridor(subj: Subjects, main: int, c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hard_corridor(subj: Subjects, main: int, c: float, matters: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Window left edges ``[A, B]`` per frame that hold the main face whole with ``pad`` face widths
     each side (and the interpolation slack between detections), and where that is required (the
-    face is on screen). Clamped to the frame; a face too wide for the window is centred."""
-    x0, x1 = subj.rx0[main], subj.rx1[main]
+    face is on screen). Clamped to the frame; a face too wide for the window is centred.
+
+    Where the main face is not on screen, the largest face that ``matters`` takes its place: the
+    main person's track is often cut in two by a run of missed detections, and the piece before
+    the gap must be held as firmly as the rest."""
+    row = np.full(subj.x0.shape[1], main)
+    if matters is not None:
+        absent = np.isnan(subj.rx0[main])
+        h = np.where(matters[:, None] & ~np.isnan(subj.rx0), np.nan_to_num(subj.h), -1.0)
+        stand_in = np.argmax(h, axis=0)
+        row = np.where(absent & (h.max(axis=0) > 0), stand_in, row)
+    cols = np.arange(len(row))
+    x0, x1, slack = subj.rx0[row, cols], subj.rx1[row, cols], subj.slack[row, cols]
     need = ~np.isnan(x0)
     fw = np.nan_to_num(x1 - x0)
-    grow = OPT.pad * fw + np.nan_to_num(subj.slack[main])
+    grow = OPT.pad * fw + np.nan_to_num(slack)
     lo, hi = np.nan_to_num(x0) - grow, np.nan_to_num(x1) + grow
     a, b = hi - c, lo
     wide = a > b

@@ -108,7 +108,7 @@ def draw_window(image: Image.Image, reframer, j: int, label: str) -> Image.Image
 def crop_window_frame(folder: str | Path, at: float, out_png: Path, options: RenderOptions | None = None) -> Path:
     """Write the source frame at ``at`` seconds (normalised, working size) with the reframe window
     over it: what the published frame keeps, the shot and mode (still, pan, fit) it belongs to, and
-    the containment repair (speed, cut, stack, fit) that frames it, if any."""
+    the containment repair (speed, cut, stack, main, fit) that frames it, if any."""
     with tempfile.TemporaryDirectory(prefix="cadre-preview-") as tmp:
         loc = _locate(folder, at, options, Path(tmp))
     a, j = loc.analysis, loc.clip_frame
