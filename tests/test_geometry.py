@@ -13,6 +13,7 @@ import sys
 import tokenize
 from pathlib import Path
 
+import av
 import pytest
 
 from pipeline.core import geometry
@@ -83,22 +84,30 @@ print(json.dumps({"output": list(OUTPUT.size) + [OUTPUT.fps], "reframe": [OUT_W,
 """
 
 
-def test_master_toml_drives_every_stage(tmp_path):
-    """A copy of Cadre whose presets/master.toml says 720x1280 at 25 fps normalises, reframes,
-    lays out captions and sizes the review proxy at that size and rate: the decoded frames count
-    and measure what the file says."""
+def _copy_at_720(tmp_path) -> tuple[Path, dict]:
+    """A copy of Cadre whose presets/master.toml (and TikTok's preset, which the master must meet)
+    say 720x1280 at 25 fps, and the environment that runs it."""
     copy = tmp_path / "cadre"
     shutil.copytree(ROOT / "pipeline", copy / "pipeline", ignore=shutil.ignore_patterns("__pycache__", "_data"))
     shutil.copytree(ROOT / "presets", copy / "presets")
     (copy / "assets").symlink_to(ROOT / "assets")
-    text = (copy / "presets" / "master.toml").read_text("utf-8")
-    text = re.sub(r"^width = .*$", "width = 720", text, flags=re.M)
-    text = re.sub(r"^height = .*$", "height = 1280", text, flags=re.M)
-    text = re.sub(r"^fps = .*$", "fps = 25", text, flags=re.M)
-    (copy / "presets" / "master.toml").write_text(text, "utf-8")
-    clip = make_clip(tmp_path / "1.mp4", size="640x360", rate=30, duration=2.0, audio=False)
+    for name in ("master.toml", "networks/tiktok.toml"):
+        path = copy / "presets" / name
+        text = path.read_text("utf-8")
+        for key, value in (("width", 720), ("height", 1280), ("fps", 25)):
+            text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, flags=re.MULTILINE)
+        path.write_text(text, "utf-8")
     env = {**os.environ, "PYTHONPATH": str(copy), "CADRE_CACHE_DIR": str(tmp_path / "cache")}
     env.pop("CADRE_PRESETS", None)
+    return copy, env
+
+
+def test_master_toml_drives_every_stage(tmp_path):
+    """A copy of Cadre whose presets/master.toml says 720x1280 at 25 fps normalises, reframes,
+    lays out captions and sizes the review proxy at that size and rate: the decoded frames count
+    and measure what the file says."""
+    copy, env = _copy_at_720(tmp_path)
+    clip = make_clip(tmp_path / "1.mp4", size="640x360", rate=30, duration=2.0, audio=False)
     done = subprocess.run([sys.executable, "-c", PROBE, str(clip), str(tmp_path / "c.ass")], cwd=copy, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -107,6 +116,28 @@ def test_master_toml_drives_every_stage(tmp_path):
     assert got["frame_count"] == 50 and got["frames"] == 50       # 2 s at 25 fps, each 720x1280
     assert got["proxy"] == [360, 640]
     assert "PlayResX: 720" in got["ass"] and "PlayResY: 1280" in got["ass"]
+
+
+@pytest.mark.slow
+def test_a_render_follows_master_toml(tmp_path):
+    """The whole render of that copy, with a whole-frame mask so frames go through the Python
+    masking pipe: the published file is 720x1280 at 25 fps, 3.2 s long, and passes its checks."""
+    copy, env = _copy_at_720(tmp_path)
+    ep = tmp_path / "ep"
+    make_clip(ep / "1.mp4", size="640x360", rate=30, duration=3.2)
+    (ep / "masks.toml").write_text('[[mask]]\nclip = "1.mp4"\nwhole_frame = true\nstart = 1.0\nend = 2.0\n')
+    done = subprocess.run([sys.executable, "-c", "from pipeline.cli import entry; entry()", "render", str(ep),
+                           "-n", "tiktok", "--redact", "none", "--captions", "none", "-o", str(tmp_path / "out")],
+                          cwd=copy, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    video = tmp_path / "out" / "ep" / "tiktok" / "ep.mp4"
+    with av.open(str(video)) as f:
+        stream = f.streams.video[0]
+        frames = [fr.to_ndarray(format="rgb24") for fr in f.decode(stream)]
+        rate = stream.average_rate
+    assert frames[0].shape == (1280, 720, 3) and rate == 25 and len(frames) == 80
+    masked, plain = frames[37], frames[12]             # 1.5 s (inside the mask) and 0.5 s
+    assert masked.std() < 1 < 50 < plain.std(), "the whole-frame mask did not reach the pixels"
 
 
 def test_the_geometry_has_one_definition():
