@@ -29,6 +29,7 @@ from rapidfuzz.distance import OSA
 
 from pipeline.captions import spelling
 from pipeline.captions.words import display_words
+from pipeline.core.geometry import FPS
 from pipeline.post.contacts import LINK, check_contacts
 from pipeline.post.handles import Handles, foreign_characters, lookalike
 from pipeline.post.model import Limits, Post
@@ -181,7 +182,7 @@ def text_findings(lines: Sequence[str], language: str | None, glossary: Iterable
     for n, line in enumerate(lines):
         clean = re.sub(r"[<>]", " ", LINK.sub(" ", _EMAIL.sub(" ", MENTION.sub(" ", HASHTAG.sub(" ", line)))))
         tokens = clean.split()
-        clips.append(SimpleNamespace(file=str(n + 1), kind="clip", frames=1000 * 30, offset=n * 1000.0, start=0.0))
+        clips.append(SimpleNamespace(file=str(n + 1), kind="clip", frames=1000 * FPS, offset=n * 1000.0, start=0.0))
         words += [Word(n * 1000.0 + i, n * 1000.0 + i + 0.5, t, 1.0) for i, t in enumerate(tokens)]
     if not words:
         return []
