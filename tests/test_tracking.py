@@ -102,3 +102,59 @@ def test_neighbouring_small_faces_moving_together_keep_their_tracks():
     for f in range(13):
         for cx in (385, 399):
             assert any(_contains(b, box(cx, f)) for b in ft.boxes_at(f)), (f, cx)
+
+
+def test_extension_stops_at_a_shot_cut():
+    """A face cannot go on across a cut: the track of the first shot is not extended into the
+    second (its held, zooming box covered the next shot's frames), nor a track of the second shot
+    back into the first; away from the cut the extension is unchanged."""
+    dets = {f: [Detection(*_true_box(f), 0.9)] for f in range(30, 60, 2)}
+    dets.update({f: [Detection(0.6, 0.6, 0.7, 0.75, 0.9)] for f in range(64, 90, 2)})
+    ft = FaceTracks("a.mp4", 0.0, 120, link(dets, max_gap=18), 1.3, 10,
+                    analysis={"detect_every": 1, "turns": {"cut_frames": [62]}})
+    first, second = sorted(ft.tracks, key=lambda t: t.first)
+    assert ft.track_span(first) == (20, 61)
+    assert ft.track_span(second) == (62, 98)
+    assert len(ft.boxes_at(61)) == 1 and len(ft.boxes_at(62)) == 1
+    without = FaceTracks("a.mp4", 0.0, 120, link(dets, max_gap=18), 1.3, 10)
+    assert without.track_span(without.tracks[0]) == (20, 68)     # what it was: 7 frames into the next shot
+    # detecting every 2nd frame, the cut lies somewhere after the analysed frame before it
+    step = FaceTracks("a.mp4", 0.0, 120, link(dets, max_gap=18), 1.3, 10,
+                      analysis={"detect_every": 2, "turns": {"cut_frames": [62]}})
+    assert step.track_span(sorted(step.tracks, key=lambda t: t.first)[1]) == (61, 98)
+
+
+def _zooming_crowd(f: int) -> list[Detection]:
+    """Twelve faces on a grid filmed by a camera that zooms in 12 % and pans a face width a frame:
+    each face moves more than its own size between two frames (a fast pan and zoom)."""
+    s = 1.12 ** f
+    out = []
+    for k in range(12):
+        x, y = 0.2 + 0.12 * (k % 4), 0.25 + 0.2 * (k // 4)
+        cx, cy = 0.5 + (x - 0.5) * s - 0.05 * f, 0.5 + (y - 0.5) * s
+        h = 0.03 * s
+        out.append(Detection(cx - h / 2, cy - h / 2, cx + h / 2, cy + h / 2, 0.8))
+    return out
+
+
+def test_fast_pan_and_zoom_keeps_one_track_per_face():
+    """Faces moving several of their sizes a frame were lost by their tracks' own prediction: each
+    frame started twelve new tracks, each extended and grown (a face masked by a dozen boxes). The
+    camera's motion read from all faces links them: one track per face, each face inside its box."""
+    dets = {f: _zooming_crowd(f) for f in range(8)}
+    tracks = link(dets, max_gap=18)
+    assert len(tracks) == 12
+    ft = FaceTracks("a.mp4", 0.0, 8, tracks, 1.3, 3)
+    for f in range(8):
+        assert len(ft.boxes_at(f)) == 12, f
+        for d in dets[f]:
+            assert any(_contains(b, d.box) for b in ft.boxes_at(f)), f
+
+
+def test_one_walking_face_is_no_camera_motion():
+    """Under ``camera_min_faces`` faces there is no camera motion to read: a lone face is linked
+    along its own velocity, as before."""
+    from pipeline.faces.camera import similarity
+    assert similarity(_zooming_crowd(0)[:2], _zooming_crowd(1)[:2]) is None
+    s = similarity(_zooming_crowd(0), _zooming_crowd(1))
+    assert s is not None and abs(s[0] - 1.12) < 0.01

@@ -1,7 +1,7 @@
 """Every tunable of the face analysis, declared once (as whisper's ``DecodingOptions``).
 
 What a cached face analysis depends on besides the clip, the preset's analysis keys and the model
-is exactly this dataclass: :meth:`FaceParams.key` is part of the cache key (``redaction.py``), so
+is exactly this dataclass: :meth:`FaceParams.key` is part of the cache key (``analysis.py``), so
 changing any value here re-analyses (``tests/test_face_params.py`` proves it for each field). The
 modules that use a value read it from :data:`PARAMS`; the render-time shaping of the masks
 (growth, padding, aspect: ``tracking.py``) is not cached and is not here.
@@ -53,6 +53,10 @@ class FaceParams:
     size_ratio: float = 2.0            # largest size change between linked detections
     gap_fine_passes: int = 3           # a track dies after this many fine passes without a detection ...
     min_gap: int = 10                  # ... and never sooner than this many frames
+    # camera.py: the camera's motion read from the faces (a fast pan or zoom must not cut tracks)
+    camera_min_faces: int = 3          # faces that must agree on one motion (fewer: no camera motion is read)
+    camera_max_zoom: float = 2.5       # largest zoom between two analysed frames holding faces
+    camera_fit: float = 0.5            # centre distance (face sizes) and size change of a face carried onto a face
 
     def key(self) -> str:
         return make_key(asdict(self))

@@ -14,10 +14,12 @@ Nothing is ever left out between detections, so detecting every k-th frame canno
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipeline.faces.camera import CameraPath, carried
 from pipeline.faces.detectors.base import Detection
 from pipeline.faces.params import PARAMS
 from pipeline.source.normalize import FPS
@@ -77,9 +79,21 @@ class Track:
         return cls(d["id"], list(d["frames"]), [list(b) for b in d["boxes"]], list(d["scores"]))
 
 
-def _span(track: Track, extend: int, frame_count: int) -> tuple[int, int]:
-    """First and last frame at which ``track`` is masked in a clip of ``frame_count`` frames."""
-    return max(0, track.first - extend), min(max(frame_count - 1, track.last), track.last + extend)
+def _span(track: Track, extend: int, frame_count: int, cuts: tuple[int, ...] = (), step: int = 1) -> tuple[int, int]:
+    """First and last frame at which ``track`` is masked in a clip of ``frame_count`` frames. The
+    extension stops at a shot cut: a face does not go on across a cut (the frames after a cut get
+    fresh passes, ``turns.py``). ``cuts`` are the analysed frames that start a shot; with
+    ``step`` (``detect_every``) > 1 the cut lies somewhere after the analysed frame before it, so
+    the frames between count as either shot's."""
+    lo, hi = max(0, track.first - extend), min(max(frame_count - 1, track.last), track.last + extend)
+    if cuts:
+        i = bisect.bisect_right(cuts, track.first)
+        if i:
+            lo = max(lo, cuts[i - 1] - step + 1)
+        j = bisect.bisect_right(cuts, track.last)
+        if j < len(cuts):
+            hi = min(hi, cuts[j] - 1)
+    return lo, hi
 
 
 def _size(box) -> float:
@@ -101,22 +115,31 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
     """
     tracks: list[Track] = []
     live: list[Track] = []
+    path = CameraPath()
     for f in sorted(detections):
         live = [t for t in live if f - t.last <= max_gap]
         dets = sorted(detections[f], key=lambda d: -d.score)
+        path.add(f, dets)
         pairs = []
         for ti, t in enumerate(live):
-            pred = np.asarray(t.boxes[-1]) + t.velocity(True) * (f - t.last)
-            ps = max(_size(pred), 1e-6)
-            pc = _centre(pred)
-            for di, d in enumerate(dets):
-                ds = _size(d.box)
-                if not (1 / SIZE_RATIO <= ds / ps <= SIZE_RATIO):
-                    continue
-                dc = _centre(d.box)
-                dist = np.hypot(dc[0] - pc[0], dc[1] - pc[1]) / max(ps, ds)
-                if dist <= MATCH_DISTANCE:
-                    pairs.append((dist, ti, di))
+            # where the face should be: along its own velocity, and along the camera's motion
+            preds = [np.asarray(t.boxes[-1]) + t.velocity(True) * (f - t.last)]
+            sim = path.since(t.last)
+            if sim is not None:
+                preds.append(np.asarray(carried(t.boxes[-1], sim)))
+            best = {}
+            for pred in preds:
+                ps = max(_size(pred), 1e-6)
+                pc = _centre(pred)
+                for di, d in enumerate(dets):
+                    ds = _size(d.box)
+                    if not (1 / SIZE_RATIO <= ds / ps <= SIZE_RATIO):
+                        continue
+                    dc = _centre(d.box)
+                    dist = np.hypot(dc[0] - pc[0], dc[1] - pc[1]) / max(ps, ds)
+                    if dist <= MATCH_DISTANCE and dist < best.get(di, np.inf):
+                        best[di] = dist
+            pairs += [(dist, ti, di) for di, dist in best.items()]
         used_d = set()
         for ti, di in _assignment(pairs):
             used_d.add(di)
@@ -208,13 +231,15 @@ def _grow(boxes: np.ndarray, factor: np.ndarray) -> np.ndarray:
 
 
 def track_boxes(track: Track, pad: float, extend: int, frame_count: int,
-                window: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Frame indices and padded mask boxes (N, 4) of ``track`` over its extended span, or over the
-    part of it inside ``window`` (``[first, last]`` frames): every step is per frame, so a window
-    gives exactly the boxes the whole span gives at those frames."""
+                window: tuple[int, int] | None = None, cuts: tuple[int, ...] = (),
+                step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Frame indices and padded mask boxes (N, 4) of ``track`` over its extended span (ended at
+    the shot ``cuts``, see :func:`_span`), or over the part of it inside ``window`` (``[first,
+    last]`` frames): every step is per frame, so a window gives exactly the boxes the whole span
+    gives at those frames."""
     kf = np.asarray(track.frames)
     kb = _unclipped(np.asarray(track.boxes, dtype=np.float64))
-    lo, hi = _span(track, extend, frame_count)
+    lo, hi = _span(track, extend, frame_count, cuts, step)
     if window is not None:
         lo, hi = max(lo, window[0]), min(hi, window[1])
     frames = np.arange(lo, hi + 1)
@@ -340,9 +365,18 @@ class FaceTracks:
     def time_of(self, frame_index: int) -> float:
         return self.start + frame_index / FPS
 
+    @property
+    def cuts(self) -> tuple[int, ...]:
+        """Analysed frames that start a shot (``turns.py``), where every track's extension stops."""
+        return tuple(sorted((self.analysis or {}).get("turns", {}).get("cut_frames", ())))
+
+    @property
+    def step(self) -> int:
+        return int((self.analysis or {}).get("detect_every", 1))
+
     def track_span(self, track: Track) -> tuple[int, int]:
         """First and last frame at which ``track`` is masked (time extension included)."""
-        return _span(track, self.extend, self.frame_count)
+        return _span(track, self.extend, self.frame_count, self.cuts, self.step)
 
     def _length(self) -> int:
         """Frames the boxes are defined on (indices past it are clamped to its last frame)."""
@@ -359,12 +393,13 @@ class FaceTracks:
             return rows
         n = self._length()
         if self._spans is None:
-            self._spans = np.array([_span(t, self.extend, n) for t in self.tracks], dtype=np.int64).reshape(-1, 2)
+            self._spans = np.array([_span(t, self.extend, n, self.cuts, self.step) for t in self.tracks],
+                                   dtype=np.int64).reshape(-1, 2)
         last = min(n, first + CHUNK) - 1
         rows = [[] for _ in range(last - first + 1)]
         for k in np.flatnonzero((self._spans[:, 1] >= first) & (self._spans[:, 0] <= last)).tolist():
             t = self.tracks[k]
-            frames, boxes = track_boxes(t, self.pad, self.extend, n, (first, last))
+            frames, boxes = track_boxes(t, self.pad, self.extend, n, (first, last), self.cuts, self.step)
             for f, box in zip(frames.tolist(), boxes.tolist()):
                 rows[f - first].append((t.id, tuple(box)))
         self._chunks[first] = rows
@@ -382,7 +417,7 @@ class FaceTracks:
 
         Indices past either end are clamped to the nearest analysed frame: a frame is never left
         unmasked because of rounding between analysis and render. ``overrides`` is a
-        :class:`pipeline.faces.redaction.MaskOverrides`; only its entries for this clip apply.
+        :class:`pipeline.faces.overrides.MaskOverrides`; only its entries for this clip apply.
         """
         faces = self.track_boxes_at(frame_index)
         if overrides is None:

@@ -89,6 +89,7 @@ class Turns:
     faces: dict[int, int] = field(default_factory=lambda: dict.fromkeys(TURNS, 0))   # found as primary, or only there
     switched: list[tuple[int, int]] = field(default_factory=list)   # (frame, new primary turn)
     cuts: int = 0
+    cut_frames: list[int] = field(default_factory=list)         # analysed frames that start a shot (0 left out)
     dark_frames: int = 0
     turned_passes: int = 0                                     # whole-frame passes in a non-primary turn
 
@@ -101,7 +102,9 @@ class Turns:
         self._thumb, self._diff = thumb, diff
         if cut:
             self._shot_start = index
-            self.cuts += self._thumb is not None and index > 0
+            if index > 0:
+                self.cuts += 1
+                self.cut_frames.append(index)
         others = [t for t in TURNS if t != self.primary] if self.enabled else []
         if index - self._shot_start < PARAMS.shot_start:
             extra = tuple(others)
@@ -155,6 +158,7 @@ class Turns:
         """What ``report.json`` and the orientation warning read."""
         return {"primary": self.primary, "switched": [list(s) for s in self.switched],
                 "faces_by_turn": {str(t): n for t, n in self.faces.items()}, "cuts": self.cuts,
+                "cut_frames": list(self.cut_frames),
                 "dark_frames": self.dark_frames, "turned_passes": self.turned_passes}
 
 

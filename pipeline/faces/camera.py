@@ -1,0 +1,106 @@
+"""The camera's motion between two analysed frames, read from the faces themselves.
+
+In a pan or a zoom every face of a still scene moves by the same similarity (a scale about the
+frame and a shift): ``x' = s x + tx``, ``y' = s y + ty`` in normalised coordinates (a zoom scales
+both axes alike, so the normalised frame keeps the same ``s``). When the camera moves fast, a face
+moves several of its own heights between two frames and its track, predicted from its own last
+steps, loses it: every frame then started new tracks, and each fragment was masked
+``extend_frames`` before and after, grown and carried (a face masked by a dozen boxes). Faces seen
+on both frames tell the motion: :func:`similarity` tries the similarity that maps each face of
+the earlier frame onto each face of the later one and keeps the one most faces agree with
+(RANSAC over pairs), then :func:`tracking.link` predicts every track along it as well as along
+its own velocity. With fewer than :data:`PARAMS.camera_min_faces` faces agreeing, or under half
+of them, there is no camera motion to read (one person walking is not a pan), and tracks are
+predicted from their own velocity alone, as before.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.faces.params import PARAMS
+
+Similarity = tuple[float, float, float]          # (s, tx, ty)
+MOST = 40                                       # faces of each frame the estimate looks at (highest scores)
+
+
+def _arrays(dets) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (N, 2) and sizes (N,) of the best-scored ``MOST`` detections."""
+    best = sorted(dets, key=lambda d: -d.score)[:MOST]
+    b = np.array([[d.x0, d.y0, d.x1, d.y1] for d in best], dtype=np.float64).reshape(-1, 4)
+    return (b[:, :2] + b[:, 2:]) / 2, np.maximum(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]), 1e-6)
+
+
+def similarity(before, after) -> Similarity | None:
+    """The similarity that carries most faces of ``before`` onto faces of ``after`` (normalised
+    detections of two frames), or None when too few agree on one."""
+    if min(len(before), len(after)) < PARAMS.camera_min_faces:
+        return None
+    pc, ps = _arrays(before)
+    cc, cs = _arrays(after)
+    # one hypothesis per pair (face i before, face j after): s = size ratio, t = where i lands on j
+    s = cs[None, :] / ps[:, None]                                    # (n, m)
+    ok = (s >= 1 / PARAMS.camera_max_zoom) & (s <= PARAMS.camera_max_zoom)
+    t = cc[None, :, :] - s[..., None] * pc[:, None, :]               # (n, m, 2)
+    hs, ht = s[ok], t[ok]                                            # (k,), (k, 2)
+    if not len(hs):
+        return None
+    # every face before, carried by each hypothesis, against every face after
+    moved = hs[:, None, None] * pc[None, :, :] + ht[:, None, :]      # (k, n, 2)
+    size = hs[:, None] * ps[None, :]                                 # (k, n)
+    dist = np.linalg.norm(moved[:, :, None, :] - cc[None, None, :, :], axis=3) / size[:, :, None]   # (k, n, m)
+    ratio = cs[None, None, :] / size[:, :, None]
+    fits = (dist <= PARAMS.camera_fit) & (np.abs(np.log(ratio)) <= np.log(1 + PARAMS.camera_fit))
+    agree = fits.any(axis=2).sum(axis=1)                             # faces before that land on a face after
+    best = int(np.argmax(agree))
+    n = int(agree[best])
+    if n < PARAMS.camera_min_faces or n < 0.5 * min(len(pc), len(cc)):
+        return None
+    # refine on the faces that agree: the median scale and shift of their pairs
+    d = np.where(fits[best], dist[best], np.inf)
+    i = np.flatnonzero(np.isfinite(d).any(axis=1))
+    j = np.argmin(d[i], axis=1)
+    scale = float(np.median(cs[j] / ps[i]))
+    shift = np.median(cc[j] - scale * pc[i], axis=0)
+    return scale, float(shift[0]), float(shift[1])
+
+
+def compose(a: Similarity, b: Similarity) -> Similarity:
+    """``a`` then ``b``."""
+    return b[0] * a[0], b[0] * a[1] + b[1], b[0] * a[2] + b[2]
+
+
+def carried(box, sim: Similarity) -> list[float]:
+    """``box`` (x0, y0, x1, y1) moved by ``sim``."""
+    s, tx, ty = sim
+    return [s * box[0] + tx, s * box[1] + ty, s * box[2] + tx, s * box[3] + ty]
+
+
+class CameraPath:
+    """The camera's motion between consecutive analysed frames that hold faces, built as
+    :func:`tracking.link` walks the frames; :meth:`since` chains it from an earlier frame."""
+
+    def __init__(self):
+        self._frames: list[int] = []
+        self._steps: list[Similarity | None] = []        # motion from the frame before to this one
+        self._dets: list = []
+
+    def add(self, frame: int, dets) -> None:
+        if not dets:
+            return
+        step = similarity(self._dets, dets) if self._frames else None
+        self._frames.append(frame)
+        self._steps.append(step)
+        self._dets = dets
+
+    def since(self, frame: int) -> Similarity | None:
+        """The motion from ``frame`` (a frame added before) to the last frame added, or None
+        when a step between them is unknown."""
+        total: Similarity = (1.0, 0.0, 0.0)
+        for k in range(len(self._frames) - 1, -1, -1):
+            if self._frames[k] <= frame:
+                return total if self._frames[k] == frame else None
+            step = self._steps[k]
+            if step is None:
+                return None
+            total = compose(step, total)
+        return None
