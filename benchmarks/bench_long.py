@@ -13,9 +13,10 @@ and looped, over the same speech, rendered cold for all five networks.
 
 **Measured.** For each run: wall time, CPU time (this process's waited children: cadre and its
 ffmpeg processes), and peak memory of the process tree: the highest sum, over 10 Hz samples, of
-the high-water mark (VmHWM) of every process alive at that sample (an upper bound: a process's
-peak between two samples is never missed), beside the highest summed RSS. The stage in which each
-sample fell (from the CLI's stage lines) gives where the peak is. Reported: the slope in MiB per
+each live process's high-water mark (VmHWM) since the sample before (each reading resets it through
+``/proc/PID/clear_refs``), so a peak between two samples is never missed and the analysis's peak is
+never added to the encoders' later one; beside it the highest summed RSS. Each sample's stage (from
+the CLI's stage lines) gives where the peak is and where the CPU time goes. Reported: the slope in MiB per
 minute of episode (least squares over the durations), the longest episode's peak against the
 shortest's, the highest peak, and each run's wall and CPU time against its length.
 
@@ -50,6 +51,7 @@ from pipeline.core.ffmpeg import run  # noqa: E402
 CADRE = [sys.executable, "-m", "pipeline.cli"]
 NETWORKS = ("tiktok", "snapchat", "instagram", "youtube", "facebook")
 MIB = 2 ** 20
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def make_appeal(path: Path, seconds: int) -> None:
@@ -68,9 +70,14 @@ def make_appeal(path: Path, seconds: int) -> None:
     speech.unlink()
 
 
-def _status(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) of ``pid`` in bytes; (0, 0) once it has gone."""
+def _status(pid: int) -> tuple[int, int, float]:
+    """(VmRSS, VmHWM) of ``pid`` in bytes and its CPU seconds with its waited children's; the
+    high-water mark is then reset (``clear_refs`` 5), so the next reading is the peak since this
+    one: summed over the tree, a peak between two samples is never missed, and one process's old
+    peak (the analysis) is never added to another's later one (the encoders'). Zeros once it has
+    gone."""
     rss = hwm = 0
+    cpu = 0.0
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
@@ -78,9 +85,14 @@ def _status(pid: int) -> tuple[int, int]:
                     rss = int(line.split()[1]) * 1024
                 elif line.startswith("VmHWM:"):
                     hwm = int(line.split()[1]) * 1024
-    except OSError:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        cpu = sum(int(x) for x in fields[11:15]) / TICKS
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+    except (OSError, ValueError, IndexError):
         pass
-    return rss, hwm
+    return rss, hwm, cpu
 
 
 def _children_cpu() -> float:
@@ -89,17 +101,19 @@ def _children_cpu() -> float:
 
 
 def measure(cmd: list[str], env: dict) -> dict:
-    """Run ``cmd`` (a ``cadre render``): wall and CPU seconds, peak summed VmHWM and RSS of its
-    process tree, the peak of the cadre process alone, and per stage (the CLI's stage lines on
-    stderr) its start time and the highest summed RSS seen during it."""
+    """Run ``cmd`` (a ``cadre render``): wall and CPU seconds, peak memory of its process tree
+    (the highest sum over 10 Hz samples of each process's peak since the last sample) and of the
+    cadre process alone, and per stage (the CLI's stage lines on stderr) its start, its CPU
+    seconds and its peak."""
     import psutil
 
     start, cpu0 = time.perf_counter(), _children_cpu()
     proc = psutil.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    stage = ["start"]
-    stages: list[dict] = [{"stage": "start", "at": 0.0, "peak_rss_sum": 0}]
-    peak = {"hwm_sum": 0, "rss_sum": 0, "cadre_hwm": 0}
+    stages: list[dict] = [{"stage": "start", "at": 0.0, "cpu_s": 0.0, "peak": 0}]
+    peak = {"tree": 0, "rss": 0, "cadre": 0}
     done = threading.Event()
+    lock = threading.Lock()
+    seen: dict[int, float] = {}
     tail: list[str] = []
 
     def sample():
@@ -108,12 +122,19 @@ def measure(cmd: list[str], env: dict) -> dict:
                 pids = [proc.pid, *(c.pid for c in proc.children(recursive=True))]
             except psutil.Error:
                 pids = [proc.pid]
-            stats = [_status(p) for p in pids]
-            rss, hwm = sum(s[0] for s in stats), sum(s[1] for s in stats)
-            peak["hwm_sum"] = max(peak["hwm_sum"], hwm)
-            peak["rss_sum"] = max(peak["rss_sum"], rss)
-            peak["cadre_hwm"] = max(peak["cadre_hwm"], stats[0][1])
-            stages[-1]["peak_rss_sum"] = max(stages[-1]["peak_rss_sum"], rss)
+            stats = {p: _status(p) for p in pids}
+            tree = sum(s[1] for s in stats.values())
+            with lock:
+                peak["tree"] = max(peak["tree"], tree)
+                peak["rss"] = max(peak["rss"], sum(s[0] for s in stats.values()))
+                peak["cadre"] = max(peak["cadre"], stats[proc.pid][1])
+                stages[-1]["peak"] = max(stages[-1]["peak"], tree)
+                # CPU: cadre's own and its waited children's, plus the live children's own
+                now = stats[proc.pid][2] + sum(s[2] for p, s in stats.items() if p != proc.pid)
+                last = seen.get(0, 0.0)
+                if now > last:
+                    stages[-1]["cpu_s"] += now - last
+                    seen[0] = now
             time.sleep(0.1)
 
     thread = threading.Thread(target=sample, daemon=True)
@@ -121,17 +142,19 @@ def measure(cmd: list[str], env: dict) -> dict:
     for line in proc.stderr:
         tail = (tail + [line])[-40:]
         name = line.split(": ", 1)[1].strip() if ": " in line and not line.startswith("cadre:") else None
-        if name and name != stage[0]:
-            stage[0] = name
-            stages.append({"stage": name, "at": round(time.perf_counter() - start, 1), "peak_rss_sum": 0})
+        if name and name != stages[-1]["stage"]:
+            with lock:
+                stages.append({"stage": name, "at": round(time.perf_counter() - start, 1), "cpu_s": 0.0, "peak": 0})
     code = proc.wait()
     done.set()
     thread.join()
     wall, cpu = time.perf_counter() - start, _children_cpu() - cpu0
     if code != 0:
         sys.exit(f"bench_long: cadre failed ({code}): {' '.join(cmd)}\n{''.join(tail)[-3000:]}")
-    return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "peak_hwm_sum": peak["hwm_sum"],
-            "peak_rss_sum": peak["rss_sum"], "peak_cadre_hwm": peak["cadre_hwm"], "stages": stages,
+    for s in stages:
+        s["cpu_s"], s["peak_mib"] = round(s["cpu_s"], 1), round(s.pop("peak") / MIB)
+    return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "peak_bytes": peak["tree"],
+            "peak_rss_bytes": peak["rss"], "peak_cadre_bytes": peak["cadre"], "stages": stages,
             "load_average": list(os.getloadavg())}
 
 
@@ -146,10 +169,12 @@ def render(folder: Path, networks: tuple[str, ...], work: Path, label: str) -> d
     finally:
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
-    top = max(result["stages"], key=lambda s: s["peak_rss_sum"])
-    print(f"  {label}: {result['wall_s']:.0f} s wall, {result['cpu_s']:.0f} s CPU, peak {result['peak_hwm_sum'] / MIB:.0f} "
-          f"MiB (summed HWM; RSS {result['peak_rss_sum'] / MIB:.0f}, cadre alone {result['peak_cadre_hwm'] / MIB:.0f}), "
-          f"highest in stage '{top['stage']}'; load {result['load_average'][0]:.1f}", flush=True)
+    top = max(result["stages"], key=lambda s: s["peak_mib"])
+    print(f"  {label}: {result['wall_s']:.0f} s wall, {result['cpu_s']:.0f} s CPU, peak {result['peak_bytes'] / MIB:.0f} "
+          f"MiB (cadre alone {result['peak_cadre_bytes'] / MIB:.0f}), highest in stage '{top['stage']}'; "
+          f"load {result['load_average'][0]:.1f}", flush=True)
+    for s in result["stages"]:
+        print(f"    {s['stage']:32s} from {s['at']:7.1f} s  {s['cpu_s']:7.1f} CPU s  peak {s['peak_mib']:5d} MiB")
     return result
 
 
@@ -187,21 +212,21 @@ def main() -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     rows = [[k if k == "appeal" else f"{k} s", r["wall_s"], round(r["wall_s"] / r["seconds"], 2), r["cpu_s"],
-             round(r["cpu_s"] / r["seconds"], 2), round(r["peak_hwm_sum"] / MIB), round(r["peak_rss_sum"] / MIB),
-             round(r["peak_cadre_hwm"] / MIB)] for k, r in runs.items()]
-    table("cold renders (peak: summed VmHWM of the process tree; RSS: highest summed RSS; cadre: its own HWM)",
+             round(r["cpu_s"] / r["seconds"], 2), round(r["peak_bytes"] / MIB), round(r["peak_rss_bytes"] / MIB),
+             round(r["peak_cadre_bytes"] / MIB)] for k, r in runs.items()]
+    table("cold renders (peak: of the process tree, summed per-sample VmHWM; RSS: highest summed RSS; cadre: alone)",
           ["run", "wall s", "x length", "CPU s", "CPU x length", "peak MiB", "RSS MiB", "cadre MiB"], rows)
     note = ("1920x1080 crowd clip looped over French speech, cold cache, one network (tiktok), default settings; "
-            "peak = highest summed VmHWM of the process tree at 10 Hz")
+            "peak = highest sum over the process tree of each process's VmHWM since the last 10 Hz sample")
     if lengths:
         short, long_ = runs[str(lengths[0])], runs[str(lengths[-1])]
-        slope = slope_mib_per_minute({s: runs[str(s)]["peak_hwm_sum"] for s in lengths})
-        peaks = ", ".join(f"{s} s: {runs[str(s)]['peak_hwm_sum'] / MIB:.0f} MiB" for s in lengths)
-        bench.add(check(f"peak memory, {lengths[-1]} s episode", round(long_["peak_hwm_sum"] / 2**30, 3), "<", 1.5,
+        slope = slope_mib_per_minute({s: runs[str(s)]["peak_bytes"] for s in lengths})
+        peaks = ", ".join(f"{s} s: {runs[str(s)]['peak_bytes'] / MIB:.0f} MiB" for s in lengths)
+        bench.add(check(f"peak memory, {lengths[-1]} s episode", round(long_["peak_bytes"] / 2**30, 3), "<", 1.5,
                         unit="GiB", note=f"{note}; {peaks}"))
         bench.add(check(f"peak memory, {lengths[-1]} s / {lengths[0]} s episode",
-                        round(long_["peak_hwm_sum"] / short["peak_hwm_sum"], 3), "<=", 1.2, unit="x",
-                        baseline=f"{short['peak_hwm_sum'] / MIB:.0f} MiB"))
+                        round(long_["peak_bytes"] / short["peak_bytes"], 3), "<=", 1.2, unit="x",
+                        baseline=f"{short['peak_bytes'] / MIB:.0f} MiB"))
         bench.add(info("peak memory slope", None if slope is None else round(slope, 1), unit="MiB per minute",
                        note="least squares over " + ", ".join(f"{s} s" for s in lengths)))
         bench.add(check(f"cold render of the {lengths[-1]} s episode / its length, wall",
@@ -212,7 +237,7 @@ def main() -> int:
         a = runs["appeal"]
         bench.add(check(f"cold render of a {a['seconds']} s vertical appeal, five networks / its length, wall",
                         round(a["wall_s"] / a["seconds"], 3), "<=", 1.5, unit="x",
-                        note=f"CPU time / length {a['cpu_s'] / a['seconds']:.2f}; peak {a['peak_hwm_sum'] / MIB:.0f} MiB; "
+                        note=f"CPU time / length {a['cpu_s'] / a['seconds']:.2f}; peak {a['peak_bytes'] / MIB:.0f} MiB; "
                              f"load average {a['load_average'][0]:.1f} at its end"))
     return bench.finish({"runs": runs, "durations": lengths})
 
