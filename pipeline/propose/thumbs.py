@@ -1,7 +1,9 @@
 """The pictures of ``proposals.html``: a few frames per proposal, every face masked.
 
 Each frame is decoded at 640 px on its longer side, the face detector runs on exactly that frame,
-every face it finds is padded and masked as the render masks it (:func:`pipeline.faces.masking.mask_frame`,
+whole and enlarged twice (small faces: a face 10 px tall in a thumbnail is found at 2x, at a
+lower threshold than the render's, since masking more costs nothing here), every face it finds
+is padded and masked as the render masks it (:func:`pipeline.faces.masking.mask_frame`,
 the campaign's redaction preset, mosaic if masking is off: the page is never unmasked), and only
 then is the frame shrunk to a thumbnail. A detector that cannot load or run stops the page
 (``RedactionError``): no thumbnail is ever made without it. The faces found (score 0.5 and more)
@@ -13,6 +15,7 @@ import base64
 import io
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -25,6 +28,8 @@ from pipeline.faces.settings import RedactionSettings
 SIDE = 640          # detection size (longer side)
 THUMB = 200         # thumbnail size (longer side)
 PERSON = 0.5        # a face counted as a person from this score
+QUALITY = 72        # JPEG quality of the thumbnails
+THRESHOLD = 0.2     # at most this score masks a face on the page (the render's presets use 0.3)
 
 
 @dataclass(frozen=True)
@@ -38,12 +43,14 @@ class Thumb:
         return {"at": round(self.at, 2), "faces": self.faces, "masked": self.masked}
 
 
-def _size(width: int, height: int) -> tuple[int, int]:
+def size_for(width: int, height: int) -> tuple[int, int]:
+    """Detection size of a ``width`` x ``height`` picture (640 px on its longer side, even)."""
     scale = SIDE / max(width, height)
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def _frame(path, at: float, size: tuple[int, int]) -> np.ndarray:
+def frame_at(path, at: float, size: tuple[int, int]) -> np.ndarray:
+    """The rush's picture at ``at`` seconds, ``size`` pixels, RGB (unmasked: only for detection)."""
     w, h = size
     out = run(["-ss", f"{at:.3f}", "-i", str(path), "-map", "0:v:0", "-frames:v", "1", "-vf", f"scale={w}:{h},setsar=1",
                "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:"], source=path, what="thumbnail decoding",
@@ -64,18 +71,31 @@ class Thumbnailer:
 
     def __init__(self, redaction: RedactionSettings):
         self.redaction = redaction
-        self.detector = get_detector(redaction.detector, redaction.threshold)
+        self.threshold = min(THRESHOLD, redaction.threshold)
+        self.detector = get_detector(redaction.detector, self.threshold)
+
+    def faces(self, frame: np.ndarray) -> tuple[list, list]:
+        """Every face found in ``frame`` (whole, then enlarged 2x), and those found whole."""
+        whole = self.detector.detect(frame)
+        big = cv2.resize(frame, (frame.shape[1] * 2, frame.shape[0] * 2), interpolation=cv2.INTER_LINEAR)
+        return whole + [d.scaled(0.5, 0.5) for d in self.detector.detect(big)], whole
 
     def take(self, path, at: float, width: int, height: int) -> Thumb:
-        frame = _frame(path, at, _size(width, height))
-        found = self.detector.detect(frame)
+        frame = frame_at(path, at, size_for(width, height))
+        found, whole = self.faces(frame)
         mask_frame(frame, [_padded(d.box, self.redaction.pad) for d in found], self.redaction)
-        im = Image.fromarray(frame)
-        im.thumbnail((THUMB, THUMB), Image.Resampling.LANCZOS)
+        im = shrink(frame)
         buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=72)
+        im.save(buf, "JPEG", quality=QUALITY)
         uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-        return Thumb(at, sum(d.score >= PERSON for d in found), len(found), uri)
+        return Thumb(at, sum(d.score >= PERSON for d in whole), len(found), uri)
+
+
+def shrink(frame: np.ndarray) -> Image.Image:
+    """A detection-size frame as the page shows it."""
+    im = Image.fromarray(frame)
+    im.thumbnail((THUMB, THUMB), Image.Resampling.LANCZOS)
+    return im
 
 
 def times(start: float, end: float, count: int) -> list[float]:
