@@ -20,7 +20,8 @@ import numpy as np
 from pipeline.faces.params import PARAMS
 
 Similarity = tuple[float, float, float]          # (s, tx, ty)
-MOST = 40                                       # faces of each frame the estimate looks at (highest scores)
+MOST = 24                                       # faces of each frame the estimate looks at (highest scores)
+SEEDS = 8                                       # faces of the earlier frame whose pairs are tried as the motion
 
 
 def _arrays(dets) -> tuple[np.ndarray, np.ndarray]:
@@ -38,9 +39,9 @@ def similarity(before, after) -> Similarity | None:
     pc, ps = _arrays(before)
     cc, cs = _arrays(after)
     # one hypothesis per pair (face i before, face j after): s = size ratio, t = where i lands on j
-    s = cs[None, :] / ps[:, None]                                    # (n, m)
+    s = cs[None, :] / ps[:SEEDS, None]                               # (seeds, m)
     ok = (s >= 1 / PARAMS.camera_max_zoom) & (s <= PARAMS.camera_max_zoom)
-    t = cc[None, :, :] - s[..., None] * pc[:, None, :]               # (n, m, 2)
+    t = cc[None, :, :] - s[..., None] * pc[:SEEDS, None, :]          # (seeds, m, 2)
     hs, ht = s[ok], t[ok]                                            # (k,), (k, 2)
     if not len(hs):
         return None
@@ -55,18 +56,29 @@ def similarity(before, after) -> Similarity | None:
     n = int(agree[best])
     if n < PARAMS.camera_min_faces or n < 0.5 * min(len(pc), len(cc)):
         return None
-    # refine on the faces that agree: the median scale and shift of their pairs
+    # refine on the faces that agree: least squares on their centres (faces spread over the
+    # frame tell the zoom better than their sizes do), the median size ratio for a tight group
     d = np.where(fits[best], dist[best], np.inf)
     i = np.flatnonzero(np.isfinite(d).any(axis=1))
     j = np.argmin(d[i], axis=1)
-    scale = float(np.median(cs[j] / ps[i]))
-    shift = np.median(cc[j] - scale * pc[i], axis=0)
+    p, c = pc[i], cc[j]
+    dp, dc = p - p.mean(axis=0), c - c.mean(axis=0)
+    spread = float((dp * dp).sum())
+    if spread > len(i) * (2 * float(np.median(ps[i]))) ** 2:
+        scale = float((dp * dc).sum() / spread)
+    else:
+        scale = float(np.median(cs[j] / ps[i]))
+    shift = c.mean(axis=0) - scale * p.mean(axis=0)
     return scale, float(shift[0]), float(shift[1])
 
 
 def compose(a: Similarity, b: Similarity) -> Similarity:
     """``a`` then ``b``."""
     return b[0] * a[0], b[0] * a[1] + b[1], b[0] * a[2] + b[2]
+
+
+def _inverse(a: Similarity) -> Similarity:
+    return 1 / a[0], -a[1] / a[0], -a[2] / a[0]
 
 
 def carried(box, sim: Similarity) -> list[float]:
@@ -91,6 +103,27 @@ class CameraPath:
         self._frames.append(frame)
         self._steps.append(step)
         self._dets = dets
+
+    def along(self, frame: int, box, horizon: int, forward: bool = True) -> list[list[float]]:
+        """``[frame, x0, y0, x1, y1]`` rows: ``box`` at ``frame`` (a frame added) carried along the
+        camera's motion to each frame holding faces within ``horizon`` frames after it (before it
+        when not ``forward``), as far as the motion is known and the box is in the frame: where a
+        still face the detector lost has gone."""
+        if frame not in self._frames:
+            return []
+        k = self._frames.index(frame)
+        total: Similarity = (1.0, 0.0, 0.0)
+        out = []
+        for k2 in (range(k + 1, len(self._frames)) if forward else range(k - 1, -1, -1)):
+            step = self._steps[k2 if forward else k2 + 1]
+            if abs(self._frames[k2] - frame) > horizon or step is None:
+                break
+            total = compose(total, step if forward else _inverse(step))
+            x0, y0, x1, y1 = carried(box, total)
+            if x1 <= 0 or y1 <= 0 or x0 >= 1 or y0 >= 1:
+                break                   # carried out of the frame
+            out.append([self._frames[k2], x0, y0, x1, y1])
+        return out
 
     def since(self, frame: int) -> Similarity | None:
         """The motion from ``frame`` (a frame added before) to the last frame added, or None

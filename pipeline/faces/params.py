@@ -57,6 +57,8 @@ class FaceParams:
     camera_min_faces: int = 3          # faces that must agree on one motion (fewer: no camera motion is read)
     camera_max_zoom: float = 2.5       # largest zoom between two analysed frames holding faces
     camera_fit: float = 0.5            # centre distance (face sizes) and size change of a face carried onto a face
+    # tracking.py (render-time shaping, declared here as every tunable added for issue 29)
+    jump_sweep: float = 0.25           # between keyframes that jumped, the path swept this share either side
 
     def key(self) -> str:
         return make_key(asdict(self))

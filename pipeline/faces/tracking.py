@@ -26,6 +26,7 @@ from pipeline.source.normalize import FPS
 
 GROWTH = 0.02          # box growth per frame away from a detection (uncertainty of the motion)
 JUMP = 0.2             # box sizes a frame between keyframes beyond which the frames between take both boxes
+SWEEP = PARAMS.jump_sweep   # ... and the path swept this share of the way either side of the interpolated box
 WEAK_SCORE = 0.5       # a detection scoring under this is placed less precisely ...
 WEAK_GROWTH = 0.5      # ... and its box grows by up to this share (score 0): 1.2x at the 0.3 threshold
 MAX_SPEED = 0.15       # cap on extrapolated speed, in box sizes per frame
@@ -46,6 +47,9 @@ class Track:
     frames: list[int] = field(default_factory=list)
     boxes: list[list[float]] = field(default_factory=list)    # [x0, y0, x1, y1] in 0..1
     scores: list[float] = field(default_factory=list)
+    # [frame, x0, y0, x1, y1]: the first / last box carried along the camera's motion (camera.py)
+    carry_before: list[list[float]] = field(default_factory=list)
+    carry_after: list[list[float]] = field(default_factory=list)
 
     @property
     def first(self) -> int:
@@ -71,12 +75,17 @@ class Track:
         return np.clip(v, -cap, cap)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "frames": self.frames, "boxes": [[round(v, 5) for v in b] for b in self.boxes],
-                "scores": [round(s, 3) for s in self.scores]}
+        out = {"id": self.id, "frames": self.frames, "boxes": [[round(v, 5) for v in b] for b in self.boxes],
+               "scores": [round(s, 3) for s in self.scores]}
+        for k in ("carry_before", "carry_after"):
+            if getattr(self, k):
+                out[k] = [[int(r[0]), *(round(v, 5) for v in r[1:])] for r in getattr(self, k)]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "Track":
-        return cls(d["id"], list(d["frames"]), [list(b) for b in d["boxes"]], list(d["scores"]))
+        return cls(d["id"], list(d["frames"]), [list(b) for b in d["boxes"]], list(d["scores"]),
+                   [list(r) for r in d.get("carry_before", [])], [list(r) for r in d.get("carry_after", [])])
 
 
 def _span(track: Track, extend: int, frame_count: int, cuts: tuple[int, ...] = (), step: int = 1) -> tuple[int, int]:
@@ -155,6 +164,9 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
                       [f], [list(d.box)], [d.score])
             tracks.append(t)
             live.append(t)
+    for t in tracks:
+        t.carry_before = path.along(t.first, t.boxes[0], max_gap, forward=False)
+        t.carry_after = path.along(t.last, t.boxes[-1], max_gap)
     return tracks
 
 
@@ -247,42 +259,66 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int,
         return frames, np.zeros((0, 4))
     inside = np.clip(frames, kf[0], kf[-1])
     boxes = np.stack([np.interp(inside, kf, kb[:, j]) for j in range(4)], axis=1)
-    boxes = _jumps_covered(boxes, inside, kf, kb)
+    boxes, extra, at = _jumps_covered(boxes, inside, kf, kb)
     # distance to the nearest keyframe: how far the box was guessed
     pos = np.searchsorted(kf, frames)
     prev_d = np.abs(frames - kf[np.clip(pos - 1, 0, len(kf) - 1)])
     next_d = np.abs(kf[np.clip(pos, 0, len(kf) - 1)] - frames)
     dist = np.minimum(prev_d, next_d).astype(np.float64)
-    # beyond the ends: union of the held end box and the box carried along the velocity
-    for mask, at, end, v in ((frames < kf[0], kf[0], kb[0], track.velocity(False)),
-                             (frames > kf[-1], kf[-1], kb[-1], track.velocity(True))):
+    # beyond the ends: union of the held end box and the box carried along the velocity; and, as
+    # a box of its own (their union would span the frame in a fast pan), the end box carried along
+    # the camera's motion (camera.py)
+    for mask, end_frame, end, v, carry in ((frames < kf[0], kf[0], kb[0], track.velocity(False), track.carry_before),
+                                           (frames > kf[-1], kf[-1], kb[-1], track.velocity(True), track.carry_after)):
         if mask.any():
-            dt = (frames[mask] - at)[:, None]
+            dt = (frames[mask] - end_frame)[:, None]
             moved = end[None, :] + v[None, :] * dt
             held = np.broadcast_to(end, moved.shape)
             boxes[mask] = np.concatenate([np.minimum(held[:, :2], moved[:, :2]),
                                           np.maximum(held[:, 2:], moved[:, 2:])], axis=1)
+            if carry:
+                rows = sorted([[end_frame, *end], *carry], key=lambda r: r[0])
+                af, ab = np.array([r[0] for r in rows], float), np.array([r[1:] for r in rows], float)
+                sel = np.flatnonzero(mask & (frames >= af[0]) & (frames <= af[-1]))
+                extra.append(np.stack([np.interp(frames[sel], af, ab[:, j]) for j in range(4)], axis=1))
+                at.append(sel)
     # a weak detection is placed less precisely (a low-scored box slides down a face in a crowd)
     scores = np.asarray(track.scores, dtype=np.float64)
     weak = 1.0 + WEAK_GROWTH * np.clip((WEAK_SCORE - scores) / WEAK_SCORE, 0.0, 1.0)
-    return frames, _grow(_upright(boxes), pad * (1.0 + GROWTH * dist) * np.interp(inside, kf, weak))
+    scale = pad * (1.0 + GROWTH * dist) * np.interp(inside, kf, weak)
+    if extra:                  # rows in frame order, the carried box after the frame's other box
+        idx = np.concatenate(at)
+        order = np.argsort(np.r_[np.arange(len(frames)), idx], kind="stable")
+        frames = np.r_[frames, frames[idx]][order]
+        boxes = np.concatenate([boxes, *extra])[order]
+        scale = np.r_[scale, scale[idx]][order]
+    return frames, _grow(_upright(boxes), scale)
 
 
-def _jumps_covered(boxes: np.ndarray, inside: np.ndarray, kf: np.ndarray, kb: np.ndarray) -> np.ndarray:
+def _jumps_covered(boxes: np.ndarray, inside: np.ndarray, kf: np.ndarray, kb: np.ndarray):
     """Between two keyframes whose boxes moved more than :data:`JUMP` box sizes a frame, the face
-    may be anywhere between them (or the two are neighbours of a crowd, swapped): the frames in
-    between take the union of both boxes instead of a box halfway."""
+    moved unevenly or the two are neighbours of a crowd, swapped. The frames in between take the
+    path swept from :data:`SWEEP` of the way before to as far after the interpolated box, and, as
+    boxes of their own, both keyframes' boxes (a swapped neighbour stayed where it was). The union
+    of both boxes, drawn before, spans the frame in a fast pan (a box 60 faces wide for a face
+    moving 4 of its sizes a frame). Returns the boxes and the extra rows' boxes and indices."""
+    extra, at = [], []
     if len(kf) < 2:
-        return boxes
+        return boxes, extra, at
     gap = np.diff(kf)
     size = np.maximum(np.maximum(kb[:, 2] - kb[:, 0], kb[:, 3] - kb[:, 1]), 1e-6)
     centre = (kb[:, :2] + kb[:, 2:]) / 2
     moved = np.hypot(*(centre[1:] - centre[:-1]).T) / np.minimum(size[1:], size[:-1])
     jumps = np.nonzero((gap > 1) & (moved > JUMP * gap))[0]
     for i in jumps:
-        between = (inside > kf[i]) & (inside < kf[i + 1])
-        boxes[between] = np.r_[np.minimum(kb[i, :2], kb[i + 1, :2]), np.maximum(kb[i, 2:], kb[i + 1, 2:])]
-    return boxes
+        between = np.flatnonzero((inside > kf[i]) & (inside < kf[i + 1]))
+        u = (inside[between] - kf[i]) / gap[i]
+        a, b = np.clip(u - SWEEP, 0, 1)[:, None], np.clip(u + SWEEP, 0, 1)[:, None]
+        early, late = kb[i] + (kb[i + 1] - kb[i]) * a, kb[i] + (kb[i + 1] - kb[i]) * b
+        boxes[between] = np.concatenate([np.minimum(early[:, :2], late[:, :2]), np.maximum(early[:, 2:], late[:, 2:])], axis=1)
+        extra += [np.broadcast_to(kb[i], (len(between), 4)), np.broadcast_to(kb[i + 1], (len(between), 4))]
+        at += [between, between]
+    return boxes, extra, at
 
 
 def _unclipped(kb: np.ndarray) -> np.ndarray:
