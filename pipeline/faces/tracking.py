@@ -1,13 +1,16 @@
-"""Face tracks: detections linked across frames, and the mask box of each track at any frame.
+"""The mask box of each face track at any frame (tracks are linked in ``linking.py``).
 
 Detections arrive on every k-th frame (and small faces only on tile frames). A track keeps its
 keyframes (frame, raw box, score) in normalised 0..1 coordinates of the clip frame. The mask box at
 frame ``i`` is then:
 
 - between two keyframes: linear interpolation, grown by ``GROWTH`` per frame of distance to the
-  nearest keyframe, so a face that moves unevenly between detections stays inside;
-- up to ``extend`` frames before the first / after the last keyframe: the end box, held and also
-  carried along the track's velocity (their union), growing the same way;
+  nearest keyframe, so a face that moves unevenly between detections stays inside; between two
+  keyframes that jumped (more than ``JUMP`` box sizes a frame), the path swept ``SWEEP`` of the
+  way either side, and both keyframe boxes as boxes of their own;
+- up to ``extend`` frames before the first / after the last keyframe, never across a shot cut:
+  the end box, held and also carried along the track's velocity (their union), growing the same
+  way; and, as a box of its own, the end box carried along the camera's motion (``camera.py``);
 - made at least ``MIN_ASPECT`` times as tall as wide, then padded ``pad`` times around its centre.
 
 Nothing is ever left out between detections, so detecting every k-th frame cannot open a gap.
@@ -19,8 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.faces.camera import CameraPath, carried
-from pipeline.faces.detectors.base import Detection
+from pipeline.faces.linking import MATCH_DISTANCE, SIZE_RATIO, Track, link  # noqa: F401 (read from here)
 from pipeline.faces.params import PARAMS
 from pipeline.source.normalize import FPS
 
@@ -29,63 +31,11 @@ JUMP = 0.2             # box sizes a frame between keyframes beyond which the fr
 SWEEP = PARAMS.jump_sweep   # ... and the path swept this share of the way either side of the interpolated box
 WEAK_SCORE = 0.5       # a detection scoring under this is placed less precisely ...
 WEAK_GROWTH = 0.5      # ... and its box grows by up to this share (score 0): 1.2x at the 0.3 threshold
-MAX_SPEED = 0.15       # cap on extrapolated speed, in box sizes per frame
-MATCH_DISTANCE = PARAMS.match_distance   # centre distance, in box sizes, to link a detection to a track
-SIZE_RATIO = PARAMS.size_ratio       # largest size change between linked detections
 EDGE = 0.015           # a box this close to the frame border (a few detector pixels) belongs to a cut face
 CUT_GROWTH = 1.25      # a cut face's box is given this much more than the track's whole-face size
 MIN_ASPECT = 1.2       # a face box is at least 1.2 times as tall as wide (small detections come out squat)
 CHUNK = 256            # frames of mask boxes computed at once
 CHUNKS = 4             # chunks a FaceTracks keeps (the most recently made)
-
-
-@dataclass
-class Track:
-    """One face over time: keyframes in normalised coordinates."""
-
-    id: str
-    frames: list[int] = field(default_factory=list)
-    boxes: list[list[float]] = field(default_factory=list)    # [x0, y0, x1, y1] in 0..1
-    scores: list[float] = field(default_factory=list)
-    # [frame, x0, y0, x1, y1]: the first / last box carried along the camera's motion (camera.py)
-    carry_before: list[list[float]] = field(default_factory=list)
-    carry_after: list[list[float]] = field(default_factory=list)
-
-    @property
-    def first(self) -> int:
-        return self.frames[0]
-
-    @property
-    def last(self) -> int:
-        return self.frames[-1]
-
-    def best(self) -> int:
-        """Index of the keyframe with the highest score (the face the reviewer should see)."""
-        return int(np.argmax(self.scores))
-
-    def velocity(self, at_end: bool) -> np.ndarray:
-        """Per-frame change of the box at one end of the track, capped at ``MAX_SPEED``."""
-        if len(self.frames) < 2:
-            return np.zeros(4)
-        a, b = (-2, -1) if at_end else (0, 1)
-        dt = self.frames[b] - self.frames[a]
-        v = (np.asarray(self.boxes[b]) - np.asarray(self.boxes[a])) / max(dt, 1)
-        size = max(_size(self.boxes[a if not at_end else b]), 1e-6)
-        cap = MAX_SPEED * size
-        return np.clip(v, -cap, cap)
-
-    def to_dict(self) -> dict:
-        out = {"id": self.id, "frames": self.frames, "boxes": [[round(v, 5) for v in b] for b in self.boxes],
-               "scores": [round(s, 3) for s in self.scores]}
-        for k in ("carry_before", "carry_after"):
-            if getattr(self, k):
-                out[k] = [[int(r[0]), *(round(v, 5) for v in r[1:])] for r in getattr(self, k)]
-        return out
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Track":
-        return cls(d["id"], list(d["frames"]), [list(b) for b in d["boxes"]], list(d["scores"]),
-                   [list(r) for r in d.get("carry_before", [])], [list(r) for r in d.get("carry_after", [])])
 
 
 def _span(track: Track, extend: int, frame_count: int, cuts: tuple[int, ...] = (), step: int = 1) -> tuple[int, int]:
@@ -103,135 +53,6 @@ def _span(track: Track, extend: int, frame_count: int, cuts: tuple[int, ...] = (
         if j < len(cuts):
             hi = min(hi, cuts[j] - 1)
     return lo, hi
-
-
-def _size(box) -> float:
-    return max(box[2] - box[0], box[3] - box[1])
-
-
-def _centre(box) -> tuple[float, float]:
-    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-
-
-def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
-    """Link per-frame detections (normalised boxes) into tracks.
-
-    Detections are matched to each live track's predicted box by the assignment of least total
-    centre distance (greedy nearest-first swapped neighbouring small faces of a group moving
-    together, and the interpolation between swapped keyframes then left both uncovered halfway);
-    a track dies after ``max_gap`` frames without a detection. Ids are ``t<first frame>-<x%>-<y%>`` so they stay the
-    same for the same analysis and never silently point at another face when it changes.
-    """
-    tracks: list[Track] = []
-    live: list[Track] = []
-    path = CameraPath()
-    for f in sorted(detections):
-        live = [t for t in live if f - t.last <= max_gap]
-        dets = sorted(detections[f], key=lambda d: -d.score)
-        path.add(f, dets)
-        pairs = []
-        for ti, t in enumerate(live):
-            # where the face should be: along its own velocity, and along the camera's motion
-            preds = [np.asarray(t.boxes[-1]) + t.velocity(True) * (f - t.last)]
-            sim = path.since(t.last)
-            if sim is not None:
-                preds.append(np.asarray(carried(t.boxes[-1], sim)))
-            best = {}
-            for pred in preds:
-                ps = max(_size(pred), 1e-6)
-                pc = _centre(pred)
-                for di, d in enumerate(dets):
-                    ds = _size(d.box)
-                    if not (1 / SIZE_RATIO <= ds / ps <= SIZE_RATIO):
-                        continue
-                    dc = _centre(d.box)
-                    dist = np.hypot(dc[0] - pc[0], dc[1] - pc[1]) / max(ps, ds)
-                    if dist <= MATCH_DISTANCE and dist < best.get(di, np.inf):
-                        best[di] = dist
-            pairs += [(dist, ti, di) for di, dist in best.items()]
-        used_d = set()
-        for ti, di in _assignment(pairs):
-            used_d.add(di)
-            t, d = live[ti], dets[di]
-            t.frames.append(f)
-            t.boxes.append(list(d.box))
-            t.scores.append(d.score)
-        for di, d in enumerate(dets):
-            if di in used_d:
-                continue
-            cx, cy = _centre(d.box)
-            t = Track(_unique_id(f"t{f:05d}-{round(cx * 100):02d}-{round(cy * 100):02d}", tracks),
-                      [f], [list(d.box)], [d.score])
-            tracks.append(t)
-            live.append(t)
-    for t in tracks:
-        t.carry_before = path.along(t.first, t.boxes[0], max_gap, forward=False)
-        t.carry_after = path.along(t.last, t.boxes[-1], max_gap)
-    return tracks
-
-
-def _assignment(pairs: list[tuple[float, int, int]]) -> list[tuple[int, int]]:
-    """``(track, detection)`` pairs from the allowed ``(distance, track, detection)`` pairs: the
-    most pairs, then the least total distance (Hungarian method on the pairs' rows and columns)."""
-    if not pairs:
-        return []
-    rows = sorted({t for _, t, _ in pairs})
-    cols = sorted({d for _, _, d in pairs})
-    n = max(len(rows), len(cols))
-    big = 1e6                                   # a forbidden pair: used only when nothing else fits
-    cost = np.full((n, n), big)
-    for dist, t, d in pairs:
-        cost[rows.index(t), cols.index(d)] = dist
-    match = _hungarian(cost)
-    return [(rows[r], cols[c]) for r, c in enumerate(match)
-            if r < len(rows) and c < len(cols) and cost[r, c] < big]
-
-
-def _hungarian(cost: np.ndarray) -> list[int]:
-    """Column assigned to each row of a square cost matrix, least total cost (O(n^3))."""
-    n = cost.shape[0]
-    u, v = np.zeros(n + 1), np.zeros(n + 1)
-    p, way = np.zeros(n + 1, dtype=int), np.zeros(n + 1, dtype=int)
-    for i in range(1, n + 1):
-        p[0], j0 = i, 0
-        minv = np.full(n + 1, np.inf)
-        used = np.zeros(n + 1, dtype=bool)
-        while True:
-            used[j0] = True
-            i0 = p[j0]
-            free = ~used[1:]
-            cur = cost[i0 - 1] - u[i0] - v[1:]
-            better = free & (cur < minv[1:])
-            minv[1:][better] = cur[better]
-            way[1:][better] = j0
-            cand = np.where(free, minv[1:], np.inf)
-            j1 = int(np.argmin(cand)) + 1
-            delta = cand[j1 - 1]
-            u[p[used]] += delta
-            v[used] -= delta
-            minv[1:][free] -= delta
-            j0 = j1
-            if p[j0] == 0:
-                break
-        while j0:
-            j1 = way[j0]
-            p[j0] = p[j1]
-            j0 = j1
-    out = [0] * n
-    for j in range(1, n + 1):
-        out[p[j] - 1] = j - 1
-    return out
-
-
-def _unique_id(base: str, tracks: list[Track]) -> str:
-    ids = {t.id for t in tracks}
-    if base not in ids:
-        return base
-    n = 2
-    while f"{base}-{n}" in ids:
-        n += 1
-    return f"{base}-{n}"
-
 
 def _grow(boxes: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """Scale boxes (N, 4) about their centres by ``factor`` (N,)."""
@@ -280,7 +101,7 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int,
                 rows = sorted([[end_frame, *end], *carry], key=lambda r: r[0])
                 af, ab = np.array([r[0] for r in rows], float), np.array([r[1:] for r in rows], float)
                 sel = np.flatnonzero(mask & (frames >= af[0]) & (frames <= af[-1]))
-                extra.append(np.stack([np.interp(frames[sel], af, ab[:, j]) for j in range(4)], axis=1))
+                extra.append(_swept(frames[sel].astype(float), af, ab))
                 at.append(sel)
     # a weak detection is placed less precisely (a low-scored box slides down a face in a crowd)
     scores = np.asarray(track.scores, dtype=np.float64)
@@ -312,13 +133,23 @@ def _jumps_covered(boxes: np.ndarray, inside: np.ndarray, kf: np.ndarray, kb: np
     jumps = np.nonzero((gap > 1) & (moved > JUMP * gap))[0]
     for i in jumps:
         between = np.flatnonzero((inside > kf[i]) & (inside < kf[i + 1]))
-        u = (inside[between] - kf[i]) / gap[i]
-        a, b = np.clip(u - SWEEP, 0, 1)[:, None], np.clip(u + SWEEP, 0, 1)[:, None]
-        early, late = kb[i] + (kb[i + 1] - kb[i]) * a, kb[i] + (kb[i + 1] - kb[i]) * b
-        boxes[between] = np.concatenate([np.minimum(early[:, :2], late[:, :2]), np.maximum(early[:, 2:], late[:, 2:])], axis=1)
+        boxes[between] = _swept(inside[between].astype(float), kf[i:i + 2].astype(float), kb[i:i + 2])
         extra += [np.broadcast_to(kb[i], (len(between), 4)), np.broadcast_to(kb[i + 1], (len(between), 4))]
         at += [between, between]
     return boxes, extra, at
+
+
+def _swept(frames: np.ndarray, af: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """Boxes at ``frames`` between the known boxes ``ab`` at ``af`` (ascending): the path swept
+    from :data:`SWEEP` of the way before to as far after the interpolated box, within each step
+    (a fast face does not move evenly between two sightings)."""
+    k = np.clip(np.searchsorted(af, frames, side="right") - 1, 0, max(len(af) - 2, 0))
+    if len(af) < 2:
+        return np.broadcast_to(ab[0], (len(frames), 4)).copy()
+    u = ((frames - af[k]) / np.maximum(af[k + 1] - af[k], 1e-9))[:, None]
+    step = ab[k + 1] - ab[k]
+    early, late = ab[k] + step * np.clip(u - SWEEP, 0, 1), ab[k] + step * np.clip(u + SWEEP, 0, 1)
+    return np.concatenate([np.minimum(early[:, :2], late[:, :2]), np.maximum(early[:, 2:], late[:, 2:])], axis=1)
 
 
 def _unclipped(kb: np.ndarray) -> np.ndarray:
