@@ -249,3 +249,21 @@ def test_a_rush_path_may_not_leave_the_rushes_folder_and_a_moved_root_is_named(t
     (campaign / "campaign.toml").write_text("")
     line = one_error(CliRunner().invoke(main, ["render", str(campaign / "ep")]))
     assert "declares no rushes folder" in line
+
+
+def test_sound_events_a_siren_and_a_bang_but_not_a_voice(tmp_path):
+    """A wailing tone (800 +- 200 Hz) is a siren, a burst after quiet is a loud change; a voice is neither."""
+    from pipeline.core.ffmpeg import run
+    from pipeline.propose.listen import listen
+    from pipeline.propose.options import ListenOptions
+
+    siren = "0.3*sin(2*PI*(800*t-200*cos(2*PI*0.5*t)/(2*PI*0.5)))*between(t,3,7)"
+    bang = "0.6*(random(0)*2-1)*between(t,11,11.6)"
+    wav = tmp_path / "events.wav"
+    run(["-f", "lavfi", "-i", f"aevalsrc='{siren}+{bang}+0.001*(random(1)*2-1)':s=16000:d=14", str(wav)],
+        source=wav, what="fixture")
+    events = listen(wav, ListenOptions()).events
+    assert [k for t, k in events if 2.5 <= t <= 7 and k == "siren"], events
+    assert [k for t, k in events if 10.5 <= t <= 12 and k == "loud change"], events
+    if (MEDIA / PASSAGES["fleurs1"]).is_file():
+        assert not listen(MEDIA / PASSAGES["fleurs1"], ListenOptions()).events

@@ -42,6 +42,8 @@ def test_an_accepted_proposal_renders_as_the_same_trims_by_hand(tmp_path):
     result = runner.invoke(main, ["propose", str(rushes), "-o", str(campaign), "--accept", proposal["id"]])
     assert result.exit_code == 0, result.output
     accepted = campaign / proposal["id"]
+    with open(campaign / "campaign.toml", "a") as fh:     # the networks status will look at
+        fh.write('networks = ["snapchat"]\n')
 
     hand = tmp_path / "by-hand" / "episode"
     hand.mkdir(parents=True)
