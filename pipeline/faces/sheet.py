@@ -41,12 +41,7 @@ def _frames(span, wanted: set[int], width: int):
     time as they are decoded (holding them all cost a frame per face track: gigabytes for a crowd)."""
     if not wanted:
         return
-    step = math.gcd(*wanted) or 1
-    for index, frame in read_frames(span, width=min(width, span.info.width), every=step):
-        if index in wanted:
-            yield index, frame
-        if index >= max(wanted):
-            break
+    yield from read_frames(span, width=min(width, span.info.width), only=wanted)
 
 
 def _published(frame: np.ndarray, ft: FaceTracks, index: int, overrides, settings) -> np.ndarray:

@@ -8,7 +8,7 @@ ffmpeg applies phone rotation metadata itself (autorotate) before these filters;
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,8 +73,9 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
-def video_input(span: ClipSpan, size: tuple[int, int] | None = None):
-    """ffmpeg-python video stream of ``span`` normalised and scaled to ``size`` (default: working size)."""
+def video_input(span: ClipSpan, size: tuple[int, int] | None = None, frames: Collection[int] | None = None):
+    """ffmpeg-python video stream of ``span`` normalised and scaled to ``size`` (default: working size);
+    with ``frames``, only those frames (indices of the normalised clip), chosen before they are scaled."""
     inp = media_input(str(span.path), span.take, ss=f"{span.start:.3f}", t=f"{span.duration:.3f}", **ffmpeg_input_options())
     v = inp.video
     if span.info.hdr:
@@ -89,7 +90,11 @@ def video_input(span: ClipSpan, size: tuple[int, int] | None = None):
     # start_time=0: a video stream that starts after the audio (a start-time offset) holds its
     # first picture until it begins, as a player shows it, so picture and sound stay in sync
     hold = {"start_time": 0} if _video_late(span.info) else {}
-    v = (v.filter("fps", FPS, **hold).filter("scale", w, h, flags="bicubic", in_range=in_range, out_range="tv")
+    v = v.filter("fps", FPS, **hold)
+    if frames is not None:   # the stream ends after the last one: the decoder stops there
+        v = (v.filter("trim", end_frame=max(frames) + 1)
+              .filter("select", "+".join(f"eq(n,{i})" for i in sorted(frames))))
+    v = (v.filter("scale", w, h, flags="bicubic", in_range=in_range, out_range="tv")
           .filter("setsar", 1).filter("format", "yuv420p"))
     return v
 
@@ -131,15 +136,19 @@ def analysis_size(info: MediaInfo, width: int) -> tuple[int, int]:
     return _even(width), _even(width * info.height / info.width)
 
 
-def read_frames(span: ClipSpan, width: int = 640, every: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+def read_frames(span: ClipSpan, width: int = 640, every: int = 1,
+                only: Collection[int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(frame_index, rgb_array)`` of the normalised clip at analysis resolution.
 
-    ``every=k`` yields every k-th frame (indices still count all frames). Frames stream from
-    ffmpeg one at a time, so memory does not grow with clip length.
+    ``every=k`` yields every k-th frame (indices still count all frames); ``only`` (non-empty)
+    yields those frames alone, which ffmpeg picks before scaling them (a contact sheet's tiles:
+    every other frame is decoded, never scaled, converted or piped). Frames stream from ffmpeg one
+    at a time, so memory does not grow with clip length.
     """
     w, h = analysis_size(span.info, width)
-    stream = video_input(span, (w, h))
-    if every > 1:
+    stream = video_input(span, (w, h), frames=only)
+    indices = iter(sorted(only)) if only is not None else None
+    if every > 1 and only is None:
         stream = stream.filter("select", f"not(mod(n,{every}))")
     args = compile_graph(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough"))
     proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -150,7 +159,7 @@ def read_frames(span: ClipSpan, width: int = 640, every: int = 1) -> Iterator[tu
             buf = proc.stdout.read(size)
             if len(buf) < size:
                 break
-            yield index, np.frombuffer(buf, np.uint8).reshape(h, w, 3)
+            yield (index if indices is None else next(indices)), np.frombuffer(buf, np.uint8).reshape(h, w, 3)
             index += every
     finally:
         proc.stdout.close()
