@@ -23,6 +23,7 @@ from pipeline.core.threads import ffmpeg_input_options
 from pipeline.faces.detectors import release as release_detectors
 from pipeline.reframe import OUT_H, OUT_W, Reframer
 from pipeline.source.normalize import FPS, ClipSpan, video_input
+from pipeline.speech.engines import release as release_engines
 
 MaskFn = Callable[[int, np.ndarray], bool]     # (episode frame index, RGB frame) -> changed?
 Progress = Callable[[int, int], None]          # (frames done, frames total)
@@ -138,9 +139,10 @@ def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source
 def release_memory() -> None:
     """Before the encode, which runs two ffmpeg processes beside this one (the render's peak is
     the sum of all three): drop the face detector's networks (their arenas held about 350 MB after
-    a 1080p analysis) and hand what the analysis freed (Whisper's buffers, decoded frames, the
-    contact sheet) back to the system, which glibc otherwise keeps."""
+    a 1080p analysis) and the Whisper model, and hand what the analysis freed (Whisper's buffers,
+    decoded frames, the contact sheet) back to the system, which glibc otherwise keeps."""
     release_detectors()
+    release_engines()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):   # not glibc: nothing to hand back this way

@@ -22,10 +22,16 @@ for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ[_var] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-__all__ = ["ENGINES", "Engine", "EngineResult", "TranscribeOptions", "load_engine"]
+__all__ = ["ENGINES", "Engine", "EngineResult", "TranscribeOptions", "load_engine", "release"]
 
 
 _LOADED: dict[tuple, Engine] = {}
+
+
+def release() -> None:
+    """Drop the loaded models (before the encode: the render's peak is this process plus its
+    ffmpeg processes); the next :func:`load_engine` loads again."""
+    _LOADED.clear()
 
 
 def load_engine(options: TranscribeOptions) -> Engine:
