@@ -35,7 +35,7 @@ from pipeline.post.pack import warnings as post_warnings
 from pipeline.post.provenance import preflight
 from pipeline.published import published_frames, strip_frames
 from pipeline.reframe import STRATEGIES
-from pipeline.render import encode_master
+from pipeline.render import encode_master, release_memory
 from pipeline.report import measure_output
 from pipeline.signoff import audit_log
 from pipeline.signoff.approval import (
@@ -280,6 +280,7 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     streams = audio_streams(episode, events)
     with cache.recording() as served:
         setup = plan_master(prepared, staging, events)
+    release_memory()   # the analysis is done: its networks and Whisper are dead weight from here (issue 29)
     plan = setup.plan
     for line in orientation_notes(a.faces for a in setup.analyses):   # a camera mounted upside down or sideways
         events("warning", message=line)
