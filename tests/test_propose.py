@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from pipeline import TranscribeOptions, transcribe
 from pipeline.cli import main
 from pipeline.core.cache import cache_dir
+from tests.conftest import tree_hashes
 from tests.test_propose_media import MEDIA, PASSAGES, SPOKEN, build_rush, need_media
 
 slow = pytest.mark.slow    # real Whisper on a 94 s rush, real CenterFace
@@ -40,8 +41,10 @@ def spoken(tmp_path_factory, models):
     rushes = root / "rushes"
     rushes.mkdir()
     passages = build_rush(rushes / "patrol.mp4", SPOKEN)
+    before = tree_hashes(rushes)
     result = CliRunner().invoke(main, ["propose", str(rushes), "-o", str(root / "campaign"), "-n", "snapchat"])
     assert result.exit_code == 0, result.output
+    assert tree_hashes(rushes) == before      # the rushes are only read: nothing written, nothing changed
     data = json.loads((root / "campaign" / "proposals.json").read_text())
     return {"root": root, "rushes": rushes, "rush": rushes / "patrol.mp4", "passages": passages, "data": data,
             "output": result.output}
