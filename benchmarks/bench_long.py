@@ -28,6 +28,7 @@ CPU-time ratio, which a busy neighbour disturbs less than the wall time.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -45,7 +46,7 @@ from benchmarks.bench_render import (  # noqa: E402
     make_episode,
     slope_mib_per_minute,
 )
-from benchmarks.common import SHARED_MEDIA, Benchmark, check, info, table  # noqa: E402
+from benchmarks.common import RESULTS, SHARED_MEDIA, Benchmark, check, info, table  # noqa: E402
 from pipeline.core.ffmpeg import run  # noqa: E402
 
 CADRE = [sys.executable, "-m", "pipeline.cli"]
@@ -185,6 +186,8 @@ def main() -> int:
     ap.add_argument("--no-appeal", action="store_true", help="skip the five-network appeal")
     ap.add_argument("--no-episodes", action="store_true", help="only the appeal")
     ap.add_argument("--work", type=Path, help="folder for the sources (kept and reused); default: a temporary one")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the record's earlier runs of the lengths (or appeal) not run now")
     args = ap.parse_args()
     if not FACES_VIDEO.is_file() or not SPEECH.is_dir():
         print(f"bench_long: the shared real media ({SHARED_MEDIA}) is missing", file=sys.stderr)
@@ -211,6 +214,13 @@ def main() -> int:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
 
+    if args.merge:   # the record's earlier runs (this version's), those run now replacing theirs
+        try:
+            earlier = json.loads((RESULTS / "long.json").read_text())["details"]["runs"]
+        except (OSError, ValueError, KeyError):
+            earlier = {}
+        runs = {**{k: r for k, r in earlier.items() if "peak_bytes" in r}, **runs}
+        lengths = sorted(int(k) for k in runs if k != "appeal")
     rows = [[k if k == "appeal" else f"{k} s", r["wall_s"], round(r["wall_s"] / r["seconds"], 2), r["cpu_s"],
              round(r["cpu_s"] / r["seconds"], 2), round(r["peak_bytes"] / MIB), round(r["peak_rss_bytes"] / MIB),
              round(r["peak_cadre_bytes"] / MIB)] for k, r in runs.items()]
