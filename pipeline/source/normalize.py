@@ -93,10 +93,19 @@ def video_input(span: ClipSpan, size: tuple[int, int] | None = None, frames: Col
     v = v.filter("fps", FPS, **hold)
     if frames is not None:   # the stream ends after the last one: the decoder stops there
         v = (v.filter("trim", end_frame=max(frames) + 1)
-              .filter("select", "+".join(f"eq(n,{i})" for i in sorted(frames))))
+              .filter("select", _one_of(sorted(frames))))
     v = (v.filter("scale", w, h, flags="bicubic", in_range=in_range, out_range="tv")
           .filter("setsar", 1).filter("format", "yuv420p"))
     return v
+
+
+def _one_of(frames: list[int]) -> str:
+    """An ffmpeg expression true at the frames ``frames`` (sorted) alone: a balanced tree of
+    ``if(lt(n,k),...)``, since a sum of a hundred-odd ``eq`` terms fails to parse (ENOMEM)."""
+    if len(frames) == 1:
+        return f"eq(n,{frames[0]})"
+    mid = len(frames) // 2
+    return f"if(lt(n,{frames[mid]}),{_one_of(frames[:mid])},{_one_of(frames[mid:])})"
 
 
 def turn(v, degrees: int):
