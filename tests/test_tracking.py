@@ -158,3 +158,19 @@ def test_one_walking_face_is_no_camera_motion():
     assert similarity(_zooming_crowd(0)[:2], _zooming_crowd(1)[:2]) is None
     s = similarity(_zooming_crowd(0), _zooming_crowd(1))
     assert s is not None and abs(s[0] - 1.12) < 0.01
+
+
+def test_one_face_found_by_two_tracks_is_masked_once_and_neighbours_stay_apart():
+    """Two overlapping boxes of one face become their union (a second mosaic over the first cut it
+    into finer cells); faces apart keep their own boxes; a drawn region is never joined."""
+    from pipeline.core.geometry import Whole
+    from pipeline.faces.tracking import joined
+    one = [(0.40, 0.40, 0.50, 0.55), (0.44, 0.45, 0.52, 0.58)]
+    assert joined(one) == [(0.40, 0.40, 0.52, 0.58)]
+    apart = [(0.10, 0.10, 0.15, 0.17), (0.60, 0.60, 0.65, 0.67)]
+    assert joined(apart) == apart
+    touching = [(0.10, 0.10, 0.20, 0.20), (0.19, 0.19, 0.29, 0.29)]      # a corner: the union would be 2x both
+    assert sorted(joined(touching)) == sorted(touching)
+    region = Whole((0.42, 0.42, 0.6, 0.6))
+    out = joined([*one, region])
+    assert region in out and any(isinstance(b, Whole) for b in out) and len(out) == 2

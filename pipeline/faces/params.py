@@ -59,6 +59,7 @@ class FaceParams:
     camera_fit: float = 0.5            # centre distance (face sizes) and size change of a face carried onto a face
     # tracking.py (render-time shaping, declared here as every tunable added for issue 29)
     jump_sweep: float = 0.25           # between keyframes that jumped, the path swept this share either side
+    union_slack: float = 1.5           # overlapping face boxes of a frame join when their union is at most this x both
 
     def key(self) -> str:
         return make_key(asdict(self))

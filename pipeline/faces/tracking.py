@@ -29,6 +29,7 @@ from pipeline.source.normalize import FPS
 GROWTH = 0.02          # box growth per frame away from a detection (uncertainty of the motion)
 JUMP = 0.2             # box sizes a frame between keyframes beyond which the frames between take both boxes
 SWEEP = PARAMS.jump_sweep   # ... and the path swept this share of the way either side of the interpolated box
+UNION_SLACK = PARAMS.union_slack   # overlapping face boxes join when their union is at most this x both areas
 WEAK_SCORE = 0.5       # a detection scoring under this is placed less precisely ...
 WEAK_GROWTH = 0.5      # ... and its box grows by up to this share (score 0): 1.2x at the 0.3 threshold
 EDGE = 0.015           # a box this close to the frame border (a few detector pixels) belongs to a cut face
@@ -288,5 +289,35 @@ class FaceTracks:
         """
         faces = self.track_boxes_at(frame_index)
         if overrides is None:
-            return [b for _, b in faces]
-        return overrides.apply(self, frame_index, faces)
+            return joined([b for _, b in faces])
+        return joined(overrides.apply(self, frame_index, faces))
+
+
+def joined(boxes: list) -> list:
+    """Face boxes that overlap become their union where it is at most ``UNION_SLACK`` times their
+    areas together: one face found by two tracks (or a track's second box) is masked once, with
+    the cells of one mosaic, not cut into finer cells by a second mosaic over the first. Boxes
+    the reviewer drew (:class:`Whole`) and faces kept visible (already left out) are untouched."""
+    faces = [list(b) for b in boxes if type(b) is tuple]
+    if len(faces) < 2:
+        return list(boxes)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(faces)):
+            for j in range(i + 1, len(faces)):
+                a, b = faces[i], faces[j]
+                u = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                if (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+                        and _box_area(u) <= UNION_SLACK * (_box_area(a) + _box_area(b))):
+                    faces[i] = u
+                    del faces[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return [tuple(f) for f in faces] + [b for b in boxes if type(b) is not tuple]
+
+
+def _box_area(b) -> float:
+    return max(b[2] - b[0], 0.0) * max(b[3] - b[1], 0.0)
