@@ -48,9 +48,9 @@ from benchmarks.bench_render import (  # noqa: E402
 )
 from benchmarks.common import RESULTS, SHARED_MEDIA, Benchmark, check, info, table  # noqa: E402
 from pipeline.core.ffmpeg import run  # noqa: E402
+from pipeline.core.networks import network_names  # noqa: E402
 
 CADRE = [sys.executable, "-m", "pipeline.cli"]
-NETWORKS = ("tiktok", "snapchat", "instagram", "youtube", "facebook")
 MIB = 2 ** 20
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -209,7 +209,7 @@ def main() -> int:
             ep = work / "campaign" / f"appeal{args.appeal}"
             if not (ep / "1.mp4").is_file():
                 make_appeal(ep / "1.mp4", args.appeal)
-            runs["appeal"] = {"seconds": args.appeal, **render(ep, NETWORKS, work, f"{args.appeal} s appeal x5")}
+            runs["appeal"] = {"seconds": args.appeal, **render(ep, tuple(network_names()), work, f"{args.appeal} s appeal x5")}
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
