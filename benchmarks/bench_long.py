@@ -209,7 +209,8 @@ def main() -> int:
             ep = work / "campaign" / f"appeal{args.appeal}"
             if not (ep / "1.mp4").is_file():
                 make_appeal(ep / "1.mp4", args.appeal)
-            runs["appeal"] = {"seconds": args.appeal, **render(ep, tuple(network_names()), work, f"{args.appeal} s appeal x5")}
+            every = tuple(network_names())
+            runs["appeal"] = {"seconds": args.appeal, **render(ep, every, work, f"{args.appeal} s appeal x5")}
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
