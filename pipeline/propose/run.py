@@ -31,6 +31,7 @@ from pipeline.propose.score import people_reason, reasons, total
 from pipeline.propose.stretches import motion_stretches, passages_of, speech_stretches
 from pipeline.propose.thumbs import Thumbnailer, times
 from pipeline.propose.words import heard, sentences
+from pipeline.render import release_memory
 from pipeline.source.config import load_settings
 from pipeline.source.episode import VIDEO_EXTS
 from pipeline.source.probe import probe
@@ -167,6 +168,7 @@ def propose(rushes: str | Path, campaign: str | Path | None = None, options: Pro
     results = [analyse_rush(p, root, settings, options, limits, taken, say) for p in files]
     every = [p for r in results for p in r.proposals]
     chosen = sorted(every, key=lambda p: -p["score"])[:options.count]
+    release_memory()          # Whisper's model and buffers are not needed for the pictures
     for p in chosen:
         rush = root / p["rush"]
         shots = [thumbs.take(rush, t, *p["display"]) for t in times(p["start"], p["end"], options.thumbnails)]

@@ -15,13 +15,13 @@ import base64
 import io
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from pipeline.core.errors import RedactionError
 from pipeline.core.ffmpeg import run
 from pipeline.faces.detectors import get_detector
+from pipeline.faces.detectors.tiling import detect_tiled
 from pipeline.faces.masking import mask_frame
 from pipeline.faces.settings import RedactionSettings
 
@@ -52,7 +52,7 @@ def size_for(width: int, height: int) -> tuple[int, int]:
 def frame_at(path, at: float, size: tuple[int, int]) -> np.ndarray:
     """The rush's picture at ``at`` seconds, ``size`` pixels, RGB (unmasked: only for detection)."""
     w, h = size
-    out = run(["-ss", f"{at:.3f}", "-i", str(path), "-map", "0:v:0", "-frames:v", "1", "-vf", f"scale={w}:{h},setsar=1",
+    out = run(["-threads", "1", "-ss", f"{at:.3f}", "-i", str(path), "-map", "0:v:0", "-frames:v", "1", "-vf", f"scale={w}:{h},setsar=1",
                "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:"], source=path, what="thumbnail decoding",
               capture_stdout=True)
     if len(out.stdout) < w * h * 3:
@@ -75,10 +75,10 @@ class Thumbnailer:
         self.detector = get_detector(redaction.detector, self.threshold)
 
     def faces(self, frame: np.ndarray) -> tuple[list, list]:
-        """Every face found in ``frame`` (whole, then enlarged 2x), and those found whole."""
+        """Every face found in ``frame`` (whole, then enlarged 2x in tiles, so the detector's memory
+        stays that of a 640 px frame), and those found whole."""
         whole = self.detector.detect(frame)
-        big = cv2.resize(frame, (frame.shape[1] * 2, frame.shape[0] * 2), interpolation=cv2.INTER_LINEAR)
-        return whole + [d.scaled(0.5, 0.5) for d in self.detector.detect(big)], whole
+        return whole + detect_tiled(self.detector, frame, upscale=2.0), whole
 
     def take(self, path, at: float, width: int, height: int) -> Thumb:
         frame = frame_at(path, at, size_for(width, height))
