@@ -125,6 +125,7 @@ def analyse_rush(path: Path, root: Path, settings, options: ProposeOptions, limi
         result.note = ("no speech heard" if sound.has_audio else "no audio") + ": proposed from motion and sound alone"
         stretches = motion_stretches(sound, picture, options.cut, options.look.moving, options.look.still_share,
                                      shortest, longest, lowest)
+    stretches = [s for s in stretches if s.length >= lowest]     # a short rush: nothing a network takes
     glossary = tuple((settings.asr or {}).get("glossary", ()))
     for s in stretches:
         why = reasons(s, said, sound, picture, glossary, options.look.moving)
