@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -231,3 +232,33 @@ def compile_graph(stream, workdir: str | Path | None = None) -> list[str]:
             script.write_text(args[i + 1], "utf-8")
             args[i:i + 2] = ["-/filter_complex", str(script)]
     return args
+
+
+class PipeFailed(Exception):
+    """ffmpeg writing to a pipe exited with an error; ``args[0]`` is its last error line."""
+
+
+def pipe_chunks(args: list[str], nbytes: int, partial: bool = False) -> Iterator[bytes]:
+    """Run ffmpeg ``args`` (its output ``pipe:``) and yield what it writes, ``nbytes`` at a time (the
+    last, shorter piece too when ``partial``). Nothing is held beyond one piece, so memory does not
+    grow with the media's length. When the consumer stops early, ffmpeg is stopped; when ffmpeg
+    fails, :class:`PipeFailed` carries its last error line (the caller names the file and the fix)."""
+    proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    finished = False
+    try:
+        while True:
+            buf = proc.stdout.read(nbytes)
+            if len(buf) == nbytes or (partial and buf):
+                yield buf
+            if len(buf) < nbytes:
+                break
+        finished = True
+    finally:
+        proc.stdout.close()
+        if not finished and proc.poll() is None:
+            proc.kill()
+        err = proc.stderr.read().decode("utf-8", "replace")
+        proc.stderr.close()
+        code = proc.wait()
+    if code != 0:
+        raise PipeFailed(last_error_line(err))

@@ -8,14 +8,13 @@ PySceneDetect's ``AdaptiveDetector`` with the thresholds of :mod:`pipeline.sourc
 """
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from pipeline.core.errors import CadreError
-from pipeline.core.ffmpeg import command, last_error_line
+from pipeline.core.ffmpeg import PipeFailed, pipe_chunks
 from pipeline.propose.options import LookOptions
 from pipeline.source.shots import OPT as SHOT_OPTIONS
 
@@ -58,27 +57,17 @@ def frame_state(grey: np.ndarray, opt: LookOptions) -> str:
 def _frames(path, opt: LookOptions):
     """``(seconds, bgr frame)`` at ``opt.fps``, decoded small by one ffmpeg process."""
     w, h = opt.width, opt.height
-    args = command("-skip_loop_filter", "all", "-skip_frame", "noref", "-i", str(path), "-map", "0:v:0", "-an",
-                   "-vf", f"fps={opt.fps:g},scale={w}:{h}", "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:")
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    size = w * h * 3
-    n = 0
+    args = ["-skip_loop_filter", "all", "-skip_frame", "noref", "-i", str(path), "-map", "0:v:0", "-an",
+                   "-vf", f"fps={opt.fps:g},scale={w}:{h}", "-pix_fmt", "bgr24", "-f", "rawvideo", "pipe:"]
+    n, reason = 0, None
     try:
-        while True:
-            buf = proc.stdout.read(size)
-            if len(buf) < size:
-                break
+        for buf in pipe_chunks(args, w * h * 3):
             yield n / opt.fps, np.frombuffer(buf, np.uint8).reshape(h, w, 3)
             n += 1
-    finally:
-        proc.stdout.close()
-        if proc.poll() is None:
-            proc.kill()
-        err = proc.stderr.read().decode("utf-8", "replace")
-        proc.stderr.close()
-        code = proc.wait()
-    if code not in (0, -9) or n == 0:
-        raise CadreError(path, f"the picture cannot be decoded ({last_error_line(err)}); export the rush again "
+    except PipeFailed as failed:
+        reason = str(failed)
+    if reason is not None or n == 0:
+        raise CadreError(path, f"the picture cannot be decoded ({reason or 'no frame'}); export the rush again "
                                "or move it out of the rushes folder")
 
 

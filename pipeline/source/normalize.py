@@ -7,7 +7,6 @@ ffmpeg applies phone rotation metadata itself (autorotate) before these filters;
 """
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 
 from pipeline.core.cache import file_hash
 from pipeline.core.errors import CadreError
-from pipeline.core.ffmpeg import command, compile_graph, last_error_line, media_input
+from pipeline.core.ffmpeg import PipeFailed, compile_graph, media_input, pipe_chunks
 from pipeline.core.geometry import FPS, OUT_H, OUT_W
 from pipeline.core.threads import ffmpeg_input_options
 from pipeline.source.probe import MediaInfo
@@ -160,19 +159,10 @@ def read_frames(span: ClipSpan, width: int = 640, every: int = 1,
     if every > 1 and only is None:
         stream = stream.filter("select", f"not(mod(n,{every}))")
     args = compile_graph(stream.output("pipe:", format="rawvideo", pix_fmt="rgb24", fps_mode="passthrough"))
-    proc = subprocess.Popen(command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    size = w * h * 3
     index = 0
     try:
-        while True:
-            buf = proc.stdout.read(size)
-            if len(buf) < size:
-                break
+        for buf in pipe_chunks(args, w * h * 3):
             yield (index if indices is None else next(indices)), np.frombuffer(buf, np.uint8).reshape(h, w, 3)
             index += every
-    finally:
-        proc.stdout.close()
-        err = proc.stderr.read().decode("utf-8", "replace")
-        code = proc.wait()
-    if code != 0:
-        raise CadreError(span.path, f"decoding for analysis failed: {last_error_line(err)}")
+    except PipeFailed as failed:
+        raise CadreError(span.path, f"decoding for analysis failed: {failed}") from None

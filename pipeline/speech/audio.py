@@ -6,7 +6,6 @@ stays at one block whatever the clip's length (a two-hour file never sits in mem
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 
 from pipeline.core.cache import atomic_write_text, file_hash, memo_path
 from pipeline.core.errors import CadreError
-from pipeline.core.ffmpeg import command, compile_graph, last_error_line
+from pipeline.core.ffmpeg import PipeFailed, compile_graph, pipe_chunks
 from pipeline.speech.engines.base import SAMPLE_RATE
 
 
@@ -108,23 +107,9 @@ def stream_audio(path: Path, block_seconds: float = 30.0, stream: int | str = 0)
     mono float32 blocks of ``block_seconds``."""
     count = audio_stream_count(path) if stream == "mix" else 1
     out = audio_stream(path, stream, count).output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=SAMPLE_RATE)
-    proc = subprocess.Popen(command(*compile_graph(out)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     nbytes = int(block_seconds * SAMPLE_RATE) * 4
     try:
-        while True:
-            buf = proc.stdout.read(nbytes)
-            if buf:
-                usable = len(buf) - len(buf) % 4
-                yield np.frombuffer(buf[:usable], np.float32).copy()
-            if len(buf) < nbytes:
-                break
-    finally:
-        proc.stdout.close()
-        if proc.poll() is None:
-            proc.kill()
-        err = proc.stderr.read().decode("utf-8", "replace")
-        proc.stderr.close()
-        code = proc.wait()
-    if code not in (0, -9):
-        raise CadreError(path, f"audio decoding failed: {last_error_line(err)}")
+        for buf in pipe_chunks(compile_graph(out), nbytes, partial=True):
+            yield np.frombuffer(buf[:len(buf) - len(buf) % 4], np.float32).copy()
+    except PipeFailed as failed:
+        raise CadreError(path, f"audio decoding failed: {failed}") from None
