@@ -41,9 +41,7 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, tu
                          settings.analysis_key(), detector.model_sha256)
     cached = cache.load("faces", key)
     if cached is not None:
-        tracks = FaceTracks.from_dict(cached)
-        tracks.clip, tracks.pad, tracks.extend = span.path.name, settings.pad, settings.extend_frames
-        return tracks
+        return _restored(cached, span, settings)
 
     frames = prefetched(read_frames(span, width=plan.read_size[0], every=settings.detect_every))
     turns = Turns(enabled=turned)
@@ -58,6 +56,15 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, tu
                         settings.extend_frames, detector.name, detector.model_sha256, False,
                         {"plan": plan.to_dict(), "analysed_frames": len(detections), **settings.analysis_key(),
                          "turns": turns.summary()})
-    cache.store("faces", key, tracks.to_dict())
+    data = tracks.to_dict()
+    cache.store("faces", key, data)
+    # the tracks as a later render reads them back (boxes rounded as stored): a first render and a
+    # re-render of the same episode then mask the same pixels and publish the same file
+    return _restored(data, span, settings)
+
+
+def _restored(data: dict, span: ClipSpan, settings: RedactionSettings) -> FaceTracks:
+    tracks = FaceTracks.from_dict(data)
+    tracks.clip, tracks.pad, tracks.extend = span.path.name, settings.pad, settings.extend_frames
     return tracks
 

@@ -102,5 +102,6 @@ def detect_shots(span: ClipSpan, width: int | None = None) -> Shots:
         mx.append(mx[-1])
         ms.append(ms[-1])
     shots = Shots(frame_count, sorted({c for c in cuts if 0 < c < frame_count}), mx[:frame_count], ms[:frame_count])
-    cache.store("shots", key, shots.to_dict())
-    return shots
+    data = shots.to_dict()
+    cache.store("shots", key, data)
+    return Shots.from_dict(data)   # as a later run reads it back (rounded), so both plan the same
