@@ -2,7 +2,6 @@
 cases of ``benchmarks/bench_reframe.py`` (fast, no video), and one render checked to the pixel."""
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks import bench_reframe as bench
 from pipeline.analyse import _resolve_overrides, reframe_clip
 from pipeline.core.errors import CadreError
 from pipeline.core.ffmpeg import ffmpeg_exe
@@ -20,17 +20,6 @@ from pipeline.source.config import ReframeSpan, Settings, load_settings
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_reframe", ROOT / "benchmarks" / "bench_reframe.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-bench = _bench()
 CASES = bench.cases()
 
 

@@ -4,26 +4,12 @@ missed detections (issue 29). Planning level, on the labelled-shape cases of
 one-frame swaps; truth is the exact box, never the detector."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from benchmarks import bench_follow as bench
 from pipeline.faces.settings import load_settings
 from pipeline.reframe.options import FRAMING
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_follow", ROOT / "benchmarks" / "bench_follow.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-bench = _bench()
 
 
 @pytest.fixture(scope="module")

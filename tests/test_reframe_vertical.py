@@ -3,7 +3,6 @@
 the top, checked on every planned frame and on the pixels of the published file."""
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks import bench_reframe as bench
 from pipeline.analyse import reframe_clip
 from pipeline.core.ffmpeg import ffmpeg_exe
 from pipeline.orchestrator import RenderOptions, render_episode
@@ -19,7 +19,6 @@ from pipeline.source.config import Settings
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
 
-ROOT = Path(__file__).resolve().parent.parent
 W, H, N, PIC = 720, 1560, 90, 260          # 9:19.5, as phones film; the astronaut photo 260 px square
 FACE = (181 / 512, 58 / 512, 270 / 512, 178 / 512)   # her face in the photo (CenterFace's box), fractions
 
@@ -97,17 +96,9 @@ def test_face_near_the_upper_third_and_never_cut_at_the_top(tall, tmp_path):
         assert err(0) < 5 and err(0) < 0.6 * min(err(-24), err(24)), (i, err(0), err(-24), err(24))
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_reframe", ROOT / "benchmarks" / "bench_reframe.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_a_face_travelling_further_than_the_window_keeps_its_top():
     """Planning level: a face rising from 80 % to 15 % of a 1080x2340 frame cannot stay whole in one
     1080x1920 window all shot long; the window keeps the top of the face on every frame."""
-    bench = _bench()
     n = 60
     cy = np.linspace(0.8, 0.15, n)
     face = np.stack([np.full(n, 0.4), cy - 0.05, np.full(n, 0.6), cy + 0.05], axis=1)
