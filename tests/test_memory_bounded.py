@@ -125,7 +125,7 @@ def test_the_detector_networks_are_dropped_before_the_encode_and_load_again(shar
     """The encode does not keep the face networks (an onnxruntime session keeps the arena of its
     largest runs); a detector made afterwards loads its network again and finds the same faces."""
     from pipeline.faces.detectors import get_detector
-    from pipeline.faces.detectors.centerface import _session
+    from pipeline.faces.detectors.centerface import onnx_session
     from pipeline.render import release_memory
     from pipeline.source.normalize import read_frames
 
@@ -134,9 +134,9 @@ def test_the_detector_networks_are_dropped_before_the_encode_and_load_again(shar
     before = get_detector().detect(frame)
     if get_detector().runtime != "onnxruntime":
         pytest.skip("onnxruntime is not installed: cv2.dnn keeps no session")
-    assert _session.cache_info().currsize >= 1 and before
+    assert onnx_session.cache_info().currsize >= 1 and before
     release_memory()
-    assert _session.cache_info().currsize == 0
+    assert onnx_session.cache_info().currsize == 0
     again = get_detector().detect(frame)
     assert [(round(d.x0, 3), round(d.y0, 3), round(d.score, 4)) for d in again] == \
            [(round(d.x0, 3), round(d.y0, 3), round(d.score, 4)) for d in before]
