@@ -61,3 +61,6 @@ def test_the_modules_read_their_tunables_from_the_declaration():
     assert not [n for n in vars(turns) if n.isupper() and n not in ("TURNS", "PARAMS")]   # turns.py reads PARAMS itself
     assert (tiling.TILE, tiling.OVERLAP, centerface.TILT_SLACK) == (PARAMS.tile, PARAMS.overlap, PARAMS.tilt_slack)
     assert (tracking.MATCH_DISTANCE, tracking.SIZE_RATIO) == (PARAMS.match_distance, PARAMS.size_ratio)
+    from pipeline.faces import camera, linking
+
+    assert (linking.MAX_SPEED, camera.MOST, camera.SEEDS) == (PARAMS.max_speed, PARAMS.camera_most, PARAMS.camera_seeds)

@@ -20,8 +20,8 @@ import numpy as np
 from pipeline.faces.params import PARAMS
 
 Similarity = tuple[float, float, float]          # (s, tx, ty)
-MOST = 24                                       # faces of each frame the estimate looks at (highest scores)
-SEEDS = 8                                       # faces of the earlier frame whose pairs are tried as the motion
+MOST = PARAMS.camera_most     # faces of each frame the estimate looks at (highest scores)
+SEEDS = PARAMS.camera_seeds   # faces of the earlier frame whose pairs are tried as the motion
 
 
 def _arrays(dets) -> tuple[np.ndarray, np.ndarray]:

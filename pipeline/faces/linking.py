@@ -15,7 +15,7 @@ from pipeline.faces.camera import CameraPath, carried
 from pipeline.faces.detectors.base import Detection
 from pipeline.faces.params import PARAMS
 
-MAX_SPEED = 0.15       # cap on extrapolated speed, in box sizes per frame
+MAX_SPEED = PARAMS.max_speed   # cap on extrapolated speed, in box sizes per frame
 MATCH_DISTANCE = PARAMS.match_distance   # centre distance, in box sizes, to link a detection to a track
 SIZE_RATIO = PARAMS.size_ratio       # largest size change between linked detections
 

@@ -50,6 +50,7 @@ class FaceParams:
     clahe_grid: tuple[int, int] = (8, 8)
     # tracking.py: linking detections (cached as tracks)
     match_distance: float = 0.8        # centre distance, in box sizes, to link a detection to a track
+    max_speed: float = 0.15            # cap on a track's extrapolated speed, in box sizes per frame
     size_ratio: float = 2.0            # largest size change between linked detections
     gap_fine_passes: int = 3           # a track dies after this many fine passes without a detection ...
     min_gap: int = 10                  # ... and never sooner than this many frames
@@ -57,6 +58,8 @@ class FaceParams:
     camera_min_faces: int = 3          # faces that must agree on one motion (fewer: no camera motion is read)
     camera_max_zoom: float = 2.5       # largest zoom between two analysed frames holding faces
     camera_fit: float = 0.5            # centre distance (face sizes) and size change of a face carried onto a face
+    camera_most: int = 24              # faces of each frame the estimate looks at (highest scores)
+    camera_seeds: int = 8              # faces of the earlier frame whose pairs are tried as the motion
     # tracking.py (render-time shaping, declared here as every tunable added for issue 29)
     jump_sweep: float = 0.25           # between keyframes that jumped, the path swept this share either side
     union_slack: float = 1.5           # overlapping face boxes of a frame join when their union is at most this x both
