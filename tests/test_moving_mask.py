@@ -128,5 +128,6 @@ def test_automatic_plates_are_refused_in_one_line_until_a_detector_ships(tmp_pat
     result = CliRunner().invoke(main, ["render", str(ep), "-n", "youtube-shorts", "-o", str(tmp_path / "out")])
     assert result.exit_code == 1, result.output
     lines = [line for line in result.stderr.splitlines() if line.startswith("cadre:")]
-    assert len(lines) == 1 and "plates = true" in lines[0] and "moving [[mask]]" in lines[0], result.stderr
+    assert len(lines) == 1 and "unit.toml: key 'plates': true" in lines[0] and "set plates = false" in lines[0] \
+        and "moving [[mask]]" in lines[0], result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.mp4"))
