@@ -34,6 +34,16 @@ CONDITION_ON_PREVIOUS_TEXT = True
 HALLUCINATION_SILENCE_THRESHOLD = None
 
 
+def decoding(options: "TranscribeOptions", logprob: str = "log_prob_threshold") -> dict:
+    """The decoding arguments both engines pass to their ``transcribe``, by faster-whisper's names
+    (openai-whisper spells the log-probability threshold ``logprob_threshold``): word timestamps on."""
+    return {"beam_size": options.beam_size, "best_of": options.beam_size, "temperature": TEMPERATURES,
+            "compression_ratio_threshold": COMPRESSION_RATIO_THRESHOLD, logprob: LOGPROB_THRESHOLD,
+            "no_speech_threshold": NO_SPEECH_THRESHOLD, "condition_on_previous_text": CONDITION_ON_PREVIOUS_TEXT,
+            "initial_prompt": options.prompt, "word_timestamps": True,
+            "hallucination_silence_threshold": HALLUCINATION_SILENCE_THRESHOLD}
+
+
 @dataclass(frozen=True)
 class TranscribeOptions:
     """How to transcribe. Every field that changes the words is part of the cache key."""

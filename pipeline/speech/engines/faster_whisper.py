@@ -4,17 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.core.threads import budget, cores
-from pipeline.speech.engines.base import (
-    COMPRESSION_RATIO_THRESHOLD,
-    CONDITION_ON_PREVIOUS_TEXT,
-    HALLUCINATION_SILENCE_THRESHOLD,
-    LOGPROB_THRESHOLD,
-    NO_SPEECH_THRESHOLD,
-    TEMPERATURES,
-    Engine,
-    EngineResult,
-    TranscribeOptions,
-)
+from pipeline.speech.engines.base import Engine, EngineResult, TranscribeOptions, decoding
 from pipeline.speech.models import Model
 from pipeline.speech.transcript import Segment, Word
 
@@ -32,13 +22,8 @@ class FasterWhisperEngine(Engine):
     def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None,
                    progress=None) -> EngineResult:
         segments, info = self.model.transcribe(
-            audio, language=language, beam_size=options.beam_size, best_of=options.beam_size,
-            temperature=list(TEMPERATURES), compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
-            log_prob_threshold=LOGPROB_THRESHOLD, no_speech_threshold=NO_SPEECH_THRESHOLD,
-            condition_on_previous_text=CONDITION_ON_PREVIOUS_TEXT, initial_prompt=options.prompt,
-            word_timestamps=True, vad_filter=options.vad,   # faster-whisper's own VAD, its own options
-            hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
-        )
+            audio, language=language, vad_filter=options.vad,   # faster-whisper's own VAD, its own options
+            **decoding(options))
         out = []
         for seg in segments:  # a generator: decoding happens here
             words = [Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (seg.words or [])]

@@ -16,17 +16,7 @@ from pipeline.core.cache import sha256_file
 from pipeline.core.errors import CadreError
 from pipeline.core.threads import budget
 from pipeline.speech.convert import convert
-from pipeline.speech.engines.base import (
-    COMPRESSION_RATIO_THRESHOLD,
-    CONDITION_ON_PREVIOUS_TEXT,
-    HALLUCINATION_SILENCE_THRESHOLD,
-    LOGPROB_THRESHOLD,
-    NO_SPEECH_THRESHOLD,
-    TEMPERATURES,
-    Engine,
-    EngineResult,
-    TranscribeOptions,
-)
+from pipeline.speech.engines.base import Engine, EngineResult, TranscribeOptions, decoding
 from pipeline.speech.models import Model, converted_path
 from pipeline.speech.transcript import Segment, Word
 
@@ -89,14 +79,8 @@ class OpenAIWhisperEngine(Engine):
                 _, probs = self.model.detect_language(mel)
             language = max(probs, key=probs.get)
         with torch.no_grad():
-            result = self.model.transcribe(
-                audio, language=language, beam_size=options.beam_size, best_of=options.beam_size,
-                temperature=TEMPERATURES, compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
-                logprob_threshold=LOGPROB_THRESHOLD, no_speech_threshold=NO_SPEECH_THRESHOLD,
-                condition_on_previous_text=CONDITION_ON_PREVIOUS_TEXT, initial_prompt=options.prompt, word_timestamps=True,
-                hallucination_silence_threshold=HALLUCINATION_SILENCE_THRESHOLD,
-                fp16=False, verbose=None,
-            )
+            result = self.model.transcribe(audio, language=language, fp16=False, verbose=None,
+                                           **decoding(options, logprob="logprob_threshold"))
         out = []
         for seg in result["segments"]:
             words = [Word(float(w["start"]), float(w["end"]), w["word"], float(w["probability"]))
