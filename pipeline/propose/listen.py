@@ -18,6 +18,7 @@ import numpy as np
 from pipeline.propose.options import ListenOptions
 from pipeline.speech.audio import audio_info, stream_audio
 from pipeline.speech.engines.base import SAMPLE_RATE
+from pipeline.speech.vad import speech_regions
 
 
 @dataclass
@@ -48,12 +49,9 @@ class Sound:
 
 
 def _vad(audio: np.ndarray, opt: ListenOptions) -> list[tuple[float, float]]:
-    from faster_whisper.vad import VadOptions, get_speech_timestamps   # lazy: loads the Silero model
-
-    vad = VadOptions(threshold=opt.vad_threshold, min_silence_duration_ms=opt.vad_min_silence_ms,
-                     speech_pad_ms=opt.vad_pad_ms)
-    return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE)
-            for c in get_speech_timestamps(audio, vad, sampling_rate=SAMPLE_RATE)]
+    regions = speech_regions(audio, {"threshold": opt.vad_threshold, "min_silence_duration_ms": opt.vad_min_silence_ms,
+                                     "speech_pad_ms": opt.vad_pad_ms})
+    return [(s / SAMPLE_RATE, e / SAMPLE_RATE) for s, e in regions]
 
 
 def _join(regions: list[tuple[float, float]], gap: float = 0.05) -> list[tuple[float, float]]:

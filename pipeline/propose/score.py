@@ -61,14 +61,13 @@ def reasons(stretch: Stretch, sentences: list[Sentence], sound: Sound, picture: 
             out.append(Reason("glossary: " + ", ".join(hits), min(3.0, float(len(hits)))))
     else:
         out.append(Reason("no speech: proposed from motion and sound", 0.0))
-    kinds = sorted({k for _, k in sound.events_in(stretch.start, stretch.end)})
-    for kind in kinds:
-        times = [t for t, k in sound.events_in(stretch.start, stretch.end) if k == kind]
+    events = sound.events_in(stretch.start, stretch.end)
+    for kind in sorted({k for _, k in events}):
+        times = [t for t, k in events if k == kind]
         out.append(Reason(f"{kind} at {', '.join(_clock(t) for t in times[:3])}", 2.0 if kind == "siren" else 1.0))
     secs = range(int(stretch.start), min(picture.seconds, int(stretch.end) + 1))
     motion = [picture.motion[s] for s in secs if not picture.dead[s]]
     if motion:
-        mean = sum(motion) / len(motion)
         share = sum(m >= moving for m in motion) / len(motion)
         if share > 0:
             out.append(Reason(f"picture moves {share:.0%} of the time", round(2.0 * share, 2)))

@@ -20,12 +20,12 @@ from pipeline.speech.engines.base import SAMPLE_RATE
 OPTIONS = {"max_speech_duration_s": 30.0, "min_silence_duration_ms": 160}
 
 
-def speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
+def speech_regions(audio: np.ndarray, options: dict = OPTIONS) -> list[tuple[int, int]]:
     """``(start, end)`` sample ranges that hold speech: faster-whisper's ``get_speech_timestamps``
-    with the options its ``vad_filter=True`` uses."""
+    with the options its ``vad_filter=True`` uses, or with ``options`` (its ``VadOptions`` fields)."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    chunks = get_speech_timestamps(audio, VadOptions(**OPTIONS), sampling_rate=SAMPLE_RATE)
+    chunks = get_speech_timestamps(audio, VadOptions(**options), sampling_rate=SAMPLE_RATE)
     return [(int(c["start"]), int(c["end"])) for c in chunks]
 
 
