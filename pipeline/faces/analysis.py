@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pipeline.core import cache
 from pipeline.core.errors import RedactionError
+from pipeline.core.heap import trimmed
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.lanes import scan_frames
 from pipeline.faces.params import PARAMS
@@ -18,6 +19,7 @@ from pipeline.faces.tracking import FaceTracks, link
 from pipeline.faces.turns import Turns
 from pipeline.source.normalize import ClipSpan, read_frames
 
+TRIM_EVERY = 150            # frames between two returns of the freed heap to the system (core/heap.py)
 ANALYSIS_VERSION = 10       # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py;
                             # 9: one-thread inferences side by side (lanes.py); 10: turned and dark frames (turns.py)
 
@@ -43,7 +45,10 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, tu
     if cached is not None:
         return _restored(cached, span, settings)
 
-    frames = prefetched(read_frames(span, width=plan.read_size[0], every=settings.detect_every))
+    # the heaps are trimmed as the frames go by: what the loop frees (frames, windows, the detector's
+    # outputs, from several threads; Whisper's buffers before it) stays free, and the analysis's
+    # footprint flat, however long the clip (issue 29: it grew about 36 MiB per minute)
+    frames = trimmed(prefetched(read_frames(span, width=plan.read_size[0], every=settings.detect_every)), TRIM_EVERY)
     turns = Turns(enabled=turned)
     detections = scan_frames(detector, frames, plan, settings.tile_every, frame_count, settings.detect_every, progress,
                              turns)

@@ -111,27 +111,29 @@ def chain(tracks) -> list[Chain]:
 def subjects(tracks, start: int, end: int) -> Subjects:
     """Boxes of each face track over frames ``[start, end)``: keyframes cleared of one-off jumps
     (:func:`robust_keyframes`), interpolated, lightly smoothed, held ``hold`` frames past each end,
-    NaN elsewhere."""
+    NaN elsewhere.
+
+    The rows are written in place, each over its own span only (and the smoothing's reach beyond
+    it): a long shot holds many tracks, each on screen a short while, and a full-length row per
+    track and value, copied once more into the table, made the work and the memory grow as the
+    square of the shot's length. The table itself is the only (tracks x frames) array made."""
     n = end - start
-    rows, ids, raw = [], [], []
-    frames = np.arange(start, end)
-    for t in chain(tracks):
+    near = [t for t in chain(tracks) if not (t.frames[-1] + OPT.hold < start or t.frames[0] - OPT.hold >= end)]
+    values = np.full((7, len(near), n), np.nan)     # x0, x1, h, y0 (smoothed); rx0, rx1, slack (raw)
+    reach = OPT.box_smooth // 2, OPT.box_smooth - 1 - OPT.box_smooth // 2   # the box filter's reach
+    for row, t in enumerate(near):
         kf = np.asarray(t.frames)
-        if kf[-1] + OPT.hold < start or kf[0] - OPT.hold >= end:
-            continue
         kb = robust_keyframes(kf, np.asarray(t.boxes, dtype=np.float64))
-        inside = (frames >= kf[0] - OPT.hold) & (frames <= kf[-1] + OPT.hold)
-        at = np.clip(frames, kf[0], kf[-1])
-        cols = [np.interp(at, kf, kb[:, j]) for j in range(4)]
-        raw.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], _slack(frames, kf, kb))])
+        a, b = max(start, kf[0] - OPT.hold), min(end, kf[-1] + OPT.hold + 1)      # where it is on screen
+        lo, hi = max(start, a - reach[0]), min(end, b + reach[1])                  # ... and what smooths it
+        frames = np.arange(lo, hi)
+        cols = [np.interp(np.clip(frames, kf[0], kf[-1]), kf, kb[:, j]) for j in range(4)]
+        on = slice(a - lo, b - lo)
+        values[4:, row, a - start:b - start] = [cols[0][on], cols[2][on], _slack(frames[on], kf, kb)]
         cols = [smooth(c, OPT.box_smooth) for c in cols]
-        rows.append([np.where(inside, c, np.nan) for c in (cols[0], cols[2], cols[3] - cols[1], cols[1])])
-        ids.append(t.ids)
-    if not rows:
-        z = np.zeros((0, n))
-        return Subjects(z, z, z, z, (), z, z, z)
-    arr, r = np.asarray(rows), np.asarray(raw)
-    return Subjects(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], tuple(ids), r[:, 0], r[:, 1], r[:, 2])
+        values[:4, row, a - start:b - start] = [cols[0][on], cols[2][on], (cols[3] - cols[1])[on], cols[1][on]]
+    x0, x1, h, y0, rx0, rx1, slack = values
+    return Subjects(x0, x1, h, y0, tuple(t.ids for t in near), rx0, rx1, slack)
 
 
 def smooth(x: np.ndarray, k: int) -> np.ndarray:

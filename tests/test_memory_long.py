@@ -1,0 +1,140 @@
+"""Issue 29: the memory a long episode needs does not grow with its length.
+
+- The C heaps are handed back to the system as the face analysis goes (``core/heap.py``): freed
+  memory left in glibc's heaps made the analysis of a 1080p crowd grow about 36 MiB per minute.
+- A long shot's framing subjects (``reframe/subjects.py``) are written in place, each track over its
+  own span: the same values as rows computed over the whole shot, without the copies that doubled
+  the table.
+
+Sizes and counts only, never times.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from pipeline.core import heap
+from pipeline.faces import analysis
+from pipeline.faces.linking import Track
+from pipeline.faces.settings import load_settings
+from pipeline.reframe.options import FRAMING
+from pipeline.reframe.subjects import _slack, chain, robust_keyframes, smooth, subjects
+from pipeline.source.normalize import FPS, ClipSpan
+from pipeline.source.probe import probe
+
+OPT = FRAMING.subjects
+FIELDS = ("x0", "x1", "h", "y0", "rx0", "rx1", "slack")
+
+
+def whole_rows(tracks, start: int, end: int) -> dict[str, np.ndarray]:
+    """Each chained track's values computed over every frame of ``[start, end)`` (what
+    ``subjects`` did before it wrote each row over its own span)."""
+    frames = np.arange(start, end)
+    out: dict[str, list] = {f: [] for f in FIELDS}
+    for t in chain(tracks):
+        kf = np.asarray(t.frames)
+        if kf[-1] + OPT.hold < start or kf[0] - OPT.hold >= end:
+            continue
+        kb = robust_keyframes(kf, np.asarray(t.boxes, dtype=np.float64))
+        inside = (frames >= kf[0] - OPT.hold) & (frames <= kf[-1] + OPT.hold)
+        cols = [np.interp(np.clip(frames, kf[0], kf[-1]), kf, kb[:, j]) for j in range(4)]
+        raw = (cols[0], cols[2], _slack(frames, kf, kb))
+        cols = [smooth(c, OPT.box_smooth) for c in cols]
+        for name, values in zip(FIELDS, (cols[0], cols[2], cols[3] - cols[1], cols[1], *raw)):
+            out[name].append(np.where(inside, values, np.nan))
+    return {f: np.asarray(v).reshape(len(v), len(frames)) for f, v in out.items()}
+
+
+def crowd_tracks(rng, frames: int, on_screen: int = 10, length: int = 300, step: int = 1) -> list[Track]:
+    """About ``on_screen`` faces at a time over ``frames``, each seen for up to ``length`` frames
+    every ``step`` frames, drifting: a long shot of a crowd walking by."""
+    tracks = []
+    for i in range(frames * on_screen // length):
+        a = int(rng.integers(-length // 2, frames))
+        kf = list(range(a, a + int(rng.integers(2, length)), step))
+        x, y = rng.random(2) * 0.8
+        dx = rng.normal(0, 0.002)
+        boxes = [[x + dx * k, y, x + dx * k + 0.05, y + 0.08] for k in range(len(kf))]
+        tracks.append(Track(f"t{i}", kf, boxes, [0.9] * len(kf)))
+    return tracks
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_subjects_written_in_place_equal_whole_rows(seed):
+    rng = np.random.default_rng(seed)
+    frames = int(rng.integers(1, 900))
+    tracks = crowd_tracks(rng, frames + 200, on_screen=int(rng.integers(1, 12)), length=int(rng.integers(3, 200)),
+                          step=int(rng.integers(1, 4)))
+    start = int(rng.integers(0, 100))
+    got, want = subjects(tracks, start, start + frames), whole_rows(tracks, start, start + frames)
+    assert got.x0.shape == want["x0"].shape
+    assert got.ids == tuple(c.ids for c in chain(tracks) if c.frames[-1] + OPT.hold >= start
+                            and c.frames[0] - OPT.hold < start + frames)
+    for name in FIELDS:
+        assert np.array_equal(getattr(got, name), want[name], equal_nan=True), name
+
+
+def test_a_long_shot_builds_its_subjects_without_copies():
+    """Four minutes of one shot of a crowd: the table (7 values per track and frame) is the only
+    thing of that size made; the old rows, copied into it, made the peak twice the table."""
+    tracks = crowd_tracks(np.random.default_rng(29), 4 * 60 * FPS)
+    tracemalloc.start()
+    try:
+        subj = subjects(tracks, 0, 4 * 60 * FPS)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    table = 7 * subj.x0.size * 8
+    assert subj.x0.shape[0] > 100 and table > 50 * 2 ** 20, "the test needs a large table"
+    assert kept >= table
+    assert peak < 1.25 * table, f"peak {peak / 2**20:.0f} MiB for a table of {table / 2**20:.0f} MiB"
+
+
+def test_trimmed_yields_every_item_and_trims_before_and_every_n(monkeypatch):
+    calls = []
+    monkeypatch.setattr(heap, "trim", lambda: calls.append(len(seen)) or True)
+    seen: list[int] = []
+    for item in heap.trimmed(iter(range(10)), 4):
+        seen.append(item)      # noqa: PERF402 (one at a time: the trims record how many came before)
+    assert seen == list(range(10))
+    assert calls == [0, 4, 8]        # before the first item, then after every 4th
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm (Linux)")
+def test_trim_hands_the_freed_heap_back():
+    """Blocks freed between blocks still held stay in glibc's heap until trimmed."""
+    before = _rss()
+    blocks = [bytes(2048) for _ in range(20000)]      # 40 MiB from the C heap (more than pymalloc's 512 B)
+    held = blocks[::64]
+    del blocks
+    freed = _rss()
+    if not heap.trim():
+        pytest.skip("the C library is not glibc: no malloc_trim")
+    after = _rss()
+    assert freed - before > 30 * 2 ** 20, "the blocks should have stayed in the heap once freed"
+    assert freed - after > 25 * 2 ** 20, f"trim gave back {(freed - after) / 2**20:.1f} MiB"
+    assert len(held) == 313
+
+
+def test_the_face_analysis_trims_the_heap_as_frames_go_by(clip_factory, monkeypatch, tmp_path):
+    """The real analysis (real CenterFace) trims before its first frame and after every
+    ``TRIM_EVERY`` frames (10 here, on a clip of 35 frames)."""
+    monkeypatch.setenv("CADRE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(analysis, "TRIM_EVERY", 10)
+    clip = clip_factory(size="320x180", duration=35 / FPS, audio=False)
+    calls = []
+    real = heap.trim
+    monkeypatch.setattr(heap, "trim", lambda: calls.append(1) or real())
+    span = ClipSpan(clip, probe(clip))
+    tracks = analysis.analyse_faces(span, load_settings("mosaic"))
+    assert span.frame_count == 35 and tracks.analysis["analysed_frames"] == 35
+    assert len(calls) == 4
