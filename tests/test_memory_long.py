@@ -4,7 +4,8 @@
   memory left in glibc's heaps made the analysis of a 1080p crowd grow about 36 MiB per minute.
 - A long shot's framing subjects (``reframe/subjects.py``) are written in place, each track over its
   own span: the same values as rows computed over the whole shot, without the copies that doubled
-  the table.
+  the table. A clip's tracks are chained once for all its sections, comparing open chains only: the
+  same chains, where chaining every track for every shot grew as the cube of the clip's length.
 
 Sizes and counts only, never times.
 """
@@ -21,8 +22,16 @@ from pipeline.core import heap
 from pipeline.faces import analysis
 from pipeline.faces.linking import Track
 from pipeline.faces.settings import load_settings
+from pipeline.reframe import subjects as subjects_module
 from pipeline.reframe.options import FRAMING
-from pipeline.reframe.subjects import _slack, chain, robust_keyframes, smooth, subjects
+from pipeline.reframe.subjects import (
+    _slack,
+    chain,
+    chained,
+    robust_keyframes,
+    smooth,
+    subjects,
+)
 from pipeline.source.normalize import FPS, ClipSpan
 from pipeline.source.probe import probe
 
@@ -92,6 +101,56 @@ def test_a_long_shot_builds_its_subjects_without_copies():
     assert subj.x0.shape[0] > 100 and table > 50 * 2 ** 20, "the test needs a large table"
     assert kept >= table
     assert peak < 1.25 * table, f"peak {peak / 2**20:.0f} MiB for a table of {table / 2**20:.0f} MiB"
+
+
+def all_pairs_chain(tracks) -> list[tuple]:
+    """Chains as :func:`chain` made them before it compared open chains only: each track with every
+    chain made so far. ``(ids, frames)`` of each."""
+    chains: list[list] = []
+    for t in sorted(tracks, key=lambda t: t.frames[0]):
+        b0 = np.asarray(t.boxes[0], dtype=np.float64)
+        best, best_d = None, np.inf
+        for c in chains:
+            gap = t.frames[0] - c[1][-1]
+            last = np.asarray(c[2][-1], dtype=np.float64)
+            size = (b0[3] - b0[1]) / max(last[3] - last[1], 1e-6)
+            d = abs((b0[0] + b0[2]) - (last[0] + last[2])) / 2
+            if (0 < gap <= OPT.link_gap and 1 / OPT.link_size <= size <= OPT.link_size
+                    and d <= OPT.link_speed * gap and d < best_d):
+                best, best_d = c, d
+        if best is None:
+            chains.append([(t.id,), list(t.frames), [list(b) for b in t.boxes]])
+        else:
+            best[0] += (t.id,)
+            best[1] += list(t.frames)
+            best[2] += [list(b) for b in t.boxes]
+    return [(c[0], c[1]) for c in chains]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_chaining_open_chains_only_gives_the_same_chains(seed):
+    rng = np.random.default_rng(seed)
+    tracks = crowd_tracks(rng, 2000, on_screen=int(rng.integers(2, 15)), length=int(rng.integers(3, 60)))
+    got = [(c.ids, c.frames) for c in chain(tracks)]
+    assert got == all_pairs_chain(tracks)
+    assert sum(len(ids) > 1 for ids, _ in got) > 5, "the test needs tracks that chain"
+
+
+def test_a_clips_tracks_are_chained_once_for_all_its_sections(monkeypatch):
+    calls = []
+    monkeypatch.setattr(subjects_module, "chain", lambda tracks: calls.append(1) or chain(tracks))
+    monkeypatch.setattr(subjects_module, "_CHAINED", [])
+    tracks = crowd_tracks(np.random.default_rng(7), 3000)
+    for start in range(0, 3000, 150):
+        subjects(tracks, start, start + 150)
+    assert len(calls) == 1
+    assert [(c.ids, c.frames) for c in chained(tracks)] == [(c.ids, c.frames) for c in chain(tracks)]
+    tracks[0].frames.append(tracks[0].frames[-1] + 1)     # another clip's tracks, or these changed
+    tracks[0].boxes.append(tracks[0].boxes[-1])
+    subjects(tracks, 0, 150)
+    assert len(calls) == 2
+    subjects(list(tracks), 150, 300)                      # the same tracks in another list
+    assert len(calls) == 2
 
 
 def test_trimmed_yields_every_item_and_trims_before_and_every_n(monkeypatch):

@@ -57,11 +57,14 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, tu
         raise RedactionError(span.path, f"face analysis read only {last + 1} of {frame_count} frames; "
                                         "the clip cannot be decoded to its end - export it again")
     max_gap = max(PARAMS.gap_fine_passes * settings.tile_every, PARAMS.min_gap)
-    tracks = FaceTracks(span.path.name, span.start, frame_count, link(detections, max_gap), settings.pad,
-                        settings.extend_frames, detector.name, detector.model_sha256, False,
-                        {"plan": plan.to_dict(), "analysed_frames": len(detections), **settings.analysis_key(),
-                         "turns": turns.summary()})
-    data = tracks.to_dict()
+    analysed = len(detections)
+    linked = link(detections, max_gap)
+    del detections          # every frame's boxes (about 4 MiB a minute of a crowd): the tracks hold them now
+    data = FaceTracks(span.path.name, span.start, frame_count, linked, settings.pad, settings.extend_frames,
+                      detector.name, detector.model_sha256, False,
+                      {"plan": plan.to_dict(), "analysed_frames": analysed, **settings.analysis_key(),
+                       "turns": turns.summary()}).to_dict()
+    del linked              # only one copy of the tracks at a time: as stored, then as read back
     cache.store("faces", key, data)
     # the tracks as a later render reads them back (boxes rounded as stored): a first render and a
     # re-render of the same episode then mask the same pixels and publish the same file

@@ -85,14 +85,21 @@ class Chain:
 
 
 def chain(tracks) -> list[Chain]:
-    """Link each track to one that ended shortly before it, near where that one was heading."""
+    """Link each track to one that ended shortly before it, near where that one was heading.
+
+    Tracks are taken by their first frame, so a chain that ended more than ``link_gap`` frames
+    before one track's start can take no later track: only the chains still open are compared
+    (in the order they were made, as all of them were), which keeps a long clip's thousands of
+    tracks linear to chain."""
     chains: list[Chain] = []
+    open_: list[Chain] = []
     for t in sorted(tracks, key=lambda t: t.frames[0]):
         b0 = np.asarray(t.boxes[0], dtype=np.float64)
         best, best_d = None, np.inf
-        for c in chains:
+        open_ = [c for c in open_ if t.frames[0] - c.frames[-1] <= OPT.link_gap]
+        for c in open_:
             gap = t.frames[0] - c.frames[-1]
-            if not 0 < gap <= OPT.link_gap:
+            if gap <= 0:
                 continue
             last = np.asarray(c.boxes[-1], dtype=np.float64)
             size = (b0[3] - b0[1]) / max(last[3] - last[1], 1e-6)
@@ -101,11 +108,26 @@ def chain(tracks) -> list[Chain]:
                 best, best_d = c, d
         if best is None:
             chains.append(Chain(t.id, (t.id,), list(t.frames), [list(b) for b in t.boxes]))
+            open_.append(chains[-1])
         else:
             best.ids += (t.id,)
             best.frames += list(t.frames)
             best.boxes += [list(b) for b in t.boxes]
     return chains
+
+
+_CHAINED: list = []      # the last clip's tracks (kept, so their ids stay theirs), their key, their chains
+
+
+def chained(tracks) -> list[Chain]:
+    """:func:`chain` of ``tracks``, made once for the many sections of one clip (``follow`` and
+    ``speaker`` ask for every shot: chaining a long clip's tracks for each made the planning grow
+    as the square of its length). The same track objects with the same keyframe spans give the
+    chains made before."""
+    key = tuple((id(t), len(t.frames), t.frames[0], t.frames[-1]) for t in tracks)
+    if not _CHAINED or _CHAINED[1] != key:
+        _CHAINED[:] = [list(tracks), key, chain(tracks)]
+    return _CHAINED[2]
 
 
 def subjects(tracks, start: int, end: int) -> Subjects:
@@ -118,7 +140,7 @@ def subjects(tracks, start: int, end: int) -> Subjects:
     track and value, copied once more into the table, made the work and the memory grow as the
     square of the shot's length. The table itself is the only (tracks x frames) array made."""
     n = end - start
-    near = [t for t in chain(tracks) if not (t.frames[-1] + OPT.hold < start or t.frames[0] - OPT.hold >= end)]
+    near = [t for t in chained(tracks) if not (t.frames[-1] + OPT.hold < start or t.frames[0] - OPT.hold >= end)]
     values = np.full((7, len(near), n), np.nan)     # x0, x1, h, y0 (smoothed); rx0, rx1, slack (raw)
     reach = OPT.box_smooth // 2, OPT.box_smooth - 1 - OPT.box_smooth // 2   # the box filter's reach
     for row, t in enumerate(near):
