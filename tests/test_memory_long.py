@@ -197,3 +197,38 @@ def test_the_face_analysis_trims_the_heap_as_frames_go_by(clip_factory, monkeypa
     tracks = analysis.analyse_faces(span, load_settings("mosaic"))
     assert span.frame_count == 35 and tracks.analysis["analysed_frames"] == 35
     assert len(calls) == 4
+
+
+def test_onnxruntime_keeps_nothing_per_window_size():
+    """The looks around small faces (``revisit.py``) feed the detector windows of many sizes: the
+    session keeps no memory pattern per size (with patterns: +18 MiB over these 169 sizes)."""
+    from pipeline.faces.detectors.centerface import CenterFace
+
+    try:
+        det = CenterFace(runtime="onnxruntime")
+    except ImportError:
+        pytest.skip("onnxruntime is not installed")
+    frame = np.random.default_rng(0).integers(0, 255, (480, 480, 3), np.uint8)
+    det.detect(frame)                    # the largest size first: the arena has grown to it
+    before = _rss()
+    sizes = [(h, w) for h in range(64, 480, 32) for w in range(64, 480, 32)]
+    for h, w in sizes:
+        det.detect(np.ascontiguousarray(frame[:h, :w]))
+    grown = (_rss() - before) / 2 ** 20
+    assert grown < 8, f"{grown:.1f} MiB more after {len(sizes)} window sizes"
+
+
+def test_opencv_keeps_a_bounded_number_of_networks_over_many_window_sizes():
+    """``cv2.dnn`` needs a network per input size: at most 8 are kept, and a size whose network was
+    dropped finds the same faces with a new one."""
+    from pipeline.faces.detectors.centerface import CenterFace
+
+    det = CenterFace(runtime="opencv")
+    frame = np.random.default_rng(1).integers(0, 255, (416, 416, 3), np.uint8)
+    first = det.detect(frame[:64, :96].copy(), 0.001)
+    assert first, "the test needs boxes to compare"
+    for k in range(12):
+        det.detect(np.ascontiguousarray(frame[:96 + 32 * k, :128]))
+        assert len(det._nets) <= 8
+    assert (64, 96) not in det._nets
+    assert det.detect(frame[:64, :96].copy(), 0.001) == first
