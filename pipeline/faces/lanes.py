@@ -6,6 +6,13 @@ the small faces (``revisit.py``) depend on the frames before it: they are queued
 turn comes, behind the runs of the frames after it, so the pool is never short of work. Results
 are joined in frame order, as one run after another would give them.
 
+A frame identical to the one before it (a 25 or 24 fps clip brought to 30 fps repeats every fifth
+or fourth frame) is not scanned again: it gets that frame's faces, and a fine pass that fell due on
+it runs on the next new frame instead (``tests/test_face_duplicates.py``). Otherwise fine passes
+are at most ``tile_every`` frames apart with any ``detect_every``: a pass due on a frame that is
+not analysed runs on the analysed frame before it (with the frame-number rule it once followed,
+``detect_every = 2`` gave one fine pass a second instead of two).
+
 The detector says how many runs it takes at once (``lanes``). onnxruntime runs one single-thread
 inference per core: on this 2-core machine that does about 25 % more work per second on a fine
 tile than one 2-thread inference at a time, and keeps both cores busy while a frame's looks wait
@@ -19,6 +26,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
+import numpy as np
 
 from pipeline.core.threads import apply_opencv
 from pipeline.faces import revisit
@@ -33,8 +41,8 @@ REBUDGET_FRAMES = 30        # how often a long analysis re-sizes OpenCV's thread
 def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: int, detect_every: int = 1,
                 progress=None, turns: Turns | None = None) -> dict[int, list]:
     """Faces (normalised upright boxes) of each ``(index, frame)`` that ``frames`` yields, by
-    index. The fine pass runs on every ``tile_every``-th frame, the first frame of a shot, the
-    first frame after the primary turn changed and the last one; looks in between. ``turns``
+    index. The fine pass runs at most ``tile_every`` frames after the last one, on the first frame of
+    a shot, the first frame after the primary turn changed and the last one; looks in between. ``turns``
     (``turns.py``) schedules the turned and brightened passes and keeps what they found."""
     lanes = max(1, int(detector.lanes))
     ahead = 2 * lanes + 2
@@ -46,10 +54,17 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
     pool = ThreadPoolExecutor(lanes, thread_name_prefix="cadre-faces")
     opencv_threads = cv2.getNumThreads()
     refine = False
+    previous = None       # (frame, index) of the last frame scanned
+    fine_at = None        # index of the last fine pass
 
     def finish() -> None:
         nonlocal small, small_turn, refine
         index, scan, runs = pending.popleft()
+        if scan is None:                          # a repeat of frame ``runs``: the same faces
+            detections[index] = list(detections[runs])
+            if progress:
+                progress(min(index + 1, frame_count), frame_count)
+            return
         results = [run.result() for run in runs]
         found = scan.faces(results)
         if scan.turn != small_turn:               # the looks remember faces in the turned frame
@@ -72,10 +87,17 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
         for index, frame in frames:
             if lanes == 1 and index % REBUDGET_FRAMES == 0:
                 apply_opencv()
+            last = index + detect_every >= frame_count
+            if previous is not None and not last and np.array_equal(frame, previous[0]):
+                pending.append((index, None, previous[1]))
+                continue
+            previous = (frame, index)
             turn, extra, cut = turns.schedule(index, frame)
             dark = is_dark(frame)
             turns.dark_frames += dark
-            tiled = cut or refine or index % tile_every == 0 or index + detect_every >= frame_count
+            # fine passes at most tile_every frames apart, whatever detect_every and the repeats
+            tiled = cut or refine or last or fine_at is None or index + detect_every - fine_at > tile_every
+            fine_at = index if tiled else fine_at
             refine = False
             scan = FrameScan(detector, frame, plan, tiled, turn, extra, dark)
             pending.append((index, scan, [pool.submit(run) for run in scan.runs]))
