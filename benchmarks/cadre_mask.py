@@ -5,8 +5,9 @@ uses (imageio-ffmpeg, libx264, its default quality).
 
     python -m benchmarks.cadre_mask IN.mp4 OUT.mp4 FACTS.json [--preset mosaic]
 
-FACTS.json receives the pixels the detector was given (its padded input, summed over every call)
-and the boxes the render masks on each frame, in pixels of the full frame, for the scoring.
+FACTS.json receives the pixels the detector was given (its padded input, summed over every call),
+the boxes the render masks on each frame, in pixels of the full frame, for the scoring, and the
+tracks they were shaped from (``mask_area.py`` shapes them again, one stage at a time).
 """
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     writer.close()
     args.facts.write_text(json.dumps({"detector_pixels": counter["pixels"], "detector_calls": counter["calls"],
                                       "frames": len(boxes), "boxes": boxes, "preset": args.preset,
-                                      "shape": settings.shape, "pad": settings.pad}))
+                                      "shape": settings.shape, "pad": settings.pad, "tracks": tracks.to_dict()}))
     return 0
 
 

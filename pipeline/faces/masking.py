@@ -67,9 +67,9 @@ def _cells(roi: np.ndarray, full: tuple, clip: tuple, cell: int) -> np.ndarray:
     return sums / (hs[:, None, None] * ws[None, :, None]), hs, ws
 
 
-def _fill(roi: np.ndarray, full: tuple, clip: tuple, settings) -> np.ndarray:
+def _fill(roi: np.ndarray, full: tuple, clip: tuple, settings, side: int | None = None) -> np.ndarray:
     h, w = roi.shape[:2]
-    side = max(full[2] - full[0], full[3] - full[1])
+    side = side or max(full[2] - full[0], full[3] - full[1])
     method = settings.method
     if method == "mosaic":
         cell = max(MIN_CELL, math.ceil(side / settings.mosaic_blocks))
@@ -107,31 +107,74 @@ def _ellipse(full_f: tuple, clip: tuple) -> np.ndarray:
     return m.astype(bool)
 
 
+def _groups(boxes_px, width: int, height: int) -> list[list]:
+    """The visible boxes in groups: face boxes that overlap (transitively) form one group, a
+    :class:`Whole` box is a group of its own. Each member as ``(box, full_f, full, clip)``."""
+    items = []
+    for box in boxes_px:
+        full_f, full, clip = _pixel_box(box, width, height)
+        if clip[2] > clip[0] and clip[3] > clip[1]:
+            items.append((box, full_f, full, clip))
+    faces = [k for k, it in enumerate(items) if not isinstance(it[0], Whole)]
+    root = list(range(len(items)))
+
+    def find(k):
+        while root[k] != k:
+            root[k] = root[root[k]]
+            k = root[k]
+        return k
+    if len(faces) > 1:
+        c = np.array([items[k][3] for k in faces], dtype=np.int64)
+        touch = ((c[:, None, 0] < c[None, :, 2]) & (c[None, :, 0] < c[:, None, 2])
+                 & (c[:, None, 1] < c[None, :, 3]) & (c[None, :, 1] < c[:, None, 3]))
+        for i, j in zip(*np.nonzero(np.triu(touch, 1))):
+            root[find(faces[i])] = find(faces[j])
+    groups: dict[int, list] = {}
+    for k, it in enumerate(items):
+        groups.setdefault(find(k), []).append(it)
+    return list(groups.values())
+
+
+def _drawn(group: list, settings) -> tuple[tuple, np.ndarray | None]:
+    """The clipped box around a group and the mask of its members' shapes in it (None: all of it)."""
+    clip = (min(m[3][0] for m in group), min(m[3][1] for m in group),
+            max(m[3][2] for m in group), max(m[3][3] for m in group))
+    if len(group) == 1 and not _oval(group[0][0], settings):
+        return clip, None
+    where = np.zeros((clip[3] - clip[1], clip[2] - clip[0]), bool)
+    for box, full_f, _, c in group:
+        region = where[c[1] - clip[1]:c[3] - clip[1], c[0] - clip[0]:c[2] - clip[0]]
+        region |= _ellipse(full_f, c) if _oval(box, settings) else True
+    return clip, where
+
+
 def coverage(shape: tuple[int, int], boxes_px, settings) -> np.ndarray:
     """Boolean (H, W) array of the pixels ``mask_frame`` replaces for ``boxes_px``."""
     height, width = shape[:2]
     cover = np.zeros((height, width), bool)
-    for box in boxes_px:
-        full_f, _, clip = _pixel_box(box, width, height)
-        if clip[2] <= clip[0] or clip[3] <= clip[1]:
-            continue
+    for group in _groups(boxes_px, width, height):
+        clip, where = _drawn(group, settings)
         region = cover[clip[1]:clip[3], clip[0]:clip[2]]
-        region |= _ellipse(full_f, clip) if _oval(box, settings) else True
+        region |= True if where is None else where
     return cover
 
 
 def mask_frame(frame: np.ndarray, boxes_px, settings) -> None:
-    """Mask every box of ``boxes_px`` (pixel corners, may reach outside) in ``frame``, in place."""
+    """Mask every box of ``boxes_px`` (pixel corners, may reach outside) in ``frame``, in place.
+
+    Face boxes that overlap are drawn as one mosaic (or blur) over their shapes together, on one
+    grid of the coarsest member's cells: a second mosaic drawn over the first cut its cells into
+    finer ones, and joining them into the box around them masked the corners between neighbours."""
     if frame.ndim != 3 or frame.dtype != np.uint8:
         raise RedactionError(None, f"mask_frame needs an (H, W, 3) uint8 frame, got {frame.shape} {frame.dtype}")
     height, width = frame.shape[:2]
-    for box in boxes_px:
-        full_f, full, clip = _pixel_box(box, width, height)
-        if clip[2] <= clip[0] or clip[3] <= clip[1]:
-            continue
+    for group in _groups(boxes_px, width, height):
+        clip, where = _drawn(group, settings)
+        full = group[0][2] if len(group) == 1 else clip
+        side = max(max(m[2][2] - m[2][0], m[2][3] - m[2][1]) for m in group)
         roi = frame[clip[1]:clip[3], clip[0]:clip[2]]
-        filled = _fill(roi, full, clip, settings)
-        if _oval(box, settings):
-            np.copyto(roi, filled, where=_ellipse(full_f, clip)[:, :, None])
-        else:
+        filled = _fill(roi, full, clip, settings, side)
+        if where is None:
             roi[...] = filled
+        else:
+            np.copyto(roi, filled, where=where[:, :, None])

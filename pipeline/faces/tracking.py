@@ -6,11 +6,13 @@ frame ``i`` is then:
 
 - between two keyframes: linear interpolation, grown by ``GROWTH`` per frame of distance to the
   nearest keyframe, so a face that moves unevenly between detections stays inside; between two
-  keyframes that jumped (more than ``JUMP`` box sizes a frame), the path swept ``SWEEP`` of the
+  keyframes that jumped (more than ``JUMP`` box sizes a frame; a small face's: more than ``SWAP``
+  box sizes in all, it may have been swapped with a neighbour), the path swept ``SWEEP`` of the
   way either side, and both keyframe boxes as boxes of their own;
 - up to ``extend`` frames before the first / after the last keyframe, never across a shot cut:
-  the end box, held and also carried along the track's velocity (their union), growing the same
-  way; and, as a box of its own, the end box carried along the camera's motion (``camera.py``);
+  the end box carried along the track's velocity (a small face's, whose velocity is noise, or a
+  face faster than the speed cap: its union with the held end box), growing the same way; and,
+  as a box of its own, the end box carried along the camera's motion (``camera.py``);
 - made at least ``MIN_ASPECT`` times as tall as wide, then padded ``pad`` times around its centre.
 
 Nothing is ever left out between detections, so detecting every k-th frame cannot open a gap.
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipeline.faces.linking import MATCH_DISTANCE, SIZE_RATIO, Track, link  # noqa: F401 (read from here)
+from pipeline.faces.linking import MATCH_DISTANCE, MAX_SPEED, SIZE_RATIO, Track, link  # noqa: F401 (read from here)
 from pipeline.faces.params import PARAMS
 from pipeline.source.normalize import FPS
 
@@ -35,6 +37,13 @@ WEAK_GROWTH = 0.5      # ... and its box grows by up to this share (score 0): 1.
 EDGE = 0.015           # a box this close to the frame border (a few detector pixels) belongs to a cut face
 CUT_GROWTH = 1.25      # a cut face's box is given this much more than the track's whole-face size
 MIN_ASPECT = 1.2       # a face box is at least 1.2 times as tall as wide (small detections come out squat)
+HOLD_BELOW = 0.05      # beyond its ends, a face under this share of the frame's height is also held where it
+                       # was last seen: its velocity, from boxes a few detector pixels tall, is mostly noise. A
+                       # larger face moving under the speed cap is followed along its velocity alone: holding
+                       # its box as well masked the path between (a face leaving a zooming frame: a wide band)
+SWAP = 0.3             # two keyframes of a small face that moved more than this many of its sizes may belong
+                       # to two neighbours, swapped (a group of faces 12 px tall): both boxes are kept between
+JOIN_OVERLAP = 0.5     # overlapping face boxes join only when they share this share of the smaller one
 CHUNK = 256            # frames of mask boxes computed at once
 CHUNKS = 4             # chunks a FaceTracks keeps (the most recently made)
 
@@ -87,15 +96,15 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int,
     prev_d = np.abs(frames - kf[np.clip(pos - 1, 0, len(kf) - 1)])
     next_d = np.abs(kf[np.clip(pos, 0, len(kf) - 1)] - frames)
     dist = np.minimum(prev_d, next_d).astype(np.float64)
-    # beyond the ends: union of the held end box and the box carried along the velocity; and, as
-    # a box of its own (their union would span the frame in a fast pan), the end box carried along
-    # the camera's motion (camera.py)
+    # beyond the ends: the end box carried along the velocity (a small face's: its union with the
+    # held end box); and, as a box of its own (their union would span the frame in a fast pan),
+    # the end box carried along the camera's motion (camera.py)
     for mask, end_frame, end, v, carry in ((frames < kf[0], kf[0], kb[0], track.velocity(False), track.carry_before),
                                            (frames > kf[-1], kf[-1], kb[-1], track.velocity(True), track.carry_after)):
         if mask.any():
             dt = (frames[mask] - end_frame)[:, None]
             moved = end[None, :] + v[None, :] * dt
-            held = np.broadcast_to(end, moved.shape)
+            held = moved if _followed(track, end_frame == kf[-1]) else np.broadcast_to(end, moved.shape)
             boxes[mask] = np.concatenate([np.minimum(held[:, :2], moved[:, :2]),
                                           np.maximum(held[:, 2:], moved[:, 2:])], axis=1)
             if carry:
@@ -117,6 +126,21 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int,
     return frames, _grow(_upright(boxes), scale)
 
 
+def _followed(track: Track, at_end: bool) -> bool:
+    """Whether the face at this end of ``track`` can be followed along its velocity alone: a face of
+    at least ``HOLD_BELOW`` of the frame's height that moved slower than the track's speed cap
+    (``linking.MAX_SPEED``). A faster face outran its track (a whip pan: it stops somewhere
+    between), a smaller one's velocity is noise: those are also held where they were last seen."""
+    if len(track.frames) < 2:
+        return False
+    a, b = (-2, -1) if at_end else (0, 1)
+    first, second = np.asarray(track.boxes[a]), np.asarray(track.boxes[b])
+    end = second if at_end else first
+    size = max(end[2] - end[0], end[3] - end[1])
+    step = np.abs(second - first) / max(track.frames[b] - track.frames[a], 1)
+    return bool(end[3] - end[1] >= HOLD_BELOW and (step <= MAX_SPEED * size).all())
+
+
 def _jumps_covered(boxes: np.ndarray, inside: np.ndarray, kf: np.ndarray, kb: np.ndarray):
     """Between two keyframes whose boxes moved more than :data:`JUMP` box sizes a frame, the face
     moved unevenly or the two are neighbours of a crowd, swapped. The frames in between take the
@@ -131,7 +155,8 @@ def _jumps_covered(boxes: np.ndarray, inside: np.ndarray, kf: np.ndarray, kb: np
     size = np.maximum(np.maximum(kb[:, 2] - kb[:, 0], kb[:, 3] - kb[:, 1]), 1e-6)
     centre = (kb[:, :2] + kb[:, 2:]) / 2
     moved = np.hypot(*(centre[1:] - centre[:-1]).T) / np.minimum(size[1:], size[:-1])
-    jumps = np.nonzero((gap > 1) & (moved > JUMP * gap))[0]
+    tiny = np.maximum(kb[1:, 3] - kb[1:, 1], kb[:-1, 3] - kb[:-1, 1]) < HOLD_BELOW
+    jumps = np.nonzero((gap > 1) & ((moved > JUMP * gap) | (tiny & (moved > SWAP))))[0]
     for i in jumps:
         between = np.flatnonzero((inside > kf[i]) & (inside < kf[i + 1]))
         boxes[between] = _swept(inside[between].astype(float), kf[i:i + 2].astype(float), kb[i:i + 2])
@@ -294,8 +319,9 @@ class FaceTracks:
 
 
 def joined(boxes: list) -> list:
-    """Face boxes that overlap become their union where it is at most ``UNION_SLACK`` times their
-    areas together: one face found by two tracks (or a track's second box) is masked once, with
+    """Face boxes that overlap by half the smaller one become their union where it is at most
+    ``UNION_SLACK`` times their areas together: one face found by two tracks (or a track's second
+    box) is masked once, with
     the cells of one mosaic, not cut into finer cells by a second mosaic over the first. Boxes
     the reviewer drew (:class:`Whole`) and faces kept visible (already left out) are untouched.
     The first joinable pair (in order) joins first, again and again (a crowd: a few ms a frame)."""
@@ -318,13 +344,17 @@ def joined(boxes: list) -> list:
 
 
 def _joinable(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)): the boxes overlap and their union is at most ``UNION_SLACK`` x both areas."""
+    """(len(a), len(b)): the boxes share at least ``JOIN_OVERLAP`` of the smaller one (one face
+    found twice; two neighbours' padded boxes touch at their margins and stay apart) and their
+    union is at most ``UNION_SLACK`` x both areas."""
     lo = np.minimum(a[:, None, :2], b[None, :, :2])
     hi = np.maximum(a[:, None, 2:], b[None, :, 2:])
     union = np.prod(np.maximum(hi - lo, 0), axis=2)
-    touch = ((a[:, None, 0] < b[None, :, 2]) & (b[None, :, 0] < a[:, None, 2])
-             & (a[:, None, 1] < b[None, :, 3]) & (b[None, :, 1] < a[:, None, 3]))
-    return touch & (union <= UNION_SLACK * (_box_area(a)[:, None] + _box_area(b)[None, :]))
+    inner = np.prod(np.maximum(np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2]), 0),
+                    axis=2)
+    area_a, area_b = _box_area(a)[:, None], _box_area(b)[None, :]
+    return ((inner > 0) & (inner >= JOIN_OVERLAP * np.minimum(area_a, area_b))
+            & (union <= UNION_SLACK * (area_a + area_b)))
 
 
 def _box_area(b: np.ndarray) -> np.ndarray:
