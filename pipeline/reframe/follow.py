@@ -38,8 +38,10 @@ from pipeline.reframe.path import (
     corridor,
     hard_corridor,
     headroom,
+    keyframes,
     pan_path,
     pieces,
+    stand_ins,
     still_position,
 )
 from pipeline.reframe.subjects import (
@@ -261,10 +263,10 @@ def plan_section(sec: Section, tracks, shots, size: tuple[int, int], tol: float 
             covered = sum(e - s for s, e in apart)
             share = FRAMING.subjects.fit_share
             if covered and covered >= (1 - share) * seen.sum() or too_wide.sum() > share * seen.sum() and not apart:
-                return [_named(_apart(sec, subj, size, source="faces", tol=tol), subj, sec)]
+                return [_named(_apart(sec, subj, size, source="faces", tol=tol, tracks=tracks), subj, sec)]
             if apart and split:
                 return _split(sec, apart, tracks, shots, size, tol)
-            return [_named(_follow(sec, subj, lo, hi, size, tol), subj, sec)]
+            return [_named(_follow(sec, subj, lo, hi, size, tol, tracks), subj, sec)]
     if sec.strategy == "auto" and not sec.override:
         return [PathSegment(sec.start, sec.end, "fit", sec.shot, "no faces")]
     cue = motion_centre(shots, sec.start, sec.end)
@@ -293,7 +295,7 @@ def _named(seg: PathSegment, subj: Subjects, sec: Section) -> PathSegment:
 
 
 def _apart(sec: Section, subj: Subjects, size, source: str, repair: bool = False,
-           tol: float = FRAMING.path.tolerance) -> PathSegment:
+           tol: float = FRAMING.path.tolerance, tracks=None) -> PathSegment:
     """For a section (or a stretch of one) whose faces that matter cannot share one window: stack
     them (two groups that each fit a panel); else follow the main face alone (the others leave the
     window, as a camera operator would let them); else, when the main face is seldom on screen,
@@ -305,7 +307,7 @@ def _apart(sec: Section, subj: Subjects, size, source: str, repair: bool = False
         if subj.ids and (seen.mean() >= OPT.min_face_share or seen.sum() >= OPT.min_face_frames):
             alone = replace(sec, track=subj.ids[row][0])          # the main face, as if pinned
             lo, hi, _ = subject_extent(subj, window(size)[0] / size[0], alone.track)
-            seg = _follow(alone, subj, lo, hi, size, tol)
+            seg = _follow(alone, subj, lo, hi, size, tol, tracks)
             return replace(seg, source=source, repairs=((sec.start, sec.end, "main"),) + seg.repairs)
     mode = "stack" if panels is not None else "fit"
     repairs = ((sec.start, sec.end, mode),) if repair else ()
@@ -321,19 +323,21 @@ def _split(sec: Section, apart, tracks, shots, size, tol) -> list[PathSegment]:
         part = replace(sec, start=sec.start + s, end=sec.start + e)
         if (s, e) in apart:
             subj = subjects(tracks, part.start, part.end)
-            out.append(_named(_apart(part, subj, size, "faces", repair=True, tol=tol), subj, part))
+            out.append(_named(_apart(part, subj, size, "faces", repair=True, tol=tol, tracks=tracks), subj, part))
         else:
             out += plan_section(part, tracks, shots, size, tol, split=False)
     return out
 
 
-def _follow(sec: Section, subj: Subjects, lo, hi, size, tol) -> PathSegment:
-    """Still or pan through the composed corridor, then checked and repaired for containment."""
+def _follow(sec: Section, subj: Subjects, lo, hi, size, tol, tracks=None) -> PathSegment:
+    """Still or pan through the composed corridor, then checked and repaired for containment (the
+    main face predicted through the gaps in its detections, ``path.bridge``)."""
     w, h = size
     cw, ch, _ = window(size)
     c = cw / w
     _, main, matters = who_matters(subj, sec.track, sec.speaker)
-    a, b, need = hard_corridor(subj, main, c, matters)
+    keys = None if tracks is None else keyframes(tracks, subj, sec.start)
+    a, b, need = hard_corridor(subj, main, c, stand_ins(subj, main, matters, sec.track), keys)
     soft = corridor(lo, hi, c, OPT.band_pan)
     still = still_position(lo, hi, c)
     path = np.full(sec.end - sec.start, still) if still is not None else pan_path(*soft, c)

@@ -32,7 +32,8 @@ class SubjectOptions:
     fit_width: float = 0.9          # faces that matter spanning more than 90 % of the window overflow it
     fit_share: float = 0.2          # shot shown whole when the faces that matter overflow the window this often
     hold: int = 6                   # frames a face is assumed to stay put past its first and last detection
-    link_gap: int = 13              # frames: a track that starts this soon after another ended may continue it ...
+    link_gap: int = 20              # frames: a track that starts this soon after another ended may continue it
+                                    # (0.4 s of missed detections and a miss either side) ...
     link_speed: float = 0.06        # ... when its face moved at most this fraction of the width per frame meanwhile
     link_size: float = 1.5          # ... and is about the same size
     centre_weight: float = 1.0      # main face without speech: a face at the frame's edge weighs about half as much
@@ -54,6 +55,12 @@ class PathOptions:
     trail: int = 10                 # frames after it to settle back onto the planned path
     max_cuts: int = 3               # cuts per repaired stretch at most
     headroom: float = 1 / 3         # in a window shorter than the frame, the face centre sits this far down
+    # the followed face through a gap in its detections (a run of misses, a track cut in two)
+    gap_min: int = 3                # frames between two kept detections (and 1.5x their usual spacing) make a gap ...
+    gap_max: int = 45               # ... bridged up to this long (longer: the person may have gone)
+    gap_span: int = 8               # frames of keyframes each side the face's speed is fitted on
+    gap_spread: float = 2.0         # slack of the guess: this x the change of speed across the gap x d(g-d)/g
+                                    # (chosen, with gap_span, on bench_follow draws 10-29)
 
 
 @dataclass(frozen=True)

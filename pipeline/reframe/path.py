@@ -4,16 +4,24 @@ that the ffmpeg crop expression and the mask placements share.
 
 Containment is the rule, smoothness the preference: :func:`contain` checks every frame against the
 main face with its padding and repairs a failing stretch by raising the speed limit (up to
-``hard_speed``), starting up to ``lead`` frames early, then by one cut.
+``hard_speed``), starting up to ``lead`` frames early, then by one cut. Where the main face was not
+detected for a while, it is predicted (:func:`bridge`) and held all the same.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
 from pipeline.reframe.options import FRAMING
-from pipeline.reframe.subjects import Subjects, smooth
+from pipeline.reframe.subjects import (
+    Subjects,
+    chained,
+    main_face,
+    robust_keyframes,
+    smooth,
+)
 
 OPT = FRAMING.path   # speed limits, smoothing, containment padding and repairs (options.PathOptions)
 
@@ -104,15 +112,16 @@ def pan_path(lo: np.ndarray, hi: np.ndarray, c: float) -> np.ndarray:
 
 
 # -- containment: the check and its repairs --------------------------------------------------------
-def hard_corridor(subj: Subjects, main: int, c: float, matters: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hard_corridor(subj: Subjects, main: int, c: float, matters: np.ndarray | None = None,
+                  keys: list | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Window left edges ``[A, B]`` per frame that hold the main face whole with ``pad`` face widths
     each side (and the interpolation slack between detections), and where that is required (the
     face is on screen). Clamped to the frame; a face too wide for the window is centred.
 
     Where the main face is not on screen, the largest face that ``matters`` takes its place: the
     main person's track is often cut in two by a run of missed detections, and the piece before
-    the gap must be held as firmly as the rest."""
+    the gap must be held as firmly as the rest. With the rows' keyframes ``keys`` (:func:`bridge`),
+    the face is predicted through its gaps and must be held there too."""
     row = np.full(subj.x0.shape[1], main)
     if matters is not None:
         absent = np.isnan(subj.rx0[main])
@@ -122,6 +131,8 @@ def hard_corridor(subj: Subjects, main: int, c: float, matters: np.ndarray | Non
     cols = np.arange(len(row))
     x0, x1, slack = subj.rx0[row, cols], subj.rx1[row, cols], subj.slack[row, cols]
     need = ~np.isnan(x0)
+    if keys is not None:
+        x0, x1, slack, need = bridge(keys, row, x0, x1, slack, need)
     fw = np.nan_to_num(x1 - x0)
     grow = OPT.pad * fw + np.nan_to_num(slack)
     lo, hi = np.nan_to_num(x0) - grow, np.nan_to_num(x1) + grow
@@ -131,6 +142,91 @@ def hard_corridor(subj: Subjects, main: int, c: float, matters: np.ndarray | Non
     a, b = np.where(wide, mid, a), np.where(wide, mid, b)
     a, b = np.clip(a, 0.0, 1.0 - c), np.clip(b, 0.0, 1.0 - c)
     return a, np.maximum(a, b), need
+
+
+def stand_ins(subj: Subjects, main: int, matters: np.ndarray, pin: str | None) -> np.ndarray:
+    """Rows that may stand in for the main face where it is not on screen (``hard_corridor``): the
+    faces that matter, and any face about as big. A run of missed detections often cuts a piece
+    off the main person's track that is too short to matter beside the rest, yet it is the person
+    the window follows. A pinned face has no stand-in but its own track."""
+    if pin is not None and main_face(subj, pin)[1] == "pinned":
+        return matters
+    seen = ~np.isnan(subj.h)
+    med = np.array([np.median(subj.h[k][seen[k]]) if seen[k].any() else 0.0 for k in range(len(seen))])
+    return matters | (med >= FRAMING.subjects.matter_size * med[main])
+
+
+def keyframes(tracks, subj: Subjects, start: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per row of ``subj``: its person's keyframes (section frames), one-off jumps cleared as
+    ``subjects`` clears them but within each run between two gaps (a median reaching across a gap
+    would pull the last box before it towards the first one after it): frames, centre x, width."""
+    chains = {c.ids: c for c in chained(tracks)}
+    out = []
+    for ids in subj.ids:
+        kf, kb = np.asarray(chains[ids].frames), np.asarray(chains[ids].boxes, dtype=np.float64)
+        cut = np.flatnonzero(np.diff(kf) > _gap(kf)) + 1
+        kb = np.concatenate([robust_keyframes(f, b) for f, b in zip(np.split(kf, cut), np.split(kb, cut))])
+        out.append((kf - start, (kb[:, 0] + kb[:, 2]) / 2, kb[:, 2] - kb[:, 0]))
+    return out
+
+
+def _gap(frames) -> float:
+    """Keyframes further apart than this are a gap: ``gap_min`` frames, and 1.5x their usual spacing."""
+    return max(OPT.gap_min, 1.5 * float(np.median(np.diff(frames)))) if len(frames) > 1 else OPT.gap_min
+
+
+def bridge(keys: list, row: np.ndarray, x0: np.ndarray, x1: np.ndarray, slack: np.ndarray, need: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The followed face through its gaps: where no detection of it was kept for longer than its
+    detections are usually apart (a run of misses, or its track cut in two), its box is predicted
+    by the quintic that leaves the last detection with the face's speed and acceleration there and
+    meets the next one with its own (a person who was running keeps running, one who was turning
+    keeps turning; interpolating straight or holding the last box falls behind), with a slack
+    growing from both ends in proportion to the change of speed across the gap (the less the two
+    ends agree, the less the guess is worth). The prediction is held like a detection: the window
+    follows it, and the slack widens its margin until the window is centred on the guess.
+
+    ``keys[r]`` = (frames, centre x, width) of row ``r``'s keyframes (section frames); ``row``
+    the row followed on each frame (:func:`hard_corridor`)."""
+    seen = [(int(f), r) for r in np.unique(row) for f in keys[r][0] if 0 <= f < len(row) and row[f] == r]
+    seen.sort()
+    if len(seen) < 2:
+        return x0, x1, slack, need
+    x0, x1, slack, need = x0.copy(), x1.copy(), slack.copy(), need.copy()
+    least = _gap([f for f, _ in seen])
+    for (f0, r0), (f1, r1) in pairwise(seen):
+        g = f1 - f0
+        if g <= least or g > OPT.gap_max:
+            continue
+        p0, w0, v0, a0 = _end(keys[r0], f0, -1)
+        p1, w1, v1, a1 = _end(keys[r1], f1, +1)
+        chord = (p1 - p0) / g
+        v0, v1 = (chord if v is None else v for v in (v0, v1))
+        d = np.arange(1, g)
+        s = d / g
+        s3, s4, s5 = s ** 3, s ** 4, s ** 5
+        centre = ((1 - 10 * s3 + 15 * s4 - 6 * s5) * p0 + (10 * s3 - 15 * s4 + 6 * s5) * p1
+                  + (s - 6 * s3 + 8 * s4 - 3 * s5) * g * v0 + (-4 * s3 + 7 * s4 - 3 * s5) * g * v1
+                  + (s * s / 2 - 1.5 * s3 + 1.5 * s4 - s5 / 2) * g * g * a0 + (s3 / 2 - s4 + s5 / 2) * g * g * a1)
+        width = w0 + (w1 - w0) * s
+        x0[f0 + 1:f1], x1[f0 + 1:f1] = centre - width / 2, centre + width / 2
+        slack[f0 + 1:f1] = OPT.gap_spread * abs(v1 - v0) * d * (g - d) / g
+        need[f0 + 1:f1] = True
+    return x0, x1, slack, need
+
+
+def _end(key: tuple, f: int, side: int) -> tuple[float, float, float | None, float]:
+    """Centre, width, speed (per frame; None when one keyframe is all there is) and acceleration
+    of a row at its keyframe ``f``, fitted over its keyframes within ``gap_span`` frames on
+    ``side`` (a parabola when there are enough of them to tell its curve from the jitter)."""
+    frames, cx, w = key
+    k = int(np.searchsorted(frames, f))
+    near = (frames - f) * side
+    use = (near >= 0) & (near <= OPT.gap_span)
+    if use.sum() < 2:
+        return float(cx[k]), float(w[k]), None, 0.0
+    fit = np.polyfit(frames[use] - f, cx[use], 2 if use.sum() >= 4 else 1)
+    return float(cx[k]), float(w[k]), float(fit[-2]), float(2 * fit[0]) if len(fit) == 3 else 0.0
 
 
 def violations(path: np.ndarray, a: np.ndarray, b: np.ndarray, need: np.ndarray, eps: float = 1e-6) -> np.ndarray:
