@@ -4,6 +4,10 @@ issue 18 against the default, and flicker on real pedestrians. (The fair compari
 ``bench_masking.py``.)
 
     python -m benchmarks face_levers [--seconds 8] [--skip-levers] [--all-levers] [--only-video]
+    python -m benchmarks face_levers --only-video --skip-levers --seconds 2 --detect-every 2
+
+``--detect-every K`` adds, on each clip, the default analysis with the whole-frame pass on every
+K-th frame only (issue 29's speed lever; measured at K = 2 and not kept: see docs/ARCHITECTURE.md).
 
 Needs ../shared/media. "Covered" means every pixel of a labelled box lies inside a mask (the
 pixels ``pipeline.faces.masking.coverage`` reports for the boxes the render would draw). Speed is
@@ -74,7 +78,7 @@ def bench_photos(truth) -> None:
 
 
 def run_ours(span: ClipSpan, settings, runtime: str | None = None, tiles: bool = False, min_px: int | None = None,
-             fine_every: int | None = None):
+             fine_every: int | None = None, every: int = 1):
     """Analysis (uncached) then masking of every 1080p frame: (tracks, analysis Clock, masking
     wall seconds, masking CPU seconds). ``runtime``, ``tiles``, ``min_px`` and ``fine_every`` select
     a lever (``min_px=12`` with ``tiles``: the scan as it was before issue 18; ``fine_every``: the
@@ -82,6 +86,7 @@ def run_ours(span: ClipSpan, settings, runtime: str | None = None, tiles: bool =
     saved = {k: os.environ.get(k) for k in ("CADRE_CACHE_DIR", "CADRE_FACE_RUNTIME")}
     constants = (scan.DETECT_MIN_PX, scan.MAX_DETECT_PIXELS, revisit.REVISIT_EVERY)
     fine_tiles = scan.fine_tiles
+    settings = dataclasses.replace(settings, detect_every=every)
     if fine_every:
         settings = dataclasses.replace(settings, tile_every=fine_every)
         revisit.REVISIT_EVERY = 10 ** 9     # only frame 0 would be due, and it has the fine pass
@@ -136,8 +141,8 @@ def bench_clip(title: str, path: Path, per_frame, presets, levers) -> None:
 
     for preset in presets:
         s = load_settings(preset)
-        for label, runtime, tiles, min_px, fine_every in levers:
-            ft, analysis, masking, masking_cpu = run_ours(span, s, runtime, tiles, min_px, fine_every)
+        for label, runtime, tiles, min_px, fine_every, *every in levers:
+            ft, analysis, masking, masking_cpu = run_ours(span, s, runtime, tiles, min_px, fine_every, *every)
             leaks, hit, total = score_video(per_frame, cover_of(ft, s), (H, W))
             name = f"Cadre {preset} ({s.shape}, pad {s.pad}), {label}"
             rows.append([name, n, leaks, f"{hit}/{total}", hit / total])
@@ -156,9 +161,10 @@ def bench_clip(title: str, path: Path, per_frame, presets, levers) -> None:
 
 
 def bench_video(truth, seconds: float, skip_levers: bool, all_levers: bool = False,
-                clips=("panzoom", "small")) -> None:
-    default = [LEVERS[-1]]
-    levers = LEVERS if all_levers else [LEVERS[0], LEVERS[3], LEVERS[-1]]
+                clips=("panzoom", "small"), detect_every: int = 1) -> None:
+    sparse = [(f"default, whole-frame pass on 1 frame in {detect_every}", *LEVERS[-1][1:], detect_every)]
+    default = [LEVERS[-1]] + (sparse if detect_every > 1 else [])
+    levers = (LEVERS if all_levers else [LEVERS[0], LEVERS[3], LEVERS[-1]]) + default[1:]
     with tempfile.TemporaryDirectory() as tmp:
         if "panzoom" in clips:
             path = Path(tmp) / "panzoom_1080p.mp4"
@@ -170,7 +176,7 @@ def bench_video(truth, seconds: float, skip_levers: bool, all_levers: bool = Fal
         path = Path(tmp) / "small_1080p.mp4"
         per_frame = make_small(truth, path, seconds)
         bench_clip("Small faces (20 to 41 px tall in the 1080x1920 output), slow pan and zoom", path, per_frame,
-                   ("mosaic",), default if skip_levers else [LEVERS[0], LEVERS[3], LEVERS[-2], LEVERS[-1]])
+                   ("mosaic",), default if skip_levers else [LEVERS[0], LEVERS[3], LEVERS[-2], *default])
 
 
 # -- 3. flicker on real pedestrians --------------------------------------------------------------
@@ -216,6 +222,7 @@ def main() -> int:
     ap.add_argument("--only-video", action="store_true", help="skip the photos and the flicker clip")
     ap.add_argument("--all-levers", action="store_true", help="also each lever alone on the pan-and-zoom clip")
     ap.add_argument("--clips", default="panzoom,small", help="which synthetic clips: panzoom, small or both")
+    ap.add_argument("--detect-every", type=int, default=1, help="also the default with the whole-frame pass on every K-th frame")
     args = ap.parse_args()
     if not MEDIA.is_dir():
         raise SystemExit(f"{MEDIA} is absent: these benchmarks need the shared real media")
@@ -223,7 +230,7 @@ def main() -> int:
     truth = load_truth()
     if not args.only_video:
         bench_photos(truth)
-    bench_video(truth, args.seconds, args.skip_levers, args.all_levers, args.clips.split(","))
+    bench_video(truth, args.seconds, args.skip_levers, args.all_levers, args.clips.split(","), args.detect_every)
     if not args.only_video:
         bench_flicker()
     return BENCH.finish({"seconds": args.seconds})

@@ -102,7 +102,7 @@ def _commit() -> dict:
     def git(*args: str) -> str:
         try:
             return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
-                                  timeout=10).stdout.strip()
+                                  timeout=10).stdout.rstrip()   # porcelain lines start with a space
         except (OSError, subprocess.SubprocessError):
             return ""
     changed = [line[3:] for line in git("status", "--porcelain", "--", "pipeline").splitlines() if line]
