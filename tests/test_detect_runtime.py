@@ -30,6 +30,7 @@ from pipeline.faces.scan import (
     scan_plan,
 )
 from pipeline.faces.settings import load_settings
+from tests.small_faces import small_face_world
 
 pytest.importorskip("onnxruntime", reason="onnxruntime is a declared dependency; install it with pip install -e .")
 
@@ -125,16 +126,9 @@ def test_prefetched_stops_and_closes_the_reader_when_the_consumer_stops():
 def test_small_real_faces_20px_tall_in_the_output_are_all_found(shared_media):
     """The labelled photos shrunk so each face is 11.5 to 16.5 px tall in a 1080p frame (20 to 29 px
     in the 1080x1920 output), on a textured background: the two passes find all 14 faces."""
-    rng = np.random.default_rng(7)
-    frame = cv2.GaussianBlur(cv2.resize(rng.integers(60, 200, (135, 240, 3), dtype=np.uint8), (1920, 1080)), (0, 0), 3)
-    truth = json.loads((shared_media / "images" / "faces_gt.json").read_text())["images"]
-    boxes = []
-    for (name, entry), (ox, oy) in zip(truth.items(), [(150, 120), (900, 200), (300, 700), (1400, 650)]):
-        rgb = cv2.cvtColor(cv2.imread(str(shared_media / "images" / name)), cv2.COLOR_BGR2RGB)
-        s = 11.5 / min(h for _, _, _, h in entry["faces"])
-        small = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-        frame[oy:oy + small.shape[0], ox:ox + small.shape[1]] = small
-        boxes += [((x + w / 2) * s + ox, (y + h / 2) * s + oy) for x, y, w, h in entry["faces"]]
+    frame, corners = small_face_world(shared_media, 7, (1920, 1080), (135, 240),
+                                      [(150, 120), (900, 200), (300, 700), (1400, 650)], 11.5)
+    boxes = [((x0 + x1) / 2, (y0 + y1) / 2) for x0, y0, x1, y1 in corners]
     plan = scan_plan(1920, 1080, load_settings("mosaic"))
     found = detect_frame(CenterFace(), frame, plan)
     missed = [(cx, cy) for cx, cy in boxes

@@ -22,22 +22,15 @@ from pipeline.faces.scan import ScanPlan, detect_frame, scan_plan
 from pipeline.faces.settings import load_settings
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
+from tests.small_faces import small_face_world
 
 W, H, FRAMES, SPEED = 1920, 1080, 45, 1.5     # 1.5 px per frame to the right
 
 
 @pytest.fixture(scope="module")
 def small_faces(shared_media, tmp_path_factory):
-    rng = np.random.default_rng(3)
-    world = cv2.GaussianBlur(cv2.resize(rng.integers(60, 200, (135, 250, 3), dtype=np.uint8), (W + 100, H)), (0, 0), 3)
-    truth = json.loads((shared_media / "images" / "faces_gt.json").read_text())["images"]
-    boxes = []
-    for (name, entry), (ox, oy) in zip(truth.items(), [(200, 150), (1000, 250), (400, 700), (1450, 620)]):
-        rgb = cv2.cvtColor(cv2.imread(str(shared_media / "images" / name)), cv2.COLOR_BGR2RGB)
-        s = 11.5 / min(h for _, _, _, h in entry["faces"])      # smallest face 11.5 px: 20 px in the output
-        small = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-        world[oy:oy + small.shape[0], ox:ox + small.shape[1]] = small
-        boxes += [(x * s + ox, y * s + oy, (x + w) * s + ox, (y + h) * s + oy) for x, y, w, h in entry["faces"]]
+    world, boxes = small_face_world(shared_media, 3, (W + 100, H), (135, 250),
+                                    [(200, 150), (1000, 250), (400, 700), (1450, 620)], 11.5)   # 20 px in the output
     path = tmp_path_factory.mktemp("small") / "small.mp4"
     proc = subprocess.Popen([ffmpeg_exe(), *BASE_ARGS, "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}",
                              "-r", "30", "-i", "pipe:", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "16",

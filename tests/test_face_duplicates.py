@@ -5,39 +5,32 @@ covered on every output frame."""
 from __future__ import annotations
 
 import collections
-import json
 import subprocess
+from itertools import pairwise
 
 import cv2
 import numpy as np
 import pytest
 
 from pipeline.core.ffmpeg import BASE_ARGS, ffmpeg_exe
+from pipeline.faces import lanes
 from pipeline.faces.analysis import analyse_faces
 from pipeline.faces.detectors.centerface import CenterFace
-from pipeline.faces.masking import coverage
 from pipeline.faces.detectors.tiling import tiles
-from pipeline.faces import lanes
+from pipeline.faces.masking import coverage
 from pipeline.faces.scan import FrameScan, fine_tiles, scan_plan
 from pipeline.faces.settings import load_settings
 from pipeline.source.normalize import ClipSpan, read_frames
 from pipeline.source.probe import probe
+from tests.small_faces import small_face_world
 
 W, H, SOURCE_FRAMES, SPEED = 1920, 1080, 40, 2.0     # 25 fps, the camera pans 2 px per frame
 
 
 @pytest.fixture(scope="module")
 def clip_25fps(shared_media, tmp_path_factory):
-    rng = np.random.default_rng(5)
-    world = cv2.GaussianBlur(cv2.resize(rng.integers(60, 200, (135, 250, 3), dtype=np.uint8), (W + 100, H)), (0, 0), 3)
-    truth = json.loads((shared_media / "images" / "faces_gt.json").read_text())["images"]
-    boxes = []
-    for (name, entry), (ox, oy) in zip(truth.items(), [(250, 150), (1000, 300), (350, 650), (1400, 600)]):
-        rgb = cv2.cvtColor(cv2.imread(str(shared_media / "images" / name)), cv2.COLOR_BGR2RGB)
-        s = 12.0 / min(h for _, _, _, h in entry["faces"])
-        small = cv2.resize(rgb, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-        world[oy:oy + small.shape[0], ox:ox + small.shape[1]] = small
-        boxes += [(x * s + ox, y * s + oy, (x + w) * s + ox, (y + h) * s + oy) for x, y, w, h in entry["faces"]]
+    world, boxes = small_face_world(shared_media, 5, (W + 100, H), (135, 250),
+                                    [(250, 150), (1000, 300), (350, 650), (1400, 600)], 12.0)
     path = tmp_path_factory.mktemp("dup") / "pal.mp4"
     proc = subprocess.Popen([ffmpeg_exe(), *BASE_ARGS, "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{W}x{H}",
                              "-r", "25", "-i", "pipe:", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "14",
@@ -83,7 +76,7 @@ def test_repeated_frames_are_scanned_once_and_every_face_stays_covered(clip_25fp
     for _, frame in read_frames(span, width=W):
         t = cv2.resize(frame, (96, 54), interpolation=cv2.INTER_AREA).astype(np.float32)
         shown.append(int(np.argmin([np.abs(t - s).mean() for s in thumbs])))
-    repeats = sum(1 for a, b in zip(shown, shown[1:]) if a == b)
+    repeats = sum(1 for a, b in pairwise(shown) if a == b)
     assert len(shown) == span.frame_count and repeats >= span.frame_count // 7
 
     # each new picture was scanned once; a repeat was not scanned again
