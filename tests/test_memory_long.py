@@ -139,7 +139,7 @@ def test_chaining_open_chains_only_gives_the_same_chains(seed):
 def test_a_clips_tracks_are_chained_once_for_all_its_sections(monkeypatch):
     calls = []
     monkeypatch.setattr(subjects_module, "chain", lambda tracks: calls.append(1) or chain(tracks))
-    monkeypatch.setattr(subjects_module, "_CHAINED", [])
+    monkeypatch.setattr(subjects_module, "_last_chains", [])
     tracks = crowd_tracks(np.random.default_rng(7), 3000)
     for start in range(0, 3000, 150):
         subjects(tracks, start, start + 150)

@@ -116,7 +116,7 @@ def chain(tracks) -> list[Chain]:
     return chains
 
 
-_CHAINED: list = []      # the last clip's tracks (kept, so their ids stay theirs), their key, their chains
+_last_chains: list = []      # the last clip's tracks (kept, so their ids stay theirs), their key, their chains
 
 
 def chained(tracks) -> list[Chain]:
@@ -125,9 +125,9 @@ def chained(tracks) -> list[Chain]:
     as the square of its length). The same track objects with the same keyframe spans give the
     chains made before."""
     key = tuple((id(t), len(t.frames), t.frames[0], t.frames[-1]) for t in tracks)
-    if not _CHAINED or _CHAINED[1] != key:
-        _CHAINED[:] = [list(tracks), key, chain(tracks)]
-    return _CHAINED[2]
+    if not _last_chains or _last_chains[1] != key:
+        _last_chains[:] = [list(tracks), key, chain(tracks)]
+    return _last_chains[2]
 
 
 def subjects(tracks, start: int, end: int) -> Subjects:
