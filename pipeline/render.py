@@ -7,7 +7,6 @@ decoder -> Python (mask) -> encoder, one frame at a time, so memory does not gro
 """
 from __future__ import annotations
 
-import ctypes
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -19,6 +18,7 @@ import numpy as np
 
 from pipeline.core.errors import CadreError
 from pipeline.core.ffmpeg import command, compile_graph, last_error_line
+from pipeline.core.heap import trim
 from pipeline.core.threads import ffmpeg_input_options
 from pipeline.faces.detectors import release as release_detectors
 from pipeline.reframe import OUT_H, OUT_W, Reframer
@@ -143,10 +143,7 @@ def release_memory() -> None:
     decoded frames, the contact sheet) back to the system, which glibc otherwise keeps."""
     release_detectors()
     release_engines()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):   # not glibc: nothing to hand back this way
-        pass
+    trim()
 
 
 def encode_master(job: MasterJob, progress: Progress | None = None) -> list[str]:
