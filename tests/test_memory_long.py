@@ -11,9 +11,12 @@ Sizes and counts only, never times.
 """
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,25 +166,42 @@ def test_trimmed_yields_every_item_and_trims_before_and_every_n(monkeypatch):
     assert calls == [0, 4, 8]        # before the first item, then after every 4th
 
 
-def _rss() -> int:
+TRIM_CHECK = """
+import json, os
+from pipeline.core import heap
+def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+before = rss()
+blocks = [bytes(2048) for _ in range(20000)]      # 40 MiB from the C heap (more than pymalloc's 512 B)
+held = blocks[::64]
+del blocks
+freed = rss()
+trimmed = heap.trim()
+print(json.dumps({"kept": freed - before, "given": freed - rss(), "trimmed": trimmed, "held": len(held)}))
+"""
+
+
+def _fresh(code: str) -> dict:
+    """Run ``code`` in a new interpreter (a long test session's heap holds free blocks of its own,
+    which would hide or fake the growth measured) and read the JSON it prints."""
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm (Linux)")
 def test_trim_hands_the_freed_heap_back():
     """Blocks freed between blocks still held stay in glibc's heap until trimmed."""
-    before = _rss()
-    blocks = [bytes(2048) for _ in range(20000)]      # 40 MiB from the C heap (more than pymalloc's 512 B)
-    held = blocks[::64]
-    del blocks
-    freed = _rss()
-    if not heap.trim():
+    got = _fresh(TRIM_CHECK)
+    if not got["trimmed"]:
         pytest.skip("the C library is not glibc: no malloc_trim")
-    after = _rss()
-    assert freed - before > 30 * 2 ** 20, "the blocks should have stayed in the heap once freed"
-    assert freed - after > 25 * 2 ** 20, f"trim gave back {(freed - after) / 2**20:.1f} MiB"
-    assert len(held) == 313
+    assert got["kept"] > 30 * 2 ** 20, "the blocks should have stayed in the heap once freed"
+    assert got["given"] > 25 * 2 ** 20, f"trim gave back {got['given'] / 2**20:.1f} MiB"
+    assert got["held"] == 313
 
 
 def test_the_face_analysis_trims_the_heap_as_frames_go_by(clip_factory, monkeypatch, tmp_path):
@@ -199,23 +219,36 @@ def test_the_face_analysis_trims_the_heap_as_frames_go_by(clip_factory, monkeypa
     assert len(calls) == 4
 
 
+ORT_CHECK = """
+import json, os
+import numpy as np
+from pipeline.faces.detectors.centerface import CenterFace
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+try:
+    det = CenterFace(runtime="onnxruntime")
+except ImportError:
+    print(json.dumps({"grown": None}))
+    raise SystemExit(0)
+frame = np.random.default_rng(0).integers(0, 255, (480, 480, 3), np.uint8)
+det.detect(frame)                    # the largest size first: the arena has grown to it
+before = rss()
+sizes = [(h, w) for h in range(64, 480, 32) for w in range(64, 480, 32)]
+for h, w in sizes:
+    det.detect(np.ascontiguousarray(frame[:h, :w]))
+print(json.dumps({"grown": (rss() - before) / 2 ** 20, "sizes": len(sizes)}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm (Linux)")
 def test_onnxruntime_keeps_nothing_per_window_size():
     """The looks around small faces (``revisit.py``) feed the detector windows of many sizes: the
     session keeps no memory pattern per size (with patterns: +18 MiB over these 169 sizes)."""
-    from pipeline.faces.detectors.centerface import CenterFace
-
-    try:
-        det = CenterFace(runtime="onnxruntime")
-    except ImportError:
+    got = _fresh(ORT_CHECK)
+    if got["grown"] is None:
         pytest.skip("onnxruntime is not installed")
-    frame = np.random.default_rng(0).integers(0, 255, (480, 480, 3), np.uint8)
-    det.detect(frame)                    # the largest size first: the arena has grown to it
-    before = _rss()
-    sizes = [(h, w) for h in range(64, 480, 32) for w in range(64, 480, 32)]
-    for h, w in sizes:
-        det.detect(np.ascontiguousarray(frame[:h, :w]))
-    grown = (_rss() - before) / 2 ** 20
-    assert grown < 8, f"{grown:.1f} MiB more after {len(sizes)} window sizes"
+    assert got["grown"] < 8, f"{got['grown']:.1f} MiB more after {got['sizes']} window sizes"
 
 
 def test_opencv_keeps_a_bounded_number_of_networks_over_many_window_sizes():
