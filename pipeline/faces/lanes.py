@@ -6,8 +6,8 @@ the small faces (``revisit.py``) depend on the frames before it: they are queued
 turn comes, behind the runs of the frames after it, so the pool is never short of work. Results
 are joined in frame order, as one run after another would give them.
 
-A frame identical to the one before it (a 25 or 24 fps clip brought to 30 fps repeats every fifth
-or fourth frame) is not scanned again: it gets that frame's faces, and a fine pass that fell due on
+A frame identical to the one before it (a 25 or 24 fps clip brought to 30 fps repeats one frame in
+six or in five) is not scanned again: it gets that frame's faces, and a fine pass that fell due on
 it runs on the next new frame instead (``tests/test_face_duplicates.py``). Otherwise fine passes
 are at most ``tile_every`` frames apart with any ``detect_every``: a pass due on a frame that is
 not analysed runs on the analysed frame before it (with the frame-number rule it once followed,
@@ -90,17 +90,17 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
             last = index + detect_every >= frame_count
             if previous is not None and not last and _same(frame, previous[0]):
                 pending.append((index, None, previous[1]))
-                continue
-            previous = (frame, index)
-            turn, extra, cut = turns.schedule(index, frame)
-            dark = is_dark(frame)
-            turns.dark_frames += dark
-            # fine passes at most tile_every frames apart, whatever detect_every and the repeats
-            tiled = cut or refine or last or fine_at is None or index + detect_every - fine_at > tile_every
-            fine_at = index if tiled else fine_at
-            refine = False
-            scan = FrameScan(detector, frame, plan, tiled, turn, extra, dark)
-            pending.append((index, scan, [pool.submit(run) for run in scan.runs]))
+            else:
+                previous = (frame, index)
+                turn, extra, cut = turns.schedule(index, frame)
+                dark = is_dark(frame)
+                turns.dark_frames += dark
+                # fine passes at most tile_every frames apart, whatever detect_every and the repeats
+                tiled = cut or refine or last or fine_at is None or index + detect_every - fine_at > tile_every
+                fine_at = index if tiled else fine_at
+                refine = False
+                scan = FrameScan(detector, frame, plan, tiled, turn, extra, dark)
+                pending.append((index, scan, [pool.submit(run) for run in scan.runs]))
             # a shot's first frames are finished before the next is queued: what their turns found
             # decides the primary turn of the frames after them, not frames later
             while len(pending) > (0 if turns.settling(index) else ahead):
