@@ -2,7 +2,8 @@
 
 Detections are matched to each live track's predicted box (along its own velocity, and along the
 camera's motion read from all faces, ``camera.py``) by the assignment of least total centre
-distance; a track dies after ``max_gap`` frames without a detection. ``tracking.py`` turns tracks
+distance, within each track's reach (wider for a track of one detection the longer it is unseen:
+its speed is unknown) and weighed by it; a track dies after ``max_gap`` frames without a detection. ``tracking.py`` turns tracks
 into mask boxes.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pipeline.faces.params import PARAMS
 MAX_SPEED = PARAMS.max_speed   # cap on extrapolated speed, in box sizes per frame
 MATCH_DISTANCE = PARAMS.match_distance   # centre distance, in box sizes, to link a detection to a track
 SIZE_RATIO = PARAMS.size_ratio       # largest size change between linked detections
+UNSEEN_REACH = PARAMS.unseen_reach   # box sizes a frame the reach of a one-detection track grows unseen
 
 
 @dataclass
@@ -81,8 +83,8 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
 
     Detections are matched to each live track's predicted box by the assignment of least total
     centre distance (greedy nearest-first swapped neighbouring small faces of a group moving
-    together, and the interpolation between swapped keyframes then left both uncovered halfway);
-    a track dies after ``max_gap`` frames without a detection. Ids are ``t<first frame>-<x%>-<y%>`` so they stay the
+    together, and the interpolation between swapped keyframes then left both uncovered halfway),
+    each distance weighed by the track's reach (:func:`_reach`, :func:`_cost`); a track dies after ``max_gap`` frames without a detection. Ids are ``t<first frame>-<x%>-<y%>`` so they stay the
     same for the same analysis and never silently point at another face when it changes.
     """
     tracks: list[Track] = []
@@ -100,6 +102,7 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
             if sim is not None:
                 preds.append(np.asarray(carried(t.boxes[-1], sim)))
             best = {}
+            reach = _reach(t, f - t.last)
             for pred in preds:
                 ps = max(_size(pred), 1e-6)
                 pc = _centre(pred)
@@ -109,9 +112,9 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
                         continue
                     dc = _centre(d.box)
                     dist = np.hypot(dc[0] - pc[0], dc[1] - pc[1]) / max(ps, ds)
-                    if dist <= MATCH_DISTANCE and dist < best.get(di, np.inf):
+                    if dist <= reach and dist < best.get(di, np.inf):
                         best[di] = dist
-            pairs += [(dist, ti, di) for di, dist in best.items()]
+            pairs += [(_cost(dist, reach), ti, di) for di, dist in best.items()]
         used_d = set()
         for ti, di in _assignment(pairs):
             used_d.add(di)
@@ -131,6 +134,26 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
         t.carry_before = path.along(t.first, t.boxes[0], max_gap, forward=False)
         t.carry_after = path.along(t.last, t.boxes[-1], max_gap)
     return tracks
+
+
+def _reach(track: Track, age: int) -> float:
+    """How far (box sizes) a detection may lie from ``track``'s predicted box ``age`` frames after
+    its last detection: ``MATCH_DISTANCE``, and for a track of one detection, whose speed is not
+    known yet, ``UNSEEN_REACH`` more per frame unseen after the first (every frame: unchanged; 6
+    frames apart, a jogger is 0.9 of his sizes from his first box, past the 0.8 of one frame)."""
+    if len(track.frames) >= 2:
+        return MATCH_DISTANCE
+    return MATCH_DISTANCE + UNSEEN_REACH * max(age - 1, 0)
+
+
+def _cost(dist: float, reach: float) -> float:
+    """A pair's cost in the assignment: the distance in units of the track's reach (the distance
+    itself at ``MATCH_DISTANCE``), plus the price of a wider reach, ``MATCH_DISTANCE * ln(reach /
+    MATCH_DISTANCE)`` (a Gaussian likelihood's log-determinant): a track unseen for long, whose
+    face could be anywhere by now, explains a detection worse than a track whose prediction is
+    sharp, even when its old box is nearer (a jogger running back through the place he was first
+    seen 1.2 s before gave that detection to his first, stale box and cut his own track)."""
+    return dist * MATCH_DISTANCE / reach + MATCH_DISTANCE * float(np.log(reach / MATCH_DISTANCE))
 
 
 def _assignment(pairs: list[tuple[float, int, int]]) -> list[tuple[int, int]]:

@@ -52,6 +52,8 @@ class FaceParams:
     match_distance: float = 0.8        # centre distance, in box sizes, to link a detection to a track
     max_speed: float = 0.15            # cap on a track's extrapolated speed, in box sizes per frame
     size_ratio: float = 2.0            # largest size change between linked detections
+    unseen_reach: float = 0.15         # a track of one detection (speed unknown) may link this many box sizes
+                                       # further per frame unseen after the first (as max_speed)
     gap_fine_passes: int = 3           # a track dies after this many fine passes without a detection ...
     min_gap: int = 10                  # ... and never sooner than this many frames
     # camera.py: the camera's motion read from the faces (a fast pan or zoom must not cut tracks)

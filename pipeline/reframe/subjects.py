@@ -38,13 +38,15 @@ class Subjects:
 
 
 def robust_keyframes(frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Running median of the keyframe boxes over 3 detections (5 when detections are 1-2 frames
-    apart): a box that jumps on one detection and comes back (a detection error) is dropped, a move
-    that the next detections confirm is kept as it is (a median does not bend a monotonic run)."""
+    """Running median of the keyframe boxes over 3 detections (5 when detections are
+    ``median_reach`` frames apart or closer: every frame): a box that jumps on one detection and
+    comes back (a detection error) is dropped, a move that the next detections confirm is kept as
+    it is (a median does not bend a monotonic run). Five detections 2 frames apart span 8 frames, and
+    a person turning back within them (a jogger, an erratic walk) was taken for a detection error."""
     n = len(frames)
     if n < 3:
         return boxes
-    half = 2 if np.median(np.diff(frames)) <= 2 else 1
+    half = 2 if np.median(np.diff(frames)) <= OPT.median_reach else 1
     out = boxes.copy()
     idx = np.arange(n)
     reach = np.minimum(np.minimum(idx, n - 1 - idx), half)      # the window shrinks at both ends
