@@ -3,8 +3,8 @@
 Detections are matched to each live track's predicted box (along its own velocity, and along the
 camera's motion read from all faces, ``camera.py``) by the assignment of least total centre
 distance, within each track's reach (wider for a track of one detection the longer it is unseen:
-its speed is unknown) and weighed by it; a track dies after ``max_gap`` frames without a detection. ``tracking.py`` turns tracks
-into mask boxes.
+its speed is unknown) and weighed by it; a track dies after ``max_gap`` frames without a
+detection. ``tracking.py`` turns tracks into mask boxes.
 """
 from __future__ import annotations
 
@@ -84,8 +84,9 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
     Detections are matched to each live track's predicted box by the assignment of least total
     centre distance (greedy nearest-first swapped neighbouring small faces of a group moving
     together, and the interpolation between swapped keyframes then left both uncovered halfway),
-    each distance weighed by the track's reach (:func:`_reach`, :func:`_cost`); a track dies after ``max_gap`` frames without a detection. Ids are ``t<first frame>-<x%>-<y%>`` so they stay the
-    same for the same analysis and never silently point at another face when it changes.
+    each distance weighed by the track's reach (:func:`_reach`, :func:`_cost`); a track dies
+    after ``max_gap`` frames without a detection. Ids are ``t<first frame>-<x%>-<y%>`` so they
+    stay the same for the same analysis and never silently point at another face when it changes.
     """
     tracks: list[Track] = []
     live: list[Track] = []
