@@ -83,8 +83,10 @@ class MaskTimeline:
 
     def __call__(self, n: int, frame: np.ndarray) -> bool:
         """Mask output frame ``n`` in place; placements in drawing order, holes left untouched."""
+        return self.draw(frame, self.boxes(n))
 
-        work = self.boxes(n)
+    def draw(self, frame: np.ndarray, work: list[tuple[Placement, list[Box]]]) -> bool:
+        """Mask ``work`` (what :meth:`boxes` gives for a frame) on the RGB ``frame`` in place."""
         for placement, boxes in work:
             x0, y0, x1, y1 = placement.dst
             kept = [(h, frame[h[1]:h[3], h[0]:h[2]].copy()) for h in placement.holes]

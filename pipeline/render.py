@@ -3,7 +3,8 @@ Python touches the full-resolution frames only to mask faces; the same pass burn
 overlays branding and encodes H.264 with the normalised audio.
 
 Without masks the whole job is a single ffmpeg process. With masks, frames stream
-decoder -> Python (mask) -> encoder, one frame at a time, so memory does not grow with length.
+decoder -> Python (mask) -> encoder as yuv420p, one frame at a time, so memory does not grow with
+length; Python converts to RGB only the rectangle around a frame's masks (``faces.planes``).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import ffmpeg
 import numpy as np
@@ -21,11 +23,22 @@ from pipeline.core.ffmpeg import command, compile_graph, last_error_line
 from pipeline.core.heap import trim
 from pipeline.core.threads import ffmpeg_input_options
 from pipeline.faces.detectors import release as release_detectors
+from pipeline.faces.planes import I420Masker, frame_size
 from pipeline.reframe import OUT_H, OUT_W, Reframer
 from pipeline.source.normalize import FPS, ClipSpan, video_input
 from pipeline.speech.engines import release as release_engines
 
-MaskFn = Callable[[int, np.ndarray], bool]     # (episode frame index, RGB frame) -> changed?
+
+class MaskFn(Protocol):
+    """The masks of the episode's frames (``master.MaskTimeline``)."""
+
+    def boxes(self, n: int) -> list:
+        """Episode frame ``n``'s placements, each with the boxes to mask relative to its ``dst``."""
+
+    def draw(self, frame: np.ndarray, work: list) -> bool:
+        """Mask ``work`` (what :meth:`boxes` gave) on a full-size RGB ``frame`` in place."""
+
+
 Progress = Callable[[int, int], None]          # (frames done, frames total)
 
 
@@ -91,21 +104,24 @@ def _run_single(args: list[str], total: int, progress: Progress | None, source) 
 
 
 def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source) -> list[str]:
-    dec_args = compile_graph(reframed_video(job).output("pipe:", format="rawvideo", pix_fmt="rgb24"),
+    """Decoder -> Python -> encoder in yuv420p, the format both ends work in: a frame without masks
+    goes through untouched, a masked one changes only where its masks are (faces.planes)."""
+    dec_args = compile_graph(reframed_video(job).output("pipe:", format="rawvideo", pix_fmt="yuv420p"),
                              job.out_path.parent)
-    raw = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{OUT_W}x{OUT_H}", framerate=FPS)
+    raw = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="yuv420p", s=f"{OUT_W}x{OUT_H}", framerate=FPS)
     enc_args = compile_graph(_encoder_output(job, raw.video, tmp_out))
-    size = OUT_W * OUT_H * 3
+    size = frame_size(OUT_W, OUT_H)
     total = job.total_frames
+    masker = I420Masker(OUT_W, OUT_H, job.mask.draw)
     with tempfile.TemporaryFile() as dec_err, tempfile.TemporaryFile() as enc_err:
         dec = subprocess.Popen(command(*dec_args), stdout=subprocess.PIPE, stderr=dec_err)
         enc = subprocess.Popen(command(*enc_args), stdin=subprocess.PIPE, stderr=enc_err)
         buf = bytearray(size)
-        frame = np.frombuffer(buf, np.uint8).reshape(OUT_H, OUT_W, 3)
+        frame = np.frombuffer(buf, np.uint8)
         n = 0
         try:
             while dec.stdout.readinto(memoryview(buf)) == size:
-                job.mask(n, frame)
+                masker(frame, job.mask.boxes(n))
                 enc.stdin.write(buf)
                 n += 1
                 if progress and n % 15 == 0:
