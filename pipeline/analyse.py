@@ -25,6 +25,7 @@ from pipeline.reframe import (
     make_reframer,
     speaker,
 )
+from pipeline.reframe.bounded import bounded
 from pipeline.reframe.options import FRAMING, FramingOptions
 from pipeline.source.normalize import FPS, ClipSpan, working_size
 from pipeline.source.shots import SHOTS_VERSION, detect_shots
@@ -112,6 +113,7 @@ def reframe_clip(span: ClipSpan, settings, faces=None, words=()) -> Reframer:
     else:
         resolved = _resolve_overrides(span, overrides, shots, tracks)
         sections = follow.sections(shots.ranges(), frame_count, strategy, settings.focus, resolved)
+        sections = bounded(sections, tracks)     # a long crowd shot in parts its memory allows (bounded.py)
         sections = speaker.assign(span, sections, tracks, words)
         plan = follow.plan_clip(sections, tracks, shots, size, settings.focus[1])
         cache.store("follow", key, plan.to_dict())

@@ -40,6 +40,8 @@ class SubjectOptions:
     box_smooth: int = 5             # frames of the box filter over the interpolated face boxes
     median_reach: int = 1           # keyframes this many frames apart (or closer) take the median of 5, else of 3
                                     # (2 flattened turns of a person detected every 2nd frame)
+    max_table_mib: int = 256        # a section whose subjects table (7 values per person and frame) would pass
+                                    # this is planned in halves (bounded.py): a 10-minute crowd shot held ~1.8 GB
 
 
 @dataclass(frozen=True)
