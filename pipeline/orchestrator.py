@@ -15,6 +15,7 @@ from pipeline.captions.spelling import check_plan
 from pipeline.core import cache
 from pipeline.core.cache import atomic_write_text, make_key
 from pipeline.core.errors import CadreError
+from pipeline.core.geometry import check_output
 from pipeline.core.lock import hold_staging, remove_stale_staging
 from pipeline.core.networks import load_networks, master_profile, network_names
 from pipeline.core.threads import budget
@@ -225,6 +226,7 @@ def _remove_if_empty(path: Path) -> None:
 
 def prepare(folder: Path, options: RenderOptions) -> Prepared:
     """Episode, networks, master profile and redaction settings, all validated before any work."""
+    check_output()   # a broken presets/master.toml (core/geometry.py)
     budget()   # a malformed CADRE_THREADS fails here, not halfway through the analysis
     preset = x264_preset(options.x264_preset)   # CADRE_X264_PRESET=ultrafast is refused now, not after the encode
     for name in options.networks:

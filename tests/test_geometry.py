@@ -155,3 +155,31 @@ def test_the_geometry_has_one_definition():
             if (n in numbers and "analysis_width" not in line) or names.match(line):
                 found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("width = 1081\nheight = 1920\nfps = 30\n", "must be even"),
+    ("width = 1080\nheight = [1920\n", "invalid TOML"),
+])
+def test_a_broken_master_toml_is_one_line_and_no_render(tmp_path, text, message):
+    """A copy of Cadre whose presets/master.toml is broken: ``cadre render`` (and ``import
+    pipeline``, which every command needs) prints one line naming the file and the fix, no
+    traceback, exits non-zero and writes nothing; before, the import raised and Python printed a
+    traceback."""
+    copy, env = _copy_at_720(tmp_path)
+    (copy / "presets" / "master.toml").write_text(text, "utf-8")
+    ep = tmp_path / "ep"
+    make_clip(ep / "1.mp4", size="640x360", rate=30, duration=1.0, audio=False)
+    before = sorted(p.name for p in ep.iterdir())
+    out = tmp_path / "out"
+    for args in (["render", str(ep), "-n", "tiktok", "-o", str(out)], ["doctor"]):
+        done = subprocess.run([sys.executable, "-c", "from pipeline.cli import entry; entry()", *args],
+                              cwd=copy, env=env, capture_output=True, text=True, timeout=300)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode != 0, args
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+        assert lines[0].startswith("cadre: error: ") and "master.toml" in lines[0] and message in lines[0]
+    assert not out.exists() and sorted(p.name for p in ep.iterdir()) == before
+    library = subprocess.run([sys.executable, "-c", "import pipeline as cadre; cadre.render_episode(%r)" % str(ep)],
+                             cwd=copy, env=env, capture_output=True, text=True, timeout=300)
+    assert library.returncode != 0 and "CadreError" in library.stderr and "master.toml" in library.stderr

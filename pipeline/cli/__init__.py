@@ -23,6 +23,7 @@ from pipeline import (
     stop_children,
     stop_received,
 )
+from pipeline.core.geometry import check_output
 
 COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve", "doctor", "status", "verify", "propose"]
 
@@ -37,6 +38,7 @@ class CadreGroup(click.Group):
         previous = handle_signals()
         try:
             try:
+                check_output()      # a broken presets/master.toml: one line, whatever the command
                 result = super().invoke(ctx)
                 if stop_received() is not None:   # swallowed on its way up: the run was still stopped
                     raise stop_received()

@@ -53,7 +53,26 @@ def load_output(path: Path) -> Output:
     return Output(**values)
 
 
-OUTPUT = load_output(data_dir("presets") / "master.toml")
+def _loaded() -> tuple[Output, CadreError | None]:
+    """The master's geometry, or, when ``presets/master.toml`` is broken, the default one and the
+    error: every module imports the size, so raising here would end any ``cadre`` command (and
+    ``import pipeline``) in a traceback; :func:`check_output` raises the one-line error instead,
+    before any command or render runs (``cli``, ``orchestrator.prepare``)."""
+    try:
+        return load_output(data_dir("presets") / "master.toml"), None
+    except CadreError as exc:
+        return Output(1080, 1920, 30), exc
+
+
+OUTPUT, _BROKEN = _loaded()
+
+
+def check_output() -> None:
+    """Raise the one-line error of a broken ``presets/master.toml``, if it is."""
+    if _BROKEN is not None:
+        raise _BROKEN
+
+
 OUT_W, OUT_H = OUTPUT.size
 FPS = OUTPUT.fps
 
