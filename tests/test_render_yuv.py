@@ -191,6 +191,7 @@ def _frame(seed=3) -> np.ndarray:
     [(101.5, 203.3, 300.7, 455.1)],                       # odd corners
     [Whole((-40.0, 1801.0, 181.0, 2000.0))],              # partly outside, bottom left
     [(1001.0, -7.5, 1085.0, 121.0), (1040.0, 100.0, 1100.0, 150.0)],   # top right, overlapping
+    [(101.0, 101.0, 301.0, 151.0), (101.0, 101.0, 151.0, 301.0)],     # an L: one mosaic over the box around both
 ])
 @pytest.mark.parametrize("shape", ["rect", "ellipse"])
 def test_i420_step_changes_only_the_masked_pixels(boxes, shape):
@@ -218,12 +219,17 @@ def test_i420_step_changes_only_the_masked_pixels(boxes, shape):
     assert np.abs(got - rgb)[inner].mean() > 20
 
 
-def test_i420_rectangle_holds_every_box():
+def test_i420_rectangles_hold_every_box():
     placement = Placement((0.0, 0.0, 1.0, 1.0), (0, 100, 1080, 900))
-    assert touched([(placement, [(3.4, 5.5, 10.2, 11.9)])], OUT_W, OUT_H) == (0, 102, 14, 114)
-    assert touched([(placement, [(-50.0, 700.0, 10.0, 900.0)])], OUT_W, OUT_H) == (0, 798, 12, 902)
-    assert touched([(placement, [(2000.0, 5.0, 2100.0, 9.0)])], OUT_W, OUT_H) is None
-    assert touched([(placement, [(float("nan"), 5.0, 10.0, 9.0)])], OUT_W, OUT_H) == (0, 0, OUT_W, OUT_H)
+    assert touched([(placement, [(3.4, 5.5, 10.2, 11.9)])], OUT_W, OUT_H) == [(0, 102, 14, 114)]
+    assert touched([(placement, [(-50.0, 700.0, 10.0, 900.0)])], OUT_W, OUT_H) == [(0, 798, 12, 902)]
+    assert touched([(placement, [(2000.0, 5.0, 2100.0, 9.0)])], OUT_W, OUT_H) == []
+    assert touched([(placement, [(float("nan"), 5.0, 10.0, 9.0)])], OUT_W, OUT_H) == [(0, 0, OUT_W, OUT_H)]
+    # apart: one rectangle each; overlapping (even through a third): one rectangle around them
+    apart = [(10.0, 10.0, 20.0, 20.0), (500.0, 500.0, 520.0, 530.0)]
+    assert touched([(placement, apart)], OUT_W, OUT_H) == [(8, 108, 22, 122), (498, 598, 522, 632)]
+    chain = [(10.0, 10.0, 20.0, 20.0), (100.0, 100.0, 120.0, 130.0), (15.0, 15.0, 105.0, 105.0)]
+    assert touched([(placement, chain)], OUT_W, OUT_H) == [(8, 108, 122, 232)]
 
 
 def test_cv2_conversion_matches_ffmpeg(tmp_path):

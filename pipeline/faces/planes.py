@@ -1,8 +1,8 @@
 """Masks drawn on I420 (yuv420p) frames: only the pixels a mask changes leave the decoder's values.
 
 The masked render streams yuv420p from the decoder to the encoder (the encoder's own format, so
-neither side converts a whole frame to RGB and back). For a frame with masks, only the even-aligned
-rectangle around its boxes is converted to RGB (BT.601 limited range, as ffmpeg converts untagged
+neither side converts a whole frame to RGB and back). For a frame with masks, only even-aligned
+rectangles around its boxes (one around each set of overlapping boxes) are converted to RGB (BT.601 limited range, as ffmpeg converts untagged
 yuv420p), masked there by the usual RGB masking, and converted back; then only the pixels the mask
 changed get a new luma, and only the 2x2 cells holding a changed pixel a new chroma: every other
 pixel stays bit-exact as decoded. A changed cell's chroma is that of the mean of its four pixels
@@ -17,7 +17,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-PAD = 2   # px around the boxes' pixel bounds: the rectangle never cuts a box by a rounding
+PAD = 2   # px around the boxes' pixel bounds: a rectangle never cuts a box by a rounding
+CHANNEL_SUM = np.ones((1, 3), np.float32)
 
 
 def frame_size(width: int, height: int) -> int:
@@ -32,29 +33,47 @@ def planes(frame: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.n
             frame[y_end + q:y_end + 2 * q].reshape(height // 2, width // 2))
 
 
-def touched(work, width: int, height: int) -> tuple[int, int, int, int] | None:
-    """The even-aligned rectangle (x0, y0, x1, y1) of the frame that masking ``work`` (placements
-    with boxes relative to their ``dst``, as ``MaskTimeline.boxes`` gives them) can change, or None
-    when no box reaches the picture. A box that is not a number gives the whole frame: the masker
-    refuses it there, as it always did."""
-    x0 = y0 = math.inf
-    x1 = y1 = -math.inf
+def _pixels(work, width: int, height: int) -> list[list[int]] | None:
+    """Each box of ``work`` as the frame pixels it can change, padded; None for a box that is not a
+    number (the whole frame is handed over: the masker refuses such a box there, as it always did)."""
+    rects = []
     for placement, boxes in work:
         dx0, dy0, dx1, dy1 = placement.dst
         for box in boxes:
             b = [float(v) for v in box]
             if not all(math.isfinite(v) for v in b):
-                return 0, 0, width, height
+                return None
             bx0, bx1 = (min(max(v, 0), dx1 - dx0) for v in (math.floor(b[0]), math.ceil(b[2])))
             by0, by1 = (min(max(v, 0), dy1 - dy0) for v in (math.floor(b[1]), math.ceil(b[3])))
             if bx1 > bx0 and by1 > by0:
-                x0, y0 = min(x0, dx0 + bx0), min(y0, dy0 + by0)
-                x1, y1 = max(x1, dx0 + bx1), max(y1, dy0 + by1)
-    if x1 <= x0:
-        return None
-    x0, y0 = max(0, (x0 - PAD) // 2 * 2), max(0, (y0 - PAD) // 2 * 2)
-    x1, y1 = min(width, -(-(x1 + PAD) // 2) * 2), min(height, -(-(y1 + PAD) // 2) * 2)
-    return int(x0), int(y0), int(x1), int(y1)
+                rects.append([max(0, dx0 + bx0 - PAD), max(0, dy0 + by0 - PAD),
+                              min(width, dx0 + bx1 + PAD), min(height, dy0 + by1 + PAD)])
+    return rects
+
+
+def touched(work, width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """The even-aligned rectangles (x0, y0, x1, y1) of the frame that masking ``work`` (placements
+    with boxes relative to their ``dst``, as ``MaskTimeline.boxes`` gives them) can read or change,
+    none overlapping another: boxes that overlap share one rectangle around them (the masker
+    draws overlapping faces as one mosaic over the box around them). Empty when no box reaches the
+    picture; the whole frame when a box is not a number."""
+    rects = _pixels(work, width, height)
+    if rects is None:
+        return [(0, 0, width, height)]
+    rects = [[r[0] // 2 * 2, r[1] // 2 * 2, -(-r[2] // 2) * 2, -(-r[3] // 2) * 2] for r in rects]
+    merged = True
+    while merged:
+        merged = False
+        for i, a in enumerate(rects):
+            for b in rects[i + 1:]:
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    a[:] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    rects.remove(b)
+                    merged = True
+                    break
+            if merged:
+                break
+    return [tuple(int(v) for v in r) for r in rects]
 
 
 def to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -85,8 +104,8 @@ class I420Masker:
     """Masks I420 frames of ``width`` x ``height`` in place with an RGB drawing function.
 
     ``draw(rgb, work)`` masks ``work`` on a full-size RGB frame in place (``MaskTimeline.draw``);
-    here only the rectangle :func:`touched` gives is filled with the frame's pixels, which is all
-    the masks read or write (the rest of the RGB buffer is stale and never written back)."""
+    here only the rectangles :func:`touched` gives are filled with the frame's pixels, which is
+    all the masks read or write (the rest of the RGB buffer is stale and never written back)."""
 
     def __init__(self, width: int, height: int, draw: Callable[[np.ndarray, list], bool]):
         self.width, self.height, self.draw = width, height, draw
@@ -94,25 +113,28 @@ class I420Masker:
 
     def __call__(self, frame: np.ndarray, work) -> bool:
         """Mask ``work`` on the flat I420 ``frame`` in place; True when a pixel changed."""
-        if not work:
+        rects = touched(work, self.width, self.height) if work else []
+        if not rects:
             return False
-        rect = touched(work, self.width, self.height)
-        if rect is None:
-            return False
-        x0, y0, x1, y1 = rect
         y, u, v = planes(frame, self.width, self.height)
-        cy, cx = slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2)
-        before = to_rgb(y[y0:y1, x0:x1], u[cy, cx], v[cy, cx])
-        region = self.rgb[y0:y1, x0:x1]
-        region[...] = before
+        before = []
+        for x0, y0, x1, y1 in rects:
+            cy, cx = slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2)
+            before.append(to_rgb(y[y0:y1, x0:x1], u[cy, cx], v[cy, cx]))
+            self.rgb[y0:y1, x0:x1] = before[-1]
         self.draw(self.rgb, work)
-        changed = (region != before).any(axis=2)
-        if not changed.any():
-            return False
-        new_y, new_u, new_v = from_rgb(np.ascontiguousarray(region))
-        np.copyto(y[y0:y1, x0:x1], new_y, where=changed)
-        h, w = changed.shape
-        cells = changed.reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
-        np.copyto(u[cy, cx], new_u, where=cells)
-        np.copyto(v[cy, cx], new_v, where=cells)
-        return True
+        changed_any = False
+        for (x0, y0, x1, y1), old in zip(rects, before):
+            region = np.ascontiguousarray(self.rgb[y0:y1, x0:x1])
+            # any channel changed: the channels' absolute differences summed (saturating), non-zero
+            changed = cv2.transform(cv2.absdiff(region, old), CHANNEL_SUM) > 0
+            if not changed.any():
+                continue
+            changed_any = True
+            new_y, new_u, new_v = from_rgb(region)
+            np.copyto(y[y0:y1, x0:x1], new_y, where=changed)
+            cells = (changed[0::2, 0::2] | changed[0::2, 1::2]) | (changed[1::2, 0::2] | changed[1::2, 1::2])
+            cy, cx = slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2)
+            np.copyto(u[cy, cx], new_u, where=cells)
+            np.copyto(v[cy, cx], new_v, where=cells)
+        return changed_any
