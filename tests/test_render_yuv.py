@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 
 import av
 import cv2
@@ -44,22 +45,23 @@ FACES = [
 ]
 
 
+class Faces:
+    """Fixed face boxes (normalised) on every frame but each 4th from frame 3."""
+
+    def __init__(self, faces):
+        self.faces = [type(b)((b[0] / SRC_W, b[1] / SRC_H, b[2] / SRC_W, b[3] / SRC_H)) for b in faces]
+
+    def boxes_at(self, n, overrides=None):
+        return [] if n % 4 == 3 else self.faces
+
+
 class Scripted(MaskTimeline):
-    """The master's mask timeline (its drawing, holes included) over fixed boxes on some frames."""
+    """The master's mask timeline (its mapping onto placements, its drawing, holes included) over
+    fixed boxes instead of a face analysis."""
 
     def __init__(self, reframer, faces, settings=SETTINGS):
-        self.reframer, self.faces, self.settings = reframer, faces, settings
-
-    def boxes(self, n):
-        if n % 4 == 3:
-            return []
-        norm = [type(b)((b[0] / SRC_W, b[1] / SRC_H, b[2] / SRC_W, b[3] / SRC_H)) for b in self.faces]
-        out = []
-        for placement in self.reframer.placements(n):
-            mapped = [m for m in (placement.map_box(b) for b in norm) if m]
-            if mapped:
-                out.append((placement, mapped))
-        return out
+        self.reframer, self.settings, self.overrides, self.starts = reframer, settings, None, [0]
+        self.analyses = [SimpleNamespace(faces=Faces(faces), reframer=reframer)]
 
 
 def covered(work) -> np.ndarray:
@@ -168,10 +170,10 @@ def test_fit_foreground_is_not_masked_by_the_background(source, pair):
     work = mask.boxes(0)
     (background, bg_boxes), (foreground, _) = work
     assert background.holes == (foreground.dst,)
-    hx0, hy0, hx1, hy1 = foreground.dst
+    _, hy0, _, hy1 = foreground.dst
     reached = [b for b in bg_boxes if b[1] < hy0 < b[3]]
     assert reached, "fixture: a background box must cross into the foreground"
-    x0, y0, x1, y1 = (int(v) for v in reached[0])
+    x0, _, x1, y1 = (int(v) for v in reached[0])
     strip = np.zeros((OUT_H, OUT_W), bool)
     strip[hy0 + 4:min(y1, hy1) - 4, max(x0, 0) + 4:min(x1, OUT_W) - 4] = True
     strip &= ~cv2.dilate(covered(work).astype(np.uint8), np.ones((25, 25), np.uint8)).astype(bool)
