@@ -28,6 +28,7 @@ from pipeline.campaign.watch import CampaignWatcher, WatchOptions
 from pipeline.captions.corrections import clip_transcript, write_review_files
 from pipeline.core.crash import internal_error
 from pipeline.core.errors import BatchFailed, CadreError
+from pipeline.core.geometry import check_output
 from pipeline.core.interrupt import (
     Interrupted,
     handle_signals,
@@ -63,7 +64,7 @@ from pipeline.speech.transcript import Transcript
 __all__ = [
     "BatchFailed", "BatchOptions", "BatchResult", "CadreError", "CampaignStatus", "CampaignWatcher", "ENGINES",
     "EXECUTORS", "RenderOptions", "StatusRow", "Transcript", "TranscribeOptions", "WatchOptions", "__version__",
-    "approval_path", "approve",
+    "approval_path", "approve", "check_output",
     "crop_window_frame", "healthy", "internal_error", "make_demo_episode", "models", "network_names", "output_root",
     "preset_names", "preset_path", "preview_frame", "read_text", "render_episode", "review_page", "review_export", "run_batch",
     "run_checks", "status", "transcribe", "write_review_files",

@@ -23,7 +23,7 @@ def _run(case: str, every: int, seed: int, shapes):
     c, people = next((k, p) for k, (name, p) in enumerate(bench.paths().items()) if name == case)
     rng = np.random.default_rng(1000 * c + seed)
     truth = [bench.boxes(p, shapes[(c + 3 * k + seed) % len(shapes)]) for k, p in enumerate(people)]
-    dets = bench.detections(truth, every, rng)
+    dets, _ = bench.detections(truth, every, rng)
     # tracks linked as the render links them: the masking preset's tile rate, or the framing-only one
     tile_every = load_settings("mosaic").tile_every if every == 1 else FRAMING.detection.tile_every
     reframer = bench.plan(dets, len(truth[0]), tile_every)

@@ -17,13 +17,13 @@ from pipeline import (
     CadreError,
     Interrupted,
     __version__,
+    check_output,
     handle_signals,
     internal_error,
     restore_signals,
     stop_children,
     stop_received,
 )
-from pipeline.core.geometry import check_output
 
 COMMAND_MODULES = ["render", "batch", "watch", "presets", "transcribe", "models", "preview", "demo", "review", "approve", "doctor", "status", "verify", "propose"]
 

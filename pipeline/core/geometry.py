@@ -54,14 +54,14 @@ def load_output(path: Path) -> Output:
 
 
 def _loaded() -> tuple[Output, CadreError | None]:
-    """The master's geometry, or, when ``presets/master.toml`` is broken, the default one and the
+    """The master's geometry, or, when ``presets/master.toml`` is broken, a placeholder and the
     error: every module imports the size, so raising here would end any ``cadre`` command (and
     ``import pipeline``) in a traceback; :func:`check_output` raises the one-line error instead,
     before any command or render runs (``cli``, ``orchestrator.prepare``)."""
     try:
         return load_output(data_dir("presets") / "master.toml"), None
     except CadreError as exc:
-        return Output(1080, 1920, 30), exc
+        return Output(*(LIMITS[k][0] for k in ("width", "height", "fps"))), exc   # a placeholder no render uses
 
 
 OUTPUT, _BROKEN = _loaded()
