@@ -133,8 +133,12 @@ def audio_input(span: ClipSpan):
     # by silence, as a player plays it, instead of being pulled forward out of sync
     late = getattr(span.info, "audio_offset", 0.0) >= OFFSET
     pad = {"async": 1, "first_pts": 0} if late else {}
+    # cut by the sample count, not by time: atrim's duration counts timestamps, and a file whose
+    # audio timestamps overlap at joins (clips concatenated without re-encoding) came out 0.29 s
+    # longer than its picture over 10 minutes, past TikTok's 600 s
+    samples = round(span.frame_count / FPS * AUDIO_RATE)
     return (a.filter("aresample", AUDIO_RATE, **pad).filter("aformat", sample_fmts="fltp", channel_layouts="stereo")
-             .filter("apad").filter("atrim", duration=f"{span.frame_count / FPS:.6f}")
+             .filter("apad").filter("atrim", end_sample=samples)
              .filter("asetpts", "N/SR/TB"))   # timestamps from the sample count: what follows cuts by time
 
 
