@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from pipeline.reframe.options import FRAMING
-from pipeline.reframe.subjects import chained
+from pipeline.reframe.subjects import chained, on_screen
 
 VALUES = 7          # x0, x1, h, y0, rx0, rx1, slack (subjects.subjects)
 MIN_FRAMES = 300    # a half is never shorter than 10 s: a planned shot needs time to show its people
@@ -23,17 +23,14 @@ MIN_FRAMES = 300    # a half is never shorter than 10 s: a planned shot needs ti
 
 def table_bytes(spans: np.ndarray, start: int, end: int) -> int:
     """Bytes of the subjects table of frames ``[start, end)``: the people whose span meets them."""
-    rows = int(((spans[:, 1] >= start) & (spans[:, 0] < end)).sum()) if len(spans) else 0
+    rows = int(((spans[:, 1] >= start) & (spans[:, 0] < end)).sum()) if len(spans) else 0   # subjects.meets, for all
     return rows * (end - start) * VALUES * 8
 
 
 def bounded(sections: list, tracks, limit_mib: int | None = None) -> list:
     """``sections`` with each one whose subjects table would pass ``limit_mib`` cut in halves."""
     limit = (FRAMING.subjects.max_table_mib if limit_mib is None else limit_mib) * 2 ** 20
-    hold = FRAMING.subjects.hold
-    # the same span test as subjects(): a person counts from ``hold`` frames before its first detection
-    spans = np.array([(c.frames[0] - hold, c.frames[-1] + hold) for c in chained(tracks)],
-                     dtype=np.int64).reshape(-1, 2)
+    spans = np.array([on_screen(c) for c in chained(tracks)], dtype=np.int64).reshape(-1, 2)
     out = []
     todo = list(reversed(sections))
     while todo:

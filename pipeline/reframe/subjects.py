@@ -132,6 +132,16 @@ def chained(tracks) -> list[Chain]:
     return _last_chains[2]
 
 
+def on_screen(chain) -> tuple[int, int]:
+    """First and last frame a person counts in a section: ``hold`` frames past its detections."""
+    return chain.frames[0] - OPT.hold, chain.frames[-1] + OPT.hold
+
+
+def meets(span: tuple[int, int], start: int, end: int) -> bool:
+    """Whether a person on screen over ``span`` (:func:`on_screen`) is in frames ``[start, end)``."""
+    return span[1] >= start and span[0] < end
+
+
 def subjects(tracks, start: int, end: int) -> Subjects:
     """Boxes of each face track over frames ``[start, end)``: keyframes cleared of one-off jumps
     (:func:`robust_keyframes`), interpolated, lightly smoothed, held ``hold`` frames past each end,
@@ -142,7 +152,7 @@ def subjects(tracks, start: int, end: int) -> Subjects:
     track and value, copied once more into the table, made the work and the memory grow as the
     square of the shot's length. The table itself is the only (tracks x frames) array made."""
     n = end - start
-    near = [t for t in chained(tracks) if not (t.frames[-1] + OPT.hold < start or t.frames[0] - OPT.hold >= end)]
+    near = [t for t in chained(tracks) if meets(on_screen(t), start, end)]
     values = np.full((7, len(near), n), np.nan)     # x0, x1, h, y0 (smoothed); rx0, rx1, slack (raw)
     reach = OPT.box_smooth // 2, OPT.box_smooth - 1 - OPT.box_smooth // 2   # the box filter's reach
     for row, t in enumerate(near):
