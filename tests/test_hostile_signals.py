@@ -217,10 +217,12 @@ def test_a_worker_stopped_alone_costs_only_its_job(tmp_path, env):
                 continue
             if not killed and events[-1].get("event") == "job_stage" and events[-1].get("name") == "render":
                 job = events[-1]["job"]
-                ffmpeg = [p for p in session_processes(proc.pid) if "ffmpeg" in p.split(" ", 2)[1]]
-                workers = {int(_ppid(int(p.split()[0]))) for p in ffmpeg}
-                if workers:
-                    worker = sorted(workers)[0]
+                # the worker whose ffmpeg reads this job's episode: with -j 2 the other worker may
+                # be encoding too, and stopping it would lose the other job instead
+                source = f"{camp / job.split(':', 1)[1]}/"
+                workers = {_ppid(pid) for pid in _ffmpeg_of(proc.pid) if source in _cmdline(pid)} - {0}
+                if len(workers) == 1:
+                    worker = workers.pop()
                     os.kill(worker, signal.SIGTERM)
                     killed.append((job, worker))
 
@@ -243,7 +245,23 @@ def test_a_worker_stopped_alone_costs_only_its_job(tmp_path, env):
 
 
 def _ppid(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    """The parent of ``pid``; 0 once it has gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _ffmpeg_of(sid: int) -> list[int]:
+    """PIDs of the ffmpeg processes alive in session ``sid``."""
+    return [int(p.split()[0]) for p in session_processes(sid) if "ffmpeg" in p.split(" ", 2)[1]]
 
 
 def test_a_later_render_removes_stale_staging_but_never_a_live_one(tmp_path):
