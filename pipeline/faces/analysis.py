@@ -20,8 +20,9 @@ from pipeline.faces.turns import Turns
 from pipeline.source.normalize import ClipSpan, read_frames
 
 TRIM_EVERY = 150            # frames between two returns of the freed heap to the system (core/heap.py)
-ANALYSIS_VERSION = 10       # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py;
-                            # 9: one-thread inferences side by side (lanes.py); 10: turned and dark frames (turns.py)
+ANALYSIS_VERSION = 11       # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py;
+                            # 9: one-thread inferences side by side (lanes.py); 10: turned and dark frames (turns.py);
+                            # 11: a cut after a fast pan or zoom is told by its colours (turns.Cuts)
 
 
 def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, turned: bool = True) -> FaceTracks:

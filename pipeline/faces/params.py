@@ -42,7 +42,12 @@ class FaceParams:
     hot_after: int = 2                 # faces a turn must find alone (within hot_frames) before it is hot
     cut_diff: float = 12.0             # mean absolute difference (0..255) of 32x18 grey thumbnails that marks a cut
                                        # (a pan moves them by about 1; a false cut costs only a few passes) ...
-    cut_jump: float = 3.0              # ... and this many times the difference before it (a zoom is no cut)
+    cut_jump: float = 3.0              # ... and this many times the difference before it (a zoom is no cut), or
+    cut_colours: float = 0.5           # ... colours this far apart (Bhattacharyya distance of HSV histograms) and
+                                       # this many times the colour change before it: a cut right after a fast pan
+                                       # or zoom (whose own frames differ as much as a cut's; a whip pan of 800 px a
+                                       # frame over the labelled photos moves colours by 0.37 at most, 1.6x the step
+                                       # before)
     switch_min: int = 3                # faces a turn's whole-frame passes found before it may become primary ...
     switch_ratio: float = 1.5          # ... scoring this many times what the primary's whole-frame passes scored
     dark_luma: int = 60                # mean luma (0..255) under which a frame is equalised before detection

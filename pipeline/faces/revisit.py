@@ -70,6 +70,13 @@ class SmallFaces:
                 if index - i <= self.hold and not any(_touch(d, s) for s in small)]
         self.seen = kept + [(d, index) for d in small]
 
+    def lost(self, index: int) -> bool:
+        """Whether most small faces remembered (two at least) were not found again at ``index``, a
+        frame that was looked at around them: a zoom or a fast pan took them out of their windows,
+        and the fine pass should find them again now rather than at its next turn."""
+        missing = sum(i < index for _, i in self.seen)
+        return missing >= 2 and 2 * missing > len(self.seen)
+
     def windows(self, width: int, height: int, found=()) -> list[Window]:
         """Read-pixel windows around the remembered faces that none of ``found`` (this frame's
         whole-frame detections) has found again, overlapping windows joined."""

@@ -72,14 +72,50 @@ def _thumb(frame: np.ndarray) -> np.ndarray:
     return cv2.resize(grey, (32, 18), interpolation=cv2.INTER_AREA)
 
 
+def _colours(frame: np.ndarray) -> np.ndarray:
+    """The frame's colour histogram (8 hues x 4 saturations x 4 values of a 64x36 thumbnail)."""
+    small = cv2.resize(np.ascontiguousarray(frame[::4, ::4]), (64, 36), interpolation=cv2.INTER_AREA)
+    hist = cv2.calcHist([cv2.cvtColor(small, cv2.COLOR_RGB2HSV)], [0, 1, 2], None, [8, 4, 4], [0, 180, 0, 256, 0, 256])
+    return cv2.normalize(hist, hist).flatten()
+
+
+@dataclass
+class Cuts:
+    """Where a shot starts, told frame by frame from thumbnails: the grey picture changes by more
+    than ``PARAMS.cut_diff`` and either by ``PARAMS.cut_jump`` times its change a frame before (a
+    zoom or a pan changes it steadily) or its colours jump as much (``PARAMS.cut_colours``): in a
+    fast pan or zoom the grey change of every frame is as large as a cut's, but its colours move
+    by a share of the picture at a time. The second frame has no change before it to compare
+    with: it starts a shot only when both the picture and its colours change."""
+
+    _thumb: np.ndarray | None = None
+    _colours: np.ndarray | None = None
+    _diff: float | None = None                  # grey change from the frame before the last one
+    _moved: float | None = None                 # colour change, likewise
+
+    def starts(self, frame: np.ndarray) -> bool:
+        thumb, colours = _thumb(frame), _colours(frame)
+        if self._thumb is None:
+            self._thumb, self._colours = thumb, colours
+            return True
+        diff = float(np.abs(thumb - self._thumb).mean())
+        moved = float(cv2.compareHist(self._colours, colours, cv2.HISTCMP_BHATTACHARYYA))
+        if self._diff is None:
+            cut = diff > PARAMS.cut_diff and moved > PARAMS.cut_colours
+        else:
+            cut = diff > PARAMS.cut_diff and (diff > PARAMS.cut_jump * max(self._diff, 1.0)
+                                              or moved > max(PARAMS.cut_colours, PARAMS.cut_jump * self._moved))
+        self._thumb, self._colours, self._diff, self._moved = thumb, colours, diff, moved
+        return cut
+
+
 @dataclass
 class Turns:
     """Which turns each frame is looked at in, decided as frames are decoded, and what they found."""
 
     enabled: bool = True          # False: upright only (framing detection; masking always looks in every turn)
     primary: int = 0
-    _thumb: np.ndarray | None = None
-    _diff: float = 0.0                                          # thumbnail difference of the last frame
+    _cuts: Cuts = field(default_factory=Cuts)
     _shot_start: int = 0
     _hot: dict[int, int] = field(default_factory=dict)          # turn -> last frame it was confirmed hot
     _seen: dict[int, list[int]] = field(default_factory=dict)   # turn -> recent frames it found a face alone
@@ -96,10 +132,7 @@ class Turns:
     def schedule(self, index: int, frame: np.ndarray) -> tuple[int, tuple[int, ...], bool]:
         """For a frame just decoded: its primary turn, the other turns to look in, and whether a
         shot starts here (the fine pass then runs on it)."""
-        thumb = _thumb(frame)
-        diff = float(np.abs(thumb - self._thumb).mean()) if self._thumb is not None else 0.0
-        cut = self._thumb is None or (diff > PARAMS.cut_diff and diff > PARAMS.cut_jump * max(self._diff, 1.0))
-        self._thumb, self._diff = thumb, diff
+        cut = self._cuts.starts(frame)
         if cut:
             self._shot_start = index
             if index > 0:
