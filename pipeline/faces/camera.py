@@ -15,6 +15,8 @@ predicted from their own velocity alone, as before.
 """
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from pipeline.faces.params import PARAMS
@@ -109,9 +111,14 @@ class CameraPath:
         camera's motion to each frame holding faces within ``horizon`` frames after it (before it
         when not ``forward``), as far as the motion is known and the box is in the frame: where a
         still face the detector lost has gone."""
-        if frame not in self._frames:
+        return [[f, *carried(box, sim)] for f, *sim in self.motions(frame, box, horizon, forward)]
+
+    def motions(self, frame: int, box, horizon: int, forward: bool = True) -> list[list[float]]:
+        """``[frame, s, tx, ty]`` rows: the camera's motion from ``frame`` (a frame added) to each
+        frame of :meth:`along`, the frames ``box`` stays in the frame for."""
+        k = bisect.bisect_left(self._frames, frame)
+        if k == len(self._frames) or self._frames[k] != frame:
             return []
-        k = self._frames.index(frame)
         total: Similarity = (1.0, 0.0, 0.0)
         out = []
         for k2 in (range(k + 1, len(self._frames)) if forward else range(k - 1, -1, -1)):
@@ -122,7 +129,7 @@ class CameraPath:
             x0, y0, x1, y1 = carried(box, total)
             if x1 <= 0 or y1 <= 0 or x0 >= 1 or y0 >= 1:
                 break                   # carried out of the frame
-            out.append([self._frames[k2], x0, y0, x1, y1])
+            out.append([self._frames[k2], *total])
         return out
 
     def since(self, frame: int) -> Similarity | None:

@@ -14,6 +14,7 @@ import numpy as np
 
 from pipeline.faces.camera import CameraPath, carried
 from pipeline.faces.detectors.base import Detection
+from pipeline.faces.unseen import gaps
 from pipeline.faces.params import PARAMS
 
 MAX_SPEED = PARAMS.max_speed   # cap on extrapolated speed, in box sizes per frame
@@ -33,6 +34,9 @@ class Track:
     # [frame, x0, y0, x1, y1]: the first / last box carried along the camera's motion (camera.py)
     carry_before: list[list[float]] = field(default_factory=list)
     carry_after: list[list[float]] = field(default_factory=list)
+    # [from, frame, s, tx, ty]: across each gap (``unseen.py``), the camera's motion from the keyframe
+    # at ``from`` (before or after the gap) to ``frame`` inside it
+    carry_gaps: list[list[float]] = field(default_factory=list)
 
     @property
     def first(self) -> int:
@@ -51,10 +55,14 @@ class Track:
         if len(self.frames) < 2:
             return np.zeros(4)
         a, b = (-2, -1) if at_end else (0, 1)
+        return self.velocity_between(a, b, at_end)
+
+    def velocity_between(self, a: int, b: int, at_b: bool) -> np.ndarray:
+        """Per-frame change of the box from keyframe ``a`` to keyframe ``b``, capped at ``MAX_SPEED``
+        sizes of the box at ``b`` (``at_b``) or at ``a``."""
         dt = self.frames[b] - self.frames[a]
         v = (np.asarray(self.boxes[b]) - np.asarray(self.boxes[a])) / max(dt, 1)
-        size = max(_size(self.boxes[a if not at_end else b]), 1e-6)
-        cap = MAX_SPEED * size
+        cap = MAX_SPEED * max(_size(self.boxes[b if at_b else a]), 1e-6)
         return np.clip(v, -cap, cap)
 
     def to_dict(self) -> dict:
@@ -63,12 +71,15 @@ class Track:
         for k in ("carry_before", "carry_after"):
             if getattr(self, k):
                 out[k] = [[int(r[0]), *(round(v, 5) for v in r[1:])] for r in getattr(self, k)]
+        if self.carry_gaps:
+            out["carry_gaps"] = [[int(r[0]), int(r[1]), *(round(v, 6) for v in r[2:])] for r in self.carry_gaps]
         return out
 
     @classmethod
     def from_dict(cls, d: dict) -> "Track":
         return cls(d["id"], list(d["frames"]), [list(b) for b in d["boxes"]], list(d["scores"]),
-                   [list(r) for r in d.get("carry_before", [])], [list(r) for r in d.get("carry_after", [])])
+                   [list(r) for r in d.get("carry_before", [])], [list(r) for r in d.get("carry_after", [])],
+                   [list(r) for r in d.get("carry_gaps", [])])
 
 def _size(box) -> float:
     return max(box[2] - box[0], box[3] - box[1])
@@ -131,9 +142,14 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
                       [f], [list(d.box)], [d.score])
             tracks.append(t)
             live.append(t)
+    step = int(min(np.diff(sorted(detections)), default=1))       # frames between two analysed frames
     for t in tracks:
         t.carry_before = path.along(t.first, t.boxes[0], max_gap, forward=False)
         t.carry_after = path.along(t.last, t.boxes[-1], max_gap)
+        for i in gaps(t.frames, step):          # the face was looked for and not found: an end, then a start
+            a, b = t.frames[i], t.frames[i + 1]
+            t.carry_gaps += [[a, *r] for r in path.motions(a, t.boxes[i], b - a - 1)]
+            t.carry_gaps += [[b, *r] for r in path.motions(b, t.boxes[i + 1], b - a - 1, forward=False)]
     return tracks
 
 

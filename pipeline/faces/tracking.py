@@ -26,21 +26,25 @@ import numpy as np
 
 from pipeline.faces.linking import MATCH_DISTANCE, MAX_SPEED, SIZE_RATIO, Track, link  # noqa: F401 (read from here)
 from pipeline.faces.params import PARAMS
+from pipeline.faces.unseen import (  # noqa: F401 (HOLD_BELOW, SWEEP read from here)
+    HOLD_BELOW,
+    SWEEP,
+    across_gaps,
+    along_camera,
+    followed,
+    moved,
+    swept,
+)
 from pipeline.source.normalize import FPS
 
 GROWTH = 0.02          # box growth per frame away from a detection (uncertainty of the motion)
 JUMP = 0.2             # box sizes a frame between keyframes beyond which the frames between take both boxes
-SWEEP = PARAMS.jump_sweep   # ... and the path swept this share of the way either side of the interpolated box
 UNION_SLACK = PARAMS.union_slack   # overlapping face boxes join when their union is at most this x both areas
 WEAK_SCORE = 0.5       # a detection scoring under this is placed less precisely ...
 WEAK_GROWTH = 0.5      # ... and its box grows by up to this share (score 0): 1.2x at the 0.3 threshold
 EDGE = 0.015           # a box this close to the frame border (a few detector pixels) belongs to a cut face
 CUT_GROWTH = 1.25      # a cut face's box is given this much more than the track's whole-face size
 MIN_ASPECT = 1.2       # a face box is at least 1.2 times as tall as wide (small detections come out squat)
-HOLD_BELOW = 0.05      # beyond its ends, a face under this share of the frame's height is also held where it
-                       # was last seen: its velocity, from boxes a few detector pixels tall, is mostly noise. A
-                       # larger face moving under the speed cap is followed along its velocity alone: holding
-                       # its box as well masked the path between (a face leaving a zooming frame: a wide band)
 SWAP = 0.3             # two keyframes of a small face that moved more than this many of its sizes may belong
                        # to two neighbours, swapped (a group of faces 12 px tall): both boxes are kept between
 JOIN_OVERLAP = 0.5     # overlapping face boxes join only when they share this share of the smaller one
@@ -99,46 +103,33 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int,
     # beyond the ends: the end box carried along the velocity (a small face's: its union with the
     # held end box); and, as a box of its own (their union would span the frame in a fast pan),
     # the end box carried along the camera's motion (camera.py)
-    for mask, end_frame, end, v, carry in ((frames < kf[0], kf[0], kb[0], track.velocity(False), track.carry_before),
-                                           (frames > kf[-1], kf[-1], kb[-1], track.velocity(True), track.carry_after)):
+    n = len(kf)
+    for mask, k, near, carry in ((frames < kf[0], 0, 1, track.carry_before),
+                                 (frames > kf[-1], n - 1, n - 2, track.carry_after)):
         if mask.any():
-            dt = (frames[mask] - end_frame)[:, None]
-            moved = end[None, :] + v[None, :] * dt
-            held = moved if _followed(track, end_frame == kf[-1]) else np.broadcast_to(end, moved.shape)
-            boxes[mask] = np.concatenate([np.minimum(held[:, :2], moved[:, :2]),
-                                          np.maximum(held[:, 2:], moved[:, 2:])], axis=1)
+            follow = n > 1 and followed(track, min(k, near), max(k, near), k > 0)
+            boxes[mask] = moved(frames[mask] - kf[k], kb[k], track.velocity(k > 0), follow)
             if carry:
-                rows = sorted([[end_frame, *end], *carry], key=lambda r: r[0])
-                af, ab = np.array([r[0] for r in rows], float), np.array([r[1:] for r in rows], float)
-                sel = np.flatnonzero(mask & (frames >= af[0]) & (frames <= af[-1]))
-                extra.append(_swept(frames[sel].astype(float), af, ab))
-                at.append(sel)
+                sel, carried = along_camera(frames[mask], kf[k], kb[k], carry)
+                extra.append(carried)
+                at.append(np.flatnonzero(mask)[sel])
     # a weak detection is placed less precisely (a low-scored box slides down a face in a crowd)
     scores = np.asarray(track.scores, dtype=np.float64)
     weak = 1.0 + WEAK_GROWTH * np.clip((WEAK_SCORE - scores) / WEAK_SCORE, 0.0, 1.0)
     scale = pad * (1.0 + GROWTH * dist) * np.interp(inside, kf, weak)
+    grown = [scale[idx] for idx in at]
+    # across a gap (the face looked for and not found): an end, then a start (unseen.py)
+    for sel, carried, away, k in across_gaps(track, kb, frames, extend, cuts, step):
+        extra.append(carried)
+        at.append(sel)
+        grown.append(pad * (1.0 + GROWTH * away) * weak[k])
     if extra:                  # rows in frame order, the carried box after the frame's other box
         idx = np.concatenate(at)
         order = np.argsort(np.r_[np.arange(len(frames)), idx], kind="stable")
         frames = np.r_[frames, frames[idx]][order]
         boxes = np.concatenate([boxes, *extra])[order]
-        scale = np.r_[scale, scale[idx]][order]
+        scale = np.concatenate([scale, *grown])[order]
     return frames, _grow(_upright(boxes), scale)
-
-
-def _followed(track: Track, at_end: bool) -> bool:
-    """Whether the face at this end of ``track`` can be followed along its velocity alone: a face of
-    at least ``HOLD_BELOW`` of the frame's height that moved slower than the track's speed cap
-    (``linking.MAX_SPEED``). A faster face outran its track (a whip pan: it stops somewhere
-    between), a smaller one's velocity is noise: those are also held where they were last seen."""
-    if len(track.frames) < 2:
-        return False
-    a, b = (-2, -1) if at_end else (0, 1)
-    first, second = np.asarray(track.boxes[a]), np.asarray(track.boxes[b])
-    end = second if at_end else first
-    size = max(end[2] - end[0], end[3] - end[1])
-    step = np.abs(second - first) / max(track.frames[b] - track.frames[a], 1)
-    return bool(end[3] - end[1] >= HOLD_BELOW and (step <= MAX_SPEED * size).all())
 
 
 def _jumps_covered(boxes: np.ndarray, inside: np.ndarray, kf: np.ndarray, kb: np.ndarray):
@@ -159,23 +150,10 @@ def _jumps_covered(boxes: np.ndarray, inside: np.ndarray, kf: np.ndarray, kb: np
     jumps = np.nonzero((gap > 1) & ((moved > JUMP * gap) | (tiny & (moved > SWAP))))[0]
     for i in jumps:
         between = np.flatnonzero((inside > kf[i]) & (inside < kf[i + 1]))
-        boxes[between] = _swept(inside[between].astype(float), kf[i:i + 2].astype(float), kb[i:i + 2])
+        boxes[between] = swept(inside[between].astype(float), kf[i:i + 2].astype(float), kb[i:i + 2])
         extra += [np.broadcast_to(kb[i], (len(between), 4)), np.broadcast_to(kb[i + 1], (len(between), 4))]
         at += [between, between]
     return boxes, extra, at
-
-
-def _swept(frames: np.ndarray, af: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """Boxes at ``frames`` between the known boxes ``ab`` at ``af`` (ascending): the path swept
-    from :data:`SWEEP` of the way before to as far after the interpolated box, within each step
-    (a fast face does not move evenly between two sightings)."""
-    k = np.clip(np.searchsorted(af, frames, side="right") - 1, 0, max(len(af) - 2, 0))
-    if len(af) < 2:
-        return np.broadcast_to(ab[0], (len(frames), 4)).copy()
-    u = ((frames - af[k]) / np.maximum(af[k + 1] - af[k], 1e-9))[:, None]
-    step = ab[k + 1] - ab[k]
-    early, late = ab[k] + step * np.clip(u - SWEEP, 0, 1), ab[k] + step * np.clip(u + SWEEP, 0, 1)
-    return np.concatenate([np.minimum(early[:, :2], late[:, :2]), np.maximum(early[:, 2:], late[:, 2:])], axis=1)
 
 
 def _unclipped(kb: np.ndarray) -> np.ndarray:

@@ -1,0 +1,118 @@
+"""Where a track's face was not seen: before its first keyframe, after its last, and across a gap.
+
+Beyond an end of a track (``tracking.track_boxes``) the end box is carried along the track's
+velocity and, as a box of its own, along the camera's motion (``camera.py``). A gap between two
+keyframes is the same thing in the middle of a track: the face was looked for on :data:`GAP` or
+more analysed frames in a row and not found (it left the frame, turned away, was hidden) and came
+back. Interpolating straight between the two keyframes put the mask where the face never was: a
+face leaving a fast zoom at the right edge and re-entering half visible (too cut to be detected)
+was masked 200 px left of itself on the frame it re-entered. So a gap is treated as an end
+followed by a start: on top of the interpolation, the box before the gap is carried forward and
+the box after it carried back, each along the track's velocity (when two keyframes on its side
+tell it) and along the camera's motion, up to ``extend`` frames from its keyframe and never across
+a shot cut, as the ends are. A keyframe on every 2nd frame (``detect_every``, the small faces'
+looks) is no gap: the frames between were not looked at.
+"""
+from __future__ import annotations
+
+import bisect
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipeline.faces.camera import carried
+from pipeline.faces.params import PARAMS
+
+if TYPE_CHECKING:
+    from pipeline.faces.linking import Track
+
+GAP = 3                # analysed frames in a row without the face that make a gap in its track
+HOLD_BELOW = 0.05      # beyond its ends, a face under this share of the frame's height is also held where it
+                       # was last seen: its velocity, from boxes a few detector pixels tall, is mostly noise. A
+                       # larger face moving under the speed cap is followed along its velocity alone: holding
+                       # its box as well masked the path between (a face leaving a zooming frame: a wide band)
+SWEEP = PARAMS.jump_sweep   # between known boxes of a fast face, the path swept this share either side
+
+
+def gaps(frames, step: int) -> list[int]:
+    """Indices ``i`` of the keyframes ``frames`` followed by a gap: at least :data:`GAP` analysed
+    frames (one every ``step``) between keyframe ``i`` and keyframe ``i + 1``."""
+    return [i for i in range(len(frames) - 1) if frames[i + 1] - frames[i] > GAP * max(step, 1)]
+
+
+def followed(track: Track, a: int, b: int, at_b: bool) -> bool:
+    """Whether the face at keyframe ``b`` (``at_b``) or ``a`` of ``track``, seen moving from ``a``
+    to ``b``, can be followed along its velocity alone: a face of at least ``HOLD_BELOW`` of the
+    frame's height that moved slower than the track's speed cap (``PARAMS.max_speed``). A faster
+    face outran its track (a whip pan: it stops somewhere between), a smaller one's velocity is
+    noise: those are also held where they were last seen."""
+    if len(track.frames) < 2:
+        return False
+    first, second = np.asarray(track.boxes[a]), np.asarray(track.boxes[b])
+    end = second if at_b else first
+    size = max(end[2] - end[0], end[3] - end[1])
+    step = np.abs(second - first) / max(track.frames[b] - track.frames[a], 1)
+    return bool(end[3] - end[1] >= HOLD_BELOW and (step <= PARAMS.max_speed * size).all())
+
+
+def moved(dt: np.ndarray, end: np.ndarray, v: np.ndarray, follow: bool) -> np.ndarray:
+    """``end`` carried ``dt`` frames along the velocity ``v``; unless ``follow``, joined with the
+    held ``end`` (:func:`followed`)."""
+    went = end[None, :] + v[None, :] * dt[:, None]
+    held = went if follow else np.broadcast_to(end, went.shape)
+    return np.concatenate([np.minimum(held[:, :2], went[:, :2]), np.maximum(held[:, 2:], went[:, 2:])], axis=1)
+
+
+def swept(frames: np.ndarray, af: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """Boxes at ``frames`` between the known boxes ``ab`` at ``af`` (ascending): the path swept
+    from :data:`SWEEP` of the way before to as far after the interpolated box, within each step
+    (a fast face does not move evenly between two sightings)."""
+    k = np.clip(np.searchsorted(af, frames, side="right") - 1, 0, max(len(af) - 2, 0))
+    if len(af) < 2:
+        return np.broadcast_to(ab[0], (len(frames), 4)).copy()
+    u = ((frames - af[k]) / np.maximum(af[k + 1] - af[k], 1e-9))[:, None]
+    step = ab[k + 1] - ab[k]
+    early, late = ab[k] + step * np.clip(u - SWEEP, 0, 1), ab[k] + step * np.clip(u + SWEEP, 0, 1)
+    return np.concatenate([np.minimum(early[:, :2], late[:, :2]), np.maximum(early[:, 2:], late[:, 2:])], axis=1)
+
+
+def along_camera(frames: np.ndarray, end_frame: int, end: np.ndarray, rows) -> tuple[np.ndarray, np.ndarray]:
+    """Indices into ``frames`` and boxes: ``end`` (the box at ``end_frame``) carried along the
+    camera's motion, known at the frames of ``rows`` (``[frame, x0, y0, x1, y1]``), swept between
+    them; only the frames from ``end_frame`` to the last row's are given boxes."""
+    rows = sorted([[end_frame, *end], *rows], key=lambda r: r[0])
+    af, ab = np.array([r[0] for r in rows], float), np.array([r[1:] for r in rows], float)
+    sel = np.flatnonzero((frames >= af[0]) & (frames <= af[-1]))
+    return sel, swept(frames[sel].astype(float), af, ab)
+
+
+def across_gaps(track: Track, kb: np.ndarray, frames: np.ndarray, extend: int, cuts: tuple[int, ...],
+                step: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    """Boxes of ``track`` inside its gaps, on top of the interpolation: ``(indices into frames,
+    boxes, frames from their keyframe, keyframe index)`` for the box before each gap carried
+    forward and the box after it carried back (along the velocity and along the camera, the
+    rows of ``track.carry_gaps``), each at most ``extend`` frames from its keyframe and never
+    across a shot cut (``cuts``, analysed frames that start a shot, as ``tracking._span``).
+    ``kb`` are the keyframe boxes as the render shapes them."""
+    out = []
+    kf = track.frames
+    for i in gaps(kf, step):
+        a, b = kf[i], kf[i + 1]
+        c = bisect.bisect_right(cuts, a)        # the first cut after the box before the gap ...
+        hi = min(b - 1, a + extend, cuts[c] - 1 if c < len(cuts) else b)
+        c = bisect.bisect_right(cuts, b)        # ... and the last at or before the box after it
+        lo = max(a + 1, b - extend, cuts[c - 1] - step + 1 if c else a)
+        for k, near, first, last in ((i, i - 1, a + 1, hi), (i + 1, i + 2, lo, b - 1)):
+            inside = (frames >= first) & (frames <= last)
+            if not inside.any():
+                continue
+            sel, end = np.flatnonzero(inside), kb[k]
+            dt = frames[sel] - kf[k]
+            if 0 <= near < len(kf) and followed(track, min(k, near), max(k, near), k > near):
+                v = track.velocity_between(min(k, near), max(k, near), k > near)   # known: see followed()
+                out.append((sel, moved(dt, end, v, True), np.abs(dt), k))
+            rows = [[r[1], *carried(end, r[2:])] for r in track.carry_gaps if r[0] == kf[k] and first <= r[1] <= last]
+            if rows:
+                at, boxes = along_camera(frames[sel], kf[k], end, rows)
+                out.append((sel[at], boxes, np.abs(dt[at]), k))
+    return out
