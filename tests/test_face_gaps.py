@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.faces.detectors.base import Detection
 from pipeline.faces import tracking
+from pipeline.faces.detectors.base import Detection
 from pipeline.faces.tracking import FaceTracks, Track, link
 from pipeline.faces.unseen import GAP, gaps
 
@@ -79,7 +79,7 @@ def _gap_track(carry=True) -> Track:
     it was; the camera's rows say it came back from the right, 0.02 a frame."""
     box = [0.4, 0.4, 0.46, 0.5]
     after = [0.6, 0.4, 0.66, 0.5]
-    frames = list(range(0, 11)) + list(range(30, 36))
+    frames = list(range(11)) + list(range(30, 36))
     boxes = [box] * 11 + [after] * 6
     rows = [[30, f, 1.0, 0.02 * (30 - f), 0.0] for f in range(20, 30)] if carry else []
     return Track("t", frames, boxes, [0.9] * len(frames), carry_gaps=rows)
@@ -134,7 +134,7 @@ def test_a_real_face_leaving_and_re_entering_a_fast_zoom_is_masked(order, shared
     frame is wholly masked on every frame, the frame the face re-enters on (``re-enters``; the
     same frames backwards: the frame it leaves on, ``leaves``) included. The straight
     interpolation between the keyframes around the gap masked it 200 px beside itself."""
-    from benchmarks.labelled import covered
+    from benchmarks.labelled import covered, px
     from pipeline.faces.analysis import analyse_faces
     from pipeline.faces.masking import coverage
     from pipeline.faces.settings import load_settings
@@ -150,9 +150,6 @@ def test_a_real_face_leaving_and_re_entering_a_fast_zoom_is_masked(order, shared
     assert 1850 < face[0] < 1920 < face[2] and face[3] - face[1] > 100       # half in, at the right edge
     settings = load_settings("mosaic")
     tracks = analyse_faces(ClipSpan(path, probe(path)), settings)
-    leaks = []
-    for i, boxes in enumerate(truth):
-        cover = coverage((1080, 1920), [(b[0] * 1920, b[1] * 1080, b[2] * 1920, b[3] * 1080)
-                                        for b in tracks.boxes_at(i)], settings)
-        leaks += [(frames[i], [round(v) for v in b]) for b in boxes if covered(cover, b) is False]
-    assert leaks == []
+    masked = [coverage((1080, 1920), px(tracks.boxes_at(i), 1920, 1080), settings) for i in range(len(frames))]
+    assert [(frames[i], [round(v) for v in b]) for i, boxes in enumerate(truth) for b in boxes
+            if covered(masked[i], b) is False] == []

@@ -14,8 +14,8 @@ import numpy as np
 
 from pipeline.faces.camera import CameraPath, carried
 from pipeline.faces.detectors.base import Detection
-from pipeline.faces.unseen import gaps
 from pipeline.faces.params import PARAMS
+from pipeline.faces.unseen import gaps
 
 MAX_SPEED = PARAMS.max_speed   # cap on extrapolated speed, in box sizes per frame
 MATCH_DISTANCE = PARAMS.match_distance   # centre distance, in box sizes, to link a detection to a track
@@ -76,7 +76,7 @@ class Track:
         return out
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Track":
+    def from_dict(cls, d: dict) -> Track:
         return cls(d["id"], list(d["frames"]), [list(b) for b in d["boxes"]], list(d["scores"]),
                    [list(r) for r in d.get("carry_before", [])], [list(r) for r in d.get("carry_after", [])],
                    [list(r) for r in d.get("carry_gaps", [])])

@@ -227,7 +227,7 @@ class FaceTracks:
                 "tracks": [t.to_dict() for t in self.tracks]}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FaceTracks":
+    def from_dict(cls, d: dict) -> FaceTracks:
         return cls(d["clip"], float(d["start"]), int(d["frame_count"]), [Track.from_dict(t) for t in d["tracks"]],
                    float(d["pad"]), int(d["extend"]), d.get("detector", "centerface"), d.get("model_sha256", ""),
                    bool(d.get("disabled", False)), dict(d.get("analysis", {})))

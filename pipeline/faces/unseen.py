@@ -8,9 +8,11 @@ back. Interpolating straight between the two keyframes put the mask where the fa
 face leaving a fast zoom at the right edge and re-entering half visible (too cut to be detected)
 was masked 200 px left of itself on the frame it re-entered. So a gap is treated as an end
 followed by a start: on top of the interpolation, the box before the gap is carried forward and
-the box after it carried back, each along the track's velocity (when two keyframes on its side
-tell it) and along the camera's motion, up to ``extend`` frames from its keyframe and never across
-a shot cut, as the ends are. A keyframe on every 2nd frame (``detect_every``, the small faces'
+the box after it carried back, each along the track's velocity (when it can be followed), along
+the camera's motion and, one analysed frame into the gap, as the face moved on its side (uncapped:
+the camera's motion read from a few faces of noisy sizes in a fast zoom can be off by most of a
+face's own), up to ``extend`` frames from its keyframe and never across a shot cut, as the ends
+are. A keyframe on every 2nd frame (``detect_every``, the small faces'
 looks) is no gap: the frames between were not looked at.
 """
 from __future__ import annotations
