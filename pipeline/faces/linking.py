@@ -15,7 +15,6 @@ import numpy as np
 from pipeline.faces.camera import CameraPath, carried
 from pipeline.faces.detectors.base import Detection
 from pipeline.faces.params import PARAMS
-from pipeline.faces.unseen import gaps
 
 MAX_SPEED = PARAMS.max_speed   # cap on extrapolated speed, in box sizes per frame
 MATCH_DISTANCE = PARAMS.match_distance   # centre distance, in box sizes, to link a detection to a track
@@ -80,6 +79,15 @@ class Track:
         return cls(d["id"], list(d["frames"]), [list(b) for b in d["boxes"]], list(d["scores"]),
                    [list(r) for r in d.get("carry_before", [])], [list(r) for r in d.get("carry_after", [])],
                    [list(r) for r in d.get("carry_gaps", [])])
+
+GAP = 3                # analysed frames in a row without the face that make a gap in its track (unseen.py)
+
+
+def gaps(frames, step: int) -> list[int]:
+    """Indices ``i`` of the keyframes ``frames`` followed by a gap: at least :data:`GAP` analysed
+    frames (one every ``step``) between keyframe ``i`` and keyframe ``i + 1``."""
+    return [i for i in range(len(frames) - 1) if frames[i + 1] - frames[i] > GAP * max(step, 1)]
+
 
 def _size(box) -> float:
     return max(box[2] - box[0], box[3] - box[1])

@@ -18,28 +18,18 @@ looks) is no gap: the frames between were not looked at.
 from __future__ import annotations
 
 import bisect
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.faces.camera import carried
+from pipeline.faces.linking import GAP, Track, gaps
 from pipeline.faces.params import PARAMS
 
-if TYPE_CHECKING:
-    from pipeline.faces.linking import Track
-
-GAP = 3                # analysed frames in a row without the face that make a gap in its track
 HOLD_BELOW = 0.05      # beyond its ends, a face under this share of the frame's height is also held where it
                        # was last seen: its velocity, from boxes a few detector pixels tall, is mostly noise. A
                        # larger face moving under the speed cap is followed along its velocity alone: holding
                        # its box as well masked the path between (a face leaving a zooming frame: a wide band)
 SWEEP = PARAMS.jump_sweep   # between known boxes of a fast face, the path swept this share either side
-
-
-def gaps(frames, step: int) -> list[int]:
-    """Indices ``i`` of the keyframes ``frames`` followed by a gap: at least :data:`GAP` analysed
-    frames (one every ``step``) between keyframe ``i`` and keyframe ``i + 1``."""
-    return [i for i in range(len(frames) - 1) if frames[i + 1] - frames[i] > GAP * max(step, 1)]
 
 
 def followed(track: Track, a: int, b: int, at_b: bool) -> bool:
