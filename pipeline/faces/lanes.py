@@ -77,7 +77,7 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
                 found = merge(found + [d for look in looks for d in look.result()])
         else:
             looked = False
-        small.update(found, index, scan.plan)
+        small.update(found, index, scan.plan, fine=bool(scan.tiles))
         refine |= looked and small.lost(index)      # a zoom took the small faces out of their windows
         refine |= turns.update(index, scan.turn, scan.upright(found), scan.upright(results[0]),
                                scan.extra_faces(results))

@@ -61,9 +61,13 @@ class SmallFaces:
 
     hold: int
     seen: list[tuple[Detection, int]] = field(default_factory=list)
+    fine_at: int = -1                  # the last frame the fine pass ran on
 
-    def update(self, found: list[Detection], index: int, plan: ScanPlan) -> None:
-        """Remember the small faces of frame ``index``; forget those unseen for ``hold`` frames."""
+    def update(self, found: list[Detection], index: int, plan: ScanPlan, fine: bool = False) -> None:
+        """Remember the small faces of frame ``index`` (a fine pass's, if ``fine``); forget those
+        unseen for ``hold`` frames."""
+        if fine:
+            self.fine_at = index
         limit = SMALL * DETECT_MIN_PX / plan.coarse_size[1]
         small = [d for d in found if d.y1 - d.y0 < limit]
         kept = [(d, i) for d, i in self.seen
@@ -71,11 +75,13 @@ class SmallFaces:
         self.seen = kept + [(d, index) for d in small]
 
     def lost(self, index: int) -> bool:
-        """Whether most small faces remembered (two at least) were not found again at ``index``, a
-        frame that was looked at around them: a zoom or a fast pan took them out of their windows,
-        and the fine pass should find them again now rather than at its next turn."""
-        missing = sum(i < index for _, i in self.seen)
-        return missing >= 2 and 2 * missing > len(self.seen)
+        """Whether most small faces seen since the last fine pass (two at least) were not found
+        again at ``index``, a frame that was looked at around them: a zoom or a fast pan took them
+        out of their windows, and the fine pass should find them again now rather than at its next
+        turn. A face the last fine pass did not find either (it left the frame) does not count."""
+        recent = [i for _, i in self.seen if i >= self.fine_at]
+        missing = sum(i < index for i in recent)
+        return missing >= 2 and 2 * missing > len(recent)
 
     def windows(self, width: int, height: int, found=()) -> list[Window]:
         """Read-pixel windows around the remembered faces that none of ``found`` (this frame's
