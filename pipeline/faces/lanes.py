@@ -69,14 +69,13 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
         found = scan.faces(results)
         if scan.turn != small_turn or index in turns.cut_frames:   # the looks remember faces in the turned
             small, small_turn = SmallFaces(hold=tile_every), scan.turn    # frame, and of this shot only
+        looked = False
         if scan.plan.tiled and not scan.tiles:    # between two fine passes: look again around the small faces
             windows = small.windows(*scan.plan.read_size, found)
             looked = revisit.due(index, windows, scan.plan, tile_every)
             if looked:
                 looks = [pool.submit(run) for run in revisit.looks(detector, scan.frame, scan.plan, windows)]
                 found = merge(found + [d for look in looks for d in look.result()])
-        else:
-            looked = False
         small.update(found, index, scan.plan, fine=bool(scan.tiles))
         refine |= looked and small.lost(index)      # a zoom took the small faces out of their windows
         refine |= turns.update(index, scan.turn, scan.upright(found), scan.upright(results[0]),
