@@ -19,7 +19,6 @@ Nothing is ever left out between detections, so detecting every k-th frame canno
 """
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +32,7 @@ from pipeline.faces.unseen import (  # noqa: F401 (HOLD_BELOW, SWEEP read from h
     along_camera,
     followed,
     moved,
+    shot,
     swept,
 )
 from pipeline.source.normalize import FPS
@@ -59,14 +59,7 @@ def _span(track: Track, extend: int, frame_count: int, cuts: tuple[int, ...] = (
     ``step`` (``detect_every``) > 1 the cut lies somewhere after the analysed frame before it, so
     the frames between count as either shot's."""
     lo, hi = max(0, track.first - extend), min(max(frame_count - 1, track.last), track.last + extend)
-    if cuts:
-        i = bisect.bisect_right(cuts, track.first)
-        if i:
-            lo = max(lo, cuts[i - 1] - step + 1)
-        j = bisect.bisect_right(cuts, track.last)
-        if j < len(cuts):
-            hi = min(hi, cuts[j] - 1)
-    return lo, hi
+    return int(max(lo, shot(track.first, cuts, step)[0])), int(min(hi, shot(track.last, cuts, step)[1]))
 
 def _grow(boxes: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """Scale boxes (N, 4) about their centres by ``factor`` (N,)."""

@@ -18,6 +18,7 @@ looks) is no gap: the frames between were not looked at.
 from __future__ import annotations
 
 import bisect
+import math
 
 import numpy as np
 
@@ -30,6 +31,15 @@ HOLD_BELOW = 0.05      # beyond its ends, a face under this share of the frame's
                        # larger face moving under the speed cap is followed along its velocity alone: holding
                        # its box as well masked the path between (a face leaving a zooming frame: a wide band)
 SWEEP = PARAMS.jump_sweep   # between known boxes of a fast face, the path swept this share either side
+
+
+def shot(frame: int, cuts: tuple[int, ...], step: int) -> tuple[float, float]:
+    """First and last frame of the shot holding analysed frame ``frame``: from ``step - 1`` frames
+    before the cut that starts it (the cut lies somewhere after the analysed frame before it) to
+    the frame before the next cut; unbounded where there is none. ``cuts`` are the analysed frames
+    that start a shot, ascending. A face's mask never goes on past either end."""
+    i = bisect.bisect_right(cuts, frame)
+    return (cuts[i - 1] - step + 1 if i else -math.inf, cuts[i] - 1 if i < len(cuts) else math.inf)
 
 
 def followed(track: Track, a: int, b: int, at_b: bool) -> bool:
@@ -90,10 +100,8 @@ def across_gaps(track: Track, kb: np.ndarray, frames: np.ndarray, extend: int, c
     kf = track.frames
     for i in gaps(kf, step):
         a, b = kf[i], kf[i + 1]
-        c = bisect.bisect_right(cuts, a)        # the first cut after the box before the gap ...
-        hi = min(b - 1, a + extend, cuts[c] - 1 if c < len(cuts) else b)
-        c = bisect.bisect_right(cuts, b)        # ... and the last at or before the box after it
-        lo = max(a + 1, b - extend, cuts[c - 1] - step + 1 if c else a)
+        hi = int(min(b - 1, a + extend, shot(a, cuts, step)[1]))
+        lo = int(max(a + 1, b - extend, shot(b, cuts, step)[0]))
         for k, near, first, last in ((i, i - 1, a + 1, hi), (i + 1, i + 2, lo, b - 1)):
             inside = (frames >= first) & (frames <= last)
             if not inside.any():
