@@ -16,6 +16,7 @@ from pipeline.core import cache
 from pipeline.core.cache import atomic_write_text, make_key
 from pipeline.core.errors import CadreError
 from pipeline.core.geometry import check_output
+from pipeline.core.interrupt import uninterrupted
 from pipeline.core.lock import hold_staging, remove_stale_staging
 from pipeline.core.networks import load_networks, master_profile, network_names
 from pipeline.core.threads import budget
@@ -148,8 +149,7 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
     start = time.monotonic()
     root = output_root(folder, options.out_dir)
     root_existed = root.exists()
-    staging = _staging(root, episode.name)
-    live = None
+    staging = live = None
     held: list[tuple[str, dict]] = []
 
     def holding(kind: str, **data) -> None:
@@ -161,7 +161,9 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
             events(kind, **data)
 
     try:
-        live = hold_staging(staging)   # a batch cleaning up leftovers skips a live render's folder
+        with uninterrupted():   # a stop signal now leaves no folder without its lock behind
+            staging = _staging(root, episode.name)
+            live = hold_staging(staging)   # a batch cleaning up leftovers skips a live render's folder
         remove_stale_staging(root / episode.name)   # what a killed run left (SIGKILL, power cut)
         with cache.reanalysing(options.reanalyse):
             result = _render(prepared, staging, holding)
@@ -179,12 +181,14 @@ def render_episode(folder: str | Path, options: RenderOptions | None = None, eve
         result["out_dir"] = str(root / episode.name)
         return result
     finally:
-        if live is not None:
-            os.close(live)
-        shutil.rmtree(staging, ignore_errors=True)
-        _remove_if_empty(root / episode.name)
-        if not root_existed:
-            _remove_if_empty(root)
+        with uninterrupted():   # a stop signal during the clean-up raises once it is done
+            if live is not None:
+                os.close(live)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
+            _remove_if_empty(root / episode.name)
+            if not root_existed:
+                _remove_if_empty(root)
 
 
 def _masking(prepared: Prepared) -> dict:

@@ -156,9 +156,13 @@ def run_batch(campaign: str | Path, options: BatchOptions | RenderOptions | None
                jobs=[{"job": j.id, "type": j.kind, "episode": j.episode, "weight": j.weight} for j in jobs],
                up_to_date=sum(len(p.networks) - len(p.stale) - len(p.refused) for p in plans if not p.error))
         if jobs:
-            with _executor(options, events) as executor:
-                executor_desc = executor.describe()
-                outcomes = execute(jobs, executor, events)
+            try:
+                with _executor(options, events) as executor:
+                    executor_desc = executor.describe()
+                    outcomes = execute(jobs, executor, events)
+            except KeyboardInterrupt:   # stopped: what a worker killed mid-job left goes now
+                remove_leftovers(root)
+                raise
         rows = episode_rows(plans, outcomes, root, render)
         all_rows = merge_rows(rows, root, names, {p.name for p in plans})
         result = BatchResult(campaign.name, all_rows if not options.only else rows, executor_desc,

@@ -13,6 +13,7 @@ Cadre worker gets SIGTERM and :data:`GRACE` seconds to clean up its own job, the
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -135,6 +136,25 @@ def when_stopping(callback: Callable[[], None]) -> Callable[[], None]:
     return lambda: _before_stop.remove(callback) if callback in _before_stop else None
 
 
+_deferring = [0]            # depth of :func:`uninterrupted` blocks the main thread is in
+_deferred: list[tuple[Callable[[int], None], int]] = []   # what a signal in such a block still has to do
+
+
+@contextlib.contextmanager
+def uninterrupted():
+    """A block a stop signal must not cut in half (making or removing a staging folder): a signal
+    that comes inside it still stops the children at once, but raises only once the block is done."""
+    _deferring[0] += 1
+    try:
+        yield
+    finally:
+        _deferring[0] -= 1
+        if not _deferring[0] and _deferred:
+            on_signal, signum = _deferred.pop(0)
+            _deferred.clear()
+            on_signal(signum)
+
+
 def _raise_once(signum: int) -> None:
     if len(_received) == 1:      # a second signal while the run unwinds changes nothing
         raise Interrupted(signum)
@@ -146,7 +166,10 @@ def _handler(on_signal: Callable[[int], None]):
         for callback in list(_before_stop):
             callback()
         stop_children()
-        on_signal(signum)
+        if _deferring[0]:
+            _deferred.append((on_signal, signum))
+        else:
+            on_signal(signum)
     return handle
 
 
@@ -157,6 +180,7 @@ def handle_signals(on_signal: Callable[[int], None] | None = None) -> dict:
     if threading.current_thread() is not threading.main_thread():
         return {}
     _received.clear()
+    _deferred.clear()
     handler = _handler(on_signal or _raise_once)
     previous = {}
     for sig in SIGNALS:

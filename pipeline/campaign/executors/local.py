@@ -183,8 +183,11 @@ class LocalExecutor(Executor):
         self._forget()
         if self._pool is not None:
             if cancel:
-                for proc in list(getattr(self._pool, "_processes", {}).values()):
-                    proc.kill()   # stop renders now; their staging folders are cleaned next run
+                workers = list(getattr(self._pool, "_processes", {}).values())
+                for proc in workers:
+                    proc.kill()   # stop renders now; the batch then removes their staging folders
+                for proc in workers:
+                    proc.join(5.0)   # gone, so their staging folders are no longer held
             self._pool.shutdown(wait=not cancel, cancel_futures=True)
             self._pool = None
         self._queue.close()

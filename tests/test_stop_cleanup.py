@@ -1,0 +1,103 @@
+"""A stop signal never leaves a staging folder behind, whatever moment it hits: while the staging
+folder is being removed (a render that was ending anyway), or while a batch worker cannot answer
+it (frozen in a native call, then killed after its grace time), the folder still goes.
+
+Real renders of short synthetic clips; the moments are forced, not waited for: the first by
+sending the signal from inside the clean-up, the second by freezing the worker with SIGSTOP.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import make_clip
+from tests.test_hostile_signals import CADRE, ROOT, _ffmpeg_of, _ppid, session_processes, staging_left
+
+ENV = {**os.environ, "CADRE_X264_PRESET": "superfast", "PYTHONUNBUFFERED": "1"}
+
+
+def test_a_signal_during_the_clean_up_still_removes_the_staging_folder(tmp_path):
+    """SIGTERM arrives while the staging folder is being removed: the removal ends, then the run
+    stops (exit 143, one line); the old code stopped half-way and left the folder."""
+    ep = tmp_path / "ep"
+    make_clip(ep / "1.mp4", size="320x180", duration=2.0)
+    out = tmp_path / "exports"
+    script = textwrap.dedent(f"""
+        import os, shutil, signal, sys
+        import pipeline.orchestrator as orch
+        from pipeline.cli import main
+        real = shutil.rmtree
+
+        def rmtree(path, *a, **k):
+            if ".cadre-staging-" in str(path):
+                os.kill(os.getpid(), signal.SIGTERM)   # the signal lands inside the clean-up
+                for _ in range(1000):                  # Python runs its handler between these
+                    sum(range(100))
+            return real(path, *a, **k)
+
+        orch.shutil.rmtree = rmtree
+        sys.argv = ["cadre", "render", {str(ep)!r}, "-n", "youtube-shorts", "--captions", "none",
+                    "--redact", "none", "-o", {str(out)!r}]
+        main()
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 143, result.stderr
+    assert [ln for ln in result.stderr.splitlines() if ln.startswith("cadre:")] == ["cadre: interrupted by SIGTERM"]
+    assert staging_left(out) == []
+
+
+@pytest.mark.slow
+def test_a_frozen_worker_killed_after_its_grace_leaves_no_staging(tmp_path):
+    """The batch is stopped while one worker is frozen mid-encode (as in a long native call): that
+    worker never answers SIGTERM and is killed after the grace time; the batch then removes the
+    staging folder it left, and ends with one line and exit 143."""
+    camp = tmp_path / "camp"
+    for name in ("ep1", "ep2"):
+        make_clip(camp / name / "1.mp4", size="480x270", duration=4.0)
+    proc = subprocess.Popen([*CADRE, "batch", camp, "-n", "youtube-shorts", "-j", "2", "--json", "--redact", "none",
+                             "--captions", "none"], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    frozen: list[int] = []
+
+    def read():
+        for line in proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if frozen or event.get("event") != "job_stage" or event.get("name") != "render":
+                continue
+            source = f"{camp / event['job'].split(':', 1)[1]}/"
+            workers = {_ppid(pid) for pid in _ffmpeg_of(proc.pid) if source in " ".join(_cmd(pid))} - {0}
+            if len(workers) == 1:
+                worker = workers.pop()
+                os.kill(worker, signal.SIGSTOP)   # it holds its staging folder and cannot answer
+                frozen.append(worker)
+                proc.send_signal(signal.SIGTERM)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    stderr = proc.stderr.read()
+    code = proc.wait(timeout=600)
+    reader.join(10)
+    assert frozen, f"no encode was seen: {stderr}"
+    assert code == 143, stderr
+    assert [ln for ln in stderr.splitlines() if ln.startswith("cadre:")] == ["cadre: interrupted by SIGTERM"]
+    assert staging_left(camp / "exports") == []
+    assert session_processes(proc.pid) == []
+
+
+def _cmd(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
