@@ -17,6 +17,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from pipeline.faces.masking import paste
+
 PAD = 2   # px around the boxes' pixel bounds: a rectangle never cuts a box by a rounding
 CHANNEL_SUM = np.ones((1, 3), np.float32)
 
@@ -132,9 +134,9 @@ class I420Masker:
                 continue
             changed_any = True
             new_y, new_u, new_v = from_rgb(region)
-            np.copyto(y[y0:y1, x0:x1], new_y, where=changed)
+            paste(y[y0:y1, x0:x1], new_y, changed)
             cells = (changed[0::2, 0::2] | changed[0::2, 1::2]) | (changed[1::2, 0::2] | changed[1::2, 1::2])
             cy, cx = slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2)
-            np.copyto(u[cy, cx], new_u, where=cells)
-            np.copyto(v[cy, cx], new_v, where=cells)
+            paste(u[cy, cx], new_u, cells)
+            paste(v[cy, cx], new_v, cells)
         return changed_any
