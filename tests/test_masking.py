@@ -7,7 +7,7 @@ from skimage import data
 
 from pipeline.core.errors import RedactionError
 from pipeline.faces.detectors import get_detector
-from pipeline.faces.masking import coverage, mask_frame
+from pipeline.faces.masking import coverage, mask_frame, paste
 from pipeline.faces.settings import load_settings
 
 FACE = (165, 30, 290, 200)     # the astronaut's face with margin, pixels
@@ -140,3 +140,27 @@ def test_box_outside_the_frame_is_ignored_and_nan_fails_closed():
     mask_frame(frame, [(200, 200, 300, 300), (-50, -50, -10, -10)], settings)
     with pytest.raises(RedactionError):
         mask_frame(frame, [(float("nan"), 0, 10, 10)], settings)
+
+
+@pytest.mark.parametrize("channels", [None, 3])
+@pytest.mark.parametrize("where_kind", ["random", "none", "all", "strided"])
+def test_paste_writes_exactly_the_chosen_pixels_of_a_frame_view(channels, where_kind):
+    """The masked copy that draws every mask (OpenCV's): on a view into a frame (the layout the
+    render hands it), every chosen pixel takes the new value, every other pixel of the frame keeps
+    its own, for luma planes and RGB, whatever the mask's layout."""
+    rng = np.random.default_rng(7)
+    shape = (200, 300) if channels is None else (200, 300, channels)
+    frame = rng.integers(0, 256, shape, dtype=np.uint8)
+    before = frame.copy()
+    view = frame[13:170, 21:251]
+    new = rng.integers(0, 256, view.shape, dtype=np.uint8)[:, ::-1]   # a non-contiguous source too
+    h, w = view.shape[:2]
+    where = {"random": rng.random((h, w)) > 0.5, "none": np.zeros((h, w), bool), "all": np.ones((h, w), bool),
+             "strided": (rng.random((2 * h, w)) > 0.3)[::2]}[where_kind]
+    paste(view, new, where)
+    inside = np.zeros(shape[:2], bool)
+    inside[13:170, 21:251] = where
+    pick = inside if channels is None else inside[..., None]
+    expected = np.where(pick, 0, before)
+    expected[13:170, 21:251] = np.where(where if channels is None else where[..., None], new, before[13:170, 21:251])
+    assert np.array_equal(frame, expected)
