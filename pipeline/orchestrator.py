@@ -328,20 +328,21 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
         extra["spelling"] = spelling
     if streams:
         extra["audio_streams"] = streams
-    # always drawn: its strip of published frames shows a face no mask covers (issue 26)
-    events("stage", name="contact sheet")
-    contact_sheet(tracks, {a.span.path.name: a.span for a in setup.analyses}, prepared.redaction,
-                  setup.overrides, path=staging / "contact-sheet.jpg", items=masked, preset=preset,
-                  published=published_frames(setup, strip_frames(setup)))
     keyframes = sorted({p[0] for parts in plan.parts.values() for p in parts[1:]})
     master = staging / "master.mp4"
     job = setup.job(audio_path, master, profile, min(n.video_bitrate_max_kbps for n in networks),
                     keyframes=tuple(keyframes))
     events("stage", name="render", frames=job.total_frames)
-    notes = encode_master(job, lambda done, total: events("progress", done=done, total=total))
+    strip = dict.fromkeys(strip_frames(setup))   # the contact sheet's frames, kept as the render masks them
+    notes = encode_master(job, lambda done, total: events("progress", done=done, total=total), grab=strip)
     if notes:
         events("warning", message=f"the decoder reported damaged input ({notes[-1]}); check the output")
         extra["decoder_warnings"] = notes[-20:]
+    # always drawn: its strip of published frames shows a face no mask covers (issue 26)
+    events("stage", name="contact sheet")
+    contact_sheet(tracks, {a.span.path.name: a.span for a in setup.analyses}, prepared.redaction,
+                  setup.overrides, path=staging / "contact-sheet.jpg", items=masked, preset=preset,
+                  published=published_frames(setup, list(strip), masked=strip))
 
     cover = staging / "cover.jpg"
     extract_cover(master, min(plan.duration * 0.3, max(0.0, plan.duration - 0.1)), cover)

@@ -140,16 +140,22 @@ def _runs(located: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]
     return runs
 
 
-def published_frames(setup, frames: list[int], overlays: bool = True) -> list[PublishedFrame]:
+def published_frames(setup, frames: list[int], overlays: bool = True, masked: dict | None = None) -> list[PublishedFrame]:
     """Episode frames ``frames`` (ascending) of ``setup`` (a :class:`~pipeline.master.MasterSetup`)
     as published. Only those frames are decoded (with what lies between two of them less than
-    ``RUN_GAP`` apart, read in the same run rather than seeking from a keyframe again)."""
+    ``RUN_GAP`` apart, read in the same run rather than seeking from a keyframe again); none when
+    ``masked`` holds them all, masked RGB frames the render kept (``render.encode_master``)."""
     tl = setup.timeline
     out = []
     for run in _runs([(n, *tl.locate(n)) for n in frames]):
         a = setup.analyses[run[0][1]]
-        for (n, _, j), image in zip(run, decode_frames(a, [j for _, _, j in run])):
-            tl(n, image)                                # the render's masking, in place
+        js = [j for _, _, j in run]
+        images = [(masked or {}).get(n) for n, _, _ in run]
+        if any(image is None for image in images):
+            images = decode_frames(a, js)
+            for (n, _, _), image in zip(run, images):
+                tl(n, image)                            # the render's masking, in place
+        for (n, _, j), image in zip(run, images):
             out.append(PublishedFrame(n, a.span.path.name, j, round(a.span.start + j / FPS, 3), image,
                                       mask_boxes(tl, n)))
     if overlays and out:

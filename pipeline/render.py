@@ -23,7 +23,7 @@ from pipeline.core.ffmpeg import command, compile_graph, last_error_line
 from pipeline.core.heap import trim
 from pipeline.core.threads import ffmpeg_input_options
 from pipeline.faces.detectors import release as release_detectors
-from pipeline.faces.planes import I420Masker, frame_size
+from pipeline.faces.planes import I420Masker, frame_size, planes, to_rgb
 from pipeline.reframe import OUT_H, OUT_W, Reframer
 from pipeline.source.normalize import FPS, ClipSpan, video_input
 from pipeline.speech.engines import release as release_engines
@@ -103,9 +103,10 @@ def _run_single(args: list[str], total: int, progress: Progress | None, source) 
         return [ln.strip() for ln in text.splitlines() if ln.strip()]
 
 
-def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source) -> list[str]:
+def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source, grab: dict) -> list[str]:
     """Decoder -> Python -> encoder in yuv420p, the format both ends work in: a frame without masks
-    goes through untouched, a masked one changes only where its masks are (faces.planes)."""
+    goes through untouched, a masked one changes only where its masks are (faces.planes). The
+    frames ``grab`` names are kept in it, as the encoder is handed them (flat I420)."""
     dec_args = compile_graph(reframed_video(job).output("pipe:", format="rawvideo", pix_fmt="yuv420p"),
                              job.out_path.parent)
     raw = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="yuv420p", s=f"{OUT_W}x{OUT_H}", framerate=FPS)
@@ -122,6 +123,8 @@ def _run_masked(job: MasterJob, tmp_out: Path, progress: Progress | None, source
         try:
             while dec.stdout.readinto(memoryview(buf)) == size:
                 masker(frame, job.mask.boxes(n))
+                if n in grab:
+                    grab[n] = frame.copy()
                 enc.stdin.write(buf)
                 n += 1
                 if progress and n % 15 == 0:
@@ -162,11 +165,13 @@ def release_memory() -> None:
     trim()
 
 
-def encode_master(job: MasterJob, progress: Progress | None = None) -> list[str]:
+def encode_master(job: MasterJob, progress: Progress | None = None, grab: dict | None = None) -> list[str]:
     """Encode ``job`` to ``job.out_path`` through a temporary name; nothing is left on failure.
 
     Returns what the decoders reported on the way (damaged packets that ffmpeg concealed), for
-    the report: the master is still whole, but a person should look at those moments.
+    the report: the master is still whole, but a person should look at those moments. The masked
+    frames ``grab`` names (its keys) are stored in it as RGB, masked, before the overlays: what the
+    contact sheet shows, without decoding them again. Without masks nothing is stored.
     """
     release_memory()
     tmp_out = job.out_path.with_name(f".{job.out_path.stem}.part.mp4")
@@ -177,7 +182,11 @@ def encode_master(job: MasterJob, progress: Progress | None = None) -> list[str]
             args = compile_graph(_encoder_output(job, reframed_video(job), tmp_out), job.out_path.parent)
             notes = _run_single(args, job.total_frames, progress, source)
         else:
-            notes = _run_masked(job, tmp_out, progress, source)
+            kept = dict.fromkeys(grab or ())
+            notes = _run_masked(job, tmp_out, progress, source, kept)
+            for n, flat in kept.items():
+                if flat is not None:
+                    grab[n] = to_rgb(*planes(flat, OUT_W, OUT_H))
         tmp_out.replace(job.out_path)
     finally:
         tmp_out.unlink(missing_ok=True)

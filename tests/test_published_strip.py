@@ -81,8 +81,16 @@ def rendered(shared_media, tmp_path_factory):
     (folder / "1.fr.srt").write_text(SRT, "utf-8")
     (folder / "episode.toml").write_text('networks = ["youtube-shorts"]\nredaction = "mosaic"\n', "utf-8")
     (folder / "masks.toml").write_text(f'[[keep]]\nclip = "1.mp4"\nregion = {KEPT}\n', "utf-8")
-    render_episode(folder, RenderOptions(networks=("youtube-shorts",)))
+    # the sheet's strip is the frames the render masked and encoded, kept as it went: the render
+    # decodes the clip once (the old sheet decoded its frames a second time, before the render)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("pipeline.published.decode_frames", _no_second_decode)
+        render_episode(folder, RenderOptions(networks=("youtube-shorts",)))
     return folder, folder.parent / "exports" / "ep"
+
+
+def _no_second_decode(*args, **kwargs):
+    raise AssertionError("the contact sheet decoded its frames again instead of keeping the render's")
 
 
 def _sheet(out: Path) -> tuple[np.ndarray, dict]:
