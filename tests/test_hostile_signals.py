@@ -209,28 +209,15 @@ def test_a_worker_stopped_alone_costs_only_its_job(tmp_path, env):
                             start_new_session=True)
     events, killed = [], []
 
-    def read():
-        for line in proc.stdout:
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                continue
-            if not killed and events[-1].get("event") == "job_stage" and events[-1].get("name") == "render":
-                job = events[-1]["job"]
-                # the worker whose ffmpeg reads this job's episode: with -j 2 the other worker may
-                # be encoding too, and stopping it would lose the other job instead
-                source = f"{camp / job.split(':', 1)[1]}/"
-                workers = {_ppid(pid) for pid in _ffmpeg_of(proc.pid) if source in _cmdline(pid)} - {0}
-                if len(workers) == 1:
-                    worker = workers.pop()
-                    os.kill(worker, signal.SIGTERM)
-                    killed.append((job, worker))
+    def on_event(event: dict) -> None:
+        events.append(event)
+        if not killed and event.get("event") == "job_stage" and event.get("name") == "render":
+            worker = job_worker(camp, event["job"], proc.pid)
+            if worker:
+                os.kill(worker, signal.SIGTERM)
+                killed.append((event["job"], worker))
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    stderr = proc.stderr.read()
-    code = proc.wait(timeout=600)
-    reader.join(10)
+    code, stderr = watch_batch(proc, on_event)
     assert killed, f"no encode was seen to stop: {stderr}"
     assert code == 0, stderr
     lost = [e["message"] for e in events if e.get("event") == "warning" and "trying once more" in e["message"]]
@@ -242,6 +229,32 @@ def test_a_worker_stopped_alone_costs_only_its_job(tmp_path, env):
         assert (camp / "exports" / ep / "youtube-shorts" / f"{ep}.mp4").is_file()
     assert staging_left(camp / "exports") == []
     assert session_processes(proc.pid) == [] or time.sleep(5) or session_processes(proc.pid) == []
+
+
+def job_worker(camp: Path, job: str, sid: int) -> int | None:
+    """The batch worker whose ffmpeg reads ``job``'s episode folder (with -j 2 the other worker
+    may be encoding too, and stopping it would stop the other job instead); None if not one."""
+    source = f"{camp / job.split(':', 1)[1]}/"
+    workers = {_ppid(pid) for pid in _ffmpeg_of(sid) if source in _cmdline(pid)} - {0}
+    return workers.pop() if len(workers) == 1 else None
+
+
+def watch_batch(proc: subprocess.Popen, on_event) -> tuple[int, str]:
+    """Call ``on_event`` with each JSON event a ``batch --json`` prints; its exit code and stderr."""
+    def read():
+        for line in proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            on_event(event)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    stderr = proc.stderr.read()
+    code = proc.wait(timeout=600)
+    reader.join(10)
+    return code, stderr
 
 
 def _ppid(pid: int) -> int:

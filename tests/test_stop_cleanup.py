@@ -7,19 +7,23 @@ sending the signal from inside the clean-up, the second by freezing the worker w
 """
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
-import threading
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import make_clip
-from tests.test_hostile_signals import CADRE, ROOT, _ffmpeg_of, _ppid, session_processes, staging_left
+from tests.test_hostile_signals import (
+    CADRE,
+    ROOT,
+    job_worker,
+    session_processes,
+    staging_left,
+    watch_batch,
+)
 
 ENV = {**os.environ, "CADRE_X264_PRESET": "superfast", "PYTHONUNBUFFERED": "1"}
 
@@ -68,36 +72,18 @@ def test_a_frozen_worker_killed_after_its_grace_leaves_no_staging(tmp_path):
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     frozen: list[int] = []
 
-    def read():
-        for line in proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if frozen or event.get("event") != "job_stage" or event.get("name") != "render":
-                continue
-            source = f"{camp / event['job'].split(':', 1)[1]}/"
-            workers = {_ppid(pid) for pid in _ffmpeg_of(proc.pid) if source in " ".join(_cmd(pid))} - {0}
-            if len(workers) == 1:
-                worker = workers.pop()
+    def on_event(event: dict) -> None:
+        if not frozen and event.get("event") == "job_stage" and event.get("name") == "render":
+            worker = job_worker(camp, event["job"], proc.pid)
+            if worker:
                 os.kill(worker, signal.SIGSTOP)   # it holds its staging folder and cannot answer
                 frozen.append(worker)
                 proc.send_signal(signal.SIGTERM)
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    stderr = proc.stderr.read()
-    code = proc.wait(timeout=600)
-    reader.join(10)
+    code, stderr = watch_batch(proc, on_event)
     assert frozen, f"no encode was seen: {stderr}"
     assert code == 143, stderr
     assert [ln for ln in stderr.splitlines() if ln.startswith("cadre:")] == ["cadre: interrupted by SIGTERM"]
     assert staging_left(camp / "exports") == []
     assert session_processes(proc.pid) == []
 
-
-def _cmd(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return []
