@@ -100,7 +100,8 @@ def main() -> int:
             old = render_at(args.against, tmp)
 
             def before():
-                current, render._run_masked = render._run_masked, old._run_masked
+                # the old stage knows no frames to keep (nothing is asked here): called without them
+                current, render._run_masked = render._run_masked, lambda *a: old._run_masked(*a[:4])
                 try:
                     return render.encode_master(job)
                 finally:
