@@ -59,6 +59,38 @@ def test_a_signal_during_the_clean_up_still_removes_the_staging_folder(tmp_path)
     assert staging_left(out) == []
 
 
+
+def test_an_uninterrupted_block_raises_once_it_is_done_and_only_in_the_main_thread():
+    """The signal that lands inside the block is raised right after it (the block's last line
+    ran); a block in another thread defers nothing (signals are handled in the main thread)."""
+    script = textwrap.dedent("""
+        import os, signal, threading
+        from pipeline.core.interrupt import Interrupted, handle_signals, uninterrupted
+        handle_signals()
+        log = []
+        try:
+            with uninterrupted():
+                os.kill(os.getpid(), signal.SIGTERM)
+                for _ in range(10000):
+                    sum(range(10))
+                log.append("block done")
+            log.append("after the block")
+        except Interrupted as exc:
+            log.append(f"raised {exc.name}")
+
+        def other():
+            with uninterrupted():
+                log.append("thread block")
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join()
+        print(log)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=ENV, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['block done', 'raised SIGTERM', 'thread block']"
+
 @pytest.mark.slow
 def test_a_frozen_worker_killed_after_its_grace_leaves_no_staging(tmp_path):
     """The batch is stopped while one worker is frozen mid-encode (as in a long native call): that

@@ -143,7 +143,11 @@ _deferred: list[tuple[Callable[[int], None], int]] = []   # what a signal in suc
 @contextlib.contextmanager
 def uninterrupted():
     """A block a stop signal must not cut in half (making or removing a staging folder): a signal
-    that comes inside it still stops the children at once, but raises only once the block is done."""
+    that comes inside it still stops the children at once, but raises only once the block is done.
+    Signals are handled in the main thread: in any other thread the block changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     _deferring[0] += 1
     try:
         yield
