@@ -142,12 +142,14 @@ def test_box_outside_the_frame_is_ignored_and_nan_fails_closed():
         mask_frame(frame, [(float("nan"), 0, 10, 10)], settings)
 
 
+@pytest.mark.parametrize("flipped", [False, True])
 @pytest.mark.parametrize("channels", [None, 3])
 @pytest.mark.parametrize("where_kind", ["random", "none", "all", "strided"])
-def test_paste_writes_exactly_the_chosen_pixels_of_a_frame_view(channels, where_kind):
+def test_paste_writes_exactly_the_chosen_pixels_of_a_frame_view(channels, where_kind, flipped):
     """The masked copy that draws every mask (OpenCV's): on a view into a frame (the layout the
     render hands it), every chosen pixel takes the new value, every other pixel of the frame keeps
-    its own, for luma planes and RGB, whatever the mask's layout."""
+    its own, for luma planes and RGB, whatever the mask's layout; also in a view OpenCV cannot write
+    into where it lies (rows in reverse order)."""
     rng = np.random.default_rng(7)
     shape = (200, 300) if channels is None else (200, 300, channels)
     frame = rng.integers(0, 256, shape, dtype=np.uint8)
@@ -157,7 +159,7 @@ def test_paste_writes_exactly_the_chosen_pixels_of_a_frame_view(channels, where_
     h, w = view.shape[:2]
     where = {"random": rng.random((h, w)) > 0.5, "none": np.zeros((h, w), bool), "all": np.ones((h, w), bool),
              "strided": (rng.random((2 * h, w)) > 0.3)[::2]}[where_kind]
-    paste(view, new, where)
+    paste(view[::-1] if flipped else view, new[::-1] if flipped else new, where[::-1] if flipped else where)
     inside = np.zeros(shape[:2], bool)
     inside[13:170, 21:251] = where
     pick = inside if channels is None else inside[..., None]
