@@ -232,12 +232,22 @@ import sys
 from pipeline.signoff import audit_log
 i = 0
 while True:
-    audit_log.append(sys.argv[1], "render", n=i, pad="x" * 3000)
+    audit_log.append(sys.argv[1], "render", n=i, pad="x" * 20000)
     i += 1
 """
 
 
-def test_audit_log_has_no_half_line_after_kill_9(tmp_path):
+def _lines_whole_but_the_last(raw: bytes) -> None:
+    lines = raw.split(b"\n")
+    for line in lines[:-1]:
+        if line:
+            json.loads(line)                     # every ended line is a whole event
+
+
+def test_audit_log_after_kill_9_keeps_every_event_whole(tmp_path):
+    """A writer killed mid-line (Linux stops a write between pages on kill -9) can leave the start
+    of one line; every line before it is whole, and the next append ends the fragment first, so
+    the log reads back every completed event in order, the new one included."""
     import signal
     import subprocess
     import sys
@@ -248,18 +258,52 @@ def test_audit_log_has_no_half_line_after_kill_9(tmp_path):
     append(tmp_path, "approval", approver="Cne Martin")
     proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)])
     deadline = time.monotonic() + 20
-    while len(audit_path(tmp_path).read_bytes()) < 200_000 and time.monotonic() < deadline:
+    while len(audit_path(tmp_path).read_bytes()) < 1_000_000 and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     raw = audit_path(tmp_path).read_bytes()
+    _lines_whole_but_the_last(raw)
+    killed = read(tmp_path)
+    assert len(killed) > 20 and killed[0]["event"] == "approval"
+    assert [e["n"] for e in killed[1:]] == list(range(len(killed) - 1))
+    append(tmp_path, "approval", approver="Lt Durand")
+    raw = audit_path(tmp_path).read_bytes()
     assert raw.endswith(b"\n")
-    lines = raw.split(b"\n")[:-1]
-    assert len(lines) > 20
-    for line in lines:
-        json.loads(line)                         # every line whole
+    _lines_whole_but_the_last(raw)
     events = read(tmp_path)
-    assert events[0]["event"] == "approval" and [e["n"] for e in events[1:]] == list(range(len(events) - 1))
+    assert events[:-1] == killed and events[-1]["approver"] == "Lt Durand"
+
+
+def test_append_after_a_torn_line_keeps_the_new_event_whole(tmp_path):
+    """The torn tail kill -9 can leave (the start of a line, no newline): the next event is still
+    read back whole, and the fragment stays a line of its own."""
+    from pipeline.signoff.audit_log import append, audit_path, read
+
+    append(tmp_path, "approval", approver="Cne Martin")
+    with audit_path(tmp_path).open("ab") as f:
+        f.write(b'{"at": "2026-12-06T01:27:13+00:00", "event": "render", "pad": "xxxx')
+    append(tmp_path, "publication", networks=["tiktok"])
+    raw = audit_path(tmp_path).read_bytes()
+    assert raw.endswith(b"\n") and raw.count(b"\n") == 3
+    assert [e["event"] for e in read(tmp_path)] == ["approval", "publication"]
+
+
+def test_appends_from_several_processes_never_interleave(tmp_path):
+    import subprocess
+    import sys
+
+    from pipeline.signoff.audit_log import audit_path, read
+
+    writer = WRITER.replace("while True:", "while i < 150:").replace("n=i", "w=int(sys.argv[2]), n=i")
+    procs = [subprocess.Popen([sys.executable, "-c", writer, str(tmp_path), str(w)]) for w in range(3)]
+    assert [proc.wait(timeout=120) for proc in procs] == [0, 0, 0]
+    raw = audit_path(tmp_path).read_bytes()
+    assert raw.count(b"\n") == 450 and raw.endswith(b"\n")
+    events = read(tmp_path)
+    assert len(events) == 450
+    for w in range(3):
+        assert [e["n"] for e in events if e["w"] == w] == list(range(150))
 
 
 def test_batch_up_to_date_test_uses_the_same_fingerprint(episode, tmp_path, monkeypatch):

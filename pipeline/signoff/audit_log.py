@@ -5,13 +5,17 @@ signed off what), ``refusal`` (a render refused: unapproved, changed, or changed
 render) and ``publication`` (the files moved into place, each with its sha256). Each line says
 when, who (the approver and the OS user), the fingerprint, the networks and the masking mode.
 
-Each line is written with a single ``os.write`` on a file opened with ``O_APPEND``, then
-``fsync``'d: appends from several processes never interleave, and a process killed at any moment
-leaves whole lines only (a line is one write of at most a few kilobytes, which a local file
-system applies whole). A reader skips a line that does not parse rather than failing.
+Each line is written with a single ``os.write`` on a file opened with ``O_APPEND``, under an
+exclusive ``flock``, then ``fsync``'d: appends from several processes never interleave. A write is
+not atomic against ``kill -9``, though: Linux checks for a fatal signal between the pages it
+copies, so a process killed mid-write can leave the start of its line at the end of the file.
+That event never completed (its ``append`` did not return). The next ``append`` sees the log does
+not end with a newline and ends that fragment first, so the fragment stays one line of its own and
+never joins a whole event; a reader skips a line that does not parse rather than failing.
 """
 from __future__ import annotations
 
+import fcntl
 import getpass
 import json
 import os
@@ -44,9 +48,13 @@ def append(episode_out: str | Path, kind: str, **data) -> dict:
     line = (json.dumps(entry, ensure_ascii=False, sort_keys=False, default=str) + "\n").encode("utf-8")
     folder = Path(episode_out)
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / AUDIT, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(folder / AUDIT, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        written = os.write(fd, line)   # one write: whole line or nothing visible to a reader after a crash
+        fcntl.flock(fd, fcntl.LOCK_EX)        # released by close, or by the kernel if we are killed
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":   # a writer killed mid-line: end its fragment
+            line = b"\n" + line
+        written = os.write(fd, line)
         if written != len(line):       # only on a full disk; the partial tail is no valid JSON line
             raise OSError(f"audit log: short write to {folder / AUDIT}")
         os.fsync(fd)
