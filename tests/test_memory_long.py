@@ -265,3 +265,59 @@ def test_opencv_keeps_a_bounded_number_of_networks_over_many_window_sizes():
         assert len(det._nets) <= 8
     assert (64, 96) not in det._nets
     assert det.detect(frame[:64, :96].copy(), 0.001) == first
+
+
+# ------------------------------------------------------------------ Whisper's features in blocks
+
+def _speech(shared_media: Path, seconds: float) -> np.ndarray:
+    """Real French speech, looped to ``seconds`` of 16 kHz audio."""
+    from pipeline.speech.audio import stream_audio
+
+    wav = sorted((shared_media / "audio" / "fr").glob("*.wav"))[0]
+    one = np.concatenate(list(stream_audio(wav)))
+    return np.resize(one, int(seconds * 16000))
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.002, 0.005, 0.3, 29.99, 30.0, 61.7])
+def test_block_features_equal_faster_whispers_bit_for_bit(shared_media, seconds):
+    """Bit for bit, not nearly: the Mel product per block differed in the last bit, and Whisper
+    then heard a different word in one of 113 (BLAS sums in an order that depends on the width)."""
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    from pipeline.speech.features import BLOCK, BlockFeatures
+
+    audio = _speech(shared_media, seconds)
+    ours, theirs = BlockFeatures()(audio, chunk_length=30), FeatureExtractor()(audio, chunk_length=30)
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    assert np.array_equal(ours, theirs)
+    if seconds > 60:
+        assert ours.shape[1] > 2 * BLOCK           # several blocks, one of them partial
+
+
+def test_block_features_memory_grows_a_quarter_as_fast(shared_media):
+    """What the features need per minute of audio (the transcription window is up to 600 s):
+    faster-whisper's whole-window arrays against one array of magnitudes, blocks of fixed size."""
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    from pipeline.speech.features import BlockFeatures
+
+    peaks = {}
+    for seconds in (120.0, 240.0):
+        audio = _speech(shared_media, seconds)
+        for cls in (FeatureExtractor, BlockFeatures):
+            extractor = cls()
+            tracemalloc.start()
+            extractor(audio, chunk_length=30)
+            peaks[cls.__name__, seconds] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    growth = {name: peaks[name, 240.0] - peaks[name, 120.0] for name in ("FeatureExtractor", "BlockFeatures")}
+    assert growth["BlockFeatures"] < 0.3 * growth["FeatureExtractor"], (growth, peaks)
+
+
+def test_the_engine_computes_its_features_in_blocks():
+    from pipeline.speech.engines import load_engine
+    from pipeline.speech.engines.base import TranscribeOptions
+    from pipeline.speech.features import BlockFeatures
+
+    engine = load_engine(TranscribeOptions(language="fr"))
+    assert isinstance(engine.model.feature_extractor, BlockFeatures)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from pipeline.core.threads import budget, cores
+from pipeline.speech.features import BlockFeatures
 from pipeline.speech.engines.base import Engine, EngineResult, TranscribeOptions, decoding
 from pipeline.speech.models import Model
 from pipeline.speech.transcript import Segment, Word
@@ -18,6 +19,8 @@ class FasterWhisperEngine(Engine):
 
         self.model = WhisperModel(str(model.path), device="cpu", compute_type=options.compute_type,
                                   cpu_threads=options.threads or budget() or cores(), local_files_only=True)
+        # the same log-Mel features, computed in blocks: memory no longer grows with the window (features.py)
+        self.model.feature_extractor = BlockFeatures(**self.model.feat_kwargs)
 
     def transcribe(self, audio: np.ndarray, options: TranscribeOptions, language: str | None,
                    progress=None) -> EngineResult:
