@@ -179,7 +179,15 @@ def load(kind: str, key: str) -> dict | None:
 
 
 def store(kind: str, key: str, data: dict) -> None:
-    atomic_write_text(_entry(kind, key), json.dumps(data, ensure_ascii=False))
+    """Write ``data`` as JSON; an object in it with a ``to_dict`` is written as that dict, made
+    when the encoder reaches it (a long clip's face tracks never exist twice as Python lists)."""
+    atomic_write_text(_entry(kind, key), json.dumps(data, ensure_ascii=False, default=_as_dict))
+
+
+def _as_dict(value) -> dict:
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    raise TypeError(f"{type(value).__name__} cannot be stored in the cache")
 
 
 def readable(path: Path) -> None:

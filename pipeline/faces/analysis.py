@@ -7,14 +7,17 @@ report records; manual masks from ``masks.toml`` (``overrides.py``) still apply 
 """
 from __future__ import annotations
 
+import json
+
 from pipeline.core import cache
 from pipeline.core.errors import RedactionError
-from pipeline.core.heap import trimmed
+from pipeline.core.heap import rehomed, trimmed
 from pipeline.faces.detectors import get_detector
 from pipeline.faces.lanes import scan_frames
 from pipeline.faces.params import PARAMS
 from pipeline.faces.scan import prefetched, scan_plan
 from pipeline.faces.settings import RedactionSettings
+from pipeline.faces.linking import Track
 from pipeline.faces.tracking import FaceTracks, link
 from pipeline.faces.turns import Turns
 from pipeline.source.normalize import ClipSpan, read_frames
@@ -45,7 +48,10 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, tu
                          settings.analysis_key(), detector.model_sha256)
     cached = cache.load("faces", key)
     if cached is not None:
-        return _restored(cached, span, settings)
+        tracks = FaceTracks.from_dict(cached)
+        del cached          # the tracks as Python lists, before the copy that re-homes their arrays
+        tracks.clip, tracks.pad, tracks.extend = span.path.name, settings.pad, settings.extend_frames
+        return rehomed(tracks)
 
     # the heaps are trimmed as the frames go by: what the loop frees (frames, windows, the detector's
     # outputs, from several threads; Whisper's buffers before it) stays free, and the analysis's
@@ -60,21 +66,14 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, tu
                                         "the clip cannot be decoded to its end - export it again")
     max_gap = max(PARAMS.gap_fine_passes * settings.tile_every, PARAMS.min_gap)
     analysed = len(detections)
-    linked = link(detections, max_gap)
-    del detections          # every frame's boxes (about 4 MiB a minute of a crowd): the tracks hold them now
-    data = FaceTracks(span.path.name, span.start, frame_count, linked, settings.pad, settings.extend_frames,
-                      detector.name, detector.model_sha256, False,
-                      {"plan": plan.to_dict(), "analysed_frames": analysed, **settings.analysis_key(),
-                       "turns": turns.summary()}).to_dict()
-    del linked              # only one copy of the tracks at a time: as stored, then as read back
-    cache.store("faces", key, data)
-    # the tracks as a later render reads them back (boxes rounded as stored): a first render and a
-    # re-render of the same episode then mask the same pixels and publish the same file
-    return _restored(data, span, settings)
-
-
-def _restored(data: dict, span: ClipSpan, settings: RedactionSettings) -> FaceTracks:
-    tracks = FaceTracks.from_dict(data)
-    tracks.clip, tracks.pad, tracks.extend = span.path.name, settings.pad, settings.extend_frames
-    return tracks
-
+    # each frame's detections dropped once linked, and each track, once complete, made as a later render
+    # reads it back: boxes rounded as stored, in arrays (core/rows.py; as Python lists a crowd's tracks
+    # take 23 MiB a minute), so a first render and a re-render mask the same pixels and publish the same file
+    tracks = link(detections, max_gap, finish=lambda t: Track.from_dict(t.to_dict()), consume=True)
+    del detections
+    analysis = json.loads(json.dumps({"plan": plan.to_dict(), "analysed_frames": analysed, **settings.analysis_key(),
+                                      "turns": turns.summary()}))          # as read back from the cache
+    result = FaceTracks(span.path.name, float(span.start), frame_count, tracks, settings.pad, settings.extend_frames,
+                        detector.name, detector.model_sha256, False, analysis)
+    cache.store("faces", key, result.to_dict(compact=True))   # each track turned into lists as it is written
+    return rehomed(result)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pipeline.core.rows import Rows
 from pipeline.faces.camera import CameraPath, carried
 from pipeline.faces.detectors.base import Detection
 from pipeline.faces.params import PARAMS
@@ -65,7 +66,7 @@ class Track:
         return np.clip(v, -cap, cap)
 
     def to_dict(self) -> dict:
-        out = {"id": self.id, "frames": self.frames, "boxes": [[round(v, 5) for v in b] for b in self.boxes],
+        out = {"id": self.id, "frames": list(self.frames), "boxes": [[round(v, 5) for v in b] for b in self.boxes],
                "scores": [round(s, 3) for s in self.scores]}
         for k in ("carry_before", "carry_after"):
             if getattr(self, k):
@@ -76,9 +77,11 @@ class Track:
 
     @classmethod
     def from_dict(cls, d: dict) -> Track:
-        return cls(d["id"], list(d["frames"]), [list(b) for b in d["boxes"]], list(d["scores"]),
-                   [list(r) for r in d.get("carry_before", [])], [list(r) for r in d.get("carry_after", [])],
-                   [list(r) for r in d.get("carry_gaps", [])])
+        """A track as stored, its rows in arrays (``core/rows.py``: a long crowd's tracks as lists of
+        Python numbers grew the render by 23 MiB a minute of clip)."""
+        return cls(d["id"], Rows(d["frames"], np.int64), Rows(d["boxes"], width=4), Rows(d["scores"]),
+                   Rows(d.get("carry_before", ()), width=5), Rows(d.get("carry_after", ()), width=5),
+                   Rows(d.get("carry_gaps", ()), width=5))
 
 GAP = 3                # analysed frames in a row without the face that make a gap in its track (unseen.py)
 
@@ -97,7 +100,7 @@ def _centre(box) -> tuple[float, float]:
     return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
-def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
+def link(detections: dict[int, list[Detection]], max_gap: int, finish=None, consume: bool = False) -> list[Track]:
     """Link per-frame detections (normalised boxes) into tracks.
 
     Detections are matched to each live track's predicted box by the assignment of least total
@@ -106,13 +109,20 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
     each distance weighed by the track's reach (:func:`_reach`, :func:`_cost`); a track dies
     after ``max_gap`` frames without a detection. Ids are ``t<first frame>-<x%>-<y%>`` so they
     stay the same for the same analysis and never silently point at another face when it changes.
+
+    For a long clip (the analysis): ``consume`` drops each frame's detections from ``detections``
+    once linked, and ``finish(track)``, when given, replaces each track once it is complete (the
+    analysis turns it into arrays), so the Python lists of every frame never all exist at once.
     """
     tracks: list[Track] = []
+    ids: set[str] = set()
     live: list[Track] = []
     path = CameraPath()
-    for f in sorted(detections):
+    analysed = sorted(detections)
+    step = int(min(np.diff(analysed), default=1))       # frames between two analysed frames
+    for f in analysed:
         live = [t for t in live if f - t.last <= max_gap]
-        dets = sorted(detections[f], key=lambda d: -d.score)
+        dets = sorted(detections.pop(f) if consume else detections[f], key=lambda d: -d.score)
         path.add(f, dets)
         pairs = []
         for ti, t in enumerate(live):
@@ -146,18 +156,20 @@ def link(detections: dict[int, list[Detection]], max_gap: int) -> list[Track]:
             if di in used_d:
                 continue
             cx, cy = _centre(d.box)
-            t = Track(_unique_id(f"t{f:05d}-{round(cx * 100):02d}-{round(cy * 100):02d}", tracks),
+            t = Track(_unique_id(f"t{f:05d}-{round(cx * 100):02d}-{round(cy * 100):02d}", ids),
                       [f], [list(d.box)], [d.score])
+            ids.add(t.id)
             tracks.append(t)
             live.append(t)
-    step = int(min(np.diff(sorted(detections)), default=1))       # frames between two analysed frames
-    for t in tracks:
+    for k, t in enumerate(tracks):
         t.carry_before = path.along(t.first, t.boxes[0], max_gap, forward=False)
         t.carry_after = path.along(t.last, t.boxes[-1], max_gap)
         for i in gaps(t.frames, step):          # the face was looked for and not found: an end, then a start
             a, b = t.frames[i], t.frames[i + 1]
             t.carry_gaps += [[a, *r] for r in path.motions(a, t.boxes[i], b - a - 1)]
             t.carry_gaps += [[b, *r] for r in path.motions(b, t.boxes[i + 1], b - a - 1, forward=False)]
+        if finish is not None:
+            tracks[k] = finish(t)
     return tracks
 
 
@@ -234,8 +246,7 @@ def _hungarian(cost: np.ndarray) -> list[int]:
     return out
 
 
-def _unique_id(base: str, tracks: list[Track]) -> str:
-    ids = {t.id for t in tracks}
+def _unique_id(base: str, ids: set[str]) -> str:
     if base not in ids:
         return base
     n = 2

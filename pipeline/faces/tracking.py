@@ -213,11 +213,13 @@ class FaceTracks:
         self._n: int | None = None                 # frames the boxes are defined on
 
     # -- serialisation ---------------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self, compact: bool = False) -> dict:
+        """As stored; ``compact``: the tracks left as objects, each turned into a dict only when
+        ``cache.store`` writes it (a 10-minute crowd's tracks as lists take 230 MiB)."""
         return {"clip": self.clip, "start": self.start, "frame_count": self.frame_count,
                 "pad": self.pad, "extend": self.extend, "detector": self.detector,
                 "model_sha256": self.model_sha256, "disabled": self.disabled, "analysis": self.analysis,
-                "tracks": [t.to_dict() for t in self.tracks]}
+                "tracks": list(self.tracks) if compact else [t.to_dict() for t in self.tracks]}
 
     @classmethod
     def from_dict(cls, d: dict) -> FaceTracks:

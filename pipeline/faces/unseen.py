@@ -98,6 +98,7 @@ def across_gaps(track: Track, kb: np.ndarray, frames: np.ndarray, extend: int, c
     ``kb`` are the keyframe boxes as the render shapes them."""
     out = []
     kf = track.frames
+    carry = np.asarray(track.carry_gaps, dtype=np.float64).reshape(-1, 5)   # [from, frame, s, tx, ty]
     for i in gaps(kf, step):
         a, b = kf[i], kf[i + 1]
         hi = int(min(b - 1, a + extend, shot(a, cuts, step)[1]))
@@ -120,7 +121,8 @@ def across_gaps(track: Track, kb: np.ndarray, frames: np.ndarray, extend: int, c
                 one = np.abs(dt) <= max(step, 1)
                 if one.any():
                     out.append((sel[one], moved(dt[one], end, v, True), np.abs(dt[one]), k))
-            rows = [[r[1], *carried(end, r[2:])] for r in track.carry_gaps if r[0] == kf[k] and first <= r[1] <= last]
+            mine = carry[(carry[:, 0] == kf[k]) & (carry[:, 1] >= first) & (carry[:, 1] <= last)]
+            rows = [[r[1], *carried(end, r[2:])] for r in mine.tolist()]
             if rows:
                 at, boxes = along_camera(frames[sel], kf[k], end, rows)
                 out.append((sel[at], boxes, np.abs(dt[at]), k))
