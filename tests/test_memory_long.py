@@ -139,6 +139,19 @@ def test_chaining_open_chains_only_gives_the_same_chains(seed):
     assert sum(len(ids) > 1 for ids, _ in got) > 5, "the test needs tracks that chain"
 
 
+def test_chains_keep_their_keyframes_in_arrays():
+    """Held with the tracks through the render (``_last_chains``): a long crowd's chains as lists
+    of Python numbers took about 60 MiB for 10 minutes."""
+    from pipeline.core.rows import Rows
+
+    tracks = crowd_tracks(np.random.default_rng(3), 3000)
+    chains = chain(tracks)
+    assert chains and all(isinstance(c.frames, Rows) and isinstance(c.boxes, Rows) for c in chains)
+    assert all(np.asarray(c.boxes).shape == (len(c.frames), 4) and np.asarray(c.frames).dtype == np.int64
+               for c in chains)
+    assert sum(len(c.frames) for c in chains) == sum(len(t.frames) for t in tracks)
+
+
 def test_a_clips_tracks_are_chained_once_for_all_its_sections(monkeypatch):
     calls = []
     monkeypatch.setattr(subjects_module, "chain", lambda tracks: calls.append(1) or chain(tracks))

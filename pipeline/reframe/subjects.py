@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from pipeline.core.rows import Rows
 from pipeline.reframe.options import FRAMING
 
 OPT = FRAMING.subjects   # margins, who matters, track linking (options.SubjectOptions)
@@ -82,7 +83,7 @@ class Chain:
 
     id: str
     ids: tuple
-    frames: list
+    frames: list          # while chaining; then in arrays, read as lists (core/rows.py)
     boxes: list
 
 
@@ -98,7 +99,10 @@ def chain(tracks) -> list[Chain]:
     for t in sorted(tracks, key=lambda t: t.frames[0]):
         b0 = np.asarray(t.boxes[0], dtype=np.float64)
         best, best_d = None, np.inf
-        open_ = [c for c in open_ if t.frames[0] - c.frames[-1] <= OPT.link_gap]
+        still = [c for c in open_ if t.frames[0] - c.frames[-1] <= OPT.link_gap]
+        if len(still) < len(open_):
+            _close(c for c in open_ if t.frames[0] - c.frames[-1] > OPT.link_gap)
+        open_ = still
         for c in open_:
             gap = t.frames[0] - c.frames[-1]
             if gap <= 0:
@@ -115,7 +119,15 @@ def chain(tracks) -> list[Chain]:
             best.ids += (t.id,)
             best.frames += list(t.frames)
             best.boxes += [list(b) for b in t.boxes]
+    _close(open_)
     return chains
+
+
+def _close(chains) -> None:
+    """A chain that can take no more tracks keeps its keyframes in arrays (``core/rows.py``): a
+    10-minute crowd's chains, held with the tracks through the render, took 60 MiB as lists."""
+    for c in chains:
+        c.frames, c.boxes = Rows(c.frames, np.int64), Rows(c.boxes, width=4)
 
 
 _last_chains: list = []      # the last clip's tracks (kept, so their ids stay theirs), their key, their chains

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)   # slots: a long crowd's analysis holds hundreds of thousands
 class Detection:
     """One face: box corners in pixels of the frame it was found in, and the model's score."""
 
