@@ -2,8 +2,8 @@
 
 A face track holds a row per keyframe (its frame, its box, its score, the rows that carry its
 ends along the camera). As lists of Python numbers, each number is an object of its own: the
-tracks of a 10-minute crowd took 231 MiB that way, for the whole render, against 17 MiB as
-arrays (issue 29). :class:`Rows` stores them in one array and reads like a list: row ``i`` is a
+tracks of a 10-minute crowd took 231 MiB that way, for the whole render, against 47 MiB as
+arrays (issue 29; once re-homed, ``core/heap.rehomed``). :class:`Rows` stores them in one array and reads like a list: row ``i`` is a
 Python number (one column) or a list of them, iteration and slices give lists, ``np.asarray``
 gives the array without a copy, and comparing with a list compares the values.
 """
@@ -18,7 +18,7 @@ class Rows(Sequence):
     __slots__ = ("_a",)
 
     def __init__(self, values: Iterable = (), dtype=np.float64, width: int | None = None):
-        a = np.asarray(values if not isinstance(values, Rows) else values._a, dtype=dtype)
+        a = np.asarray(values, dtype=dtype)
         if width is not None:
             a = a.reshape(-1, width)
         self._a = a
