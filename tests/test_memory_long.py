@@ -349,6 +349,9 @@ def test_rows_read_as_the_lists_they_replace():
     assert rows[1:] == lists[1:] and list(rows) == lists and rows == lists and frames == [3, 7, 9]
     assert len(rows) == 3 and bool(rows) and not Rows((), width=5) and Rows((), width=5).array.shape == (0, 5)
     assert np.asarray(rows) is rows.array and np.asarray(rows, dtype=np.float64) is rows.array
+    copied = np.array(rows)
+    copied[0, 0] = 9.0                  # a copy asked for is a copy: the rows stay as they were
+    assert rows[0] == lists[0]
     assert [[f, *b] for f, b in zip(frames, rows)] == [[f, *b] for f, b in zip([3, 7, 9], lists)]
     rows.append([0.9, 0.9, 1.0, 1.0])
     rows += [[0.0, 0.0, 0.1, 0.1]]

@@ -40,7 +40,9 @@ class Rows(Sequence):
         return len(self._a) > 0
 
     def __array__(self, dtype=None, copy=None):
-        return self._a if dtype is None else self._a.astype(dtype, copy=False)
+        """The array itself (``np.asarray``), or a copy when asked for one (``np.array``): a copy
+        changed in place must not change the rows."""
+        return self._a.astype(dtype or self._a.dtype, copy=bool(copy))
 
     def __eq__(self, other) -> bool:
         if isinstance(other, Rows):

@@ -99,9 +99,10 @@ def chain(tracks) -> list[Chain]:
     for t in sorted(tracks, key=lambda t: t.frames[0]):
         b0 = np.asarray(t.boxes[0], dtype=np.float64)
         best, best_d = None, np.inf
-        still = [c for c in open_ if t.frames[0] - c.frames[-1] <= OPT.link_gap]
-        if len(still) < len(open_):
-            _close(c for c in open_ if t.frames[0] - c.frames[-1] > OPT.link_gap)
+        still, ended = [], []
+        for c in open_:
+            (still if t.frames[0] - c.frames[-1] <= OPT.link_gap else ended).append(c)
+        _close(ended)
         open_ = still
         for c in open_:
             gap = t.frames[0] - c.frames[-1]
