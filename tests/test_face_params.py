@@ -64,3 +64,7 @@ def test_the_modules_read_their_tunables_from_the_declaration():
     from pipeline.faces import camera, linking
 
     assert (linking.MAX_SPEED, camera.MOST, camera.SEEDS) == (PARAMS.max_speed, PARAMS.camera_most, PARAMS.camera_seeds)
+    from pipeline.faces import motion
+
+    assert (motion.WIDTH, motion.CORNERS, motion.MIN_POINTS, motion.AGREE, motion.MAX_TURN, motion.MAX_ZOOM) == \
+        (PARAMS.motion_width, PARAMS.motion_corners, PARAMS.motion_points, PARAMS.motion_agree, PARAMS.motion_max_turn, PARAMS.camera_max_zoom)

@@ -31,6 +31,7 @@ import numpy as np
 from pipeline.core.threads import apply_opencv
 from pipeline.faces import revisit
 from pipeline.faces.detectors.base import merge
+from pipeline.faces.motion import PixelMotion
 from pipeline.faces.revisit import SmallFaces
 from pipeline.faces.scan import FrameScan, ScanPlan
 from pipeline.faces.turns import Turns, is_dark
@@ -47,7 +48,7 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
     lanes = max(1, int(detector.lanes))
     ahead = 2 * lanes + 2
     turns = turns if turns is not None else Turns()
-    small = SmallFaces(hold=tile_every)
+    small = SmallFaces(hold=tile_every, motion=PixelMotion())
     small_turn = turns.primary
     detections: dict[int, list] = {}
     pending: deque = deque()
@@ -68,15 +69,21 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
         results = [run.result() for run in runs]
         found = scan.faces(results)
         if scan.turn != small_turn or index in turns.cut_frames:   # the looks remember faces in the turned
-            small, small_turn = SmallFaces(hold=tile_every), scan.turn    # frame, and of this shot only
-        looked = False
+            small, small_turn = SmallFaces(hold=tile_every, motion=PixelMotion()), scan.turn   # frame, of this shot only
+        looked, moved = False, bool(small.seen)
+        if moved:                                 # the camera's motion since the faces were seen (motion.py)
+            small.motion.add(index, scan.frame)
         if scan.plan.tiled and not scan.tiles:    # between two fine passes: look again around the small faces
-            windows = small.windows(*scan.plan.read_size, found)
+            windows = small.windows(*scan.plan.read_size, found, index)
             looked = revisit.due(index, windows, scan.plan, tile_every)
             if looked:
                 looks = [pool.submit(run) for run in revisit.looks(detector, scan.frame, scan.plan, windows)]
                 found = merge(found + [d for look in looks for d in look.result()])
         small.update(found, index, scan.plan, fine=bool(scan.tiles))
+        if not small.seen:
+            small.motion.reset()                  # nothing to follow: the next step starts afresh
+        elif not moved:
+            small.motion.add(index, scan.frame)
         refine |= looked and small.lost(index)      # a zoom took the small faces out of their windows
         refine |= turns.update(index, scan.turn, scan.upright(found), scan.upright(results[0]),
                                scan.extra_faces(results))

@@ -34,6 +34,12 @@ class FaceParams:
     hysteresis: float = 0.5            # around a known face, a detection counts from this fraction of the threshold
     small: float = 2.0                 # a face under this many detect_min_px tall in the whole-frame pass is small
     grid: int = 8                      # read pixels per cell of the grid that joins neighbouring windows
+    # motion.py: the camera's motion read from the pixels, so the looks follow a pan or a zoom
+    motion_width: int = 480            # read pixels across the grey copy the motion is read on
+    motion_corners: int = 150          # corners followed from one frame to the next
+    motion_points: int = 20            # corners that must agree on one step of the camera ...
+    motion_agree: float = 0.5          # ... and at least this share of the corners followed
+    motion_max_turn: float = 0.02      # a step turning the picture more than this (radians) is no pan or zoom
     # turns.py: turned and dark frames
     shot_start: int = 4                # frames of a shot on which every turn is looked at
     round_every: int = 4               # frames between two whole-frame passes of a non-primary turn

@@ -25,7 +25,9 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from pipeline.faces.camera import carried
 from pipeline.faces.detectors.base import Detection, overlaps
+from pipeline.faces.motion import PixelMotion
 from pipeline.faces.params import PARAMS
 from pipeline.faces.scan import DETECT_MIN_PX, ScanPlan, normalised
 
@@ -62,39 +64,60 @@ class SmallFaces:
     hold: int
     seen: list[tuple[Detection, int]] = field(default_factory=list)
     fine_at: int = -1                  # the last frame the fine pass ran on
+    motion: PixelMotion | None = None  # the camera's motion between the frames (None: faces stay put)
 
     def update(self, found: list[Detection], index: int, plan: ScanPlan, fine: bool = False) -> None:
         """Remember the small faces of frame ``index`` (a fine pass's, if ``fine``); forget those
-        unseen for ``hold`` frames."""
+        unseen for ``hold`` frames, and those found again (where the camera carried them)."""
         if fine:
             self.fine_at = index
         limit = SMALL * DETECT_MIN_PX / plan.coarse_size[1]
         small = [d for d in found if d.y1 - d.y0 < limit]
-        kept = [(d, i) for d, i in self.seen
-                if index - i <= self.hold and not any(_touch(d, s) for s in small)]
+        kept = []
+        for d, i in self.seen:
+            at = [p for p in self.places(d, i, index) if _inside(p)]
+            again = any(_touch(p, s) for p in at for s in small) or any(overlaps(p, f, iou=0.3) for p in at for f in found)
+            if index - i <= self.hold and at and not again:
+                kept.append((d, i))   # not found again (a zoom may have made it large), not out of the picture
         self.seen = kept + [(d, index) for d in small]
+        if self.motion is not None:
+            self.motion.forget(min((i for _, i in self.seen), default=index))
+
+    def places(self, d: Detection, seen: int, index: int) -> list[Detection]:
+        """Where face ``d``, seen at frame ``seen``, may be at frame ``index``: where it was and, when
+        the camera's motion read from the pixels (``motion.py``) is known and moved it, where the
+        camera carried it (a pan or a zoom over still people; a camera following a walker keeps
+        them where they were)."""
+        sim = self.motion.between(seen, index) if self.motion is not None and seen != index else None
+        if sim is None or sim == (1.0, 0.0, 0.0):
+            return [d]
+        return [type(d)(*carried((d.x0, d.y0, d.x1, d.y1), sim), d.score), d]
 
     def lost(self, index: int) -> bool:
         """Whether most small faces seen since the last fine pass (two at least) were not found
         again at ``index``, a frame that was looked at around them: a zoom or a fast pan took them
         out of their windows, and the fine pass should find them again now rather than at its next
-        turn. A face the last fine pass did not find either (it left the frame) does not count."""
-        recent = [i for _, i in self.seen if i >= self.fine_at]
+        turn. A face the last fine pass did not find either (it left the frame) does not count, nor
+        one the camera's motion carried out of the picture (still looked for where it was)."""
+        recent = [i for d, i in self.seen if i >= self.fine_at and _inside(self.places(d, i, index)[0])]
         missing = sum(i < index for i in recent)
         return missing >= 2 and 2 * missing > len(recent)
 
-    def windows(self, width: int, height: int, found=()) -> list[Window]:
+    def windows(self, width: int, height: int, found=(), index: int | None = None) -> list[Window]:
         """Read-pixel windows around the remembered faces that none of ``found`` (this frame's
-        whole-frame detections) has found again, overlapping windows joined."""
+        whole-frame detections) has found again, at each place :meth:`places` gives for frame
+        ``index``, overlapping windows joined."""
         boxes, faces = [], []
-        for d, _ in self.seen:
-            if any(overlaps(d, f, iou=0.5) for f in found):   # the same face, found again
+        for d, i in self.seen:
+            at = [d] if index is None else [p for p in self.places(d, i, index) if _inside(p)]
+            if any(overlaps(p, f, iou=0.5) for p in at for f in found):     # found again
                 continue
-            x0, y0, x1, y1 = d.x0 * width, d.y0 * height, d.x1 * width, d.y1 * height
-            r = max(MIN_REACH_PX, REACH * (y1 - y0))
-            boxes.append([max(0, int(x0 - r)), max(0, int(y0 - r)), min(width, int(x1 + r) + 1),
-                          min(height, int(y1 + r) + 1)])
-            faces.append(y1 - y0)
+            for p in at:
+                x0, y0, x1, y1 = p.x0 * width, p.y0 * height, p.x1 * width, p.y1 * height
+                r = max(MIN_REACH_PX, REACH * (y1 - y0))
+                boxes.append([max(0, int(x0 - r)), max(0, int(y0 - r)), min(width, int(x1 + r) + 1),
+                              min(height, int(y1 + r) + 1)])
+                faces.append(y1 - y0)
         return _joined(boxes, faces, width, height)
 
 
@@ -131,6 +154,11 @@ def _look(detector, frame: np.ndarray, plan: ScanPlan, window: Window) -> list[D
     fx, fy = (x1 - x0) / size[0], (y1 - y0) / size[1]
     return [normalised(d.scaled(fx, fy, x0, y0), w, h, scale)
             for d in detector.detect(np.ascontiguousarray(big), detector.threshold * HYSTERESIS)]
+
+
+def _inside(d: Detection) -> bool:
+    """Whether any of box ``d`` (normalised) is inside the frame."""
+    return d.x1 > 0 and d.y1 > 0 and d.x0 < 1 and d.y0 < 1
 
 
 def _touch(a: Detection, b: Detection) -> bool:
