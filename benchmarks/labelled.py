@@ -33,6 +33,19 @@ def covered(cover: np.ndarray, box) -> bool | None:
     return bool(cover[cy0:cy1, cx0:cx1].all())
 
 
+def leaked(per_frame_truth, tracks, settings, shape=(1080, 1920)) -> list:
+    """``(frame, box)`` of every labelled face not wholly inside the masks the render draws on
+    that frame from ``tracks`` (a ``FaceTracks``) with ``settings``."""
+    from pipeline.faces.masking import coverage
+
+    h, w = shape
+    out = []
+    for i, boxes in enumerate(per_frame_truth):
+        cover = coverage(shape, px(tracks.boxes_at(i), w, h), settings)
+        out += [(i, [round(v) for v in b]) for b in boxes if covered(cover, b) is False]
+    return out
+
+
 def px(boxes, w, h):
     return [(b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in boxes]
 

@@ -68,9 +68,8 @@ def test_small_faces_in_a_fast_zoom_are_masked_on_every_frame(shared_media, tmp_
     """Faces 11.5 to 23 px tall (1080p) under a 1.4x zoom and a pan in one second: every labelled
     face's every pixel is masked on every frame (the benchmark's small-face clip; before, one frame
     leaked where the zoom outran the looks around the faces)."""
-    from benchmarks.labelled import covered, load_truth, make_small
+    from benchmarks.labelled import leaked, load_truth, make_small
     from pipeline.faces.analysis import analyse_faces
-    from pipeline.faces.masking import coverage
     from pipeline.faces.settings import load_settings
     from pipeline.source.normalize import ClipSpan
     from pipeline.source.probe import probe
@@ -80,9 +79,4 @@ def test_small_faces_in_a_fast_zoom_are_masked_on_every_frame(shared_media, tmp_
     truth = make_small(load_truth(), path, 1.0)
     settings = load_settings("mosaic")
     tracks = analyse_faces(ClipSpan(path, probe(path)), settings)
-    leaks = []
-    for i, boxes in enumerate(truth):
-        cover = coverage((1080, 1920), [(b[0] * 1920, b[1] * 1080, b[2] * 1920, b[3] * 1080)
-                                        for b in tracks.boxes_at(i)], settings)
-        leaks += [(i, [round(v) for v in b]) for b in boxes if covered(cover, b) is False]
-    assert leaks == []
+    assert leaked(truth, tracks, settings) == []

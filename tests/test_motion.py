@@ -108,10 +108,9 @@ def test_a_zoom_over_small_faces_keeps_the_fine_pass_on_its_schedule(shared_medi
     """The labelled pan-and-zoom (2 s, zooms of 18 % a frame): the fine pass runs on its schedule
     only (frames 0, 15, 30, 45 and the last; before, 7 more when the looks lost the faces), and
     every labelled face is masked on every frame."""
-    from benchmarks.labelled import covered, load_truth, make_panzoom
+    from benchmarks.labelled import leaked, load_truth, make_panzoom
     from pipeline.faces import scan
     from pipeline.faces.analysis import analyse_faces
-    from pipeline.faces.masking import coverage
     from pipeline.faces.settings import load_settings
     from pipeline.source.normalize import ClipSpan
     from pipeline.source.probe import probe
@@ -129,9 +128,4 @@ def test_a_zoom_over_small_faces_keeps_the_fine_pass_on_its_schedule(shared_medi
     settings = load_settings("mosaic")
     tracks = analyse_faces(ClipSpan(path, probe(path)), settings)
     assert [i for i, f in enumerate(fine) if f] == [0, 15, 30, 45, 59]
-    leaks = []
-    for i, boxes in enumerate(truth):
-        cover = coverage((1080, 1920), [(b[0] * 1920, b[1] * 1080, b[2] * 1920, b[3] * 1080)
-                                        for b in tracks.boxes_at(i)], settings)
-        leaks += [(i, [round(v) for v in b]) for b in boxes if covered(cover, b) is False]
-    assert leaks == []
+    assert leaked(truth, tracks, settings) == []
