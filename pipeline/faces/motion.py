@@ -88,9 +88,11 @@ def step_between(before: np.ndarray, after: np.ndarray) -> Similarity | None:
     if corners is None or len(corners) < MIN_POINTS:
         return None
     # a fast pan moves the picture further than the pyramid follows: start from the shift that
-    # phase correlation reads from the whole frame
-    (dx, dy), _ = cv2.phaseCorrelate(before.astype(np.float32), after.astype(np.float32), _window(before.shape))
-    guess = corners + np.float32([dx, dy])
+    # phase correlation reads from the whole frame, at half the size (a guess for the corners)
+    half_before, half_after = cv2.pyrDown(before), cv2.pyrDown(after)
+    (dx, dy), _ = cv2.phaseCorrelate(half_before.astype(np.float32), half_after.astype(np.float32),
+                                     _window(half_before.shape))
+    guess = corners + np.float32([2 * dx, 2 * dy])
     moved, status, _ = cv2.calcOpticalFlowPyrLK(before, after, corners, guess, winSize=(21, 21), maxLevel=3,
                                                 flags=cv2.OPTFLOW_USE_INITIAL_FLOW)
     ok = status.reshape(-1) == 1
