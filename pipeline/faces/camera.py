@@ -79,7 +79,8 @@ def compose(a: Similarity, b: Similarity) -> Similarity:
     return b[0] * a[0], b[0] * a[1] + b[1], b[0] * a[2] + b[2]
 
 
-def _inverse(a: Similarity) -> Similarity:
+def inverse(a: Similarity) -> Similarity:
+    """The motion that undoes ``a``."""
     return 1 / a[0], -a[1] / a[0], -a[2] / a[0]
 
 
@@ -125,7 +126,7 @@ class CameraPath:
             step = self._steps[k2 if forward else k2 + 1]
             if abs(self._frames[k2] - frame) > horizon or step is None:
                 break
-            total = compose(total, step if forward else _inverse(step))
+            total = compose(total, step if forward else inverse(step))
             x0, y0, x1, y1 = carried(box, total)
             if x1 <= 0 or y1 <= 0 or x0 >= 1 or y0 >= 1:
                 break                   # carried out of the frame

@@ -22,7 +22,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from pipeline.faces.camera import Similarity, _inverse, compose
+from pipeline.faces.camera import Similarity, inverse, compose
 from pipeline.faces.params import PARAMS
 
 WIDTH = PARAMS.motion_width          # read pixels across the grey copy the motion is read on
@@ -63,7 +63,7 @@ class PixelMotion:
         a, b = self._at.get(before), self._at.get(after)
         if a is None or b is None or a[0] != b[0]:
             return None
-        return compose(_inverse(a[1]), b[1])
+        return compose(inverse(a[1]), b[1])
 
     def forget(self, before: int) -> None:
         """Drop what is known of the frames before ``before``."""
