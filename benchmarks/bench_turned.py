@@ -38,12 +38,18 @@ from benchmarks.common import (  # noqa: E402
 BEFORE = "b627240"          # the face analysis before turns.py
 CLIP = SHARED_MEDIA / "videos" / "facenet_pytorch_video.mp4"
 
+IMPORT = """
+try:                                    # today's tree
+    from pipeline.faces.analysis import analyse_faces
+    from pipeline.faces.settings import load_settings
+except ImportError:                     # BEFORE's: one module, split in three since (cef28b1)
+    from pipeline.faces.redaction import analyse_faces, load_settings
+"""
+
 ANALYSE = """
 import json, os, sys, time
 from pathlib import Path
-from pipeline.faces.analysis import analyse_faces
-from pipeline.faces.settings import load_settings
-from pipeline.source.normalize import ClipSpan
+""" + IMPORT + """from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
 path = Path(sys.argv[1])
 t = time.process_time()
@@ -54,9 +60,7 @@ print(json.dumps({"cpu": time.process_time() - t, "tracks": len(tracks.tracks)})
 LEAKS = """
 import json, sys
 from pathlib import Path
-from pipeline.faces.analysis import analyse_faces
-from pipeline.faces.settings import load_settings
-from pipeline.source.normalize import ClipSpan
+""" + IMPORT + """from pipeline.source.normalize import ClipSpan
 from pipeline.source.probe import probe
 from tests.turned_world import Variant, build, leaks
 out = {}
@@ -91,8 +95,9 @@ def _tree(commit: str, into: Path) -> Path:
 
 def _run(tree: Path, code: str, *args: str, cache: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(tree), "CADRE_CACHE_DIR": str(cache)}
-    done = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=tree, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=tree, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"bench_turned: the analysis in {tree} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
