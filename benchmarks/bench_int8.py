@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import SHARED_MEDIA, Benchmark, info, table  # noqa: E402
-from benchmarks.labelled import load_truth  # noqa: E402
+from benchmarks.labelled import darkened, load_truth  # noqa: E402
+from pipeline.faces.detectors.base import overlaps  # noqa: E402
 from pipeline.faces.detectors.centerface import INPUT, OUTPUTS, CenterFace, model_path  # noqa: E402
 from pipeline.faces.detectors.onnx_shapes import free_input_size  # noqa: E402
 from pipeline.faces.turns import brightened  # noqa: E402
@@ -36,10 +37,6 @@ from pipeline.faces.turns import brightened  # noqa: E402
 THRESHOLDS = (0.3, 0.25, 0.2, 0.15, 0.1)
 BENCH = Benchmark("int8", "int8 CenterFace (static QDQ quantization) against the float model: speed, and the "
                           "faces it misses on held-out frames", baselines=["CenterFace float32 (Cadre's)"])
-
-
-def _dark(img):
-    return (np.clip(img / 255.0 - 0.30, 0, 1) ** (1 / 0.55) * 255).astype(np.uint8)
 
 
 def _halves():
@@ -76,7 +73,7 @@ def quantized(tune: list, folder: Path) -> Path:
         free_input_size(model_path().read_bytes(), INPUT, OUTPUTS)), 13)
     src, out = folder / "float13.onnx", folder / "int8.onnx"
     onnx.save(model, str(src))
-    blobs = [_blob(v) for img in tune for v in (img, _dark(img), cv2.GaussianBlur(img, (0, 0), 1.2))]
+    blobs = [_blob(v) for img in tune for v in (img, darkened(img), cv2.GaussianBlur(img, (0, 0), 1.2))]
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -107,16 +104,8 @@ def _variants(img):
         r = cv2.resize(img, (max(32, int(w * s)), max(32, int(h * s))),
                        interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)[:864, :800]
         r = np.ascontiguousarray(r)
-        yield from (r, cv2.GaussianBlur(r, (0, 0), 1.2), _dark(r), brightened(_dark(r)),
+        yield from (r, cv2.GaussianBlur(r, (0, 0), 1.2), darkened(r), brightened(darkened(r)),
                     np.ascontiguousarray(np.rot90(r)), np.ascontiguousarray(r[::-1, ::-1]))
-
-
-def _iou(a, b) -> float:
-    iw = max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0))
-    ih = max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
-    inter = iw * ih
-    union = (a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter
-    return inter / union if union else 0.0
 
 
 def main() -> int:
@@ -144,8 +133,8 @@ def main() -> int:
                 total += len(ref)
                 for t in THRESHOLDS:
                     got = [d for d in cand if d.score >= t]
-                    missed[t] += sum(not any(_iou(r, g) >= 0.3 for g in got) for r in ref)
-                    extra[t] += sum(not any(_iou(r, g) >= 0.3 for r in ref) for g in got)
+                    missed[t] += sum(not any(overlaps(r, g, iou=0.3) for g in got) for r in ref)
+                    extra[t] += sum(not any(overlaps(r, g, iou=0.3) for r in ref) for g in got)
     ratio = statistics.median(times["int8"]) / statistics.median(times["float32"])
     BENCH.add(info("CPU per 640x384 inference, int8 / float32", ratio, statistics.median(times["float32"]), "x",
                    note=f"float32 {statistics.median(times['float32']) * 1000:.1f} ms, int8 "

@@ -103,8 +103,8 @@ def _run(tree: Path, code: str, *args: str, cache: Path) -> dict:
 
 def angles() -> list[list]:
     import cv2
-    import numpy as np
 
+    from benchmarks.labelled import darkened
     from pipeline.faces.detectors import get_detector
 
     truth = json.loads((SHARED_MEDIA / "images" / "faces_gt.json").read_text())["images"]
@@ -127,7 +127,7 @@ def angles() -> list[list]:
                 k = size / max(nw, nh)
                 small = cv2.resize(turned, (round(nw * k), round(nh * k)), interpolation=cv2.INTER_AREA)
                 if dark:
-                    small = (np.clip(small / 255.0 - 0.30, 0, 1) ** (1 / 0.55) * 255).astype(np.uint8)
+                    small = darkened(small)
                 dets = detector.detect(small)
                 for x, y, bw, bh in entry["faces"]:
                     cx, cy = m @ [x + bw / 2, y + bh / 2, 1] * k

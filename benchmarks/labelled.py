@@ -46,6 +46,12 @@ def leaked(per_frame_truth, tracks, settings, shape=(1080, 1920)) -> list:
     return out
 
 
+def darkened(img: np.ndarray) -> np.ndarray:
+    """``img`` (uint8) as at night under street lights: brightness -0.30, then gamma 0.55, as ffmpeg's
+    ``eq`` filter in ``tests/turned_world.py`` darkens the clips."""
+    return (np.clip(img / 255.0 - 0.30, 0, 1) ** (1 / 0.55) * 255).astype(np.uint8)
+
+
 def px(boxes, w, h):
     return [(b[0] * w, b[1] * h, b[2] * w, b[3] * h) for b in boxes]
 

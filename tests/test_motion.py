@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks.labelled import darkened
 from pipeline.faces.detectors.base import Detection
 from pipeline.faces.motion import PixelMotion, step_between
 from pipeline.faces.revisit import SmallFaces
@@ -32,11 +33,7 @@ def _moved(img: np.ndarray, s: float, tx: float, ty: float) -> np.ndarray:
                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
-def _dark(img):
-    return (np.clip(img / 255.0 - 0.30, 0, 1) ** (1 / 0.55) * 255).astype(np.uint8)
-
-
-VARIANTS = {"plain": lambda i: i, "dark": _dark, "blurred": lambda i: cv2.GaussianBlur(i, (0, 0), 2.0),
+VARIANTS = {"plain": lambda i: i, "dark": darkened, "blurred": lambda i: cv2.GaussianBlur(i, (0, 0), 2.0),
             "shrunk": lambda i: cv2.resize(cv2.resize(i, (W // 3, H // 3), interpolation=cv2.INTER_AREA), (W, H))}
 
 
