@@ -132,3 +132,47 @@ def test_overlapping_masks_are_one_mosaic_on_one_grid():
             if inside.any():
                 colours = np.unique(frame[y:y + cell, x:x + cell][inside], axis=0)
                 assert len(colours) == 1, (x, y, len(colours))
+
+
+def _panned(steps: dict) -> FaceTracks:
+    """A face 0.1 x 0.12 of the frame carried right by 0.03 of the frame a frame (a fast pan: past
+    a track's speed cap) from frame 0 to 24, then lost; the camera's motion read from the pixels
+    is ``steps`` (frame -> its step from the frame before)."""
+    from pipeline.faces.detectors.base import Detection
+    from pipeline.faces.linking import link
+
+    dets = {f: [Detection(0.05 + 0.03 * f, 0.4, 0.15 + 0.03 * f, 0.52, 0.9)] if f < 25 else [] for f in range(60)}
+    return FaceTracks("p.mp4", 0.0, 60, link(dets, max_gap=18, steps=steps), PAD, EXTEND)
+
+
+def test_a_still_face_a_fast_pan_carries_is_followed_not_held():
+    """The pixels say the camera panned as fast as the face moved: a still face. Its mask follows
+    it (along the camera's motion, out of the picture) instead of also staying where it was last
+    seen (held, it masked a band across the frame: the whole frame in the labelled crash zoom)."""
+    ft = _panned({f: (1.0, 0.03, 0.0) for f in range(1, 60)})
+    (track,) = ft.tracks
+    assert track.still_after and track.last == 24
+    end = track.boxes[-1]
+    for f in range(25, 25 + EXTEND):
+        true = [end[0] + 0.03 * (f - 24), end[1], end[2] + 0.03 * (f - 24), end[3]]
+        assert any(_holds(b, true) for b in ft.boxes_at(f)) or true[0] >= 1, f
+        assert f < 27 or not any(_holds(b, end) for b in ft.boxes_at(f)), f
+
+
+def test_a_runner_past_a_still_camera_is_still_held():
+    """The same motion with the camera still (the pixels say so): a runner, who may stop anywhere
+    after his last sighting, so the mask spans from there on, as before."""
+    ft = _panned({f: (1.0, 0.0, 0.0) for f in range(1, 60)})
+    (track,) = ft.tracks
+    assert not track.still_after
+    for f in range(25, 25 + EXTEND):
+        assert any(_holds(b, track.boxes[-1]) for b in ft.boxes_at(f)), f
+
+
+def test_without_the_camera_s_motion_a_fast_face_is_still_held():
+    """A blur: no step is known, so the fast face is held as before."""
+    ft = _panned({f: None for f in range(1, 60)})
+    (track,) = ft.tracks
+    assert not track.still_after
+    for f in range(25, 25 + EXTEND):
+        assert any(_holds(b, track.boxes[-1]) for b in ft.boxes_at(f)), f

@@ -126,3 +126,29 @@ def test_a_zoom_over_small_faces_keeps_the_fine_pass_on_its_schedule(shared_medi
     tracks = analyse_faces(ClipSpan(path, probe(path)), settings)
     assert [i for i, f in enumerate(fine) if f] == [0, 15, 30, 45, 59]
     assert leaked(truth, tracks, settings) == []
+
+
+def test_the_tracks_take_the_camera_s_motion_from_the_pixels_where_faces_tell_none():
+    """``CameraPath`` with the pixels' steps: every analysed frame is added, frames without faces
+    too (the pan between two groups), with the pixels' step; where the faces tell a step, it is
+    kept. A box is carried up to the frame it leaves the picture on."""
+    from pipeline.faces.camera import CameraPath
+
+    def faces(shift):
+        return [Detection(x + shift, 0.4, x + shift + 0.05, 0.46, 0.9) for x in (0.1, 0.3, 0.5)]
+
+    path = CameraPath()
+    path.add(0, faces(0.0), None, every=True)
+    path.add(1, [], (1.0, 0.1, 0.0), every=True)              # no faces: the pixels' step
+    path.add(2, faces(0.2), (1.0, 0.1, 0.0), every=True)      # none before: the pixels' step
+    path.add(3, faces(0.3), (1.0, 0.5, 0.0), every=True)      # the faces tell one: theirs
+    path.add(4, [], None, every=True)                          # a blur: no step
+    assert path.between(0, 2) == pytest.approx((1.0, 0.2, 0.0))
+    assert path.between(2, 3) == pytest.approx((1.0, 0.1, 0.0), abs=1e-9)
+    assert path.between(3, 4) is None
+    rows = path.along(0, [0.7, 0.4, 0.75, 0.46], 10)
+    assert [r[0] for r in rows] == [1, 2, 3] and rows[-1][1] >= 1.0, "the row it left the picture on is kept"
+    old = CameraPath()                                         # without the pixels: faces only, as before
+    for f, d in ((0, faces(0.0)), (1, []), (2, faces(0.2))):
+        old.add(f, d)
+    assert old.between(0, 2) == pytest.approx((1.0, 0.2, 0.0), abs=1e-9)

@@ -23,11 +23,12 @@ from pipeline.faces.turns import Turns
 from pipeline.source.normalize import ClipSpan, read_frames
 
 TRIM_EVERY = 150            # frames between two returns of the freed heap to the system (core/heap.py)
-ANALYSIS_VERSION = 13       # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py;
+ANALYSIS_VERSION = 14       # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py;
                             # 9: one-thread inferences side by side (lanes.py); 10: turned and dark frames (turns.py);
                             # 11: a cut after a fast pan or zoom is told by its colours (turns.Cuts);
                             # 12: gaps inside a track carried like its ends (unseen.py, Track.carry_gaps);
-                            # 13: the looks follow the camera's motion read from the pixels (motion.py)
+                            # 13: the looks follow the camera's motion read from the pixels (motion.py);
+                            # 14: so do the tracks, where too few faces tell the camera's motion (camera.py)
 
 
 def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, turned: bool = True) -> FaceTracks:
@@ -59,8 +60,9 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, tu
     # footprint flat, however long the clip (issue 29: it grew about 36 MiB per minute)
     frames = trimmed(prefetched(read_frames(span, width=plan.read_size[0], every=settings.detect_every)), TRIM_EVERY)
     turns = Turns(enabled=turned)
+    steps: dict = {}
     detections = scan_frames(detector, frames, plan, settings.tile_every, frame_count, settings.detect_every, progress,
-                             turns)
+                             turns, steps)
     last = max(detections, default=-1)
     if frame_count and last < frame_count - settings.detect_every - 2:
         raise RedactionError(span.path, f"face analysis read only {last + 1} of {frame_count} frames; "
@@ -70,8 +72,8 @@ def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, tu
     # each frame's detections dropped once linked, and each track, once complete, made as a later render
     # reads it back: boxes rounded as stored, in arrays (core/rows.py; as Python lists a crowd's tracks
     # take 23 MiB a minute), so a first render and a re-render mask the same pixels and publish the same file
-    tracks = link(detections, max_gap, finish=lambda t: Track.from_dict(t.to_dict()), consume=True)
-    del detections
+    tracks = link(detections, max_gap, finish=lambda t: Track.from_dict(t.to_dict()), consume=True, steps=steps)
+    del detections, steps
     analysis = json.loads(json.dumps({"plan": plan.to_dict(), "analysed_frames": analysed, **settings.analysis_key(),
                                       "turns": turns.summary()}))          # as read back from the cache
     result = FaceTracks(span.path.name, float(span.start), frame_count, tracks, settings.pad, settings.extend_frames,

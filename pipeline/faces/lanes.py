@@ -31,7 +31,7 @@ import numpy as np
 from pipeline.core.threads import apply_opencv
 from pipeline.faces import revisit
 from pipeline.faces.detectors.base import merge
-from pipeline.faces.motion import PixelMotion
+from pipeline.faces.motion import PixelMotion, StepReader
 from pipeline.faces.revisit import SmallFaces
 from pipeline.faces.scan import FrameScan, ScanPlan
 from pipeline.faces.turns import Turns, is_dark
@@ -40,15 +40,20 @@ REBUDGET_FRAMES = 30        # how often a long analysis re-sizes OpenCV's thread
 
 
 def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: int, detect_every: int = 1,
-                progress=None, turns: Turns | None = None) -> dict[int, list]:
+                progress=None, turns: Turns | None = None, steps: dict | None = None) -> dict[int, list]:
     """Faces (normalised upright boxes) of each ``(index, frame)`` that ``frames`` yields, by
     index. The fine pass runs at most ``tile_every`` frames after the last one, on the first frame of
     a shot, the first frame after the primary turn changed and the last one; looks in between. ``turns``
-    (``turns.py``) schedules the turned and brightened passes and keeps what they found."""
+    (``turns.py``) schedules the turned and brightened passes and keeps what they found. ``steps``,
+    when given, receives the camera's motion from the frame before to each frame, read from the
+    pixels of the upright frames (``motion.py``; None where unknown), for the tracks (``linking.py``)."""
     lanes = max(1, int(detector.lanes))
     ahead = 2 * lanes + 2
     turns = turns if turns is not None else Turns()
     small = SmallFaces(hold=tile_every, motion=PixelMotion())
+    steps = {} if steps is None else steps
+    reader = StepReader()     # the camera's step to each frame, read once for the tracks and the looks
+    scanned = [-1, -1]        # the frames scanned last and before it, in the order finished
     small_turn = turns.primary
     detections: dict[int, list] = {}
     pending: deque = deque()
@@ -58,6 +63,14 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
     previous = None       # (frame, index) of the last frame scanned
     fine_at = None        # index of the last fine pass
 
+    def follow(index: int, scan: FrameScan) -> None:
+        """The small faces' motion to frame ``index``: the step read already in the upright
+        frame, or read again in the turned frame the looks see."""
+        if scan.turn == 0:
+            small.motion.add_step(index, steps[index], scanned[1])
+        else:
+            small.motion.add(index, scan.frame)
+
     def finish() -> None:
         nonlocal small, small_turn, refine
         index, scan, runs = pending.popleft()
@@ -66,13 +79,14 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
             if progress:
                 progress(min(index + 1, frame_count), frame_count)
             return
+        scanned[:] = [index, scanned[0]]
         results = [run.result() for run in runs]
         found = scan.faces(results)
         if scan.turn != small_turn or index in turns.cut_frames:   # the looks remember faces in the turned
             small, small_turn = SmallFaces(hold=tile_every, motion=PixelMotion()), scan.turn   # frame, of this shot only
         looked, moved = False, bool(small.seen)
         if moved:                                 # the camera's motion since the faces were seen (motion.py)
-            small.motion.add(index, scan.frame)
+            follow(index, scan)
         if scan.plan.tiled and not scan.tiles:    # between two fine passes: look again around the small faces
             windows = small.windows(*scan.plan.read_size, found, index)
             looked = revisit.due(index, windows, scan.plan, tile_every)
@@ -83,7 +97,7 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
         if not small.seen:
             small.motion.reset()                  # nothing to follow: the next step starts afresh
         elif not moved:
-            small.motion.add(index, scan.frame)
+            follow(index, scan)
         refine |= looked and small.lost(index)      # a zoom took the small faces out of their windows
         refine |= turns.update(index, scan.turn, scan.upright(found), scan.upright(results[0]),
                                scan.extra_faces(results))
@@ -100,8 +114,10 @@ def scan_frames(detector, frames, plan: ScanPlan, tile_every: int, frame_count: 
             last = index + detect_every >= frame_count
             if previous is not None and not last and _same(frame, previous[0]):
                 pending.append((index, None, previous[1]))
+                steps[index] = (1.0, 0.0, 0.0)    # the same picture
             else:
                 previous = (frame, index)
+                steps[index] = reader.step(frame)
                 turn, extra, cut = turns.schedule(index, frame)
                 dark = is_dark(frame)
                 turns.dark_frames += dark

@@ -37,6 +37,10 @@ class Track:
     # [from, frame, s, tx, ty]: across each gap (``unseen.py``), the camera's motion from the keyframe
     # at ``from`` (before or after the gap) to ``frame`` inside it
     carry_gaps: list[list[float]] = field(default_factory=list)
+    # whether the face moved as the camera carried it over its first / last step (a still face in a
+    # pan or a zoom, ``unseen.with_camera``)
+    still_before: bool = False
+    still_after: bool = False
 
     @property
     def first(self) -> int:
@@ -73,6 +77,8 @@ class Track:
                 out[k] = [[int(r[0]), *(round(v, 5) for v in r[1:])] for r in getattr(self, k)]
         if self.carry_gaps:
             out["carry_gaps"] = [[int(r[0]), int(r[1]), *(round(v, 6) for v in r[2:])] for r in self.carry_gaps]
+        if self.still_before or self.still_after:
+            out["still"] = [int(self.still_before), int(self.still_after)]
         return out
 
     @classmethod
@@ -81,7 +87,7 @@ class Track:
         Python numbers grew the render by 23 MiB a minute of clip)."""
         return cls(d["id"], Rows(d["frames"], np.int64), Rows(d["boxes"], width=4), Rows(d["scores"]),
                    Rows(d.get("carry_before", ()), width=5), Rows(d.get("carry_after", ()), width=5),
-                   Rows(d.get("carry_gaps", ()), width=5))
+                   Rows(d.get("carry_gaps", ()), width=5), *(bool(v) for v in d.get("still", (0, 0))))
 
 GAP = 3                # analysed frames in a row without the face that make a gap in its track (unseen.py)
 
@@ -100,7 +106,8 @@ def _centre(box) -> tuple[float, float]:
     return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
 
 
-def link(detections: dict[int, list[Detection]], max_gap: int, finish=None, consume: bool = False) -> list[Track]:
+def link(detections: dict[int, list[Detection]], max_gap: int, finish=None, consume: bool = False,
+         steps: dict | None = None) -> list[Track]:
     """Link per-frame detections (normalised boxes) into tracks.
 
     Detections are matched to each live track's predicted box by the assignment of least total
@@ -113,6 +120,9 @@ def link(detections: dict[int, list[Detection]], max_gap: int, finish=None, cons
     For a long clip (the analysis): ``consume`` drops each frame's detections from ``detections``
     once linked, and ``finish(track)``, when given, replaces each track once it is complete (the
     analysis turns it into arrays), so the Python lists of every frame never all exist at once.
+
+    ``steps`` (the analysis's, ``lanes.scan_frames``) give the camera's motion to each analysed
+    frame read from the pixels: the camera's motion is then known where too few faces tell it.
     """
     tracks: list[Track] = []
     ids: set[str] = set()
@@ -123,7 +133,7 @@ def link(detections: dict[int, list[Detection]], max_gap: int, finish=None, cons
     for f in analysed:
         live = [t for t in live if f - t.last <= max_gap]
         dets = sorted(detections.pop(f) if consume else detections[f], key=lambda d: -d.score)
-        path.add(f, dets)
+        path.add(f, dets, steps.get(f) if steps is not None else None, every=steps is not None)
         pairs = []
         for ti, t in enumerate(live):
             # where the face should be: along its own velocity, and along the camera's motion
@@ -164,6 +174,9 @@ def link(detections: dict[int, list[Detection]], max_gap: int, finish=None, cons
     for k, t in enumerate(tracks):
         t.carry_before = path.along(t.first, t.boxes[0], max_gap, forward=False)
         t.carry_after = path.along(t.last, t.boxes[-1], max_gap)
+        if len(t.frames) > 1:
+            t.still_before = _still(path, t, 0, 1)
+            t.still_after = _still(path, t, -2, -1)
         for i in gaps(t.frames, step):          # the face was looked for and not found: an end, then a start
             a, b = t.frames[i], t.frames[i + 1]
             t.carry_gaps += [[a, *r] for r in path.motions(a, t.boxes[i], b - a - 1)]
@@ -171,6 +184,18 @@ def link(detections: dict[int, list[Detection]], max_gap: int, finish=None, cons
         if finish is not None:
             tracks[k] = finish(t)
     return tracks
+
+
+def _still(path: CameraPath, track: Track, a: int, b: int) -> bool:
+    """Whether the face moved from keyframe ``a`` to keyframe ``b`` of ``track`` as the camera's
+    motion between them carried it, to within the speed cap (``MAX_SPEED`` of its sizes a frame):
+    a still face in a pan or a zoom, however fast the camera went."""
+    fa, fb = track.frames[a], track.frames[b]
+    sim = path.between(fa, fb)
+    if sim is None:
+        return False
+    off = np.abs(np.asarray(carried(track.boxes[a], sim)) - np.asarray(track.boxes[b]))
+    return bool((off <= MAX_SPEED * max(_size(track.boxes[b]), 1e-6) * (fb - fa)).all())
 
 
 def _reach(track: Track, age: int) -> float:

@@ -10,6 +10,10 @@ the small faces (``revisit.py``) are then made where the camera carried each fac
 seen, not where it was: in a zoom or a fast pan the faces left their windows, the looks lost them
 and the fine pass ran again at once (7 extra fine passes in the 2 s labelled pan-and-zoom).
 
+The step to every analysed frame is read once (:class:`StepReader`, in ``lanes.scan_frames``): the
+looks chain it, and the tracks take it as the camera's motion (``camera.CameraPath``) where the
+faces tell none (fewer than 3 in the picture).
+
 A step is known only when enough corners agree on it (:data:`MIN_POINTS`, most of those followed)
 and the picture did not turn: a crowd walking past a still camera, a cut or a blur gives no step,
 and a face is then looked for where it was seen, as before. The motion is in normalised
@@ -33,30 +37,46 @@ MAX_ZOOM = PARAMS.camera_max_zoom
 CORNERS = PARAMS.motion_corners      # corners followed from one frame to the next
 
 
+class StepReader:
+    """The camera's step from the frame read before to each frame read (None: unknown)."""
+
+    def __init__(self):
+        self._grey: np.ndarray | None = None
+
+    def step(self, frame: np.ndarray) -> Similarity | None:
+        """Read ``frame`` (RGB, any size); its step from the frame read before."""
+        h, w = frame.shape[:2]
+        scale = min(1.0, WIDTH / w)
+        grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)      # then shrunk: a third of the time of the other order
+        grey = cv2.resize(grey, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
+        before, self._grey = self._grey, grey
+        return step_between(before, grey) if before is not None and before.shape == grey.shape else None
+
+
 class PixelMotion:
     """The camera's motion over the last frames added, chained: :meth:`between` gives it from one
     frame added to a later one, or None when a step between them is unknown."""
 
     def __init__(self):
-        self._grey: np.ndarray | None = None
+        self._reader = StepReader()
         self._last = -1
         self._segment = 0                        # frames joined by known steps share a segment
         self._at: dict[int, tuple[int, Similarity]] = {}   # frame -> (segment, motion from the segment's start)
 
     def add(self, index: int, frame: np.ndarray) -> None:
         """Add frame ``index`` (RGB, any size), read its step from the frame added before."""
-        h, w = frame.shape[:2]
-        scale = min(1.0, WIDTH / w)
-        grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)      # then shrunk: a third of the time of the other order
-        grey = cv2.resize(grey, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
-        step = step_between(self._grey, grey) if self._grey is not None and self._grey.shape == grey.shape else None
-        if step is None or self._last not in self._at:
+        self.add_step(index, self._reader.step(frame), self._last)
+
+    def add_step(self, index: int, step: Similarity | None, after: int) -> None:
+        """Add frame ``index`` whose step from frame ``after`` was read already (``StepReader``):
+        it chains on only if ``after`` is the frame added last."""
+        if step is None or after != self._last or self._last not in self._at:
             self._segment += 1
             self._at[index] = (self._segment, (1.0, 0.0, 0.0))
         else:
             segment, total = self._at[self._last]
             self._at[index] = (segment, compose(total, step))
-        self._grey, self._last = grey, index
+        self._last = index
 
     def between(self, before: int, after: int) -> Similarity | None:
         """The camera's motion from frame ``before`` to frame ``after`` (both added)."""

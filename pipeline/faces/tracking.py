@@ -34,6 +34,7 @@ from pipeline.faces.unseen import (  # noqa: F401 (HOLD_BELOW, SWEEP read from h
     moved,
     shot,
     swept,
+    with_camera,
 )
 from pipeline.source.normalize import FPS
 
@@ -102,6 +103,10 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int,
         if mask.any():
             follow = n > 1 and followed(track, min(k, near), max(k, near), k > 0)
             boxes[mask] = moved(frames[mask] - kf[k], kb[k], track.velocity(k > 0), follow)
+            lo, hi = with_camera(track, k, near, carry) if not follow and len(carry) else (1, 0)
+            still = np.flatnonzero(mask & (frames >= lo) & (frames <= hi))
+            if len(still):      # a still face the camera carries: followed, not held (unseen.with_camera)
+                boxes[still] = moved(frames[still] - kf[k], kb[k], track.velocity(k > 0), True)
             if carry:
                 sel, carried = along_camera(frames[mask], kf[k], kb[k], carry)
                 extra.append(carried)
