@@ -151,7 +151,7 @@ def test_a_still_face_a_fast_pan_carries_is_followed_not_held():
     seen (held, it masked a band across the frame: the whole frame in the labelled crash zoom)."""
     ft = _panned({f: (1.0, 0.03, 0.0) for f in range(1, 60)})
     (track,) = ft.tracks
-    assert track.still_after and track.last == 24
+    assert track.last == 24 and track.still == [0, 24]
     end = track.boxes[-1]
     for f in range(25, 25 + EXTEND):
         true = [end[0] + 0.03 * (f - 24), end[1], end[2] + 0.03 * (f - 24), end[3]]
@@ -164,7 +164,7 @@ def test_a_runner_past_a_still_camera_is_still_held():
     after his last sighting, so the mask spans from there on, as before."""
     ft = _panned({f: (1.0, 0.0, 0.0) for f in range(1, 60)})
     (track,) = ft.tracks
-    assert not track.still_after
+    assert track.still == []
     for f in range(25, 25 + EXTEND):
         assert any(_holds(b, track.boxes[-1]) for b in ft.boxes_at(f)), f
 
@@ -173,6 +173,53 @@ def test_without_the_camera_s_motion_a_fast_face_is_still_held():
     """A blur: no step is known, so the fast face is held as before."""
     ft = _panned({f: None for f in range(1, 60)})
     (track,) = ft.tracks
-    assert not track.still_after
+    assert track.still == []
     for f in range(25, 25 + EXTEND):
         assert any(_holds(b, track.boxes[-1]) for b in ft.boxes_at(f)), f
+
+
+def _camera(f: int) -> tuple[float, float]:
+    """Where the camera carried the scene by frame ``f``: up 0.05 a frame for 10 frames, left 0.05 a
+    frame for 6, then down 0.05 a frame: faces near the top leave it and come back 0.3 further left."""
+    up, left = min(f, 10), min(max(f - 10, 0), 6)
+    down = max(f - 16, 0)
+    return -0.05 * left, -0.05 * up + 0.05 * down
+
+
+def test_a_still_face_the_camera_carries_out_and_back_is_masked_along_the_camera_s_path(monkeypatch):
+    """Four still faces the pan carries out of the picture at the top and back in further left,
+    each linked across the gap: between its two sightings its mask follows the camera out of the
+    picture (every frame it is in the picture covered), instead of the straight line between the
+    two sightings, which runs along the top of the frame where no face is."""
+    from pipeline.faces.detectors.base import Detection
+    from pipeline.faces.linking import link
+    from pipeline.faces.masking import coverage
+    from pipeline.faces.settings import load_settings
+
+    xs = (0.45, 0.6, 0.75, 0.9)
+
+    def true(f, x):
+        dx, dy = _camera(f)
+        return (x + dx, 0.3 + dy, x + dx + 0.08, 0.3 + dy + 0.1)
+
+    def seen(b):
+        return (min(b[3], 1) - max(b[1], 0)) >= 0.9 * (b[3] - b[1]) and (min(b[2], 1) - max(b[0], 0)) >= 0.9 * (b[2] - b[0])
+
+    dets = {f: [Detection(*true(f, x), 0.9) for x in xs if seen(true(f, x))] for f in range(30)}
+    steps = {f: (1.0, *(np.subtract(_camera(f), _camera(f - 1)))) for f in range(1, 30)}
+    ft = FaceTracks("u.mp4", 0.0, 30, link(dets, max_gap=18, steps=steps), PAD, EXTEND)
+    assert len(ft.tracks) == len(xs) and all(len(t.frames) < 30 for t in ft.tracks)    # one track each, across
+    settings = load_settings("mosaic")
+    for f in range(30):
+        for x in xs:
+            b = true(f, x)
+            if b[1] >= 0 and b[3] <= 1 and b[0] >= 0 and b[2] <= 1:
+                assert any(_holds(m, b) for m in ft.boxes_at(f)), (f, x)
+    cover = coverage((1000, 1000), [[v * 1000 for v in b] for b in ft.boxes_at(13)], settings)
+    assert cover.sum() == 0, "a mask was drawn in the picture while every face was out of it"
+    import pipeline.faces.tracking as tracking
+
+    monkeypatch.setattr(tracking, "gap_path", lambda *args: [])
+    straight = FaceTracks("u.mp4", 0.0, 30, ft.tracks, PAD, EXTEND)
+    lined = coverage((1000, 1000), [[v * 1000 for v in b] for b in straight.boxes_at(13)], settings)
+    assert lined.sum() > 0, "the straight line between the sightings runs through the picture"

@@ -23,12 +23,13 @@ from pipeline.faces.turns import Turns
 from pipeline.source.normalize import ClipSpan, read_frames
 
 TRIM_EVERY = 150            # frames between two returns of the freed heap to the system (core/heap.py)
-ANALYSIS_VERSION = 14       # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py;
+ANALYSIS_VERSION = 15       # 6: fine pass (scan.py); 7: least-distance track linking; 8: revisit.py;
                             # 9: one-thread inferences side by side (lanes.py); 10: turned and dark frames (turns.py);
                             # 11: a cut after a fast pan or zoom is told by its colours (turns.Cuts);
                             # 12: gaps inside a track carried like its ends (unseen.py, Track.carry_gaps);
                             # 13: the looks follow the camera's motion read from the pixels (motion.py);
-                            # 14: so do the tracks, where too few faces tell the camera's motion (camera.py)
+                            # 14: so do the tracks, where too few faces tell the camera's motion (camera.py);
+                            # 15: Track.still lists keyframes, gaps carried all the way (unseen.gap_path)
 
 
 def analyse_faces(span: ClipSpan, settings: RedactionSettings, progress=None, turned: bool = True) -> FaceTracks:

@@ -123,12 +123,13 @@ class CameraPath:
         camera's motion to each frame added within ``horizon`` frames after it (before it when
         not ``forward``), as far as the motion is known and the box is in the frame, and the first
         frame it is carried out of: where a still face the detector lost has gone."""
-        return [[f, *carried(box, sim)] for f, *sim in self.motions(frame, box, horizon, forward, out=True)]
+        return [[f, *carried(box, sim)] for f, *sim in self.motions(frame, box, horizon, forward, "out")]
 
-    def motions(self, frame: int, box, horizon: int, forward: bool = True, out: bool = False) -> list[list[float]]:
+    def motions(self, frame: int, box, horizon: int, forward: bool = True, upto: str = "in") -> list[list[float]]:
         """``[frame, s, tx, ty]`` rows: the camera's motion from ``frame`` (a frame added) to each
-        frame of :meth:`along`, the frames ``box`` stays in the frame for (and, with ``out``, the
-        first frame it is carried out of)."""
+        frame added within ``horizon`` frames, as far as it is known and, ``upto``: ``"in"``, the
+        box stays in the picture; ``"out"``, and the first frame it is carried out of; ``"all"``,
+        wherever it is carried."""
         k = bisect.bisect_left(self._frames, frame)
         if k == len(self._frames) or self._frames[k] != frame:
             return []
@@ -141,10 +142,10 @@ class CameraPath:
             total = compose(total, step if forward else inverse(step))
             x0, y0, x1, y1 = carried(box, total)
             gone = x1 <= 0 or y1 <= 0 or x0 >= 1 or y0 >= 1      # carried out of the frame
-            if gone and not out:
+            if gone and upto == "in":
                 break
             rows.append([self._frames[k2], *total])
-            if gone:
+            if gone and upto == "out":
                 break
         return rows
 

@@ -37,10 +37,10 @@ class Track:
     # [from, frame, s, tx, ty]: across each gap (``unseen.py``), the camera's motion from the keyframe
     # at ``from`` (before or after the gap) to ``frame`` inside it
     carry_gaps: list[list[float]] = field(default_factory=list)
-    # whether the face moved as the camera carried it over its first / last step (a still face in a
-    # pan or a zoom, ``unseen.with_camera``)
-    still_before: bool = False
-    still_after: bool = False
+    # keyframes (their frames) next to an unseen stretch (before the first, after the last, either
+    # side of a gap) where the face moved as the camera carried it over its step on the other side:
+    # a still face in a pan or a zoom (``unseen.with_camera``, ``unseen.gap_path``)
+    still: list[int] = field(default_factory=list)
 
     @property
     def first(self) -> int:
@@ -77,8 +77,8 @@ class Track:
                 out[k] = [[int(r[0]), *(round(v, 5) for v in r[1:])] for r in getattr(self, k)]
         if self.carry_gaps:
             out["carry_gaps"] = [[int(r[0]), int(r[1]), *(round(v, 6) for v in r[2:])] for r in self.carry_gaps]
-        if self.still_before or self.still_after:
-            out["still"] = [int(self.still_before), int(self.still_after)]
+        if len(self.still):
+            out["still"] = [int(f) for f in self.still]
         return out
 
     @classmethod
@@ -87,7 +87,7 @@ class Track:
         Python numbers grew the render by 23 MiB a minute of clip)."""
         return cls(d["id"], Rows(d["frames"], np.int64), Rows(d["boxes"], width=4), Rows(d["scores"]),
                    Rows(d.get("carry_before", ()), width=5), Rows(d.get("carry_after", ()), width=5),
-                   Rows(d.get("carry_gaps", ()), width=5), *(bool(v) for v in d.get("still", (0, 0))))
+                   Rows(d.get("carry_gaps", ()), width=5), [int(f) for f in d.get("still", ())])
 
 GAP = 3                # analysed frames in a row without the face that make a gap in its track (unseen.py)
 
@@ -174,13 +174,14 @@ def link(detections: dict[int, list[Detection]], max_gap: int, finish=None, cons
     for k, t in enumerate(tracks):
         t.carry_before = path.along(t.first, t.boxes[0], max_gap, forward=False)
         t.carry_after = path.along(t.last, t.boxes[-1], max_gap)
-        if len(t.frames) > 1:
-            t.still_before = _still(path, t, 0, 1)
-            t.still_after = _still(path, t, -2, -1)
+        n = len(t.frames)
+        sides = [(0, 1), (n - 1, n - 2)]
         for i in gaps(t.frames, step):          # the face was looked for and not found: an end, then a start
             a, b = t.frames[i], t.frames[i + 1]
-            t.carry_gaps += [[a, *r] for r in path.motions(a, t.boxes[i], b - a - 1)]
-            t.carry_gaps += [[b, *r] for r in path.motions(b, t.boxes[i + 1], b - a - 1, forward=False)]
+            t.carry_gaps += [[a, *r] for r in path.motions(a, t.boxes[i], b - a - 1, upto="all")]
+            t.carry_gaps += [[b, *r] for r in path.motions(b, t.boxes[i + 1], b - a - 1, forward=False, upto="all")]
+            sides += [(i, i - 1), (i + 1, i + 2)]
+        t.still = sorted({t.frames[k] for k, near in sides if 0 <= near < n and _still(path, t, min(k, near), max(k, near))})
         if finish is not None:
             tracks[k] = finish(t)
     return tracks

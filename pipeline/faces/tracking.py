@@ -31,6 +31,7 @@ from pipeline.faces.unseen import (  # noqa: F401 (HOLD_BELOW, SWEEP read from h
     across_gaps,
     along_camera,
     followed,
+    gap_path,
     moved,
     shot,
     swept,
@@ -89,6 +90,8 @@ def track_boxes(track: Track, pad: float, extend: int, frame_count: int,
     inside = np.clip(frames, kf[0], kf[-1])
     boxes = np.stack([np.interp(inside, kf, kb[:, j]) for j in range(4)], axis=1)
     boxes, extra, at = _jumps_covered(boxes, inside, kf, kb)
+    for idx, path in gap_path(track, kb, frames, cuts, step):   # a still face through a gap: the camera's path
+        boxes[idx] = path
     # distance to the nearest keyframe: how far the box was guessed
     pos = np.searchsorted(kf, frames)
     prev_d = np.abs(frames - kf[np.clip(pos - 1, 0, len(kf) - 1)])

@@ -60,7 +60,7 @@ def followed(track: Track, a: int, b: int, at_b: bool) -> bool:
 def with_camera(track: Track, k: int, near: int, carry) -> tuple[float, float]:
     """First and last frame beyond keyframe ``k`` of ``track`` (its first or its last, seen from
     keyframe ``near``) where the face is known to move as the camera carries it: it did over its
-    step from ``near`` (``Track.still_before`` / ``still_after``, ``linking._still``), and the
+    step from ``near`` (``Track.still``, ``linking._still``), and the
     camera's motion is known there (the rows of ``carry``: the end box carried along it, up to the
     frame it was carried out of the picture, if it was). A still face that a crash zoom or a fast
     pan carries several of its sizes a frame is then followed, not also held where it was last
@@ -69,7 +69,7 @@ def with_camera(track: Track, k: int, near: int, carry) -> tuple[float, float]:
     a motion not known (a blur), which are held as before."""
     rows = np.asarray(carry, dtype=np.float64).reshape(-1, 5)
     end = track.boxes[k]
-    if not len(rows) or not (track.still_before if k < near else track.still_after) or end[3] - end[1] < HOLD_BELOW:
+    if not len(rows) or track.frames[k] not in track.still or end[3] - end[1] < HOLD_BELOW:
         return 1.0, 0.0
     fk = track.frames[k]
     last = rows[np.argmax(np.abs(rows[:, 0] - fk))]
@@ -107,6 +107,40 @@ def along_camera(frames: np.ndarray, end_frame: int, end: np.ndarray, rows) -> t
     af, ab = np.array([r[0] for r in rows], float), np.array([r[1:] for r in rows], float)
     sel = np.flatnonzero((frames >= af[0]) & (frames <= af[-1]))
     return sel, swept(frames[sel].astype(float), af, ab)
+
+
+def gap_path(track: Track, kb: np.ndarray, frames: np.ndarray, cuts: tuple[int, ...],
+             step: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(indices into frames, boxes)``: inside each gap of ``track`` where the face moved as the
+    camera carried it on both sides (``Track.still``) and the camera's motion is known all the way
+    across (the rows of ``Track.carry_gaps`` reach the other side from both), the path the camera
+    carried the face along, from the nearer side, instead of the straight line between the two
+    sightings. A face a zoom carried out of the picture and back, linked across the gap, was
+    masked on that line through the middle of the frame, where it never was."""
+    out = []
+    kf = track.frames
+    carry = np.asarray(track.carry_gaps, dtype=np.float64).reshape(-1, 5)   # [from, frame, s, tx, ty]
+    for i in gaps(kf, step):
+        a, b = int(kf[i]), int(kf[i + 1])
+        inside = np.flatnonzero((frames > a) & (frames < b))
+        if a not in track.still or b not in track.still or shot(a, cuts, step)[1] < b or not len(inside):
+            continue
+        sides = []
+        for k, towards in ((i, b - 1), (i + 1, a + 1)):
+            mine = carry[carry[:, 0] == kf[k]]
+            if not len(mine) or np.abs(mine[:, 1] - kf[k]).max() < abs(towards - kf[k]):
+                break                   # the camera's motion is not known across: the straight line stays
+            sides.append(along_camera(frames[inside], kf[k], kb[k], [[r[1], *carried(kb[k], r[2:])] for r in mine.tolist()]))
+        else:
+            (at_a, from_a), (at_b, from_b) = sides
+            if len(at_a) < len(inside) or len(at_b) < len(inside):
+                continue
+            path = np.empty((len(inside), 4))
+            path[at_b] = from_b
+            nearer_a = at_a[frames[inside[at_a]] - a <= b - frames[inside[at_a]]]
+            path[nearer_a] = from_a[np.isin(at_a, nearer_a)]
+            out.append((inside, path))
+    return out
 
 
 def across_gaps(track: Track, kb: np.ndarray, frames: np.ndarray, extend: int, cuts: tuple[int, ...],
