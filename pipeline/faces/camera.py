@@ -153,7 +153,7 @@ class CameraPath:
         """The motion from frame ``before`` to the later frame ``after`` (both added), or None when
         a step between them is unknown."""
         i, j = bisect.bisect_left(self._frames, before), bisect.bisect_left(self._frames, after)
-        if j >= len(self._frames) or self._frames[i] != before or self._frames[j] != after:
+        if j >= len(self._frames) or i > j or self._frames[i] != before or self._frames[j] != after:
             return None
         total: Similarity = (1.0, 0.0, 0.0)
         for step in self._steps[i + 1:j + 1]:
@@ -165,12 +165,4 @@ class CameraPath:
     def since(self, frame: int) -> Similarity | None:
         """The motion from ``frame`` (a frame added before) to the last frame added, or None
         when a step between them is unknown."""
-        total: Similarity = (1.0, 0.0, 0.0)
-        for k in range(len(self._frames) - 1, -1, -1):
-            if self._frames[k] <= frame:
-                return total if self._frames[k] == frame else None
-            step = self._steps[k]
-            if step is None:
-                return None
-            total = compose(step, total)
-        return None
+        return self.between(frame, self._frames[-1]) if self._frames else None
