@@ -108,7 +108,7 @@ class CameraPath:
         are known the faces' step is kept, as before: preferring the pixels' linked faces the zoom
         carried out of the picture and back across the gap, and the straight path between their
         two sightings masked the middle of the frame (10.6x the face area on the 2 s labelled
-        clips, against 8.39x)."""
+        clips, against 8.39x, before ``unseen.gap_path``)."""
         if not dets and not every:
             return
         step = similarity(self._dets, dets) if self._frames and self._dets else None
