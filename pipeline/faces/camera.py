@@ -84,6 +84,11 @@ def inverse(a: Similarity) -> Similarity:
     return 1 / a[0], -a[1] / a[0], -a[2] / a[0]
 
 
+def outside(box) -> bool:
+    """Whether ``box`` (x0, y0, x1, y1, normalised) lies wholly outside the picture."""
+    return box[2] <= 0 or box[3] <= 0 or box[0] >= 1 or box[1] >= 1
+
+
 def carried(box, sim: Similarity) -> list[float]:
     """``box`` (x0, y0, x1, y1) moved by ``sim``."""
     s, tx, ty = sim
@@ -140,8 +145,7 @@ class CameraPath:
             if abs(self._frames[k2] - frame) > horizon or step is None:
                 break
             total = compose(total, step if forward else inverse(step))
-            x0, y0, x1, y1 = carried(box, total)
-            gone = x1 <= 0 or y1 <= 0 or x0 >= 1 or y0 >= 1      # carried out of the frame
+            gone = outside(carried(box, total))      # carried out of the frame
             if gone and upto == "in":
                 break
             rows.append([self._frames[k2], *total])

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from pipeline.faces.camera import carried
+from pipeline.faces.camera import carried, outside
 from pipeline.faces.linking import GAP, Track, gaps
 from pipeline.faces.params import PARAMS
 
@@ -73,8 +73,7 @@ def with_camera(track: Track, k: int, near: int, carry) -> tuple[float, float]:
         return 1.0, 0.0
     fk = track.frames[k]
     last = rows[np.argmax(np.abs(rows[:, 0] - fk))]
-    gone = last[3] <= 0 or last[4] <= 0 or last[1] >= 1 or last[2] >= 1
-    reach = math.inf if gone else abs(last[0] - fk)
+    reach = math.inf if outside(last[1:]) else abs(last[0] - fk)
     return (fk - reach, fk) if k < near else (fk, fk + reach)
 
 
@@ -134,12 +133,9 @@ def gap_path(track: Track, kb: np.ndarray, frames: np.ndarray, cuts: tuple[int, 
         else:
             (at_a, from_a), (at_b, from_b) = sides
             if len(at_a) < len(inside) or len(at_b) < len(inside):
-                continue
-            path = np.empty((len(inside), 4))
-            path[at_b] = from_b
-            nearer_a = at_a[frames[inside[at_a]] - a <= b - frames[inside[at_a]]]
-            path[nearer_a] = from_a[np.isin(at_a, nearer_a)]
-            out.append((inside, path))
+                continue                # a frame the rows do not reach (both cover every frame between)
+            nearer_a = (frames[inside] - a <= b - frames[inside])[:, None]
+            out.append((inside, np.where(nearer_a, from_a, from_b)))
     return out
 
 
