@@ -110,7 +110,7 @@ def measure(cmd: list[str], env: dict) -> dict:
 
     start, cpu0 = time.perf_counter(), _children_cpu()
     proc = psutil.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    stages: list[dict] = [{"stage": "start", "at": 0.0, "cpu_s": 0.0, "peak": 0}]
+    stages: list[dict] = [{"stage": "start", "at": 0.0, "cpu_s": 0.0, "peak": 0, "cadre": 0}]
     peak = {"tree": 0, "rss": 0, "cadre": 0}
     done = threading.Event()
     lock = threading.Lock()
@@ -130,6 +130,7 @@ def measure(cmd: list[str], env: dict) -> dict:
                 peak["rss"] = max(peak["rss"], sum(s[0] for s in stats.values()))
                 peak["cadre"] = max(peak["cadre"], stats[proc.pid][1])
                 stages[-1]["peak"] = max(stages[-1]["peak"], tree)
+                stages[-1]["cadre"] = max(stages[-1]["cadre"], stats[proc.pid][1])
                 # CPU: cadre's own and its waited children's, plus the live children's own
                 now = stats[proc.pid][2] + sum(s[2] for p, s in stats.items() if p != proc.pid)
                 last = seen.get(0, 0.0)
@@ -145,7 +146,8 @@ def measure(cmd: list[str], env: dict) -> dict:
         name = line.split(": ", 1)[1].strip() if ": " in line and not line.startswith("cadre:") else None
         if name and name != stages[-1]["stage"]:
             with lock:
-                stages.append({"stage": name, "at": round(time.perf_counter() - start, 1), "cpu_s": 0.0, "peak": 0})
+                stages.append({"stage": name, "at": round(time.perf_counter() - start, 1), "cpu_s": 0.0,
+                               "peak": 0, "cadre": 0})
     code = proc.wait()
     done.set()
     thread.join()
@@ -154,6 +156,7 @@ def measure(cmd: list[str], env: dict) -> dict:
         sys.exit(f"bench_long: cadre failed ({code}): {' '.join(cmd)}\n{''.join(tail)[-3000:]}")
     for s in stages:
         s["cpu_s"], s["peak_mib"] = round(s["cpu_s"], 1), round(s.pop("peak") / MIB)
+        s["cadre_mib"] = round(s.pop("cadre") / MIB)     # the cadre process alone (no ffmpeg)
     return {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "peak_bytes": peak["tree"],
             "peak_rss_bytes": peak["rss"], "peak_cadre_bytes": peak["cadre"], "stages": stages,
             "load_average": list(os.getloadavg())}
