@@ -178,7 +178,8 @@ def render(folder: Path, networks: tuple[str, ...], work: Path, label: str) -> d
           f"MiB (cadre alone {result['peak_cadre_bytes'] / MIB:.0f}), highest in stage '{top['stage']}'; "
           f"load {result['load_average'][0]:.1f}", flush=True)
     for s in result["stages"]:
-        print(f"    {s['stage']:32s} from {s['at']:7.1f} s  {s['cpu_s']:7.1f} CPU s  peak {s['peak_mib']:5d} MiB")
+        print(f"    {s['stage']:32s} from {s['at']:7.1f} s  {s['cpu_s']:7.1f} CPU s  peak {s['peak_mib']:5d} MiB "
+              f"(cadre {s['cadre_mib']:5d})")
     return result
 
 
