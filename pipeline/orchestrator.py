@@ -319,15 +319,6 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     preset = preset_origin(episode.folder, prepared.redaction.name, settings.redaction, prepared.redaction_off)
     masked = audit_items(tracks, prepared.redaction, setup.overrides, setup.voices,
                          {c.file: c.offset for c in plan.clips if c.kind == "clip"})
-    extra = {"captions": setup.captions, "branding": settings.branding, "asr": report_fields(settings.asr),
-             "redaction": {**redaction_report(tracks, prepared.redaction, setup.overrides, masked, preset),
-                           **(prepared.redaction_off or {}), "bleeps": bleep_report(setup.bleeps, settings),
-                           "voices": voice_report(setup.voices)},
-             "analysis": {"from_cache": all(hit for _, hit in served), "reanalysed": cache.refreshing("faces")}}
-    if spelling is not None:
-        extra["spelling"] = spelling
-    if streams:
-        extra["audio_streams"] = streams
     keyframes = sorted({p[0] for parts in plan.parts.values() for p in parts[1:]})
     master = staging / "master.mp4"
     job = setup.job(audio_path, master, profile, min(n.video_bitrate_max_kbps for n in networks),
@@ -337,13 +328,25 @@ def _render(prepared: Prepared, staging: Path, events: Events) -> dict:
     notes = encode_master(job, lambda done, total: events("progress", done=done, total=total), grab=strip)
     if notes:
         events("warning", message=f"the decoder reported damaged input ({notes[-1]}); check the output")
-        extra["decoder_warnings"] = notes[-20:]
     # always drawn: its strip of published frames shows a face no mask covers (issue 26)
     events("stage", name="contact sheet")
     contact_sheet(tracks, {a.span.path.name: a.span for a in setup.analyses}, prepared.redaction,
                   setup.overrides, path=staging / "contact-sheet.jpg", items=masked, preset=preset,
                   published=published_frames(setup, list(strip), masked=strip))
 
+    # the report's own copy of every track (each keyframe's box, as lists) is made after the encode,
+    # not beside the three processes at the render's peak (issue 29: 10-minute episodes)
+    extra = {"captions": setup.captions, "branding": settings.branding, "asr": report_fields(settings.asr),
+             "redaction": {**redaction_report(tracks, prepared.redaction, setup.overrides, masked, preset),
+                           **(prepared.redaction_off or {}), "bleeps": bleep_report(setup.bleeps, settings),
+                           "voices": voice_report(setup.voices)},
+             "analysis": {"from_cache": all(hit for _, hit in served), "reanalysed": cache.refreshing("faces")}}
+    if spelling is not None:
+        extra["spelling"] = spelling
+    if streams:
+        extra["audio_streams"] = streams
+    if notes:
+        extra["decoder_warnings"] = notes[-20:]
     cover = staging / "cover.jpg"
     extract_cover(master, min(plan.duration * 0.3, max(0.0, plan.duration - 0.1)), cover)
     events("stage", name="measure")
