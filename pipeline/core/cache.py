@@ -121,10 +121,17 @@ def file_hash(path: str | Path) -> str:
     return value
 
 
-def make_key(*parts) -> str:
-    """Stable key from JSON-serialisable parts (content hashes, settings dicts, versions)."""
-    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+def make_key(*parts, expand: bool = False) -> str:
+    """Stable key from JSON-serialisable parts (content hashes, settings dicts, versions). With
+    ``expand``, an object with a ``to_dict`` is keyed as that dict, made when the encoder reaches
+    it: the same key as the dicts', without all of them at once (a 10-minute crowd's face tracks,
+    ``FaceTracks.to_dict(compact=True)``, are about 190 MiB as lists)."""
+    blob = json.dumps(parts, sort_keys=True, default=_expanded if expand else str, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _expanded(value):
+    return value.to_dict() if hasattr(value, "to_dict") else str(value)
 
 
 def _entry(kind: str, key: str) -> Path:

@@ -107,7 +107,7 @@ def analysis_inputs(analyses) -> dict:
             continue   # bumpers: their files are hashed with the branding preset
         name = Path(a.span.path).name
         plan = getattr(a.reframer, "plan", None)
-        out[f"{name}/faces"] = make_key(a.faces.to_dict()) if a.faces is not None else None
+        out[f"{name}/faces"] = make_key(a.faces.to_dict(compact=True), expand=True) if a.faces is not None else None
         out[f"{name}/framing"] = make_key(a.reframer.describe(), plan.to_dict() if plan is not None else None)
         out[f"{name}/words"] = make_key([[round(w.start, 2), round(w.end, 2), w.word] for w in a.transcript.words])
     return out
