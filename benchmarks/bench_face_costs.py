@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -73,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     work = Path(tempfile.mkdtemp(prefix="cadre-bench-face-costs-"))
     os.environ["CADRE_CACHE_DIR"] = str(work / "cache")
+    try:
+        return _measure(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _measure(args, work: Path) -> int:
     from pipeline.faces.analysis import analyse_faces
     from pipeline.faces.scan import scan_plan
     from pipeline.faces.settings import load_settings
