@@ -15,8 +15,9 @@ and looped, over the same speech, rendered cold for all five networks.
 ffmpeg processes), and peak memory of the process tree: the highest sum, over 10 Hz samples, of
 each live process's high-water mark (VmHWM) since the sample before (each reading resets it through
 ``/proc/PID/clear_refs``), so a peak between two samples is never missed and the analysis's peak is
-never added to the encoders' later one; beside it the highest summed RSS. Each sample's stage (from
-the CLI's stage lines) gives where the peak is and where the CPU time goes. Reported: the slope in MiB per
+never added to the encoders' later one; beside it the highest summed RSS, and the cadre process's
+own peak (without its ffmpeg processes). Each sample's stage (from the CLI's stage lines) gives where
+the peak is, the cadre process's own peak there, and where the CPU time goes. Reported: the slope in MiB per
 minute of episode (least squares over the durations), the longest episode's peak against the
 shortest's, the highest peak, and each run's wall and CPU time against its length.
 
